@@ -1,0 +1,23 @@
+"""Who is acting: carried from the HTTP layer into every use case and into the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ActorKind = Literal["citizen", "staff", "kiosk", "system", "anonymous"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    id: str | None = None
+    request_id: str | None = None
+    role: str | None = None
+    division: str | None = None
+    assurance_level: str = "L1"
+    session_id: str | None = None
+
+    @classmethod
+    def system(cls, request_id: str | None = None) -> Actor:
+        return cls(kind="system", id="tongban", request_id=request_id)

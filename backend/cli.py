@@ -1,0 +1,173 @@
+"""The `tongban` command: serve, migrate, demo-data, create-staff, audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+
+from backend.config import ConfigError, Settings, load_settings
+from backend.container import Services
+from backend.migrate import apply_migrations
+from backend.runtime import EmbeddedServices, with_services
+
+
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def _resolve(args: argparse.Namespace) -> tuple[Settings, EmbeddedServices]:
+    settings, embedded = with_services(load_settings())
+    if embedded.handles:
+        _progress(f"embedded services under {settings.data_dir.resolve()}")
+    return settings, embedded
+
+
+async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]]) -> int:
+    services = await Services.start(settings)
+    try:
+        return await work(services)
+    finally:
+        await services.close()
+
+
+async def _migrate(settings: Settings) -> None:
+    applied = await apply_migrations(settings.database_url or "", progress=_progress)
+    _progress(f"{len(applied)} migration(s) applied" if applied else "database is up to date")
+
+
+async def _demo(services: Services) -> int:
+    if services.settings.is_production:
+        raise ConfigError("demo data is never loaded in production mode")
+    from backend.demo import load_demo_data
+
+    await load_demo_data(services, progress=_progress)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings, _embedded = _resolve(args)
+    asyncio.run(_migrate(settings))
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    settings, _embedded = _resolve(args)
+
+    async def run() -> int:
+        await _migrate(settings)
+        return await _with_services(settings, _demo)
+
+    return asyncio.run(run())
+
+
+def cmd_create_staff(args: argparse.Namespace) -> int:
+    from backend.actors import Actor
+    from backend.identity.schemas import StaffCreate
+
+    settings, _embedded = _resolve(args)
+    password = os.environ.get("TONGBAN_NEW_STAFF_PASSWORD") or getpass.getpass("password: ")
+    form = StaffCreate(username=args.username, display_name=args.display_name or args.username,
+                       password=password, role=args.role, division_code=args.division)
+
+    async def work(services: Services) -> int:
+        account = await services.identity.create_staff(form, Actor.system())
+        print(f"created staff {account.username} ({account.role}, {account.division_code}) id={account.id}")
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        async with services.db.connection() as conn:
+            report = await services.audit.verify(conn)
+        if report.ok:
+            print(f"audit chain intact: {report.entries} entries")
+            return 0
+        print(f"audit chain BROKEN at entry {report.first_bad_seq}: {report.problem} "
+              f"({report.entries} entries verified before it)")
+        return 1
+
+    return asyncio.run(_with_services(settings, work))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings, embedded = _resolve(args)
+    os.environ["DATABASE_URL"] = settings.database_url or ""
+    os.environ["REDIS_URL"] = settings.redis_url or ""
+    if args.workers > 1:
+        # Workers share metrics through files, so /metrics counts every worker's requests.
+        metrics_dir = settings.data_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+
+    async def prepare() -> None:
+        await _migrate(settings)
+        if args.demo_data:
+            await _with_services(settings, _demo)
+
+    asyncio.run(prepare())
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"Tongban API docs: http://{host}:{port}/docs  (workers: {args.workers})", flush=True)
+    try:
+        Granian("mobile_api.app:create_app", address=host, port=port, interface=Interfaces.ASGI,
+                workers=args.workers, factory=True, log_access=False,
+                log_level="warning").serve()  # type: ignore[arg-type]
+    finally:
+        embedded.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tongban", description="Cross-province government services")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate and run the API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo-data", action="store_true", help="load demonstration data first")
+    serve.set_defaults(run=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+    sub.add_parser("demo-data", help="load demonstration data").set_defaults(run=cmd_demo_data)
+
+    staff = sub.add_parser("create-staff", help="create a staff account (password from "
+                                                "TONGBAN_NEW_STAFF_PASSWORD or a prompt)")
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--display-name")
+    staff.add_argument("--role", required=True,
+                       choices=["receiving_officer", "handling_officer", "supervisor", "admin"])
+    staff.add_argument("--division", required=True, help="GB/T 2260 code; 000000 for national scope")
+    staff.set_defaults(run=cmd_create_staff)
+
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the hash chain").set_defaults(run=cmd_audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ConfigError as exc:
+        print(f"tongban: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Typed settings read once from the environment.
+
+Every secret has a development default so a fresh clone runs; production mode refuses to start while
+any of those defaults is still in use.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+Mode = Literal["development", "test", "production"]
+
+# Development defaults: public, deterministic, and therefore refused in production.
+DEV_SECRETS = {
+    "jwt_secret": "dev-only-jwt-secret-change-me-0123456789abcdef",
+    "pii_key": base64.b64encode(b"dev-only-pii-encryption-key-32b!").decode(),
+    "pii_hash_key": base64.b64encode(b"dev-only-pii-lookup-hash-key-32b").decode(),
+    "audit_key": base64.b64encode(b"dev-only-audit-chain-hmac-key-32").decode(),
+    "signing_key_kek": base64.b64encode(b"dev-only-signing-key-wrap-key-32").decode(),
+}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable service."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    mode: Mode = "development"
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    jwt_secret: str = DEV_SECRETS["jwt_secret"]
+    pii_key: str = DEV_SECRETS["pii_key"]
+    pii_hash_key: str = DEV_SECRETS["pii_hash_key"]
+    audit_key: str = DEV_SECRETS["audit_key"]
+    signing_key_kek: str = DEV_SECRETS["signing_key_kek"]
+    access_token_seconds: int = 900
+    refresh_token_seconds: int = 30 * 24 * 3600
+    otp_seconds: int = 300
+    code_resend_seconds: int = 60
+    max_body_bytes: int = 8 * 1024 * 1024
+    redis_prefix: str = "tb:"
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    def secret_bytes(self, name: str) -> bytes:
+        """A base64-encoded 32-byte key from the settings, checked for length."""
+        raw = base64.b64decode(getattr(self, name))
+        if len(raw) != 32:
+            raise ConfigError(f"TONGBAN_{name.upper()} must be 32 bytes, base64-encoded")
+        return raw
+
+    def check(self) -> None:
+        """Refuse a production start on development secrets or missing servers."""
+        for name in ("pii_key", "pii_hash_key", "audit_key", "signing_key_kek"):
+            self.secret_bytes(name)
+        if not self.is_production:
+            return
+        still_default = [n for n, v in DEV_SECRETS.items() if getattr(self, n) == v]
+        if still_default:
+            names = ", ".join(f"TONGBAN_{n.upper()}" for n in still_default)
+            raise ConfigError(f"production mode refuses development secrets: set {names}")
+        if len(self.jwt_secret) < 32:
+            raise ConfigError("TONGBAN_JWT_SECRET must be at least 32 characters in production")
+        if not self.database_url or not self.redis_url:
+            raise ConfigError("production mode needs DATABASE_URL and REDIS_URL")
+
+
+_FIELDS = {f.name: f for f in msgspec.structs.fields(Settings)}
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from `TONGBAN_*` variables plus `DATABASE_URL` / `REDIS_URL`."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for name in _FIELDS:
+        key = name.upper() if name in ("database_url", "redis_url") else f"TONGBAN_{name.upper()}"
+        if env.get(key):
+            raw[name] = env[key]
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc
+    settings.check()
+    return settings

@@ -1,0 +1,45 @@
+"""The running service's parts, built once from the settings and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.audit.service import AuditLog
+from backend.config import Settings
+from backend.db import Database
+from backend.ephemeral import Ephemeral
+from backend.identity.service import CodeLimits, IdentityService
+from backend.identity.sms import OutboxGateway
+from backend.security.pii import PiiCipher
+from backend.security.tokens import TokenCodec
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    ephemeral: Ephemeral
+    audit: AuditLog
+    cipher: PiiCipher
+    tokens: TokenCodec
+    identity: IdentityService
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Services:
+        assert settings.database_url and settings.redis_url, "resolve embedded services first"
+        db = await Database.connect(settings.database_url, min_size=settings.db_pool_min,
+                                    max_size=settings.db_pool_max)
+        ephemeral = Ephemeral.connect(settings.redis_url, settings.redis_prefix)
+        audit = AuditLog(settings.secret_bytes("audit_key"))
+        cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
+        tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
+        identity = IdentityService(
+            db, ephemeral, cipher, tokens, audit, OutboxGateway(),
+            refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,
+            limits=CodeLimits(resend_seconds=settings.code_resend_seconds),
+        )
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity)
+
+    async def close(self) -> None:
+        await self.ephemeral.close()
+        await self.db.close()

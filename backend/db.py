@@ -1,0 +1,61 @@
+"""The asyncpg pool and the one way to run a use case: inside a single transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+# The transaction open in this task, so that a use case called inside a wider unit of work (an
+# idempotent request, a test) joins it instead of committing on its own.
+_current: ContextVar[asyncpg.Connection | None] = ContextVar("tongban_transaction", default=None)
+
+
+class Database:
+    """Owns the connection pool; hands out connections and transactions."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+            command_timeout=30,
+        )
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection inside a transaction that commits on success and rolls back on error.
+
+        Nested calls in the same task share the outer connection through a savepoint.
+        """
+        outer = _current.get()
+        if outer is not None:
+            async with outer.transaction():
+                yield outer
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            token = _current.set(conn)
+            try:
+                yield conn
+            finally:
+                _current.reset(token)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn:
+            yield conn

@@ -1,0 +1,122 @@
+"""Domain errors. Each type maps once, in the HTTP layer, to an RFC 9457 problem.
+
+The `slug` is the stable part of the problem `type` URI; clients may switch on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One offending field: a JSON pointer into the request and what is wrong with it."""
+
+    pointer: str
+    detail: str
+
+
+class DomainError(Exception):
+    """Base of every expected failure of a use case."""
+
+    slug = "domain-error"
+    title = "The request cannot be carried out"
+    status = 400
+
+    def __init__(self, detail: str | None = None, **extensions: object) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extensions = extensions
+
+
+class ValidationFailed(DomainError):
+    slug = "validation-error"
+    title = "The request has invalid fields"
+    status = 422
+
+    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+        super().__init__(detail or "; ".join(f"{e.pointer}: {e.detail}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def field(cls, name: str, detail: str) -> ValidationFailed:
+        """One invalid top-level field."""
+        return cls([FieldError(pointer=f"#/{name}", detail=detail)])
+
+
+class NotFound(DomainError):
+    slug = "not-found"
+    title = "Not found"
+    status = 404
+
+
+class Conflict(DomainError):
+    slug = "conflict"
+    title = "The request conflicts with the current state"
+    status = 409
+
+
+class Unauthenticated(DomainError):
+    slug = "unauthenticated"
+    title = "Sign-in required"
+    status = 401
+
+
+class Forbidden(DomainError):
+    slug = "forbidden"
+    title = "Not allowed"
+    status = 403
+
+
+class OutsideDivision(Forbidden):
+    slug = "outside-division"
+    title = "The record belongs to a division outside your scope"
+
+
+class StepUpRequired(Forbidden):
+    slug = "step-up-required"
+    title = "A higher assurance level is required"
+
+    def __init__(self, required: str, current: str) -> None:
+        super().__init__(
+            f"this action needs assurance level {required}; the session has {current}",
+            required_level=required,
+            current_level=current,
+        )
+
+
+class RateLimited(DomainError):
+    slug = "rate-limited"
+    title = "Too many requests"
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class ServiceBusy(DomainError):
+    slug = "service-busy"
+    title = "The service is busy; retry shortly"
+    status = 503
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class IdempotencyKeyReused(DomainError):
+    slug = "idempotency-key-reused"
+    title = "The Idempotency-Key was already used for a different request"
+    status = 422
+
+
+def problem_catalogue() -> list[type[DomainError]]:
+    """Every domain error type, for the problem documentation pages."""
+    seen: list[type[DomainError]] = []
+    pending = [DomainError]
+    while pending:
+        cls = pending.pop()
+        seen.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(seen, key=lambda c: c.slug)

@@ -1,0 +1,102 @@
+"""The Litestar application: routes, dependencies, error mapping, OpenAPI, metrics, logging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import openapi_ui_bundles.swagger_ui
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
+
+from backend.config import Settings, load_settings
+from backend.container import Services
+from backend.logs import configure_logging
+from mobile_api.context import RequestContextMiddleware, provide_actor, provide_services
+from mobile_api.identity import IDENTITY_CONTROLLERS
+from mobile_api.problems import EXCEPTION_HANDLERS
+from mobile_api.system import SYSTEM_CONTROLLERS
+
+API_VERSION = "0.1.0"
+TAGS = [
+    Tag(name="identity", description="Citizens: sign-in with phone and code, tokens, profile"),
+    Tag(name="staff", description="Staff at receiving and handling places, scoped to a division"),
+    Tag(name="admin", description="Administration: staff accounts, audit chain"),
+    Tag(name="operations", description="Health, problem types"),
+]
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def _openapi() -> OpenAPIConfig:
+    assets = "/docs/assets"
+    return OpenAPIConfig(
+        title="Tongban API",
+        version=API_VERSION,
+        description="Cross-province government services (跨省通办). Errors are RFC 9457 problem details; "
+                    "see `/problems` for every problem type.",
+        tags=TAGS,
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(
+            path="/", js_url=f"{assets}/swagger-ui-bundle.js", css_url=f"{assets}/swagger-ui.css",
+            standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js")],
+        components=Components(security_schemes={
+            "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
+                                     description="Access token from `/auth/sign-in` or `/auth/staff/sign-in`"),
+        }),
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """Build the app. With `services` given (tests), the caller owns their lifetime."""
+    settings = settings or (services.settings if services else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Here rather than at import: the server configures logging after loading the app.
+        configure_logging(settings.log_level)
+        if services is not None:
+            yield
+            return
+        started = await Services.start(settings)
+        app.state.services = started
+        try:
+            yield
+        finally:
+            await started.close()
+
+    metrics = PrometheusConfig(app_name="tongban", group_path=True,
+                               exclude=["/metrics", "/health", "/docs"])
+    routes: list[Any] = [
+        *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, MetricsController, *extra_routes,
+        create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
+                                   include_in_schema=False),
+    ]
+    return Litestar(
+        route_handlers=routes,
+        dependencies={"services": Provide(provide_services, sync_to_thread=False),
+                      "actor": Provide(provide_actor)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[RequestContextMiddleware, metrics.middleware],
+        openapi_config=_openapi(),
+        lifespan=[lifespan],
+        state=State({"services": services} if services is not None else {}),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )

@@ -1,0 +1,141 @@
+"""Per-request context: request id, access log, who is calling, and the guards built on it."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.handlers import BaseRouteHandler
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.actors import Actor
+from backend.container import Services
+from backend.errors import Forbidden, StepUpRequired, Unauthenticated
+from backend.logs import request_id_var
+from backend.security.tokens import InvalidToken, level_at_least
+
+access_log = logging.getLogger("tongban.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_ACTOR_KEY = "tongban.actor"
+
+
+class RequestContextMiddleware:
+    """Assign (or accept) a request id, echo it as `X-Request-ID`, and log one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s", scope["method"], scope["path"], status,
+                extra={"method": scope["method"], "path": scope["path"], "status": status,
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                       "client": (scope.get("client") or ("", 0))[0]},
+            )
+            request_id_var.reset(token)
+
+
+def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    return connection.app.state.services
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    """The caller named by the bearer token, or an anonymous actor; computed once per request."""
+    cached = connection.scope.get(_ACTOR_KEY)  # type: ignore[misc]
+    if cached is not None:
+        return cached
+    request_id = request_id_var.get()
+    header = connection.headers.get("authorization")
+    if not header:
+        actor = Actor(kind="anonymous", request_id=request_id)
+    else:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("use an `Authorization: Bearer <access token>` header")
+        services = services_of(connection)
+        try:
+            claims = services.tokens.read(token.strip())
+        except InvalidToken:
+            raise Unauthenticated("the access token is invalid or has expired; refresh it") from None
+        if await services.identity.session_revoked(claims.session_id):
+            raise Unauthenticated("the session was signed out or revoked")
+        actor = Actor(kind=claims.kind, id=claims.sub, request_id=request_id, role=claims.role,
+                      division=claims.division, assurance_level=claims.acr, session_id=claims.session_id)
+    connection.scope[_ACTOR_KEY] = actor  # type: ignore[literal-required]
+    return actor
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+
+def citizen_guard(level: str = "L1") -> Guard:
+    """Only a signed-in citizen whose session has at least assurance `level`."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor = await authenticate(connection)
+        if actor.kind == "anonymous":
+            raise Unauthenticated("sign in as a citizen first")
+        if actor.kind != "citizen":
+            raise Forbidden("this endpoint is for citizens")
+        if not level_at_least(actor.assurance_level, level):
+            raise StepUpRequired(level, actor.assurance_level)
+
+    return guard
+
+
+async def signed_in_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Anyone holding a valid access token."""
+    if (await authenticate(connection)).session_id is None:
+        raise Unauthenticated("sign in first")
+
+
+def staff_guard(*roles: str) -> Guard:
+    """Only signed-in staff holding one of `roles`; division scope is checked by the service."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor = await authenticate(connection)
+        if actor.kind == "anonymous":
+            raise Unauthenticated("sign in as staff first")
+        if actor.kind != "staff":
+            raise Forbidden("this endpoint is for staff")
+        if roles and actor.role not in roles:
+            raise Forbidden(f"this endpoint needs one of the roles: {', '.join(roles)}")
+
+    return guard
+
+
+async def provide_actor(request: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    return await authenticate(request)
+
+
+def provide_services(state: State) -> Services:
+    return state.services
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"

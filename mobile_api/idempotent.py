@@ -1,0 +1,39 @@
+"""`Idempotency-Key` support for endpoints that create things."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+
+from backend.actors import Actor
+from backend.container import Services
+from backend.idempotency import StoredAnswer, check_key, claim, remember, request_fingerprint
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+async def idempotent_create(
+    request: Request[Any, Any, Any], services: Services, actor: Actor,
+    create: Callable[[], Awaitable[msgspec.Struct]], status: int = 201,
+) -> Response[Any]:
+    """Run `create` once per (caller, key); a retry gets the first answer and creates nothing.
+
+    The key, the created records and the stored answer commit in one transaction.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return Response(await create(), status_code=status)
+    key = check_key(key)
+    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    principal = f"{actor.kind}:{actor.id or '-'}"
+    async with services.db.transaction() as conn:
+        stored = await claim(conn, principal, key, fingerprint)
+        if stored is not None:
+            return Response(stored.body, status_code=stored.status, media_type="application/json",
+                            headers={"Idempotent-Replayed": "true"})
+        body = msgspec.json.encode(await create())
+        await remember(conn, principal, key, StoredAnswer(status, body))
+    return Response(body, status_code=status, media_type="application/json")

@@ -1,0 +1,103 @@
+"""Shared test infrastructure: real PostgreSQL and Redis (the configured ones, or embedded ones),
+one migrated template database per run, and a fresh database plus a fresh Redis key prefix per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from backend.config import Settings, load_settings
+from backend.container import Services
+from backend.migrate import apply_migrations
+from backend.runtime import start_embedded_postgres, start_embedded_redis
+from mobile_api.app import create_app
+
+_counter = itertools.count()
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def server_urls() -> Iterator[tuple[str, str]]:
+    """(PostgreSQL admin URL, Redis URL): from the environment, or embedded servers for this run."""
+    handles = []
+    folder = Path(tempfile.mkdtemp(prefix="tongban-test-"))
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        database_url, handle = start_embedded_postgres(folder / "postgres")
+        handles.append(handle)
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_url, handle = start_embedded_redis(folder / "redis")
+        handles.append(handle)
+    yield database_url, redis_url
+    for handle in handles:
+        (getattr(handle, "shutdown", None) or handle.cleanup)()
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """A database migrated once per run; each test copies it."""
+    admin_url = server_urls[0]
+    name = f"tongban_tpl_{os.getpid()}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name}")
+    await conn.execute(f"CREATE DATABASE {name}")
+    await conn.close()
+    await apply_migrations(with_database(admin_url, name))
+    yield name
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.close()
+
+
+@pytest.fixture
+async def database_url(server_urls: tuple[str, str], template_database: str) -> AsyncIterator[str]:
+    admin_url = server_urls[0]
+    name = f"tongban_t{os.getpid()}_{next(_counter)}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    await conn.close()
+    yield with_database(admin_url, name)
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.close()
+
+
+@pytest.fixture
+def settings(database_url: str, server_urls: tuple[str, str]) -> Settings:
+    return load_settings(
+        {}, mode="test", database_url=database_url, redis_url=server_urls[1],
+        redis_prefix=f"test{os.getpid()}_{next(_counter)}:", db_pool_max=4,
+        # Flows sign in right after registering; the resend limit has its own test.
+        code_resend_seconds=0,
+    )
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    started = await Services.start(settings)
+    yield started
+    keys = [k async for k in started.ephemeral.client.scan_iter(match=settings.redis_prefix + "*")]
+    if keys:
+        await started.ephemeral.client.delete(*keys)
+    await started.close()
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the app in this event loop, so it shares the test's pools."""
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
+        yield test_client

@@ -1,0 +1,77 @@
+"""Arrange helpers: people, accounts and tokens created through the public API where one exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from typing import Any
+
+from httpx import AsyncClient
+
+from backend.actors import Actor
+from backend.container import Services
+from backend.identity.resident_id import check_character
+from backend.identity.schemas import StaffCreate
+
+STAFF_PASSWORD = "correct horse battery staple"
+_phones = itertools.count(13900000000)
+_sequence = itertools.count(101)
+
+
+def resident_id(division: str = "330106", birth: dt.date = dt.date(1958, 3, 15), sequence: int | None = None) -> str:
+    """A structurally valid GB 11643 number (invented)."""
+    first17 = f"{division}{birth:%Y%m%d}{(sequence or next(_sequence)) % 1000:03d}"
+    return first17 + check_character(first17)
+
+
+def new_phone() -> str:
+    return str(next(_phones))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def latest_code(services: Services, phone: str) -> str:
+    """The code the development SMS gateway delivered to `phone`."""
+    body = await services.db.pool.fetchval(
+        "SELECT body FROM sms_outbox WHERE phone_hash = $1 ORDER BY id DESC LIMIT 1",
+        services.cipher.lookup_hash(phone, purpose="phone"))
+    match = re.search(r"\d{6}", body or "")
+    assert match, f"no code was sent to {phone}"
+    return match[0]
+
+
+async def send_code(client: AsyncClient, services: Services, phone: str) -> str:
+    response = await client.post("/auth/code", json={"phone": phone})
+    assert response.status_code == 202, response.text
+    return await latest_code(services, phone)
+
+
+async def register_citizen(
+    client: AsyncClient, services: Services, *, division: str = "330106", phone: str | None = None,
+    name: str = "测试居民", number: str | None = None,
+) -> dict[str, Any]:
+    """Register a citizen through the API; return the token pair plus the phone and ID used."""
+    phone = phone or new_phone()
+    number = number or resident_id(division)
+    code = await send_code(client, services, phone)
+    response = await client.post("/citizens", json={
+        "phone": phone, "code": code, "resident_id": number, "name": name, "home_division": division})
+    assert response.status_code == 201, response.text
+    return {**response.json(), "phone": phone, "resident_id": number}
+
+
+async def create_staff(services: Services, username: str, role: str, division: str) -> None:
+    await services.identity.create_staff(
+        StaffCreate(username=username, display_name=username, password=STAFF_PASSWORD, role=role,  # type: ignore[arg-type]
+                    division_code=division), Actor.system())
+
+
+async def staff_token(client: AsyncClient, services: Services, role: str, division: str) -> str:
+    username = f"{role.split('_')[0]}.{division}.{next(_sequence)}"
+    await create_staff(services, username, role, division)
+    response = await client.post("/auth/staff/sign-in", json={"username": username, "password": STAFF_PASSWORD})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
