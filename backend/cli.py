@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from backend.config import ConfigError, Settings, load_settings
 from backend.container import Services
@@ -23,7 +24,7 @@ def _progress(message: str) -> None:
 def _resolve(args: argparse.Namespace) -> tuple[Settings, EmbeddedServices]:
     settings, embedded = with_services(load_settings())
     if embedded.handles:
-        _progress(f"embedded services under {settings.data_dir.resolve()}")
+        _progress(f"embedded services under {Path(settings.data_dir).resolve()}")
     return settings, embedded
 
 
@@ -107,7 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["REDIS_URL"] = settings.redis_url or ""
     if args.workers > 1:
         # Workers share metrics through files, so /metrics counts every worker's requests.
-        metrics_dir = settings.data_dir / "metrics"
+        metrics_dir = Path(settings.data_dir) / "metrics"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())

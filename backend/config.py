@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -33,7 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mode: Mode = "development"
     database_url: str | None = None
     redis_url: str | None = None
-    data_dir: Path = Path("var")
+    data_dir: str = "var"
     host: str = "127.0.0.1"
     port: int = 8000
     jwt_secret: str = DEV_SECRETS["jwt_secret"]

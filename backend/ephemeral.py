@@ -31,6 +31,15 @@ class Ephemeral:
     async def close(self) -> None:
         await self.client.aclose()
 
+    async def refuse_if_exhausted(self, name: str, subject: str, *, limit: int, what: str) -> None:
+        """Raise `RateLimited` if `limit` events were already counted in the current window."""
+        key = self.key("rl", name, subject)
+        async with self.client.pipeline(transaction=False) as pipe:
+            count, ttl_ms = await pipe.get(key).pttl(key).execute()
+        if count is not None and int(count) >= limit:
+            retry_after = max(1, -(-int(ttl_ms) // 1000))
+            raise RateLimited(f"too many {what}; try again in {retry_after} s", retry_after)
+
     async def limit(self, name: str, subject: str, *, limit: int, window_seconds: int, what: str) -> None:
         """Count one event for `subject`; raise `RateLimited` once `limit` per window is passed."""
         count, ttl_ms = await self._hit(keys=[self.key("rl", name, subject)], args=[window_seconds * 1000])

@@ -55,11 +55,11 @@ def with_services(settings: Settings) -> tuple[Settings, EmbeddedServices]:
     if not settings.database_url:
         if settings.is_production:
             raise ConfigError("production mode needs DATABASE_URL")
-        changes["database_url"], handle = start_embedded_postgres(settings.data_dir / "postgres")
+        changes["database_url"], handle = start_embedded_postgres(Path(settings.data_dir) / "postgres")
         services.handles.append(handle)
     if not settings.redis_url:
         if settings.is_production:
             raise ConfigError("production mode needs REDIS_URL")
-        changes["redis_url"], handle = start_embedded_redis(settings.data_dir / "redis")
+        changes["redis_url"], handle = start_embedded_redis(Path(settings.data_dir) / "redis")
         services.handles.append(handle)
     return msgspec.structs.replace(settings, **changes), services

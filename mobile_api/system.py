@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import msgspec
@@ -59,9 +60,10 @@ class HealthController(Controller):
     path = "/health"
     tags = ["operations"]
 
-    @get("/live", operation_id="liveness", summary="The process is running", description="Always 200.")
-    async def live(self) -> dict[str, str]:
-        return {"status": "ok"}
+    @get("/live", operation_id="liveness", summary="The process is running",
+         description="Always 200; names the worker process that answered.")
+    async def live(self) -> dict[str, str | int]:
+        return {"status": "ok", "worker": os.getpid()}
 
     @get("/ready", operation_id="readiness", summary="Ready to serve",
          description="200 when PostgreSQL and Redis answer; 503 with the failing check otherwise.")

@@ -14,6 +14,10 @@ async def lock_chain(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
 
 
+async def last_entry(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+
+
 async def head(conn: asyncpg.Connection) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT seq, hash, seal FROM audit_head")
 

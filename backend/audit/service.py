@@ -62,7 +62,7 @@ class AuditLog:
     ) -> int:
         """Append one entry in the caller's transaction; call it last, as it serialises writers."""
         await repository.lock_chain(conn)
-        last = await repository.head(conn)
+        last = await repository.last_entry(conn)
         prev_hash = last["hash"] if last else GENESIS
         entry: dict[str, Any] = {
             "seq": (last["seq"] if last else 0) + 1,

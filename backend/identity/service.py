@@ -3,6 +3,7 @@ refresh with rotation, sign-out, step-up, and reading personal data under divisi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import hashlib
@@ -98,13 +99,14 @@ class IdentityService:
     async def _consume_code(self, phone: str, code: str) -> bytes:
         """Check a code once; a wrong code counts against the phone; a right one is used up."""
         phone_hash = self._phone_hash(phone)
-        await self.ephemeral.limit("sign-in", phone_hash.hex(), limit=self.limits.sign_in_attempts,
-                                   window_seconds=self.limits.sign_in_window,
-                                   what="sign-in attempts for this phone")
+        attempts = {"name": "sign-in-failures", "subject": phone_hash.hex(),
+                    "limit": self.limits.sign_in_attempts, "what": "failed sign-in attempts for this phone"}
+        await self.ephemeral.refuse_if_exhausted(**attempts)
         key = self._code_key(phone_hash)
         expected = await self.ephemeral.client.get(key)
         given = hmac.new(phone_hash, code.encode(), hashlib.sha256).hexdigest().encode()
         if expected is None or not hmac.compare_digest(expected, given):
+            await self.ephemeral.limit(**attempts, window_seconds=self.limits.sign_in_window)
             raise ValidationFailed.field("code", "the code is wrong or has expired")
         if not await self.ephemeral.client.delete(key):
             raise ValidationFailed.field("code", "the code was already used")
@@ -176,16 +178,19 @@ class IdentityService:
         return pair
 
     async def sign_in_staff(self, username: str, password: str, client: str, actor: Actor) -> TokenPair:
-        await self.ephemeral.limit("staff-sign-in", username, limit=self.limits.sign_in_attempts,
-                                   window_seconds=self.limits.sign_in_window,
-                                   what="sign-in attempts for this account")
-        await self.ephemeral.limit("staff-sign-in-client", client, limit=self.limits.sign_in_attempts * 6,
-                                   window_seconds=self.limits.sign_in_window,
-                                   what="sign-in attempts from this client")
+        per_account = {"name": "staff-sign-in-failures", "subject": username,
+                       "limit": self.limits.sign_in_attempts, "what": "failed sign-in attempts for this account"}
+        per_client = {"name": "staff-sign-in-client", "subject": client,
+                      "limit": self.limits.sign_in_attempts * 6, "what": "failed sign-in attempts from this client"}
+        await self.ephemeral.refuse_if_exhausted(**per_account)
+        await self.ephemeral.refuse_if_exhausted(**per_client)
         async with self.db.transaction() as conn:
             row = await repository.staff_by_username(conn, username)
-            ok = verify_password(row["password_hash"] if row else None, password)
+            # Argon2 is deliberately slow: keep it off the event loop.
+            ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, password)
             if row is None or not ok or not row["active"]:
+                for limit in (per_account, per_client):
+                    await self.ephemeral.limit(**limit, window_seconds=self.limits.sign_in_window)
                 raise Unauthenticated("wrong username or password")
             session_id, pair = await self._open_session(
                 conn, "staff", row["id"], role=row["role"], division=row["division_code"])
@@ -321,7 +326,7 @@ class IdentityService:
         async with self.db.transaction() as conn:
             row = await repository.insert_staff(
                 conn, username=form.username, display_name=form.display_name,
-                password_hash=hash_password(form.password), role=form.role, division_code=form.division_code)
+                password_hash=await asyncio.to_thread(hash_password, form.password), role=form.role, division_code=form.division_code)
             if row is None:
                 raise Conflict(f"username {form.username} is taken")
             await self.audit.record(conn, actor, "staff.created", "staff", str(row["id"]),

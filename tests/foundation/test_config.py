@@ -1,0 +1,42 @@
+import pytest
+
+from backend.config import ConfigError, load_settings
+
+SECRETS = {
+    "TONGBAN_JWT_SECRET": "x" * 48,
+    "TONGBAN_PII_KEY": "cHJvZHVjdGlvbi1waWkta2V5LTMyLWJ5dGVzLWxvbmc=",
+    "TONGBAN_PII_HASH_KEY": "cHJvZHVjdGlvbi1oYXNoLWtleS0zMi1ieXRlcy1sb24=",
+    "TONGBAN_AUDIT_KEY": "cHJvZHVjdGlvbi1hdWRpdC1rZXktMzItYnl0ZXMtbG8=",
+    "TONGBAN_SIGNING_KEY_KEK": "cHJvZHVjdGlvbi1zaWduaW5nLWtlay0zMi1ieXRlcyE=",
+    "DATABASE_URL": "postgresql://db/tongban",
+    "REDIS_URL": "redis://cache",
+}
+
+
+def test_development_mode_runs_on_defaults():
+    assert load_settings({}).mode == "development"
+
+
+def test_production_refuses_development_secrets():
+    with pytest.raises(ConfigError, match="TONGBAN_AUDIT_KEY"):
+        load_settings({**SECRETS, "TONGBAN_MODE": "production", "TONGBAN_AUDIT_KEY": ""})
+
+
+def test_production_refuses_to_start_without_servers():
+    env = {k: v for k, v in SECRETS.items() if k != "REDIS_URL"}
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        load_settings({**env, "TONGBAN_MODE": "production"})
+
+
+def test_production_runs_with_real_secrets():
+    assert load_settings({**SECRETS, "TONGBAN_MODE": "production"}).is_production
+
+
+def test_a_key_of_the_wrong_length_is_refused():
+    with pytest.raises(ConfigError, match="32 bytes"):
+        load_settings({"TONGBAN_PII_KEY": "c2hvcnQ="})
+
+
+def test_a_mistyped_setting_is_refused():
+    with pytest.raises(ConfigError, match="port"):
+        load_settings({"TONGBAN_PORT": "eighty"})

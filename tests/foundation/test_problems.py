@@ -1,0 +1,66 @@
+"""Every kind of bad input becomes an RFC 9457 problem, never a 500."""
+
+import pytest
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status, slug):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["type"] == f"/problems/{slug}"
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+@pytest.mark.parametrize(("payload", "pointer"), [
+    ({"phone": "12345"}, "#/phone"),
+    ({"phone": 13800000000}, "#/phone"),
+    ({}, "#/phone"),
+    ({"phone": "13800000000", "extra": 1}, "#/extra"),
+])
+async def test_field_errors_point_at_the_field(client, payload, pointer):
+    body = assert_problem(await client.post("/auth/code", json=payload), 422, "validation-error")
+    assert body["errors"][0]["pointer"] == pointer
+
+
+async def test_nested_field_errors_point_into_the_object(client):
+    response = await client.post("/citizens", json={
+        "phone": "13800000000", "code": "123456", "resident_id": "x", "name": "", "home_division": "330106"})
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"][0]["pointer"] == "#/name"
+
+
+async def test_malformed_json_is_a_bad_request(client):
+    response = await client.post("/auth/code", content=b'{"phone": ', headers={"content-type": "application/json"})
+    assert_problem(response, 400, "malformed-request")
+
+
+async def test_unknown_route(client):
+    body = assert_problem(await client.get("/no/such/thing"), 404, "not-found")
+    assert body["instance"] == "/no/such/thing"
+
+
+async def test_wrong_method(client):
+    assert_problem(await client.delete("/auth/code"), 405, "method-not-allowed")
+
+
+async def test_oversized_body(client, services):
+    too_big = b"{" + b" " * services.settings.max_body_bytes + b"}"
+    response = await client.post("/auth/code", content=too_big, headers={"content-type": "application/json"})
+    assert_problem(response, 413, "body-too-large")
+
+
+async def test_wrong_query_parameter_type(client):
+    response = await client.get("/staff/citizens/not-a-uuid")
+    assert response.status_code in (401, 404)
+    assert response.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_problem_types_are_documented_at_their_uri(client):
+    listed = (await client.get("/problems")).json()
+    assert {"/problems/validation-error", "/problems/step-up-required", "/problems/rate-limited"} <= {
+        p["type"] for p in listed}
+    one = await client.get("/problems/step-up-required")
+    assert one.status_code == 200 and one.json()["status"] == 403

@@ -1,0 +1,92 @@
+"""Staff guards: a role is needed for each endpoint and a division bounds what it reaches."""
+
+from tests.factories import bearer, register_citizen, staff_token
+
+
+async def test_an_officer_reads_citizens_of_their_own_province(client, services):
+    citizen = await register_citizen(client, services, division="330106")
+    me = (await client.get("/me", headers=bearer(citizen["access_token"]))).json()
+    officer = await staff_token(client, services, "receiving_officer", "330000")
+
+    response = await client.get(f"/staff/citizens/{me['id']}", headers=bearer(officer))
+
+    assert response.status_code == 200
+    assert response.json()["resident_id_masked"] == me["resident_id_masked"]
+    actions = await services.db.pool.fetch(
+        "SELECT action, actor_kind FROM audit_log WHERE record_id = $1 ORDER BY seq", me["id"])
+    assert ("citizen.read", "staff") in [(a["action"], a["actor_kind"]) for a in actions]
+
+
+async def test_an_officer_of_another_province_is_refused_and_the_attempt_audited(client, services):
+    citizen = await register_citizen(client, services, division="330106")
+    me = (await client.get("/me", headers=bearer(citizen["access_token"]))).json()
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+
+    by_id = await client.get(f"/staff/citizens/{me['id']}", headers=bearer(sichuan))
+    by_number = await client.post("/staff/citizens/lookup", json={"resident_id": citizen["resident_id"]},
+                                  headers=bearer(sichuan))
+
+    for response in (by_id, by_number):
+        assert response.status_code == 403
+        assert response.json()["type"] == "/problems/outside-division"
+        assert "resident_id_masked" not in response.text
+    refused = await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'citizen.read_refused' AND record_id = $1", me["id"])
+    assert refused == 2
+
+
+async def test_a_city_scope_does_not_reach_another_city_of_the_same_province(client, services):
+    citizen = await register_citizen(client, services, division="330106")  # Hangzhou
+    me = (await client.get("/me", headers=bearer(citizen["access_token"]))).json()
+    ningbo = await staff_token(client, services, "handling_officer", "330200")
+
+    response = await client.get(f"/staff/citizens/{me['id']}", headers=bearer(ningbo))
+
+    assert response.status_code == 403
+
+
+async def test_lookup_by_resident_id_uses_the_keyed_hash(client, services):
+    citizen = await register_citizen(client, services, division="510107")
+    officer = await staff_token(client, services, "receiving_officer", "510000")
+
+    response = await client.post("/staff/citizens/lookup", json={"resident_id": citizen["resident_id"].lower()},
+                                 headers=bearer(officer))
+
+    assert response.status_code == 200
+    assert response.json()["home_division"] == "510107"
+
+
+async def test_a_citizen_token_cannot_use_staff_endpoints(client, services):
+    citizen = await register_citizen(client, services)
+
+    response = await client.post("/staff/citizens/lookup", json={"resident_id": citizen["resident_id"]},
+                                 headers=bearer(citizen["access_token"]))
+
+    assert response.status_code == 403
+    assert response.json()["type"] == "/problems/forbidden"
+
+
+async def test_only_admins_create_staff_and_only_inside_their_division(client, services):
+    officer = await staff_token(client, services, "receiving_officer", "330000")
+    zhejiang_admin = await staff_token(client, services, "admin", "330000")
+    account = {"username": "hz.new", "display_name": "新同事", "password": "a-long-enough-password",
+               "role": "handling_officer", "division_code": "330100"}
+
+    by_officer = await client.post("/admin/staff", json=account, headers=bearer(officer))
+    inside = await client.post("/admin/staff", json=account, headers=bearer(zhejiang_admin))
+    outside = await client.post("/admin/staff", json={**account, "username": "sc.new", "division_code": "510000"},
+                                headers=bearer(zhejiang_admin))
+
+    assert by_officer.status_code == 403
+    assert inside.status_code == 201 and inside.json()["division_code"] == "330100"
+    assert "password" not in inside.text
+    assert outside.status_code == 403 and outside.json()["type"] == "/problems/outside-division"
+
+
+async def test_a_wrong_staff_password_is_refused_without_saying_which_part_was_wrong(client, services):
+    await staff_token(client, services, "admin", "000000")
+
+    unknown = await client.post("/auth/staff/sign-in", json={"username": "nobody", "password": "x"})
+
+    assert unknown.status_code == 401
+    assert unknown.json()["detail"] == "wrong username or password"
