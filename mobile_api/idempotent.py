@@ -10,7 +10,13 @@ from litestar import Request, Response
 
 from backend.actors import Actor
 from backend.container import Services
-from backend.idempotency import StoredAnswer, check_key, claim, remember, request_fingerprint
+from backend.idempotency import (
+    StoredAnswer,
+    check_key,
+    claim,
+    remember,
+    request_fingerprint,
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 

@@ -12,7 +12,10 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import (
-    HTTPException, MethodNotAllowedException, NotFoundException, ValidationException,
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR

@@ -8,7 +8,9 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from backend.actors import Actor
 from backend.container import Services
@@ -67,7 +69,7 @@ class HealthController(Controller):
 
     @get("/ready", operation_id="readiness", summary="Ready to serve",
          description="200 when PostgreSQL and Redis answer; 503 with the failing check otherwise.")
-    async def ready(self, services: Services) -> Response[Readiness]:
+    async def ready(self, services: NamedDependency[Services]) -> Response[Readiness]:
         checks = list(await asyncio.gather(
             _check("postgresql", services.db.pool.fetchval("SELECT 1")),
             _check("redis", services.ephemeral.client.ping()),
@@ -87,7 +89,7 @@ class ProblemController(Controller):
 
     @get("/{slug:str}", operation_id="getProblemType", summary="One problem type",
          description="What a problem `type` URI means.")
-    async def get_type(self, slug: str) -> ProblemDoc:
+    async def get_type(self, slug: FromPath[str]) -> ProblemDoc:
         doc = _problem_docs().get(slug)
         if doc is None:
             raise NotFoundException(f"no problem type {slug}")
@@ -102,7 +104,7 @@ class AuditController(Controller):
 
     @get("/verify", operation_id="verifyAuditChain", summary="Check the audit chain",
          description="Walks the whole chain and reports the first changed, inserted or deleted entry.")
-    async def verify(self, services: Services, actor: Actor) -> AuditChainReport:
+    async def verify(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> AuditChainReport:
         async with services.db.connection() as conn:
             report = await services.audit.verify(conn)
         async with services.db.transaction() as conn:

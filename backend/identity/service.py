@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hmac
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -18,18 +18,36 @@ from backend.audit.service import AuditLog
 from backend.db import Database
 from backend.ephemeral import Ephemeral
 from backend.errors import (
-    Conflict, NotFound, OutsideDivision, Forbidden, Unauthenticated, ValidationFailed,
+    Conflict,
+    Forbidden,
+    NotFound,
+    OutsideDivision,
+    Unauthenticated,
+    ValidationFailed,
 )
 from backend.identity import divisions, repository
-from backend.identity.resident_id import InvalidResidentId, birth_date, mask_resident_id, normalise_resident_id
+from backend.identity.resident_id import (
+    InvalidResidentId,
+    birth_date,
+    mask_resident_id,
+    normalise_resident_id,
+)
 from backend.identity.schemas import (
-    CitizenProfile, CitizenRegistration, StaffAccount, StaffCreate, TokenPair,
+    CitizenProfile,
+    CitizenRegistration,
+    StaffAccount,
+    StaffCreate,
+    TokenPair,
 )
 from backend.identity.sms import SmsGateway
 from backend.security.passwords import hash_password, verify_password
 from backend.security.pii import PiiCipher, mask_phone
 from backend.security.tokens import (
-    AccessClaims, TokenCodec, level_at_least, new_refresh_token, refresh_token_hash,
+    AccessClaims,
+    TokenCodec,
+    level_at_least,
+    new_refresh_token,
+    refresh_token_hash,
 )
 
 # An elevated assurance level is carried over by refresh only this long after the face check.
