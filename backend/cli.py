@@ -92,7 +92,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         if report.ok:
             print(f"audit chain intact: {report.entries} entries")
             return 0
-        print(f"audit chain BROKEN at entry {report.first_bad_seq}: {report.problem} "
+        print(f"audit chain BROKEN in chain {report.chain} at entry {report.first_bad_seq}: {report.problem} "
               f"({report.entries} entries verified before it)")
         return 1
 

@@ -39,6 +39,7 @@ class ProblemDoc(msgspec.Struct):
 class AuditChainReport(msgspec.Struct):
     ok: bool
     entries: int
+    chain: int | None
     first_bad_seq: int | None
     problem: str | None
 
@@ -110,7 +111,7 @@ class AuditController(Controller):
         async with services.db.transaction() as conn:
             await services.audit.record(conn, actor, "audit.verified", "audit_log", None,
                                         detail={"ok": report.ok, "entries": report.entries})
-        return AuditChainReport(report.ok, report.entries, report.first_bad_seq, report.problem)
+        return AuditChainReport(report.ok, report.entries, report.chain, report.first_bad_seq, report.problem)
 
 
 SYSTEM_CONTROLLERS = [HealthController, ProblemController, AuditController]

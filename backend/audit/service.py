@@ -1,8 +1,9 @@
 """The audit chain: append entries inside the caller's transaction, and verify the whole chain.
 
-Each entry's hash is an HMAC over the previous hash and the entry's canonical JSON, so changing,
-inserting or deleting an entry breaks the chain for anyone without the audit key; the head row,
-sealed with the same key, reveals entries cut off the end.
+Entries are spread over a few chains (see `repository.lock_chain_tip`). In each, an entry's hash is an
+HMAC over the previous hash and the entry's canonical JSON, so changing, inserting or deleting an
+entry breaks the chain for anyone without the audit key; each chain's head row, sealed with the same
+key, reveals entries cut off the end.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ GENESIS = b"\x00" * 32
 class ChainReport:
     ok: bool
     entries: int
+    chain: int | None = None
     first_bad_seq: int | None = None
     problem: str | None = None
 
@@ -61,11 +63,12 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> int:
         """Append one entry in the caller's transaction; call it last, as it serialises writers."""
-        await repository.lock_chain(conn)
-        last = await repository.last_entry(conn)
-        prev_hash = last["hash"] if last else GENESIS
+        tip = await repository.lock_chain_tip(conn)
+        chain = tip["chain"]
+        prev_hash = tip["hash"] or GENESIS
         entry: dict[str, Any] = {
-            "seq": (last["seq"] if last else 0) + 1,
+            "chain": chain,
+            "seq": (tip["seq"] or 0) + 1,
             "at": dt.datetime.now(dt.UTC),
             "actor_kind": actor.kind,
             "actor_id": actor.id,
@@ -82,24 +85,34 @@ class AuditLog:
         return entry["seq"]
 
     async def verify(self, conn: asyncpg.Connection) -> ChainReport:
-        """Walk the chain from the start; report the first entry that does not fit."""
-        prev_hash, expected_seq, count = GENESIS, 1, 0
+        """Walk every chain from its start; report the first entry that does not fit."""
+        count = 0
+        tips: dict[int, tuple[int, bytes]] = {}
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             async for row in repository.iterate(conn):
                 entry = dict(row)
+                chain = entry["chain"]
+                expected_seq, prev_hash = tips.get(chain, (0, GENESIS))
+                expected_seq += 1
+                problem = None
                 if entry["seq"] != expected_seq:
-                    return ChainReport(False, count, expected_seq, "entry missing (gap in sequence)")
-                if entry["prev_hash"] != prev_hash:
-                    return ChainReport(False, count, entry["seq"], "link to previous entry broken")
-                if not hmac.compare_digest(entry["hash"], self._mac(prev_hash, _canonical(entry))):
-                    return ChainReport(False, count, entry["seq"], "entry altered")
-                prev_hash, expected_seq, count = entry["hash"], expected_seq + 1, count + 1
-            last = await repository.head(conn)
-        if last is None:
-            return ChainReport(count == 0, count, 1 if count else None,
-                               None if count == 0 else "head missing")
-        if not hmac.compare_digest(last["seal"], self._seal(last["seq"], last["hash"])):
-            return ChainReport(False, count, last["seq"], "head altered")
-        if last["seq"] != count or last["hash"] != prev_hash:
-            return ChainReport(False, count, count + 1, "entries cut off the end of the chain")
+                    problem = "entry missing (gap in sequence)"
+                elif entry["prev_hash"] != prev_hash:
+                    problem = "link to previous entry broken"
+                elif not hmac.compare_digest(entry["hash"], self._mac(prev_hash, _canonical(entry))):
+                    problem = "entry altered"
+                if problem:
+                    return ChainReport(False, count, chain, expected_seq, problem)
+                tips[chain] = (entry["seq"], entry["hash"])
+                count += 1
+            heads = await repository.heads(conn)
+        for chain in sorted(set(tips) | set(heads)):
+            head = heads.get(chain)
+            if head is None:
+                return ChainReport(False, count, chain, None, "head missing")
+            if not hmac.compare_digest(head["seal"], self._seal(head["seq"], head["hash"])):
+                return ChainReport(False, count, chain, head["seq"], "head altered")
+            if (head["seq"], head["hash"]) != tips.get(chain, (0, GENESIS)):
+                return ChainReport(False, count, chain, tips.get(chain, (0,))[0] + 1,
+                                   "entries cut off the end of the chain")
         return ChainReport(True, count)

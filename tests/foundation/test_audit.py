@@ -25,11 +25,20 @@ async def verify(client, services):
 
 @pytest.fixture
 async def history(client, services):
-    """A few audited actions: registrations, sign-ins, reads."""
-    for division in ("330106", "510107"):
+    """Enough audited actions (registrations, sign-ins, reads) that every chain has several entries."""
+    for division in ("330106", "510107", "110105", "440106", "310115", "500103"):
         tokens = await register_citizen(client, services, division=division)
         await client.get("/me", headers=bearer(tokens["access_token"]))
-    return await services.db.pool.fetchval("SELECT max(seq) FROM audit_log")
+    return await services.db.pool.fetchval("SELECT count(*) FROM audit_log")
+
+
+async def entry_with_successor(services):
+    """(chain, seq) of an entry that is followed by another in its chain."""
+    row = await services.db.pool.fetchrow(
+        """SELECT chain, seq FROM audit_log a WHERE seq > 1 AND EXISTS (
+               SELECT 1 FROM audit_log b WHERE b.chain = a.chain AND b.seq > a.seq)
+           ORDER BY chain, seq LIMIT 1""")
+    return row["chain"], row["seq"]
 
 
 async def test_state_changes_and_reads_are_audited_with_the_request_id(client, services):
@@ -46,49 +55,61 @@ async def test_state_changes_and_reads_are_audited_with_the_request_id(client, s
 async def test_an_intact_chain_verifies(client, services, history):
     report = await verify(client, services)
     assert report["ok"] is True and report["entries"] >= history
+    chains = await services.db.pool.fetchval("SELECT count(DISTINCT chain) FROM audit_log")
+    assert chains > 1  # concurrent writers do not all queue on one chain
 
 
 async def test_the_log_refuses_updates_and_deletes(services, history):
     with pytest.raises(asyncpg.RaiseError, match="append-only"):
-        await services.db.pool.execute("UPDATE audit_log SET action = 'x' WHERE seq = 1")
+        await services.db.pool.execute("UPDATE audit_log SET action = 'x'")
     with pytest.raises(asyncpg.RaiseError, match="append-only"):
-        await services.db.pool.execute("DELETE FROM audit_log WHERE seq = 1")
+        await services.db.pool.execute("DELETE FROM audit_log")
 
 
 async def test_a_changed_entry_is_detected(client, services, history):
-    await tamper(services, "UPDATE audit_log SET detail = '{\"forged\": true}' WHERE seq = 3")
+    chain, seq = await entry_with_successor(services)
+    await tamper(services, "UPDATE audit_log SET detail = '{\"forged\": true}' WHERE chain = $1 AND seq = $2",
+                 chain, seq)
     report = await verify(client, services)
-    assert (report["ok"], report["first_bad_seq"], report["problem"]) == (False, 3, "entry altered")
+    assert (report["ok"], report["chain"], report["first_bad_seq"], report["problem"]) == (
+        False, chain, seq, "entry altered")
 
 
 async def test_a_deleted_entry_is_detected(client, services, history):
-    await tamper(services, "DELETE FROM audit_log WHERE seq = 2")
+    chain, seq = await entry_with_successor(services)
+    await tamper(services, "DELETE FROM audit_log WHERE chain = $1 AND seq = $2", chain, seq)
     report = await verify(client, services)
-    assert (report["ok"], report["first_bad_seq"]) == (False, 2)
+    assert (report["ok"], report["chain"], report["first_bad_seq"]) == (False, chain, seq)
 
 
 async def test_an_inserted_entry_is_detected(client, services, history):
-    await tamper(services, "UPDATE audit_log SET seq = seq + 1000 WHERE seq > 2")
-    await tamper(services, """INSERT INTO audit_log (seq, at, actor_kind, action, record_type, prev_hash, hash)
-                              SELECT 3, now(), 'system', 'forged', 'x', hash, hash FROM audit_log WHERE seq = 2""")
-    await tamper(services, "UPDATE audit_log SET seq = seq - 999 WHERE seq > 1000")
+    chain, seq = await entry_with_successor(services)
+    await tamper(services, "UPDATE audit_log SET seq = -seq - 1 WHERE chain = $1 AND seq > $2", chain, seq)
+    await tamper(services, "UPDATE audit_log SET seq = -seq WHERE chain = $1 AND seq < 0", chain)
+    await tamper(services, """INSERT INTO audit_log (chain, seq, at, actor_kind, action, record_type, prev_hash, hash)
+                              SELECT chain, seq + 1, now(), 'system', 'forged', 'x', hash, hash
+                              FROM audit_log WHERE chain = $1 AND seq = $2""", chain, seq)
     report = await verify(client, services)
-    assert (report["ok"], report["first_bad_seq"]) == (False, 3)
+    assert (report["ok"], report["chain"], report["first_bad_seq"]) == (False, chain, seq + 1)
 
 
 async def test_entries_cut_off_the_end_are_detected(client, services, history):
-    await tamper(services, "DELETE FROM audit_log WHERE seq = $1", history)
+    chain, seq = await services.db.pool.fetchrow(
+        "SELECT chain, max(seq) FROM audit_log GROUP BY chain ORDER BY chain LIMIT 1")
+    await tamper(services, "DELETE FROM audit_log WHERE chain = $1 AND seq = $2", chain, seq)
     async with services.db.connection() as conn:
         report = await services.audit.verify(conn)
-    assert report.ok is False and report.problem == "entries cut off the end of the chain"
+    assert (report.ok, report.chain, report.problem) == (False, chain, "entries cut off the end of the chain")
 
 
 async def test_the_cli_reports_a_broken_chain_with_a_failing_exit_code(client, services, history, settings):
     env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "PATH": ""}
     command = [sys.executable, "-m", "backend.cli", "audit", "verify"]
     intact = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-    await tamper(services, "UPDATE audit_log SET action = 'citizen.forgotten' WHERE seq = 2")
+    chain, seq = await entry_with_successor(services)
+    await tamper(services, "UPDATE audit_log SET action = 'citizen.forgotten' WHERE chain = $1 AND seq = $2",
+                 chain, seq)
     broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
     assert intact.returncode == 0 and "intact" in intact.stdout
-    assert broken.returncode == 1 and "BROKEN at entry 2" in broken.stdout
+    assert broken.returncode == 1 and f"BROKEN in chain {chain} at entry {seq}" in broken.stdout
