@@ -1,0 +1,129 @@
+"""Shared benchmark plumbing: a scratch database, servers in child processes, wrk runs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LoadResult:
+    name: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def servers() -> Iterator[tuple[str, str]]:
+    """(PostgreSQL admin URL, Redis URL) from the environment, or embedded ones."""
+    sys.path.insert(0, str(ROOT))
+    from backend.runtime import start_embedded_postgres, start_embedded_redis
+
+    handles = []
+    folder = Path(tempfile.mkdtemp(prefix="tongban-bench-"))
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        database_url, handle = start_embedded_postgres(folder / "postgres")
+        handles.append(handle)
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_url, handle = start_embedded_redis(folder / "redis")
+        handles.append(handle)
+    try:
+        yield database_url, redis_url
+    finally:
+        for handle in handles:
+            (getattr(handle, "shutdown", None) or handle.cleanup)()
+
+
+async def scratch_database(admin_url: str, name: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {name}")
+    await conn.close()
+    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+
+
+@contextmanager
+def running(command: list[str], port: int, env: dict[str, str], ready_path: str = "/") -> Iterator[str]:
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + ready_path, timeout=1).status_code < 500:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("server did not start: " + (process.stderr.read() or "")[-2000:])
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> LoadResult:
+    """Drive `url` with wrk from a separate process and parse its latency distribution."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for key, value in (headers or {}).items():
+        command += ["-H", f"{key}: {value}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out)[1])
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out)[1])
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def report(title: str, results: list[LoadResult], baseline: LoadResult) -> str:
+    lines = [f"## {title}", "", "| target | req/s | p50 ms | p99 ms | non-2xx | req/s vs baseline |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in [baseline, *results]:
+        lines.append(f"| {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
+                     f"{r.errors} | {r.requests_per_second / baseline.requests_per_second:.2f} |")
+    return "\n".join(lines)
+
+
+def run_async(coro):  # noqa: ANN001, ANN201 - thin convenience for scripts
+    return asyncio.run(coro)
