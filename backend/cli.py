@@ -11,8 +11,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import msgspec
+
 from backend.config import ConfigError, Settings, load_settings
 from backend.container import Services
+from backend.errors import DomainError
 from backend.migrate import apply_migrations
 from backend.runtime import EmbeddedServices, with_services
 
@@ -72,8 +75,10 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
 
     settings, _embedded = _resolve(args)
     password = os.environ.get("TONGBAN_NEW_STAFF_PASSWORD") or getpass.getpass("password: ")
-    form = StaffCreate(username=args.username, display_name=args.display_name or args.username,
-                       password=password, role=args.role, division_code=args.division)
+    # Through msgspec, so the command line gets the same checks as the API (password length, …).
+    form = msgspec.convert({"username": args.username, "display_name": args.display_name or args.username,
+                            "password": password, "role": args.role, "division_code": args.division},
+                           StaffCreate)
 
     async def work(services: Services) -> int:
         account = await services.identity.create_staff(form, Actor.system())
@@ -166,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tongban: {exc}", file=sys.stderr)
         return 2
+    except (DomainError, msgspec.ValidationError) as exc:
+        print(f"tongban: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

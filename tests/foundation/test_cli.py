@@ -1,0 +1,39 @@
+"""The `tongban` command line: the same checks as the API, clear messages, meaningful exit codes."""
+
+import subprocess
+import sys
+
+
+def tongban(settings, *args, password=None):
+    env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "PATH": ""}
+    if password is not None:
+        env["TONGBAN_NEW_STAFF_PASSWORD"] = password
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+async def test_create_staff_makes_an_account_that_can_sign_in(settings, client):
+    created = tongban(settings, "create-staff", "--username", "gd.window", "--role", "receiving_officer",
+                      "--division", "440100", password="a long enough password")
+    signed_in = await client.post("/auth/staff/sign-in",
+                                  json={"username": "gd.window", "password": "a long enough password"})
+
+    assert created.returncode == 0, created.stderr
+    assert "created staff gd.window (receiving_officer, 440100)" in created.stdout
+    assert signed_in.status_code == 200
+
+
+def test_create_staff_refuses_what_the_api_refuses(settings):
+    short = tongban(settings, "create-staff", "--username", "x.short", "--role", "admin", "--division", "330000",
+                    password="short")
+    bad_division = tongban(settings, "create-staff", "--username", "x.division", "--role", "admin",
+                           "--division", "990000", password="a long enough password")
+    first = tongban(settings, "create-staff", "--username", "x.twice", "--role", "admin", "--division", "330000",
+                    password="a long enough password")
+    again = tongban(settings, "create-staff", "--username", "x.twice", "--role", "admin", "--division", "330000",
+                    password="a long enough password")
+
+    assert short.returncode == 1 and "length >= 12" in short.stderr and "Traceback" not in short.stderr
+    assert bad_division.returncode == 1 and "does not belong to any province" in bad_division.stderr
+    assert first.returncode == 0
+    assert again.returncode == 1 and "x.twice is taken" in again.stderr and "Traceback" not in again.stderr
