@@ -22,6 +22,7 @@ from backend.container import Services
 from backend.logs import configure_logging
 from mobile_api.context import RequestContextMiddleware, provide_actor, provide_services
 from mobile_api.identity import IDENTITY_CONTROLLERS
+from mobile_api.openapi import document_problems
 from mobile_api.problems import EXCEPTION_HANDLERS
 from mobile_api.system import SYSTEM_CONTROLLERS
 
@@ -88,7 +89,7 @@ def create_app(
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),
     ]
-    return Litestar(
+    app = Litestar(
         route_handlers=routes,
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
                       "actor": Provide(provide_actor)},
@@ -100,3 +101,5 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    document_problems(app)
+    return app

@@ -26,3 +26,16 @@ async def test_the_interactive_docs_and_their_assets_are_served_locally(client):
     assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
     script = await client.get("/docs/assets/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 100_000
+
+
+async def test_failures_are_documented_as_problem_details(client):
+    document = (await client.get("/docs/openapi.json")).json()
+    assert set(document["components"]["schemas"]["Problem"]["required"]) == {"type", "title", "status", "detail"}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            failures = {code: r for code, r in op["responses"].items() if code[0] in "45" or code == "default"}
+            assert "default" in failures, (path, method)
+            for code, response in failures.items():
+                assert list(response["content"]) == ["application/problem+json"], (path, method, code)
+    assert {"401", "403"} <= set(document["paths"]["/me"]["get"]["responses"])
+    assert "422" in document["paths"]["/citizens"]["post"]["responses"]
