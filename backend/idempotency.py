@@ -4,6 +4,7 @@ transaction as what it created, and returned again for a retry of the same reque
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import asyncpg
@@ -21,9 +22,14 @@ def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
     return hashlib.sha256(b"\x00".join((method.encode(), path.encode(), body))).digest()
 
 
+# Visible ASCII: what a UUID, a ULID or any client-made token is written in, and safe in a header.
+KEY_PATTERN = r"^[!-~]{1,255}$"
+_KEY = re.compile(KEY_PATTERN)
+
+
 def check_key(key: str) -> str:
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise ValidationFailed.field("Idempotency-Key", "must be 1–255 printable characters")
+    if not _KEY.fullmatch(key):
+        raise ValidationFailed.field("Idempotency-Key", "must be 1–255 visible ASCII characters")
     return key
 
 

@@ -7,10 +7,12 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.params import HeaderParameter
 
 from backend.actors import Actor
 from backend.container import Services
 from backend.idempotency import (
+    KEY_PATTERN,
     StoredAnswer,
     check_key,
     claim,
@@ -19,6 +21,11 @@ from backend.idempotency import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_PARAM = HeaderParameter(
+    name=IDEMPOTENCY_HEADER, required=False, pattern=KEY_PATTERN, examples=None,
+    description="Makes the request safe to retry: a retry with the same key returns the first result and "
+                "creates nothing new. 1–255 visible ASCII characters, e.g. a UUID.",
+)
 
 
 async def idempotent_create(

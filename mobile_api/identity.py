@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from backend.actors import Actor
 from backend.container import Services
@@ -32,12 +32,8 @@ from mobile_api.context import (
     signed_in_guard,
     staff_guard,
 )
-from mobile_api.idempotent import idempotent_create
+from mobile_api.idempotent import IDEMPOTENCY_PARAM, idempotent_create
 
-IDEMPOTENCY_PARAM = HeaderParameter(
-    name="Idempotency-Key", required=False,
-    description="Makes the request safe to retry: a retry with the same key returns the first result.",
-)
 BEARER = [{"bearer": []}]
 
 

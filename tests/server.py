@@ -1,0 +1,70 @@
+"""The real server in a child process, for tests that must cross a socket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    output: Path
+
+    def stop(self) -> str:
+        """Stop the server gracefully; return everything it printed."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def tongban_server(settings, data_dir, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+    """`tongban serve` against the test's database and Redis prefix, ready when this yields."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+                   "TONGBAN_REDIS_PREFIX": settings.redis_prefix, "TONGBAN_CODE_RESEND_SECONDS": "0",
+                   "TONGBAN_DATA_DIR": str(data_dir), **(env or {})}
+    # Output goes to a file: a pipe nobody reads until the end would fill and stall the server.
+    output = Path(data_dir) / "server.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve", "--workers", str(workers), "--port", str(port)],
+            env=environment, stdout=sink, stderr=subprocess.STDOUT)
+    server = RunningServer(f"http://127.0.0.1:{port}", process, output)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(server.base_url + "/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("server did not become ready: " + server.stop()[-2000:])
+        time.sleep(0.2)
+    try:
+        yield server
+    finally:
+        server.stop()
