@@ -20,6 +20,7 @@ CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
 DPI = 150
 PAGE = (1240, 1754)  # A4 at 150 dpi
 INK, MUTED, RED, FRAME = (20, 20, 20), (90, 90, 90), (200, 30, 30), (150, 20, 20)
+MAX_VALUE_LINES = 4
 _STATUS_STAMP = {"revoked": "已撤销", "expired": "已过期", "not-yet-valid": "尚未生效"}
 
 
@@ -33,11 +34,16 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
+def qr_code(text: str) -> segno.QRCode:
+    """The QR code of `text` at error-correction level Q (not boosted): Base45 uses only the QR
+    alphanumeric characters, so segno encodes it in alphanumeric mode."""
+    return segno.make(text, error="q", boost_error=False, micro=False)
+
+
 def qr_image(text: str, scale: int = 6) -> Image.Image:
-    """The QR code of `text` at error-correction level Q (not boosted), with a 4-module quiet zone."""
-    code = segno.make(text, error="q", boost_error=False, micro=False)
+    """The QR code as an image with a 4-module quiet zone."""
     buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=scale, border=4)
+    qr_code(text).save(buffer, kind="png", scale=scale, border=4)
     buffer.seek(0)
     return Image.open(buffer).convert("RGB")
 
@@ -92,19 +98,22 @@ def certificate_page(view: CertificateView, qr_text: str) -> Image.Image:
     label_font, value_font = _font(30), _font(32)
     y, left, value_x = 310, 120, 420
     for label, value in _rows(view):
+        lines = _wrap(draw, value, value_font, width - value_x - 120)
+        if len(lines) > MAX_VALUE_LINES:
+            # A long value (a business scope) is cut on paper; the QR code carries all of it.
+            lines = [*lines[:MAX_VALUE_LINES - 1], lines[MAX_VALUE_LINES - 1][:-1] + "…"]
         draw.text((left, y), label, font=label_font, fill=MUTED)
-        for line in _wrap(draw, value, value_font, width - value_x - 120):
+        for line in lines:
             draw.text((value_x, y), line, font=value_font, fill=INK)
-            y += 46
-        y += 14
-        if y > height - 700:
-            draw.text((value_x, y), "……（其余内容见二维码）", font=value_font, fill=MUTED)
-            break
+            y += 44
+        y += 10
 
-    code = qr_image(qr_text, scale=4)
-    side = min(560, max(code.width, 360))
-    code = code.resize((side, side), Image.Resampling.NEAREST)
-    top = height - side - 180
+    # The QR code takes the space left below the text, never less than a phone can scan from paper.
+    room = max(360, min(560, height - 200 - (y + 20)))
+    modules = qr_code(qr_text).symbol_size(scale=1, border=4)[0]
+    code = qr_image(qr_text, scale=max(2, room // modules))  # whole pixels per module keep edges sharp
+    side = code.width
+    top = min(y + 20, height - 200 - side)
     page.paste(code, ((width - side) // 2, top))
     draw.text((width // 2, top + side + 40), "扫描二维码可离线核验签名、有效期与签发机关", font=_font(28), fill=MUTED,
               anchor="mm")
