@@ -13,7 +13,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import jwt
 import msgspec
@@ -87,6 +87,9 @@ class RevocationListDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=
     iat: NumericDate
     next_update: NumericDate
     revoked: list[RevokedEntry]
+
+
+ListDocument = TypeVar("ListDocument", TrustListDocument, RevocationListDocument)
 
 
 class AnchorJwk(msgspec.Struct, frozen=True):
@@ -197,6 +200,18 @@ class RevocationList:
         return cls(document, {entry.number: entry for entry in document.revoked})
 
 
+def _read(token: str | bytes, document_type: type[ListDocument], anchors: Mapping[bytes, Ed25519PublicKey],
+          not_older_than: int | None) -> ListDocument:
+    kind = TRUST_LIST_TYPE if document_type is TrustListDocument else REVOCATION_LIST_TYPE
+    try:
+        document = msgspec.json.decode(_open(token, kind, anchors), type=document_type)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ListRefused(f"the {kind} is malformed: {exc}") from None
+    if not_older_than is not None and document.iat < not_older_than:
+        raise ListRefused(f"the {kind} is older than the copy already held")
+    return document
+
+
 def read_trust_list(token: str | bytes, anchors: Mapping[bytes, Ed25519PublicKey], *,
                     not_older_than: int | None = None) -> TrustList:
     """Check a signed trust list against the pinned anchors and parse it.
@@ -204,25 +219,13 @@ def read_trust_list(token: str | bytes, anchors: Mapping[bytes, Ed25519PublicKey
     `not_older_than` is the `iat` of the copy the verifier already holds: an older list is refused,
     so nobody can roll a verifier back to a list that still trusts a withdrawn key.
     """
-    try:
-        document = msgspec.json.decode(_open(token, TRUST_LIST_TYPE, anchors), type=TrustListDocument)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ListRefused(f"the trust list is malformed: {exc}") from None
-    if not_older_than is not None and document.iat < not_older_than:
-        raise ListRefused("the trust list is older than the copy already held")
-    return TrustList.of(document)
+    return TrustList.of(_read(token, TrustListDocument, anchors, not_older_than))
 
 
 def read_revocation_list(token: str | bytes, anchors: Mapping[bytes, Ed25519PublicKey], *,
                          not_older_than: int | None = None) -> RevocationList:
     """Check a signed revocation list against the pinned anchors and parse it."""
-    try:
-        document = msgspec.json.decode(_open(token, REVOCATION_LIST_TYPE, anchors), type=RevocationListDocument)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ListRefused(f"the revocation list is malformed: {exc}") from None
-    if not_older_than is not None and document.iat < not_older_than:
-        raise ListRefused("the revocation list is older than the copy already held")
-    return RevocationList.of(document)
+    return RevocationList.of(_read(token, RevocationListDocument, anchors, not_older_than))
 
 
 def trust_list_document(keys: Iterable[SigningKeyJwk], issued_at: int, next_update: int) -> TrustListDocument:
