@@ -86,13 +86,15 @@ async def active_key(conn: asyncpg.Connection, purpose: str, authority_id: str |
         purpose, authority_id)
 
 
-async def published_keys(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Every certificate key that may still be published, with its authority and last expiry."""
+async def published_keys(conn: asyncpg.Connection, kid: bytes | None = None) -> list[asyncpg.Record]:
+    """Every certificate key that may still be published (or only those with `kid`), with its
+    authority and last expiry."""
     return await conn.fetch(
         f"""SELECT {KEY_COLUMNS}, {_LAST_EXPIRY}, a.name AS authority_name, a.division_code
             FROM certificate_keys k JOIN certificate_authorities a ON a.id = k.authority_id
             WHERE k.purpose = 'certificate' AND k.status IN ('standby', 'active', 'retired')
-            ORDER BY k.authority_id, k.created_at""")
+              AND ($1::bytea IS NULL OR k.kid = $1)
+            ORDER BY k.authority_id, k.created_at""", kid)
 
 
 async def anchor_keys(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -19,7 +19,15 @@ from backend.audit.service import AuditLog
 from backend.certificates import render, repository
 from backend.certificates.certificate_types import CERTIFICATE_TYPES, CertificateType, certificate_type
 from backend.certificates.keys import KeyVault
-from backend.certificates.qr_format import CertificateClaim, Claims, HolderClaim, key_id, sign
+from backend.certificates.qr_format import (
+    CertificateClaim,
+    Claims,
+    HolderClaim,
+    QrRefused,
+    key_id,
+    open_message,
+    sign,
+)
 from backend.certificates.schemas import (
     AuthorityCreate,
     AuthorityView,
@@ -79,6 +87,10 @@ CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
 ISSUERS = frozenset({"handling_officer", "admin"})
 CERTIFICATE_READERS = frozenset({"receiving_officer", "handling_officer", "supervisor", "admin"})
 KeyPurpose = Literal["certificate", "trust-anchor"]
+# A certificate may record an older validity start (an e-certificate of a licence held for years) or
+# start up to a year ahead, no further either way.
+EARLIEST_VALID_FROM = dt.date(1949, 10, 1)
+MAX_LEAD = dt.timedelta(days=366)
 
 # The life of a signing key, as data: (status, event) → new status.
 KEY_TRANSITIONS: dict[tuple[str, str], str] = {
@@ -353,7 +365,10 @@ class CertificateService:
     def _validity(order: CertificateIssue, kind: CertificateType,
                   issued_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         """(valid from, expires at): dates are whole days in China Standard Time."""
-        start_day = order.valid_from or issued_at.astimezone(CHINA_TIME).date()
+        today = issued_at.astimezone(CHINA_TIME).date()
+        if order.valid_from is not None and not EARLIEST_VALID_FROM <= order.valid_from <= today + MAX_LEAD:
+            raise ValidationFailed.field("valid_from", f"must lie between {EARLIEST_VALID_FROM} and a year from today")
+        start_day = order.valid_from or today
         valid_from = _day_start(order.valid_from) if order.valid_from else issued_at
         last_day = order.expires_on or start_day + dt.timedelta(days=kind.default_days - 1)
         days = (last_day - start_day).days + 1
@@ -574,9 +589,10 @@ class CertificateService:
 
     # -- trust list, revocation list, online verification ----------------------------------------
 
-    async def _trust_document(self, conn: asyncpg.Connection, now: dt.datetime) -> TrustListDocument:
+    async def _trust_document(self, conn: asyncpg.Connection, now: dt.datetime,
+                              kid: bytes | None = None) -> TrustListDocument:
         keys = []
-        for row in await repository.published_keys(conn):
+        for row in await repository.published_keys(conn, kid):
             retired = row["status"] == "retired"
             if retired and (row["last_expiry"] is None or row["last_expiry"] <= now):
                 continue  # nothing it signed is still valid: it leaves the list
@@ -623,8 +639,13 @@ class CertificateService:
         await self.ephemeral.limit("certificate-verify", client, limit=600, window_seconds=60,
                                    what="verifications from this client")
         now = _now()
+        try:
+            kid = open_message(qr_text).kid
+        except QrRefused:
+            kid = b""  # the verifier refuses the text before it looks at any key
         async with self.db.connection() as conn:
-            trust = TrustList.of(await self._trust_document(conn, now))
+            # Only the keys sharing the kid: the same answer as the whole list, without parsing it.
+            trust = TrustList.of(await self._trust_document(conn, now, kid))
             result = verify_qr(qr_text, trust, at=now)
             if result.certificate is None or result.issuer is None:
                 return result

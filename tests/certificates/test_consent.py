@@ -39,6 +39,10 @@ async def test_the_relying_party_sees_only_the_consented_fields(client, services
     for withheld in ("residence_division", "registered_on", "holder_identifier", "number"):
         assert withheld not in body["disclosed"]
     assert certificate.number not in response.text and "**********" not in response.text
+    granted = await services.db.pool.fetchval(
+        "SELECT detail FROM audit_log WHERE action = 'certificate_consent.created' AND record_id = $1",
+        str(certificate.id))
+    assert granted["relying_party"] == "中国工商银行杭州分行" and granted["scopes"] == ["holder_name", "residence_address"]
 
 
 async def test_a_used_up_token_is_refused_and_the_holder_sees_every_check(client, services):

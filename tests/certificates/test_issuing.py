@@ -3,6 +3,7 @@ holders are checked; every issue is audited and idempotent; the QR verifies anyw
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 
 import base45
@@ -141,12 +142,18 @@ async def test_validity_follows_the_type(client, services):
     past = await client.post("/staff/certificates", json=residence_order(holder, expires_on="2020-01-01"),
                              headers=bearer(officer))
     later = await client.post("/staff/certificates", json=residence_order(
-        holder, valid_from="2099-01-01", expires_on="2099-12-31"), headers=bearer(officer))
+        holder, valid_from=str(dt.date.today() + dt.timedelta(days=300)),
+        expires_on=str(dt.date.today() + dt.timedelta(days=400))), headers=bearer(officer))
 
     assert too_long.status_code == 422 and "at most 365 days" in too_long.json()["detail"]
     assert past.status_code == 422 and past.json()["errors"][0]["pointer"] == "#/expires_on"
+    for valid_from in ("0001-01-01", "9999-12-31"):
+        absurd = await client.post("/staff/certificates", json=residence_order(holder, valid_from=valid_from),
+                                   headers=bearer(officer))
+        assert absurd.status_code == 422 and absurd.json()["errors"][0]["pointer"] == "#/valid_from"
     assert later.status_code == 201 and later.json()["status"] == "not-yet-valid"
-    assert later.json()["expires_at"] == "2099-12-31T16:00:00Z"  # end of 31 Dec in China Standard Time
+    last_day = dt.date.today() + dt.timedelta(days=400)
+    assert later.json()["expires_at"] == f"{last_day}T16:00:00Z"  # end of the last day in China Standard Time
 
 
 async def test_an_organisation_holder_needs_a_valid_credit_code(client, services):
