@@ -1,4 +1,4 @@
-"""The `tongban` command: serve, migrate, demo-data, create-staff, audit verify."""
+"""The `tongban` command: serve, migrate, demo-data, create-staff, certificates, audit verify."""
 
 from __future__ import annotations
 
@@ -104,6 +104,50 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def _print_keys(keys: list) -> None:
+    for key in keys:
+        listed = key.last_expiry.isoformat() if key.status == "retired" and key.last_expiry else "-"
+        print(f"{key.kid}  {key.purpose:<12} {key.authority_id or '(trust anchor)':<16} {key.status:<9} "
+              f"created {key.created_at:%Y-%m-%d}  listed until {listed}  id={key.id}")
+
+
+def cmd_certificates(args: argparse.Namespace) -> int:
+    """Issuing authorities and their signing keys; private keys are never printed."""
+    import uuid
+
+    import msgspec
+
+    from backend.actors import Actor
+    from backend.certificates.schemas import AuthorityCreate
+    from backend.errors import DomainError
+
+    settings, _embedded = _resolve(args)
+    authority = None if getattr(args, "trust_anchor", False) else getattr(args, "authority", None)
+
+    async def work(services: Services) -> int:
+        certificates, actor = services.certificates, Actor.system()
+        try:
+            if args.certificates_command == "create-authority":
+                form = msgspec.convert({"id": args.id, "name": args.name, "certificate_types": args.types.split(",")},
+                                       AuthorityCreate)
+                created = await certificates.create_authority(form, actor)
+                print(f"created authority {created.id} {created.name} ({', '.join(created.certificate_types)})")
+            elif args.certificates_command == "create-key":
+                _print_keys([await certificates.create_key(authority, actor)])
+            elif args.certificates_command == "rotate-key":
+                _print_keys(await certificates.rotate_key(authority, actor))
+            elif args.certificates_command == "withdraw-key":
+                _print_keys([await certificates.withdraw_key(uuid.UUID(args.id), actor)])
+            else:
+                _print_keys(await certificates.list_keys(args.authority))
+        except (DomainError, msgspec.ValidationError) as exc:
+            print(f"tongban: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -157,6 +201,24 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=["receiving_officer", "handling_officer", "supervisor", "admin"])
     staff.add_argument("--division", required=True, help="GB/T 2260 code; 000000 for national scope")
     staff.set_defaults(run=cmd_create_staff)
+
+    certificates = sub.add_parser("certificates", help="issuing authorities and signing keys")
+    cert_sub = certificates.add_subparsers(dest="certificates_command", required=True)
+    authority = cert_sub.add_parser("create-authority", help="register an issuing authority")
+    authority.add_argument("--id", required=True, help="<division>-<department>, e.g. 330000-rst")
+    authority.add_argument("--name", required=True)
+    authority.add_argument("--types", required=True, help="comma-separated certificate type codes it issues")
+    for name, text in (("create-key", "make a key: standby, or active when none is in service"),
+                       ("rotate-key", "retire the key in service and activate a standby one")):
+        command = cert_sub.add_parser(name, help=text)
+        owner = command.add_mutually_exclusive_group(required=True)
+        owner.add_argument("--authority", help="issuing authority id")
+        owner.add_argument("--trust-anchor", action="store_true", help="the key signing the published lists")
+    withdraw = cert_sub.add_parser("withdraw-key", help="take a compromised key out of every list now")
+    withdraw.add_argument("--id", required=True, help="key id (from list-keys)")
+    listing = cert_sub.add_parser("list-keys", help="keys with kid, status and how long they stay listed")
+    listing.add_argument("--authority")
+    certificates.set_defaults(run=cmd_certificates)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

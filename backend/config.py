@@ -49,6 +49,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_min: int = 1
     db_pool_max: int = 10
     log_level: str = "INFO"
+    trust_list_seconds: int = 24 * 3600
+    revocation_list_seconds: int = 3600
 
     @property
     def is_production(self) -> bool:

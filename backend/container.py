@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.audit.service import AuditLog
+from backend.certificates.keys import KeyVault
+from backend.certificates.service import CertificateService
 from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
@@ -23,6 +25,7 @@ class Services:
     cipher: PiiCipher
     tokens: TokenCodec
     identity: IdentityService
+    certificates: CertificateService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -38,7 +41,11 @@ class Services:
             refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,
             limits=CodeLimits(resend_seconds=settings.code_resend_seconds),
         )
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity)
+        certificates = CertificateService(
+            db, ephemeral, audit, cipher, KeyVault(settings.secret_bytes("signing_key_kek")),
+            trust_list_seconds=settings.trust_list_seconds, revocation_list_seconds=settings.revocation_list_seconds,
+        )
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, certificates)
 
     async def close(self) -> None:
         await self.ephemeral.close()

@@ -60,7 +60,69 @@ async def load_demo_identity(services: Services, progress: Callable[[str], None]
                 progress(f"citizen {mask_resident_id(resident_id)} ({division})")
 
 
+# Issuing authorities in three provinces, each with the certificate types it issues.
+DEMO_AUTHORITIES = [
+    ("330000-rst", "浙江省人力资源和社会保障厅",
+     ["pension_eligibility_record", "social_insurance_payment_record", "employment_certificate"]),
+    ("330100-ga", "杭州市公安局", ["residence_permit", "driving_licence", "driving_licence_review", "criminal_record_check"]),
+    ("510000-rst", "四川省人力资源和社会保障厅",
+     ["pension_eligibility_record", "social_insurance_payment_record", "social_security_card"]),
+    ("510000-scjg", "四川省市场监督管理局", ["business_licence", "industrial_production_licence"]),
+    ("110000-jw", "北京市教育委员会", ["teacher_qualification", "graduation_certificate"]),
+]
+# (reference, authority, type, holder, fields): holders are demo citizens by resident ID, or an
+# invented organisation whose credit code carries a correct check character.
+DEMO_CERTIFICATES = [
+    ("demo:pension-wang", "510000-rst", "pension_eligibility_record", {"kind": "citizen", "resident_id": "510107195203150010"},
+     {"pension_scheme": "employee", "paying_division": "510000", "recognised_on": "2026-03-02", "method": "face",
+      "next_due": "2027-03-02"}),
+    ("demo:residence-wang", "330100-ga", "residence_permit", {"kind": "citizen", "resident_id": "510107195203150010"},
+     {"residence_division": "330106", "residence_address": "杭州市西湖区文三路 90 号", "registered_on": "2025-09-01"}),
+    ("demo:teacher-li", "110000-jw", "teacher_qualification", {"kind": "citizen", "resident_id": "11010519491231002X"},
+     {"qualification_kind": "primary", "subject": "语文", "certificate_number": "19751100120000321",
+      "recognised_on": "1975-07-01"}),
+    ("demo:driving-chen", "330100-ga", "driving_licence", {"kind": "citizen", "resident_id": "330106198806120025"},
+     {"licence_class": "C1", "first_issued_on": "2010-05-20", "file_number": "330100123456"}),
+    ("demo:insurance-chen", "330000-rst", "social_insurance_payment_record",
+     {"kind": "citizen", "resident_id": "330106198806120025"},
+     {"insurance_kind": "pension", "insured_division": "330100", "employer": "杭州示例科技有限公司",
+      "paid_months": 156, "period_from": "2013-01-01", "period_to": "2025-12-31"}),
+    ("demo:business-chengdu", "510000-scjg", "business_licence",
+     {"kind": "organisation", "credit_code": "91510100MA6C7K8R0C", "name": "成都示例科技有限公司"},
+     {"entity_type": "有限责任公司（自然人投资或控股）", "legal_representative": "王建国", "registered_capital": "100万元人民币",
+      "established_on": "2018-04-16", "address": "成都市高新区天府大道中段 1 号", "business_scope": "软件开发；信息技术咨询服务"}),
+]
+
+
+async def load_demo_certificates(services: Services, progress: Callable[[str], None] = print) -> None:
+    """Authorities with signing keys, a trust anchor, and a few certificates for the demo people."""
+    import msgspec
+
+    from backend.certificates.schemas import AuthorityCreate, CertificateIssue
+
+    actor, certificates = Actor.system(), services.certificates
+    if not [k for k in await certificates.list_keys() if k.purpose == "trust-anchor"]:
+        await certificates.create_key(None, actor)
+        progress("trust-anchor key")
+    for authority_id, name, types in DEMO_AUTHORITIES:
+        try:
+            await certificates.create_authority(
+                msgspec.convert({"id": authority_id, "name": name, "certificate_types": types}, AuthorityCreate), actor)
+            progress(f"issuing authority {authority_id} {name}")
+        except Conflict:
+            pass
+        if not await certificates.list_keys(authority_id):
+            await certificates.create_key(authority_id, actor)
+    for reference, authority_id, certificate_type, holder, fields in DEMO_CERTIFICATES:
+        order = msgspec.convert({"authority_id": authority_id, "certificate_type": certificate_type, "holder": holder,
+                                 "fields": fields, "reference": reference}, CertificateIssue)
+        issued = await certificates.issue(order, actor)
+        progress(f"certificate {issued.number} ({issued.type_name})")
+
+
 async def load_demo_data(services: Services, progress: Callable[[str], None] = print) -> None:
     """Every domain's demonstration data, in dependency order."""
     progress("demo data: identity")
     await load_demo_identity(services, progress)
+    progress("demo data: certificates")
+    await load_demo_certificates(services, progress)

@@ -120,3 +120,32 @@ def problem_catalogue() -> list[type[DomainError]]:
         seen.append(cls)
         pending.extend(cls.__subclasses__())
     return sorted(seen, key=lambda c: c.slug)
+
+
+class ConsentExpired(DomainError):
+    slug = "consent-expired"
+    title = "The holder's consent has expired"
+    status = 410
+
+
+class ConsentUsedUp(DomainError):
+    slug = "consent-used-up"
+    title = "The holder's consent has been used as many times as it allows"
+    status = 410
+
+
+class ConsentWithdrawn(DomainError):
+    slug = "consent-withdrawn"
+    title = "The holder has withdrawn this consent"
+    status = 410
+
+
+class NoSigningKey(Conflict):
+    slug = "no-signing-key"
+    title = "No signing key is in service"
+
+
+class TrustListUnavailable(DomainError):
+    slug = "trust-list-unavailable"
+    title = "The signed lists cannot be published: no trust-anchor key is in service"
+    status = 503

@@ -20,6 +20,7 @@ from litestar.types import ControllerRouterHandler
 from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.logs import configure_logging
+from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import RequestContextMiddleware, provide_actor, provide_services
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.openapi import document_problems
@@ -32,6 +33,8 @@ TAGS = [
     Tag(name="staff", description="Staff at receiving and handling places, scoped to a division"),
     Tag(name="admin", description="Administration: staff accounts, audit chain"),
     Tag(name="operations", description="Health, problem types"),
+    Tag(name="certificates", description="E-certificates (电子证照): issuing, QR verification online and offline, "
+                                         "revocation, signed trust lists, consented third-party checks"),
 ]
 
 
@@ -85,7 +88,7 @@ def create_app(
     metrics = PrometheusConfig(app_name="tongban", group_path=True,
                                exclude=["/metrics", "/health", "/docs"])
     routes: list[Any] = [
-        *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, MetricsController, *extra_routes,
+        *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CERTIFICATE_CONTROLLERS, MetricsController, *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),
     ]

@@ -75,3 +75,46 @@ async def staff_token(client: AsyncClient, services: Services, role: str, divisi
     response = await client.post("/auth/staff/sign-in", json={"username": username, "password": STAFF_PASSWORD})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
+
+
+# -- e-certificates -------------------------------------------------------------------------------
+
+RESIDENCE_FIELDS = {"residence_division": "330106", "residence_address": "杭州市西湖区文三路 90 号",
+                    "registered_on": "2025-09-01"}
+
+
+async def certificate_authority(services: Services, authority_id: str = "330100-ga",
+                                types: tuple[str, ...] = ("residence_permit", "driving_licence"),
+                                name: str = "测试签发机关") -> str:
+    """An issuing authority with an active signing key, plus a trust anchor if there is none yet."""
+    import msgspec
+
+    from backend.certificates.schemas import AuthorityCreate
+
+    certificates = services.certificates
+    await certificates.create_authority(msgspec.convert(
+        {"id": authority_id, "name": name, "certificate_types": list(types)}, AuthorityCreate), Actor.system())
+    await certificates.create_key(authority_id, Actor.system())
+    if not [k for k in await certificates.list_keys() if k.purpose == "trust-anchor"]:
+        await certificates.create_key(None, Actor.system())
+    return authority_id
+
+
+async def issue_certificate(services: Services, citizen_id: str, authority_id: str = "330100-ga",
+                            certificate_type: str = "residence_permit", fields: dict[str, Any] | None = None,
+                            **extra: Any) -> Any:
+    """Issue through the service as the system (as a case's decision would)."""
+    import msgspec
+
+    from backend.certificates.schemas import CertificateIssue
+
+    order = msgspec.convert({"authority_id": authority_id, "certificate_type": certificate_type,
+                             "holder": {"kind": "citizen", "citizen_id": citizen_id},
+                             "fields": fields or RESIDENCE_FIELDS, **extra}, CertificateIssue)
+    return await services.certificates.issue(order, Actor.system())
+
+
+async def citizen_id(client: AsyncClient, token: str) -> str:
+    response = await client.get("/me", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return response.json()["id"]

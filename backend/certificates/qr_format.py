@@ -1,0 +1,226 @@
+"""The QR text of an e-certificate, `TB1:` + Base45(zlib(COSE_Sign1(CWT claims))).
+
+Pure functions, no database: the server uses them to sign, and any verifier (our own offline
+function, the benchmark, a third party following `docs/certificate-format.md`) to read. The design
+follows the EU Digital COVID Certificate: CBOR Web Token claims (RFC 8392) signed as a COSE_Sign1
+message (RFC 9052) with EdDSA over Ed25519, compressed with zlib and encoded with Base45 (RFC 9285).
+
+Reading is defensive: the text length is bounded before decoding, the decompressed size is bounded
+while decompressing (a zlib bomb stops at the limit), and only the outer COSE structure and the
+protected header are parsed before the signature has been checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import base45
+import cbor2
+import msgspec
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PREFIX = "TB1:"
+# The largest QR code (version 40) holds 4,296 alphanumeric characters at level L; nothing longer
+# can have come from a QR code.
+MAX_QR_TEXT = 4296
+# Base45 turns 2 bytes into 3 characters, so a full QR code carries under 2,900 compressed bytes;
+# 16 KiB of decompressed COSE leaves room for any honest certificate and none for a bomb.
+MAX_PAYLOAD_BYTES = 16 * 1024
+# Nesting of honest claims is three levels deep; the limit only stops pathological input.
+MAX_CBOR_DEPTH = 16
+
+COSE_SIGN1_TAG = 18
+HEADER_ALG, HEADER_CRIT, HEADER_KID = 1, 2, 4
+ALG_EDDSA = -8
+CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT = 1, 4, 5, 6
+# RFC 8392 reserves integer claim keys below -65536 for private use; ours carries the certificate.
+CLAIM_CERTIFICATE = -65537
+CERTIFICATE_LAYOUT_VERSION = 1
+
+Reason = Literal["bad-signature", "unknown-issuer", "expired", "not-yet-valid", "revoked", "malformed",
+                 "wrong-prefix", "wrong-algorithm", "too-large"]
+
+
+class QrRefused(Exception):
+    """The QR text cannot be accepted; `reason` is the machine-readable cause."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+# -- the certificate inside the CWT ---------------------------------------------------------------
+
+FieldName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+# Field values are JSON scalars (dates as ISO 8601 text), so what a verifier decodes can always be
+# shown or sent on as JSON.
+FieldValue = str | int | bool
+
+class HolderClaim(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename={
+        "kind": "k", "name": "n", "identifier": "id"}):
+    """Who holds the certificate: a citizen (resident ID masked) or an organisation (full GB 32100 code)."""
+
+    kind: Literal["citizen", "organisation"]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class CertificateClaim(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename={
+        "version": "v", "number": "no", "certificate_type": "t", "holder": "h", "fields": "f"}):
+    """The private claim: what the certificate says."""
+
+    version: Literal[1]
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    certificate_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    holder: HolderClaim
+    fields: dict[FieldName, FieldValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """The CWT claims set of one certificate; times are NumericDate (seconds since the epoch, UTC)."""
+
+    issuer: str
+    issued_at: int
+    expires_at: int
+    certificate: CertificateClaim
+    not_before: int | None = None
+
+    def to_cbor(self) -> bytes:
+        claims: dict[int, Any] = {CLAIM_ISS: self.issuer, CLAIM_IAT: self.issued_at, CLAIM_EXP: self.expires_at,
+                                  CLAIM_CERTIFICATE: msgspec.to_builtins(self.certificate)}
+        if self.not_before is not None:
+            claims[CLAIM_NBF] = self.not_before
+        return cbor2.dumps(claims, canonical=True)
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+def key_id(public_key: Ed25519PublicKey) -> bytes:
+    """The COSE `kid`: the first 8 bytes of SHA-256 over the DER SubjectPublicKeyInfo."""
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).digest()[:8]
+
+
+def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+# -- signing --------------------------------------------------------------------------------------
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    """The bytes an EdDSA COSE_Sign1 signature covers (RFC 9052 §4.4), with empty external AAD."""
+    return cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+def protected_header(kid: bytes) -> bytes:
+    return cbor2.dumps({HEADER_ALG: ALG_EDDSA, HEADER_KID: kid}, canonical=True)
+
+
+def sign(claims: Claims, private_key: Ed25519PrivateKey, kid: bytes) -> str:
+    """The QR text of `claims` signed with `private_key` (whose `kid` the caller passes in)."""
+    protected = protected_header(kid)
+    payload = claims.to_cbor()
+    signature = private_key.sign(sig_structure(protected, payload))
+    message = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return PREFIX + base45.b45encode(zlib.compress(message, 9)).decode("ascii")
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SignedMessage:
+    """A COSE_Sign1 whose structure has been read but whose signature is not yet checked."""
+
+    protected: bytes
+    kid: bytes
+    payload: bytes
+    signature: bytes
+
+    def to_be_signed(self) -> bytes:
+        return sig_structure(self.protected, self.payload)
+
+
+def _cbor(data: bytes, what: str) -> Any:
+    try:
+        return cbor2.loads(data, max_depth=MAX_CBOR_DEPTH, allow_duplicate_keys=False)
+    except Exception as exc:  # cbor2 raises several types on hostile input; all mean the same here
+        raise QrRefused("malformed", f"{what} is not valid CBOR ({type(exc).__name__})") from None
+
+
+def _inflate(compressed: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(compressed, MAX_PAYLOAD_BYTES)
+    except zlib.error:
+        raise QrRefused("malformed", "the payload is not a valid zlib stream") from None
+    if inflater.unconsumed_tail:
+        raise QrRefused("too-large", f"the payload decompresses to more than {MAX_PAYLOAD_BYTES} bytes")
+    if not inflater.eof:
+        raise QrRefused("malformed", "the zlib stream is truncated")
+    if inflater.unused_data:
+        raise QrRefused("malformed", "bytes follow the end of the zlib stream")
+    return data
+
+
+def open_message(text: str) -> SignedMessage:
+    """Undo prefix, Base45 and zlib and read the COSE_Sign1 envelope; raise `QrRefused` on any fault."""
+    if len(text) > MAX_QR_TEXT:
+        raise QrRefused("too-large", f"the QR text is {len(text)} characters; at most {MAX_QR_TEXT} are accepted")
+    if not text.startswith(PREFIX):
+        raise QrRefused("wrong-prefix", f"the QR text must start with {PREFIX!r}")
+    try:
+        compressed = base45.b45decode(text[len(PREFIX):])
+    except Exception:  # the base45 package raises ValueError or KeyError for characters outside its alphabet
+        raise QrRefused("malformed", "the text after the prefix is not valid Base45") from None
+    envelope = _cbor(_inflate(compressed), "the COSE message")
+    if isinstance(envelope, cbor2.CBORTag):
+        if envelope.tag != COSE_SIGN1_TAG:
+            raise QrRefused("malformed", f"CBOR tag {envelope.tag} is not COSE_Sign1 (18)")
+        envelope = envelope.value
+    # cbor2 decodes what sits inside a tag as immutable types (tuple, frozendict).
+    if not isinstance(envelope, list | tuple) or len(envelope) != 4:
+        raise QrRefused("malformed", "a COSE_Sign1 message is an array of four items")
+    protected, unprotected, payload, signature = envelope
+    if not (isinstance(protected, bytes) and isinstance(unprotected, Mapping) and isinstance(payload, bytes)
+            and isinstance(signature, bytes)):
+        raise QrRefused("malformed", "COSE_Sign1 items must be bstr, map, bstr, bstr")
+    header = _cbor(protected, "the protected header") if protected else {}
+    if not isinstance(header, Mapping):
+        raise QrRefused("malformed", "the protected header is not a map")
+    if HEADER_CRIT in header:
+        raise QrRefused("malformed", "critical header parameters are not supported")
+    alg = header.get(HEADER_ALG)
+    if alg != ALG_EDDSA:
+        raise QrRefused("wrong-algorithm", f"the protected header names algorithm {alg!r}; only EdDSA (-8) is accepted")
+    kid = header.get(HEADER_KID)
+    if not isinstance(kid, bytes) or len(kid) != 8:
+        raise QrRefused("malformed", "the protected header must carry an 8-byte kid")
+    if len(signature) != 64:
+        raise QrRefused("bad-signature", "an Ed25519 signature is 64 bytes")
+    return SignedMessage(protected, kid, payload, signature)
+
+
+def read_claims(payload: bytes) -> Claims:
+    """Parse the CWT claims of a payload whose signature has already been checked."""
+    claims = _cbor(payload, "the CWT claims")
+    if not isinstance(claims, Mapping):
+        raise QrRefused("malformed", "the CWT claims are not a map")
+    issuer, issued_at, expires_at = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT), claims.get(CLAIM_EXP)
+    not_before = claims.get(CLAIM_NBF)
+    if not isinstance(issuer, str) or not all(isinstance(t, int) and not isinstance(t, bool)
+                                              for t in (issued_at, expires_at)):
+        raise QrRefused("malformed", "the claims need iss (text), iat and exp (integers)")
+    if not_before is not None and (not isinstance(not_before, int) or isinstance(not_before, bool)):
+        raise QrRefused("malformed", "nbf must be an integer")
+    try:
+        certificate = msgspec.convert(claims.get(CLAIM_CERTIFICATE), CertificateClaim)
+    except msgspec.ValidationError as exc:
+        raise QrRefused("malformed", f"the certificate claim is not in layout {CERTIFICATE_LAYOUT_VERSION}: {exc}") from None
+    return Claims(issuer, issued_at, expires_at, certificate, not_before)

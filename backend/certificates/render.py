@@ -1,0 +1,138 @@
+"""Pictures of a certificate: its QR code alone, and a printable A4 page (PNG or PDF) for kiosk
+printers. CPU work: callers run these in a worker thread, never on the event loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from functools import lru_cache
+
+import segno
+from PIL import Image, ImageDraw, ImageFont
+
+from backend.certificates.certificate_types import CERTIFICATE_TYPES
+from backend.certificates.schemas import CertificateView
+
+log = logging.getLogger("tongban.certificates")
+FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+DPI = 150
+PAGE = (1240, 1754)  # A4 at 150 dpi
+INK, MUTED, RED, FRAME = (20, 20, 20), (90, 90, 90), (200, 30, 30), (150, 20, 20)
+MAX_VALUE_LINES = 4
+_STATUS_STAMP = {"revoked": "已撤销", "expired": "已过期", "not-yet-valid": "尚未生效"}
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype(FONT_PATH, size)
+    except OSError:
+        # Without the CJK font the page is still printed, QR code intact; Chinese shows as boxes.
+        log.warning("font %s is missing; install fonts-wqy-microhei for Chinese text", FONT_PATH)
+        return ImageFont.load_default(size)
+
+
+def qr_code(text: str) -> segno.QRCode:
+    """The QR code of `text` at error-correction level Q (not boosted): Base45 uses only the QR
+    alphanumeric characters, so segno encodes it in alphanumeric mode."""
+    return segno.make(text, error="q", boost_error=False, micro=False)
+
+
+def qr_image(text: str, scale: int = 6) -> Image.Image:
+    """The QR code as an image with a 4-module quiet zone."""
+    buffer = io.BytesIO()
+    qr_code(text).save(buffer, kind="png", scale=scale, border=4)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
+def qr_png(text: str, scale: int = 6) -> bytes:
+    buffer = io.BytesIO()
+    qr_image(text, scale).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+          width: int) -> list[str]:
+    """Break Chinese (or any) text into lines no wider than `width`, character by character."""
+    lines, line = [], ""
+    for char in text:
+        if draw.textlength(line + char, font=font) > width and line:
+            lines.append(line)
+            line = ""
+        line += char
+    return [*lines, line] if line else lines or [""]
+
+
+def _date(value: dt.datetime) -> str:
+    return value.astimezone(CHINA_TIME).strftime("%Y年%m月%d日")
+
+
+def _rows(view: CertificateView) -> list[tuple[str, str]]:
+    kind = CERTIFICATE_TYPES.get(view.certificate_type)
+    identifier = "统一社会信用代码" if view.holder.kind == "organisation" else "公民身份号码"
+    rows = [("证照编号", view.number), ("持证人" if view.holder.kind == "citizen" else "持证主体", view.holder.name),
+            (identifier, view.holder.identifier)]
+    for name, value in view.fields.items():
+        spec = kind.field_by_name.get(name) if kind else None
+        rows.append((spec.title if spec else name, spec.display(value) if spec else str(value)))
+    expiry = view.expires_at - dt.timedelta(seconds=1)  # the last instant of validity names the last day
+    rows += [("有效期", f"{_date(view.valid_from)} 至 {_date(expiry)}"), ("签发机关", view.authority_name),
+             ("签发日期", _date(view.issued_at))]
+    return rows
+
+
+def certificate_page(view: CertificateView, qr_text: str) -> Image.Image:
+    """An A4 page: title, every field with its Chinese label, validity, issuer and the QR code."""
+    page = Image.new("RGB", PAGE, "white")
+    draw = ImageDraw.Draw(page)
+    width, height = PAGE
+    draw.rectangle((40, 40, width - 40, height - 40), outline=FRAME, width=6)
+    draw.rectangle((56, 56, width - 56, height - 56), outline=FRAME, width=2)
+    title = _font(64)
+    draw.text((width // 2, 150), view.type_name, font=title, fill=INK, anchor="mm")
+    draw.text((width // 2, 225), "电子证照 · Electronic certificate", font=_font(28), fill=MUTED, anchor="mm")
+
+    label_font, value_font = _font(30), _font(32)
+    y, left, value_x = 310, 120, 420
+    for label, value in _rows(view):
+        lines = _wrap(draw, value, value_font, width - value_x - 120)
+        if len(lines) > MAX_VALUE_LINES:
+            # A long value (a business scope) is cut on paper; the QR code carries all of it.
+            lines = [*lines[:MAX_VALUE_LINES - 1], lines[MAX_VALUE_LINES - 1][:-1] + "…"]
+        draw.text((left, y), label, font=label_font, fill=MUTED)
+        for line in lines:
+            draw.text((value_x, y), line, font=value_font, fill=INK)
+            y += 44
+        y += 10
+
+    # The QR code takes the space left below the text, never less than a phone can scan from paper.
+    room = max(360, min(560, height - 200 - (y + 20)))
+    modules = qr_code(qr_text).symbol_size(scale=1, border=4)[0]
+    code = qr_image(qr_text, scale=max(2, room // modules))  # whole pixels per module keep edges sharp
+    side = code.width
+    top = min(y + 20, height - 200 - side)
+    page.paste(code, ((width - side) // 2, top))
+    draw.text((width // 2, top + side + 40), "扫描二维码可离线核验签名、有效期与签发机关", font=_font(28), fill=MUTED,
+              anchor="mm")
+    draw.text((width // 2, top + side + 85), "格式: TB1 (COSE_Sign1 · Ed25519 · Base45)", font=_font(22), fill=MUTED,
+              anchor="mm")
+    stamp = _STATUS_STAMP.get(view.status)
+    if stamp:
+        draw.text((width - 200, 330), stamp, font=_font(72), fill=RED, anchor="mm")
+    return page
+
+
+def certificate_png(view: CertificateView, qr_text: str) -> bytes:
+    buffer = io.BytesIO()
+    certificate_page(view, qr_text).save(buffer, format="PNG", dpi=(DPI, DPI), optimize=True)
+    return buffer.getvalue()
+
+
+def certificate_pdf(view: CertificateView, qr_text: str) -> bytes:
+    buffer = io.BytesIO()
+    certificate_page(view, qr_text).save(buffer, format="PDF", resolution=DPI,
+                                         title=f"{view.type_name} {view.number}", author=view.authority_name)
+    return buffer.getvalue()

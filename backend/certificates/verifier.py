@@ -1,0 +1,108 @@
+"""Offline verification of a certificate's QR text: a plain function of the text, a trust list, an
+optional revocation list and a time. No database, no network — a township kiosk, a bank's app or
+another province's system can run it as it is.
+
+Order of checks (the first failure is the answer): length and prefix, Base45, bounded zlib, COSE
+envelope and protected header (algorithm, kid), trust list lookup by kid, the signature — tried
+with every key sharing the kid — and only then the claims: issuer, key in service at the issue
+time, revocation, validity period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from cryptography.exceptions import InvalidSignature
+
+from backend.certificates.certificate_types import CERTIFICATE_TYPES
+from backend.certificates.qr_format import Claims, QrRefused, open_message, read_claims
+from backend.certificates.schemas import HolderView, Verification, VerifiedCertificate, VerifiedIssuer
+from backend.certificates.trust_lists import RevocationList, TrustedKey, TrustList
+
+# Clocks of offline devices drift; a certificate signed moments ago must not look "not yet valid".
+CLOCK_SKEW_SECONDS = 300
+
+
+def _utc(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def _certificate(claims: Claims) -> VerifiedCertificate:
+    cert = claims.certificate
+    kind = CERTIFICATE_TYPES.get(cert.certificate_type)
+    return VerifiedCertificate(
+        number=cert.number, certificate_type=cert.certificate_type, type_name=kind.name if kind else None,
+        holder=HolderView(cert.holder.kind, cert.holder.name, cert.holder.identifier), fields=dict(cert.fields),
+        issued_at=_utc(claims.issued_at), valid_from=_utc(claims.not_before or claims.issued_at),
+        expires_at=_utc(claims.expires_at))
+
+
+def _issuer(key: TrustedKey) -> VerifiedIssuer:
+    return VerifiedIssuer(key.jwk.issuer, key.jwk.issuer_name, key.jwk.division, key.jwk.kid)
+
+
+def verify_qr(text: str, trust: TrustList, revocations: RevocationList | None = None,
+              at: dt.datetime | float | None = None) -> Verification:
+    """Verify `text` at time `at` (default now) against `trust` and, if given, `revocations`."""
+    now = at.timestamp() if isinstance(at, dt.datetime) else (time.time() if at is None else at)
+    checked_at = _utc(int(now))
+    warnings = []
+    if now > trust.document.next_update:
+        warnings.append("trust-list-outdated")
+
+    def refused(reason: str, detail: str, key: TrustedKey | None = None, claims: Claims | None = None,
+                revocation: str = "unchecked") -> Verification:
+        return Verification(valid=False, reason=reason, detail=detail, checked_at=checked_at,  # type: ignore[arg-type]
+                            issuer=_issuer(key) if key else None,
+                            certificate=_certificate(claims) if claims else None,
+                            revocation=revocation, warnings=warnings)  # type: ignore[arg-type]
+
+    try:
+        message = open_message(text)
+    except QrRefused as exc:
+        return refused(exc.reason, exc.detail)
+    candidates = trust.candidates(message.kid)
+    if not candidates:
+        return refused("unknown-issuer", "no key in the trust list has this kid")
+    signed = message.to_be_signed()
+    key = None
+    for candidate in candidates:
+        try:
+            candidate.public_key.verify(message.signature, signed)
+        except InvalidSignature:
+            continue
+        key = candidate
+        break
+    if key is None:
+        return refused("bad-signature", "the signature does not verify with any trusted key of this kid")
+    try:
+        claims = read_claims(message.payload)
+    except QrRefused as exc:
+        return refused(exc.reason, exc.detail, key)
+    if claims.issuer != key.jwk.issuer:
+        return refused("unknown-issuer", f"signed with a key of {key.jwk.issuer} but names issuer {claims.issuer}",
+                       key)
+    jwk = key.jwk
+    if claims.issued_at < jwk.valid_from - CLOCK_SKEW_SECONDS or (
+            jwk.signing_until is not None and claims.issued_at > jwk.signing_until + CLOCK_SKEW_SECONDS):
+        return refused("unknown-issuer", "the key was not in service at the certificate's issue time", key)
+
+    revocation = "unchecked"
+    if revocations is not None:
+        revocation = "not-revoked"
+        if now > revocations.document.next_update:
+            revocation = "list-outdated"
+            warnings.append("revocation-list-outdated")
+        entry = revocations.by_number.get(claims.certificate.number)
+        if entry is not None and entry.issuer == claims.issuer:
+            return refused("revoked", f"revoked ({entry.reason}) at {_utc(entry.revoked_at).isoformat()}",
+                           key, claims, "revoked")
+    starts = claims.not_before if claims.not_before is not None else claims.issued_at
+    if now < starts - CLOCK_SKEW_SECONDS:
+        return refused("not-yet-valid", f"valid from {_utc(starts).isoformat()}", key, claims, revocation)
+    if now >= claims.expires_at:
+        return refused("expired", f"expired at {_utc(claims.expires_at).isoformat()}", key, claims, revocation)
+    return Verification(valid=True, detail="the certificate is authentic and valid", checked_at=checked_at,
+                        issuer=_issuer(key), certificate=_certificate(claims), revocation=revocation,  # type: ignore[arg-type]
+                        warnings=warnings)

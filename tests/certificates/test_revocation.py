@@ -1,0 +1,114 @@
+"""Revocation by the issuing authority's staff, with a reason: seen online at once, and offline through
+the signed revocation list."""
+
+from __future__ import annotations
+
+import msgspec
+
+from backend.certificates.trust_lists import anchors_from_jwks, read_revocation_list, read_trust_list
+from backend.certificates.verifier import verify_qr
+from tests.factories import bearer, certificate_authority, citizen_id, issue_certificate, register_citizen, staff_token
+
+REVOCATION = {"reason": "issued-in-error", "note": "居住地址录入错误，已重新签发"}
+
+
+async def issued(client, services):
+    await certificate_authority(services, "330100-ga")
+    citizen = await register_citizen(client, services)
+    certificate = await issue_certificate(services, await citizen_id(client, citizen["access_token"]))
+    qr_text = await services.db.pool.fetchval("SELECT qr_text FROM certificates WHERE id = $1", certificate.id)
+    return certificate, qr_text
+
+
+async def test_revocation_is_seen_online_and_offline(client, services):
+    certificate, qr_text = await issued(client, services)
+    officer = await staff_token(client, services, "handling_officer", "330000")
+    assert (await client.post("/certificates/verify", json={"qr_text": qr_text})).json()["revocation"] == "not-revoked"
+
+    response = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
+                                 headers=bearer(officer))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "revoked" and response.json()["revocation_reason"] == "issued-in-error"
+    online = (await client.post("/certificates/verify", json={"qr_text": qr_text})).json()
+    assert online["valid"] is False and online["reason"] == "revoked" and online["revocation"] == "revoked"
+    anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
+    revocations = read_revocation_list((await client.get("/.well-known/tongban/revocation-list")).text, anchors)
+    trust = read_trust_list((await client.get("/.well-known/tongban/trust-list")).text, anchors)
+    assert [e.number for e in revocations.document.revoked] == [certificate.number]
+    assert "居住地址" not in msgspec.json.encode(revocations.document).decode()  # the note stays internal
+    assert verify_qr(qr_text, trust, revocations).reason == "revoked"
+    assert verify_qr(qr_text, trust).valid  # an offline verifier without the list cannot know
+    audit = await services.db.pool.fetchrow(
+        "SELECT actor_kind, detail FROM audit_log WHERE action = 'certificate.revoked' AND record_id = $1",
+        str(certificate.id))
+    assert audit["actor_kind"] == "staff" and audit["detail"]["reason"] == "issued-in-error"
+
+
+async def test_revoking_twice_conflicts_and_a_retry_with_the_key_replays(client, services):
+    certificate, _ = await issued(client, services)
+    officer = await staff_token(client, services, "admin", "330100")
+    headers = {**bearer(officer), "Idempotency-Key": "revoke-1"}
+
+    first = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION, headers=headers)
+    replay = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION, headers=headers)
+    again = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
+                              headers=bearer(officer))
+
+    assert first.status_code == replay.status_code == 200 and replay.json() == first.json()
+    assert again.status_code == 409
+
+
+async def test_only_staff_of_the_issuing_division_revoke(client, services):
+    certificate, _ = await issued(client, services)
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+    supervisor = await staff_token(client, services, "supervisor", "330000")
+    admin = await staff_token(client, services, "admin", "330100")
+
+    outside = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
+                                headers=bearer(sichuan))
+    by_role = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
+                                headers=bearer(supervisor))
+    no_reason = await client.post(f"/staff/certificates/{certificate.id}/revocation", json={"reason": "because"},
+                                  headers=bearer(admin))
+
+    assert outside.status_code == 403 and outside.json()["type"] == "/problems/outside-division"
+    assert by_role.status_code == 403 and by_role.json()["type"] == "/problems/forbidden"
+    assert no_reason.status_code == 422
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL") == 0
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'certificate.revoked_refused'") == 1
+
+
+async def test_a_tampered_revocation_list_is_refused(client, services):
+    import base64
+    import json
+
+    import pytest
+
+    from backend.certificates.trust_lists import ListRefused
+
+    certificate, _ = await issued(client, services)
+    officer = await staff_token(client, services, "admin", "330100")
+    await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION, headers=bearer(officer))
+    anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
+    header, payload, signature = (await client.get("/.well-known/tongban/revocation-list")).text.split(".")
+    document = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    document["revoked"] = []  # an attacker hides the revocation
+    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode(),
+                       signature])
+
+    with pytest.raises(ListRefused):
+        read_revocation_list(forged, anchors)
+
+
+async def test_online_verification_refuses_garbage_with_a_reason_not_an_error(client, services):
+    await certificate_authority(services, "330100-ga")
+
+    answers = [(await client.post("/certificates/verify", json={"qr_text": text})).json()
+               for text in ("HC1:ABC", "TB1:" + "A" * 5000, "TB1:%%%%")]
+    too_big = await client.post("/certificates/verify", json={"qr_text": "A" * 20000})
+
+    assert [a["reason"] for a in answers] == ["wrong-prefix", "too-large", "malformed"]
+    assert all(a["valid"] is False and a["certificate"] is None for a in answers)
+    assert too_big.status_code == 422

@@ -1,0 +1,103 @@
+"""Key rotation: certificates signed before still verify with the retired key, new ones use the new
+key, and the retired key leaves the trust list once the last certificate it signed has expired."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import msgspec
+
+from backend.actors import Actor
+from backend.certificates.trust_lists import TrustList, anchors_from_jwks, read_trust_list
+from backend.certificates.verifier import verify_qr
+from tests.factories import certificate_authority, citizen_id, issue_certificate, register_citizen
+
+
+async def trust_at(services, at: dt.datetime | None = None) -> TrustList:
+    anchors = anchors_from_jwks(msgspec.json.encode(await services.certificates.trust_anchors()))
+    return read_trust_list(await services.certificates.signed_trust_list(at), anchors)
+
+
+def statuses(trust: TrustList, issuer: str) -> dict[str, str]:
+    return {k.jwk.kid: k.jwk.status for keys in trust.by_kid.values() for k in keys if k.jwk.issuer == issuer}
+
+
+async def qr_of(services, certificate_id) -> str:
+    return await services.db.pool.fetchval("SELECT qr_text FROM certificates WHERE id = $1", certificate_id)
+
+
+async def test_rotation_keeps_old_certificates_valid_and_signs_new_ones_with_the_new_key(client, services):
+    await certificate_authority(services, "330100-ga")
+    holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+    before = await issue_certificate(services, holder, expires_on=str(dt.date.today() + dt.timedelta(days=30)))
+
+    changed = await services.certificates.rotate_key("330100-ga", Actor.system())
+    after = await issue_certificate(services, holder)
+
+    retired, activated = changed
+    assert (retired.kid, retired.status, activated.status) == (before.kid, "retired", "active")
+    assert after.kid == activated.kid != before.kid
+    trust = await trust_at(services)
+    assert statuses(trust, "330100-ga") == {before.kid: "retired", after.kid: "active"}
+    assert verify_qr(await qr_of(services, before.id), trust).valid
+    assert verify_qr(await qr_of(services, after.id), trust).valid
+    listed = next(k.jwk for keys in trust.by_kid.values() for k in keys if k.jwk.kid == before.kid)
+    assert listed.listed_until == int(before.expires_at.timestamp()) and listed.signing_until is not None
+
+    # After the last certificate the retired key signed has expired, the key drops out of the list.
+    later = await trust_at(services, before.expires_at + dt.timedelta(seconds=1))
+    assert statuses(later, "330100-ga") == {after.kid: "active"}
+    assert verify_qr(await qr_of(services, before.id), later).reason == "unknown-issuer"
+
+
+async def test_a_retired_key_that_signed_nothing_leaves_at_once(services):
+    await certificate_authority(services, "330100-ga")
+    first = (await services.certificates.list_keys("330100-ga"))[0]
+
+    await services.certificates.rotate_key("330100-ga", Actor.system())
+
+    assert first.kid not in statuses(await trust_at(services), "330100-ga")
+
+
+async def test_a_standby_key_is_published_before_it_signs(services):
+    await certificate_authority(services, "330100-ga")
+
+    standby = await services.certificates.create_key("330100-ga", Actor.system())
+    published = statuses(await trust_at(services), "330100-ga")
+    changed = await services.certificates.rotate_key("330100-ga", Actor.system())
+
+    assert standby.status == "standby" and published[standby.kid] == "standby"
+    assert changed[-1].id == standby.id and changed[-1].status == "active"
+
+
+async def test_a_withdrawn_key_stops_verifying_at_once(client, services):
+    await certificate_authority(services, "330100-ga")
+    citizen = await register_citizen(client, services)
+    certificate = await issue_certificate(services, await citizen_id(client, citizen["access_token"]))
+    key = next(k for k in await services.certificates.list_keys("330100-ga") if k.kid == certificate.kid)
+
+    await services.certificates.withdraw_key(key.id, Actor.system())
+
+    qr_text = await qr_of(services, certificate.id)
+    assert verify_qr(qr_text, await trust_at(services)).reason == "unknown-issuer"
+    online = await client.post("/certificates/verify", json={"qr_text": qr_text})
+    assert online.json()["reason"] == "unknown-issuer"
+
+
+async def test_rotation_and_key_creation_are_audited_and_never_reveal_private_keys(client, services):
+    await certificate_authority(services, "330100-ga")
+    await services.certificates.rotate_key("330100-ga", Actor.system())
+    wrapped = await services.db.pool.fetch("SELECT public_key, private_key_wrapped FROM certificate_keys")
+    secrets = [services.certificates.vault.unwrap(r["public_key"], r["private_key_wrapped"]).private_bytes_raw()
+               for r in wrapped]
+
+    actions = [r["action"] for r in await services.db.pool.fetch(
+        "SELECT action FROM audit_log WHERE record_type = 'certificate_key' ORDER BY at")]
+    published = [(await client.get(f"/.well-known/tongban/{name}")).content
+                 for name in ("trust-list", "trust-anchors", "revocation-list")]
+
+    assert actions.count("certificate_key.created") == 2 and "certificate_key.rotated" in actions
+    for secret in secrets:
+        for encoded in (secret.hex(), base64.urlsafe_b64encode(secret).rstrip(b"=").decode()):
+            assert all(encoded.encode() not in body for body in published)
