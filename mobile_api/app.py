@@ -21,7 +21,7 @@ from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.logs import configure_logging
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
-from mobile_api.context import RequestContextMiddleware, provide_actor, provide_services
+from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.openapi import document_problems
 from mobile_api.problems import EXCEPTION_HANDLERS
@@ -97,7 +97,7 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
                       "actor": Provide(provide_actor)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[RequestContextMiddleware, metrics.middleware],
+        middleware=[RequestContextMiddleware, AllowHeaderMiddleware, metrics.middleware],
         openapi_config=_openapi(),
         lifespan=[lifespan],
         state=State({"services": services} if services is not None else {}),

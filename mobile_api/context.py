@@ -60,6 +60,39 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+class AllowHeaderMiddleware:
+    """Answer `OPTIONS` with every method of the resource in `Allow`.
+
+    Litestar 2 builds the automatic `OPTIONS` handler from the first handler registered on a path
+    and so leaves out the others (litestar-org/litestar#4169, fixed only in 3.x).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._methods: dict[str, str] | None = None
+
+    def _allow(self, scope: Scope) -> str | None:
+        if self._methods is None:
+            by_path: dict[str, set[str]] = {}
+            for route in scope["litestar_app"].routes:
+                by_path.setdefault(route.path_format, set()).update(getattr(route, "methods", ()))
+            self._methods = {path: ", ".join(sorted(methods)) for path, methods in by_path.items()}
+        return self._methods.get(scope.get("path_template", ""))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and (allow := self._allow(scope)):
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message["headers"] = [*headers, (b"allow", allow.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)
+
+
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
     return connection.app.state.services
 

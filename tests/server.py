@@ -41,7 +41,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def tongban_server(settings, data_dir, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+def tongban_server(
+    settings, data_dir, *, workers: int = 1, demo_data: bool = False, env: dict[str, str] | None = None,
+) -> Iterator[RunningServer]:
     """`tongban serve` against the test's database and Redis prefix, ready when this yields."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
@@ -51,7 +53,8 @@ def tongban_server(settings, data_dir, *, workers: int = 1, env: dict[str, str] 
     output = Path(data_dir) / "server.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--workers", str(workers), "--port", str(port)],
+            [sys.executable, "-m", "backend.cli", "serve", "--workers", str(workers), "--port", str(port),
+             *(["--demo-data"] if demo_data else [])],
             env=environment, stdout=sink, stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}", process, output)
     deadline = time.monotonic() + 60

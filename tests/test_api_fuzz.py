@@ -22,7 +22,8 @@ EXCLUDED_OPERATIONS = "signOut"
 
 @pytest.fixture
 def api(settings, tmp_path):
-    with tongban_server(settings, tmp_path) as server:
+    # With the demo data, so that lists, items, keys and certificates exist to be found.
+    with tongban_server(settings, tmp_path, demo_data=True) as server:
         yield server
 
 

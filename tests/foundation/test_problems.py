@@ -1,6 +1,11 @@
 """Every kind of bad input becomes an RFC 9457 problem, never a 500."""
 
+import httpx
 import pytest
+from litestar import Controller, get, post
+from litestar.params import FromPath
+
+from mobile_api.app import create_app
 
 PROBLEM = "application/problem+json"
 
@@ -64,3 +69,27 @@ async def test_problem_types_are_documented_at_their_uri(client):
         p["type"] for p in listed}
     one = await client.get("/problems/step-up-required")
     assert one.status_code == 200 and one.json()["status"] == 403
+
+
+class TwoMethods(Controller):
+    """A resource with two methods on one path, registered POST first."""
+
+    path = "/two"
+
+    @post("/{kind:str}/things", operation_id="makeThing", summary="x", description="x")
+    async def make(self, kind: FromPath[str]) -> None: ...
+
+    @get("/{kind:str}/things", operation_id="listThings", summary="x", description="x")
+    async def list_them(self, kind: FromPath[str]) -> list[str]:
+        return []
+
+
+async def test_options_and_405_name_every_method_of_the_resource(services):
+    app = create_app(services=services, extra_routes=[TwoMethods])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        options = await http.options("/two/red/things")
+        wrong = await http.delete("/two/red/things")
+
+    assert options.status_code == 204 and options.headers["allow"] == "GET, OPTIONS, POST"
+    assert_problem(wrong, 405, "method-not-allowed")
+    assert set(wrong.headers["allow"].replace(" ", "").split(",")) == {"GET", "OPTIONS", "POST"}
