@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.audit.service import AuditLog
+from backend.catalogue.service import CatalogueService
 from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
@@ -23,6 +24,7 @@ class Services:
     cipher: PiiCipher
     tokens: TokenCodec
     identity: IdentityService
+    catalogue: CatalogueService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -38,7 +40,9 @@ class Services:
             refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,
             limits=CodeLimits(resend_seconds=settings.code_resend_seconds),
         )
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity)
+        catalogue = CatalogueService(db, audit)
+        await catalogue.sync_reference_data()
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue)
 
     async def close(self) -> None:
         await self.ephemeral.close()

@@ -60,7 +60,14 @@ async def load_demo_identity(services: Services, progress: Callable[[str], None]
                 progress(f"citizen {mask_resident_id(resident_id)} ({division})")
 
 
+async def load_demo_catalogue(services: Services, progress: Callable[[str], None] = print) -> None:
+    """The SAMPLE catalogue (items, lists, variants, FAQ) from `backend/catalogue/data/`."""
+    await services.catalogue.load_catalogue(Actor.system(), progress=progress)
+
+
 async def load_demo_data(services: Services, progress: Callable[[str], None] = print) -> None:
     """Every domain's demonstration data, in dependency order."""
     progress("demo data: identity")
     await load_demo_identity(services, progress)
+    progress("demo data: catalogue (sample data)")
+    await load_demo_catalogue(services, progress)

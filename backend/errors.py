@@ -120,3 +120,21 @@ def problem_catalogue() -> list[type[DomainError]]:
         seen.append(cls)
         pending.extend(cls.__subclasses__())
     return sorted(seen, key=lambda c: c.slug)
+
+
+class VersionImmutable(Conflict):
+    slug = "version-immutable"
+    title = "A published version cannot change; create a new draft version"
+
+
+class InvalidTransition(Conflict):
+    slug = "invalid-transition"
+    title = "The version's state does not allow this action"
+
+
+class OverlappingEffectiveDates(Conflict):
+    slug = "overlapping-effective-dates"
+    title = "The effective date overlaps another version's period"
+
+    def __init__(self, detail: str, pointer: str = "#/effective_date", **extensions: object) -> None:
+        super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
