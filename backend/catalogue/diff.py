@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backend.catalogue.schemas import Difference
+import msgspec
+
+from backend.catalogue.schemas import Difference, ItemStandard
 
 # Lists whose elements are records: compared element by element under this key, so that adding one
 # material reports that material, not a change to every later position.
@@ -24,7 +26,9 @@ def _show(value: Any) -> str:
 
 
 def compare(national: dict[str, Any], local: dict[str, Any]) -> list[Difference]:
-    """Every difference between two standards, in the order of the national standard's fields."""
+    """Every difference between two standards, in the order of the standard's fields."""
+    # Through the struct, so that fields come in their declared order whatever order jsonb kept.
+    national, local = (msgspec.to_builtins(msgspec.convert(s, ItemStandard)) for s in (national, local))
     differences: list[Difference] = []
     for field in dict.fromkeys([*national, *local]):
         if field not in _IGNORED:

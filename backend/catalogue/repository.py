@@ -147,22 +147,25 @@ async def search_items(
     )
 
 
+# Per query piece: its tsquery restricted to weight A, to A or B, unrestricted, and how much it counts.
+Pieces = tuple[list[str], list[str], list[str], list[int]]
+
 _COVERAGE = """CROSS JOIN LATERAL (
-        SELECT sum(CASE WHEN d.search_doc @@ q.a THEN 3 WHEN d.search_doc @@ q.b THEN 2
-                        WHEN d.search_doc @@ q.c THEN 1 ELSE 0 END) AS score,
+        SELECT sum(q.w * CASE WHEN d.search_doc @@ q.a THEN 3 WHEN d.search_doc @@ q.b THEN 2
+                              WHEN d.search_doc @@ q.c THEN 1 ELSE 0 END) AS score,
                count(*) FILTER (WHERE d.search_doc @@ q.c) AS matched
-        FROM unnest($2::text[]::tsquery[], $3::text[]::tsquery[], $4::text[]::tsquery[]) AS q(a, b, c)) s"""
+        FROM unnest($2::text[]::tsquery[], $3::text[]::tsquery[], $4::text[]::tsquery[], $5::int[]) AS q(a, b, c, w)
+    ) s"""
 
 
 async def search_items_loosely(
-    conn: asyncpg.Connection, any_piece: str, pieces: tuple[list[str], list[str], list[str]], min_matched: int,
-    limit: int,
+    conn: asyncpg.Connection, any_piece: str, pieces: Pieces, min_matched: int, limit: int,
 ) -> list[asyncpg.Record]:
     """Items matching at least `min_matched` pieces, by weighted coverage then frequency."""
     return await conn.fetch(
         f"""SELECT {ITEM_SUMMARY}, s.score, s.matched FROM catalogue_items d {_COVERAGE}
-            WHERE d.search_doc @@ $1::tsquery AND s.matched >= $5
-            ORDER BY s.score DESC, frequency DESC, code LIMIT $6""",
+            WHERE d.search_doc @@ $1::tsquery AND s.matched >= $6
+            ORDER BY s.score DESC, frequency DESC, code LIMIT $7""",
         any_piece, *pieces, min_matched, limit,
     )
 
@@ -177,13 +180,12 @@ async def search_faq(conn: asyncpg.Connection, query: str, in_question: str, lim
 
 
 async def search_faq_loosely(
-    conn: asyncpg.Connection, any_piece: str, pieces: tuple[list[str], list[str], list[str]], min_matched: int,
-    limit: int,
+    conn: asyncpg.Connection, any_piece: str, pieces: Pieces, min_matched: int, limit: int,
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""SELECT id, question, answer, sample, s.score, s.matched FROM catalogue_faq d {_COVERAGE}
-            WHERE d.search_doc @@ $1::tsquery AND s.matched >= $5
-            ORDER BY s.score DESC, id LIMIT $6""",
+            WHERE d.search_doc @@ $1::tsquery AND s.matched >= $6
+            ORDER BY s.score DESC, id LIMIT $7""",
         any_piece, *pieces, min_matched, limit,
     )
 

@@ -358,7 +358,7 @@ class ReceiptMaterial(msgspec.Struct, kw_only=True):
     origin: Literal["national", "local"]
 
 
-class Difference(msgspec.Struct, omit_defaults=True):
+class Difference(msgspec.Struct):
     """One field where a local variant departs from the national standard."""
 
     path: str

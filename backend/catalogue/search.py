@@ -33,7 +33,7 @@ _MAX_EXACT_FORMS = 32
 
 # Words that carry no meaning in a question (怎么, 吗 …): dropped when a question is read loosely.
 QUESTION_WORDS = sorted((
-    "怎么办", "怎么样", "怎么", "如何", "什么", "哪里", "哪儿", "哪些", "多久", "多长时间", "是否", "能否", "能不能",
+    "怎么办", "怎么样", "怎么", "如何", "什么", "在哪里", "在哪儿", "在哪", "哪里", "哪儿", "哪些", "多久", "多长时间", "是否", "能否", "能不能",
     "可不可以", "可以", "需要", "请问", "我想", "我要", "一下", "吗", "呢", "吧", "啊",
 ), key=len, reverse=True)
 
@@ -151,6 +151,15 @@ class Query:
 
     def any_piece(self) -> str:
         return " | ".join(p.tsquery() for p in self.pieces)
+
+    def weights(self) -> list[int]:
+        """How much each piece counts when scoring loosely: a known term twice a plain bigram."""
+        return [2 if p.alias else 1 for p in self.pieces]
+
+    @property
+    def max_score(self) -> int:
+        """The loose score of a text matching every piece in a name (weight A, worth 3)."""
+        return 3 * sum(self.weights())
 
     def interpreted_as(self) -> list[list[str]]:
         return [list(p.alternatives) for p in self.pieces]

@@ -782,22 +782,27 @@ class CatalogueService:
     # -- search and FAQ ------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _loose_args(query: Query) -> tuple[str, tuple[list[str], list[str], list[str]], int]:
+    def _loose_args(query: Query) -> tuple[str, repository.Pieces, int]:
         pieces = query.pieces
         return (query.any_piece(),
-                ([p.tsquery("A") for p in pieces], [p.tsquery("AB") for p in pieces], [p.tsquery() for p in pieces]),
+                ([p.tsquery("A") for p in pieces], [p.tsquery("AB") for p in pieces], [p.tsquery() for p in pieces],
+                 query.weights()),
                 max(1, math.ceil(len(pieces) / 2)))
 
     def _hit(self, row: asyncpg.Record, match: str) -> SearchHit:
         return SearchHit(code=row["code"], name=row["name"], type=row["item_type"], modes=mode_views(row["modes"]),
                          frequency=row["frequency"], match=match, sample=row["sample"])  # type: ignore[arg-type]
 
-    async def _faq_hits(self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], pieces: int) -> list[FaqHit]:
+    async def _faq_hits(
+        self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], max_score: int
+    ) -> list[FaqHit]:
+        """FAQ hits with their items; `score` is the share of the best possible loose score (0 when the
+        query was matched whole, where the rank is ts_rank's)."""
         linked: dict[str, list[FaqItemRef]] = {}
         for r in await repository.faq_items(conn, [row["id"] for row in rows]):
             linked.setdefault(r["faq_id"], []).append(FaqItemRef(r["code"], r["name"], mode_views(r["modes"])))
         return [FaqHit(id=r["id"], question=r["question"], answer=r["answer"], items=linked.get(r["id"], []),
-                       score=round(float(r["score"]) / (3 * pieces), 3) if pieces else round(float(r["score"]), 3),
+                       score=round(float(r["score"]) / max_score, 3) if max_score else round(float(r["score"]), 3),
                        sample=r["sample"]) for r in rows]
 
     async def search(self, text: str, *, limit: int = 20, faq_limit: int = 5) -> SearchResult:
@@ -806,24 +811,24 @@ class CatalogueService:
         query = read_query(text)
         if query.empty:
             raise ValidationFailed.field("q", "type at least one Chinese character, letter or digit")
-        relaxed = False
+        relaxed = items_relaxed = False
+        loose = read_question(text)
         async with self.db.connection() as conn:
             rows = await repository.search_items(conn, query.strict(), query.strict("A"), query.strict("AB"),
                                                  query.exact_forms, limit)
             items = [self._hit(r, _MATCH[r["match_class"]]) for r in rows]
+            if not items and not loose.empty:
+                items = [self._hit(r, "partial") for r in await repository.search_items_loosely(
+                    conn, *self._loose_args(loose), limit)]
+                relaxed = items_relaxed = bool(items)
             faq = await self._faq_hits(conn, await repository.search_faq(
                 conn, query.strict(), query.strict("A"), faq_limit), 0)
-            if not items and not faq:
-                relaxed = True
-                loose = read_question(text)
-                if not loose.empty:
-                    args = self._loose_args(loose)
-                    items = [self._hit(r, "partial") for r in await repository.search_items_loosely(
-                        conn, *args, limit)]
-                    faq = await self._faq_hits(conn, await repository.search_faq_loosely(conn, *args, faq_limit),
-                                               len(loose.pieces))
-                    query = loose
-        return SearchResult(query=text, interpreted_as=query.interpreted_as(), relaxed=relaxed, items=items,
+            if not faq and not loose.empty:
+                faq = await self._faq_hits(conn, await repository.search_faq_loosely(
+                    conn, *self._loose_args(loose), faq_limit), loose.max_score)
+                relaxed = relaxed or bool(faq)
+        return SearchResult(query=text, interpreted_as=(loose if items_relaxed else query).interpreted_as(), relaxed=relaxed,
+                            items=items,
                             faq=faq, sample=any(i.sample for i in items) or any(f.sample for f in faq))
 
     async def ask(self, question: str, *, answers: int = 3, suggestions: int = 5) -> Answer:
@@ -835,7 +840,7 @@ class CatalogueService:
         args = self._loose_args(query)
         async with self.db.connection() as conn:
             hits = await self._faq_hits(conn, await repository.search_faq_loosely(conn, *args, answers),
-                                        len(query.pieces))
+                                        query.max_score)
             rows = await repository.search_items_loosely(conn, *args, suggestions)
         suggested: dict[str, SearchHit] = {}
         for hit in hits:
