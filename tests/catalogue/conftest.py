@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -36,6 +37,21 @@ async def template_database(server_urls: tuple[str, str], template_database: str
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     await conn.close()
+
+
+@asynccontextmanager
+async def empty_database(admin_url: str, name: str, options: str = "") -> AsyncIterator[str]:
+    """A database of its own for a test that needs one other than the template's copy; dropped after."""
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {name} {options}")
+    await conn.close()
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.close()
 
 
 def in_days(days: int) -> str:

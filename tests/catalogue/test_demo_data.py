@@ -4,10 +4,8 @@ import asyncio
 import subprocess
 import sys
 
-import asyncpg
-
 from backend.actors import Actor
-from tests.conftest import with_database
+from tests.catalogue.conftest import empty_database
 
 
 async def test_loading_twice_changes_nothing(services):
@@ -33,21 +31,11 @@ async def test_the_loaded_history_matches_the_files(client):
 
 async def test_the_cli_loads_demo_data_with_progress_and_twice_is_a_no_op(server_urls):
     admin_url, redis_url = server_urls
-    name = "tongban_cli_demo_catalogue"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {name}")
-    await conn.close()
-    env = {"DATABASE_URL": with_database(admin_url, name), "REDIS_URL": redis_url, "PATH": "",
-           "TONGBAN_REDIS_PREFIX": "cli-demo:"}
     command = [sys.executable, "-m", "backend.cli", "demo-data"]
-    try:
+    async with empty_database(admin_url, "tongban_cli_demo_catalogue") as url:
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url, "PATH": "", "TONGBAN_REDIS_PREFIX": "cli-demo:"}
         first = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
         second = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
-    finally:
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await conn.close()
 
     assert first.returncode == 0, first.stderr
     assert "demo data: catalogue (sample data)" in first.stderr

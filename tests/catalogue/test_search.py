@@ -1,14 +1,13 @@
 """Chinese search over items and FAQ: partial names, aliases both ways, exact and frequent first;
 and the question-answering endpoint."""
 
-import asyncpg
 import pytest
 
 from backend.actors import Actor
 from backend.config import load_settings
 from backend.container import Services
 from backend.migrate import apply_migrations
-from tests.conftest import with_database
+from tests.catalogue.conftest import empty_database
 from tests.foundation.test_problems import assert_problem
 
 
@@ -146,13 +145,8 @@ async def test_faq_editing_by_supervisors_is_audited_and_searchable(client, serv
 async def test_search_does_not_depend_on_the_database_locale(server_urls):
     """Under a `C` ctype pg_trgm sees no Chinese at all; the bigram documents still match."""
     admin_url, redis_url = server_urls
-    name = "tongban_c_locale_search"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
-    await conn.close()
-    url = with_database(admin_url, name)
-    try:
+    c_locale = "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+    async with empty_database(admin_url, "tongban_c_locale_search", c_locale) as url:
         await apply_migrations(url)
         services = await Services.start(load_settings({}, mode="test", database_url=url, redis_url=redis_url,
                                                       redis_prefix="c-locale:"))
@@ -163,10 +157,6 @@ async def test_search_does_not_depend_on_the_database_locale(server_urls):
             result = await services.catalogue.search("退休")
         finally:
             await services.close()
-    finally:
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await conn.close()
 
     assert trigrams == []
     assert [i.code for i in result.items][:2] == ["RS-20-004-00", "RS-20-001-00"]
