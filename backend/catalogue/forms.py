@@ -53,10 +53,6 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
-def schema_digest(schema: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(schema, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
 @lru_cache(maxsize=512)
 def _validator(digest: str, schema_json: str) -> Draft202012Validator:
     del digest  # the cache key; the JSON text itself is what gets compiled
