@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.audit.service import AuditLog
+from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
 from backend.certificates.service import CertificateService
 from backend.config import Settings
@@ -25,6 +26,7 @@ class Services:
     cipher: PiiCipher
     tokens: TokenCodec
     identity: IdentityService
+    catalogue: CatalogueService
     certificates: CertificateService
 
     @classmethod
@@ -45,7 +47,9 @@ class Services:
             db, ephemeral, audit, cipher, KeyVault(settings.secret_bytes("signing_key_kek")),
             trust_list_seconds=settings.trust_list_seconds, revocation_list_seconds=settings.revocation_list_seconds,
         )
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, certificates)
+        catalogue = CatalogueService(db, audit)
+        await catalogue.sync_reference_data()
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates)
 
     async def close(self) -> None:
         await self.ephemeral.close()

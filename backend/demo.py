@@ -60,6 +60,11 @@ async def load_demo_identity(services: Services, progress: Callable[[str], None]
                 progress(f"citizen {mask_resident_id(resident_id)} ({division})")
 
 
+async def load_demo_catalogue(services: Services, progress: Callable[[str], None] = print) -> None:
+    """The SAMPLE catalogue (items, lists, variants, FAQ) from `backend/catalogue/data/`."""
+    await services.catalogue.load_catalogue(Actor.system(), progress=progress)
+
+
 # Issuing authorities in three provinces, each with the certificate types it issues.
 DEMO_AUTHORITIES = [
     ("330000-rst", "浙江省人力资源和社会保障厅",
@@ -124,5 +129,7 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     """Every domain's demonstration data, in dependency order."""
     progress("demo data: identity")
     await load_demo_identity(services, progress)
+    progress("demo data: catalogue (sample data)")
+    await load_demo_catalogue(services, progress)
     progress("demo data: certificates")
     await load_demo_certificates(services, progress)

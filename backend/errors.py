@@ -149,3 +149,21 @@ class TrustListUnavailable(DomainError):
     slug = "trust-list-unavailable"
     title = "The signed lists cannot be published: no trust-anchor key is in service"
     status = 503
+
+
+class VersionImmutable(Conflict):
+    slug = "version-immutable"
+    title = "A published version cannot change; create a new draft version"
+
+
+class InvalidTransition(Conflict):
+    slug = "invalid-transition"
+    title = "The version's state does not allow this action"
+
+
+class OverlappingEffectiveDates(Conflict):
+    slug = "overlapping-effective-dates"
+    title = "The effective date overlaps another version's period"
+
+    def __init__(self, detail: str, pointer: str = "#/effective_date", **extensions: object) -> None:
+        super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)

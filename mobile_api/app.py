@@ -20,6 +20,7 @@ from litestar.types import ControllerRouterHandler
 from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.logs import configure_logging
+from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
 from mobile_api.identity import IDENTITY_CONTROLLERS
@@ -33,6 +34,9 @@ TAGS = [
     Tag(name="staff", description="Staff at receiving and handling places, scoped to a division"),
     Tag(name="admin", description="Administration: staff accounts, audit chain"),
     Tag(name="operations", description="Health, problem types"),
+    Tag(name="catalogue", description="Service catalogue: items and their standard, versioned cross-province lists, "
+                                      "resolution, receipt standards, local variants, search, FAQ. Reads are public; "
+                                      "the shipped catalogue is SAMPLE data (`sample: true`)"),
     Tag(name="certificates", description="E-certificates (电子证照): issuing, QR verification online and offline, "
                                          "revocation, signed trust lists, consented third-party checks"),
 ]
@@ -88,7 +92,8 @@ def create_app(
     metrics = PrometheusConfig(app_name="tongban", group_path=True,
                                exclude=["/metrics", "/health", "/docs"])
     routes: list[Any] = [
-        *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CERTIFICATE_CONTROLLERS, MetricsController, *extra_routes,
+        *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS, MetricsController,
+        *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),
     ]

@@ -7,7 +7,11 @@ itself. `000000` is the national scope.
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 NATIONAL = "000000"
 _CODE = re.compile(r"\d{6}")
@@ -60,3 +64,78 @@ def within(scope: str, code: str) -> bool:
 def province_of(code: str) -> str:
     """The provincial-level division containing `code`."""
     return code[:2] + "0000"
+
+
+# -- the full table ------------------------------------------------------------------------------
+# The shape checks above need no data; the functions below check a code against the GB/T 2260 table
+# shipped in `backend/catalogue/data/divisions.json` (also loaded into the `divisions` table).
+
+DIVISIONS_FILE = Path(__file__).resolve().parent.parent / "catalogue" / "data" / "divisions.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Division:
+    code: str
+    name: str | None
+    level: str
+    parent: str | None
+    kind: str | None = None
+    listed: bool = True  # False for a county the table does not list under a listed prefecture
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredDivision:
+    code: str
+    name: str
+    replaced_by: str
+    year: int
+
+
+class DivisionTable:
+    """Every listed division, and the retired codes with what replaced them.
+
+    The table lists all provinces and prefectures, and the counties directly under a province, but
+    only some counties under prefectures: a county code under a listed prefecture is accepted as
+    unlisted rather than refused, while an unknown province, prefecture or directly administered
+    county is refused.
+    """
+
+    def __init__(self, divisions: list[Division], retired: list[RetiredDivision]) -> None:
+        self.by_code = {d.code: d for d in divisions}
+        self.retired = {r.code: r for r in retired}
+
+    @classmethod
+    def from_file(cls, path: Path = DIVISIONS_FILE) -> DivisionTable:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        divisions = [Division(d["code"], d["name"], d["level"], d["parent"], d.get("kind")) for d in raw["divisions"]]
+        retired = [RetiredDivision(r["code"], r["name"], r["replaced_by"], r["year"]) for r in raw.get("retired", [])]
+        return cls(divisions, retired)
+
+    def lookup(self, code: str) -> Division:
+        """The division named by `code`, or `InvalidDivision` saying why it is not one."""
+        if not _CODE.fullmatch(code):
+            raise InvalidDivision(f"{code!r} is not a 6-digit division code")
+        found = self.by_code.get(code)
+        if found is not None:
+            return found
+        if (old := self.retired.get(code)) is not None:
+            raise InvalidDivision(f"{code} ({old.name}) was retired in {old.year}; use {old.replaced_by}")
+        prefecture = self.by_code.get(code[:4] + "00")
+        if not code.endswith("00") and prefecture is not None and prefecture.level == "prefecture":
+            return Division(code, None, "county", prefecture.code, listed=False)
+        if province_of(code) not in self.by_code:
+            raise InvalidDivision(f"{code} does not belong to any province")
+        raise InvalidDivision(f"{code} is not a GB/T 2260 division code")
+
+
+@lru_cache(maxsize=1)
+def division_table() -> DivisionTable:
+    return DivisionTable.from_file()
+
+
+def check_known_division(code: str, *, allow_national: bool = False) -> str:
+    """Return the code if the GB/T 2260 table knows it (see `DivisionTable.lookup`)."""
+    if allow_national and code == NATIONAL:
+        return code
+    division_table().lookup(code)
+    return code

@@ -1,0 +1,539 @@
+"""SQL of the service catalogue: divisions, items, lists and their versions, variants, FAQ, search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+# -- reference data ----------------------------------------------------------------------------------
+
+
+async def reference_digest(conn: asyncpg.Connection, name: str) -> str | None:
+    return await conn.fetchval("SELECT digest FROM reference_data WHERE name = $1", name)
+
+
+async def lock_reference_data(conn: asyncpg.Connection) -> None:
+    """Serialise loaders of reference data (several workers may start at once)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(7316002301)")
+
+
+async def upsert_divisions(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """(code, name, level, kind, parent, replaced_by, retired_in) rows, in one statement so that a
+    parent later in the batch satisfies the foreign key of a child earlier in it."""
+    columns = list(zip(*rows, strict=True)) if rows else [[]] * 7
+    await conn.execute(
+        """INSERT INTO divisions (code, name, level, kind, parent, replaced_by, retired_in)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
+           ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, kind = excluded.kind,
+               parent = excluded.parent, replaced_by = excluded.replaced_by, retired_in = excluded.retired_in""",
+        *[list(c) for c in columns],
+    )
+
+
+async def set_reference_digest(conn: asyncpg.Connection, name: str, digest: str, rows: int) -> None:
+    await conn.execute(
+        """INSERT INTO reference_data (name, digest, rows) VALUES ($1, $2, $3)
+           ON CONFLICT (name) DO UPDATE SET digest = $2, rows = $3, loaded_at = now()""",
+        name, digest, rows,
+    )
+
+
+async def insert_certificate_types(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, bool]]) -> int:
+    status = await conn.execute(
+        """INSERT INTO catalogue_certificate_types (code, name, sample)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::bool[]) ON CONFLICT DO NOTHING""",
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+    )
+    return int(status.split()[-1])
+
+
+async def certificate_types(conn: asyncpg.Connection) -> dict[str, str]:
+    return {r["code"]: r["name"] for r in await conn.fetch("SELECT code, name FROM catalogue_certificate_types")}
+
+
+# -- items -----------------------------------------------------------------------------------------------
+
+ITEM_SUMMARY = "code, name, item_type, department, modes, frequency, sample"
+
+
+async def existing_item_codes(conn: asyncpg.Connection, codes: Sequence[str]) -> set[str]:
+    rows = await conn.fetch("SELECT code FROM catalogue_items WHERE code = ANY($1::text[])", list(codes))
+    return {r["code"] for r in rows}
+
+
+async def insert_items(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """(code, name, item_type, department, modes, frequency, standard, sample, name_norm, alias_norms,
+    search_doc) rows; `search_doc` is a tsvector literal (see `search.document`)."""
+    await conn.executemany(
+        """INSERT INTO catalogue_items (code, name, item_type, department, modes, frequency, standard, sample,
+                                        name_norm, alias_norms, search_doc)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)""",
+        rows,
+    )
+
+
+async def item(conn: asyncpg.Connection, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"""SELECT code, name, standard, revision, sample, updated_at,
+                   ARRAY(SELECT DISTINCT division FROM catalogue_variants v WHERE v.item_code = i.code
+                         ORDER BY division) AS variant_divisions
+            FROM catalogue_items i WHERE code = $1{lock}""",
+        code,
+    )
+
+
+async def update_item(conn: asyncpg.Connection, code: str, values: tuple[Any, ...], changed_by: str | None) -> int:
+    """Keep the current standard as a revision, then replace it; return the new revision number."""
+    await conn.execute(
+        """INSERT INTO catalogue_item_revisions (item_code, revision, standard, changed_by)
+           SELECT code, revision, standard, $2 FROM catalogue_items WHERE code = $1""",
+        code, changed_by,
+    )
+    return await conn.fetchval(
+        """UPDATE catalogue_items SET name = $2, item_type = $3, department = $4, modes = $5, frequency = $6,
+                  standard = $7, name_norm = $8, alias_norms = $9, search_doc = $10::tsvector,
+                  revision = revision + 1, updated_at = now()
+           WHERE code = $1 RETURNING revision""",
+        code, *values,
+    )
+
+
+async def item_page(
+    conn: asyncpg.Connection, *, department: str | None, mode: str | None, item_type: str | None,
+    limit: int, offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    where = """WHERE ($1::text IS NULL OR code LIKE $1 || '-%') AND ($2::text IS NULL OR $2 = ANY(modes))
+               AND ($3::text IS NULL OR item_type = $3)"""
+    rows = await conn.fetch(
+        f"""SELECT {ITEM_SUMMARY} FROM catalogue_items {where}
+            ORDER BY frequency DESC, code LIMIT $4 OFFSET $5""",
+        department, mode, item_type, limit, offset,
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM catalogue_items {where}", department, mode, item_type)
+    return rows, total
+
+
+async def item_names(conn: asyncpg.Connection, codes: Sequence[str]) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(
+        "SELECT code, name, modes, alias_norms, standard->'aliases' AS aliases FROM catalogue_items "
+        "WHERE code = ANY($1::text[])", list(codes))
+    return {r["code"]: r for r in rows}
+
+
+# -- search -----------------------------------------------------------------------------------------------
+
+
+async def search_items(
+    conn: asyncpg.Connection, query: str, in_name: str, in_name_or_alias: str, exact_forms: Sequence[str],
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Items matching every piece of the query; exact names, then exact aliases, then matches in the
+    name, then in aliases, each group by frequency."""
+    return await conn.fetch(
+        f"""SELECT {ITEM_SUMMARY},
+                   CASE WHEN name_norm = ANY($4::text[]) THEN 4
+                        WHEN alias_norms && $4::text[] THEN 3
+                        WHEN search_doc @@ $2::tsquery THEN 2
+                        WHEN search_doc @@ $3::tsquery THEN 1
+                        ELSE 0 END AS match_class
+            FROM catalogue_items WHERE search_doc @@ $1::tsquery
+            ORDER BY match_class DESC, frequency DESC, ts_rank(search_doc, $1::tsquery) DESC, code
+            LIMIT $5""",
+        query, in_name, in_name_or_alias, list(exact_forms), limit,
+    )
+
+
+# Per query piece: its tsquery restricted to weight A, to A or B, unrestricted, and how much it counts.
+Pieces = tuple[list[str], list[str], list[str], list[int]]
+
+_COVERAGE = """CROSS JOIN LATERAL (
+        SELECT sum(q.w * CASE WHEN d.search_doc @@ q.a THEN 3 WHEN d.search_doc @@ q.b THEN 2
+                              WHEN d.search_doc @@ q.c THEN 1 ELSE 0 END) AS score,
+               count(*) FILTER (WHERE d.search_doc @@ q.c) AS matched
+        FROM unnest($2::text[]::tsquery[], $3::text[]::tsquery[], $4::text[]::tsquery[], $5::int[]) AS q(a, b, c, w)
+    ) s"""
+
+
+async def search_items_loosely(
+    conn: asyncpg.Connection, any_piece: str, pieces: Pieces, min_matched: int, limit: int,
+) -> list[asyncpg.Record]:
+    """Items matching at least `min_matched` pieces, by weighted coverage then frequency."""
+    return await conn.fetch(
+        f"""SELECT {ITEM_SUMMARY}, s.score, s.matched FROM catalogue_items d {_COVERAGE}
+            WHERE d.search_doc @@ $1::tsquery AND s.matched >= $6
+            ORDER BY s.score DESC, frequency DESC, code LIMIT $7""",
+        any_piece, *pieces, min_matched, limit,
+    )
+
+
+async def search_faq(conn: asyncpg.Connection, query: str, in_question: str, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, question, answer, sample, ts_rank(search_doc, $1::tsquery) AS score
+           FROM catalogue_faq WHERE search_doc @@ $1::tsquery
+           ORDER BY (search_doc @@ $2::tsquery) DESC, ts_rank(search_doc, $1::tsquery) DESC, id LIMIT $3""",
+        query, in_question, limit,
+    )
+
+
+async def search_faq_loosely(
+    conn: asyncpg.Connection, any_piece: str, pieces: Pieces, min_matched: int, limit: int,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT id, question, answer, sample, s.score, s.matched FROM catalogue_faq d {_COVERAGE}
+            WHERE d.search_doc @@ $1::tsquery AND s.matched >= $6
+            ORDER BY s.score DESC, id LIMIT $7""",
+        any_piece, *pieces, min_matched, limit,
+    )
+
+
+# -- lists ---------------------------------------------------------------------------------------------------
+
+VERSION_COLUMNS = """v.id, v.list_code, l.kind, v.version, v.state, v.name, v.issuer, v.document, v.note, v.sample,
+    v.published_on, v.effective_date, v.effective_until, v.supersedes, v.withdrawal_reason,
+    ARRAY(SELECT province FROM catalogue_list_members m WHERE m.version_id = v.id ORDER BY province) AS members"""
+
+
+async def insert_list(conn: asyncpg.Connection, code: str, kind: str) -> bool:
+    row = await conn.fetchrow(
+        "INSERT INTO catalogue_lists (code, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING code", code, kind)
+    return row is not None
+
+
+async def list_row(conn: asyncpg.Connection, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT code, kind FROM catalogue_lists WHERE code = $1{lock}", code)
+
+
+async def insert_draft(conn: asyncpg.Connection, list_code: str, version: int, meta: dict[str, Any]) -> int:
+    return await conn.fetchval(
+        """INSERT INTO catalogue_list_versions (list_code, version, state, name, issuer, document, note, sample)
+           VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7) RETURNING id""",
+        list_code, version, meta["name"], meta.get("issuer"), meta.get("document"), meta.get("note"),
+        meta.get("sample", False),
+    )
+
+
+async def update_draft_meta(conn: asyncpg.Connection, version_id: int, meta: dict[str, Any]) -> None:
+    await conn.execute(
+        """UPDATE catalogue_list_versions SET name = $2, issuer = $3, document = $4, note = $5, updated_at = now()
+           WHERE id = $1""",
+        version_id, meta["name"], meta.get("issuer"), meta.get("document"), meta.get("note"),
+    )
+
+
+async def replace_content(
+    conn: asyncpg.Connection, version_id: int, members: Sequence[str],
+    entries: Sequence[tuple[str, list[str], dt.date | None, str | None]],
+) -> None:
+    """Replace a draft's members and entries (the database refuses this for any other state)."""
+    await conn.execute("DELETE FROM catalogue_list_members WHERE version_id = $1", version_id)
+    await conn.execute("DELETE FROM catalogue_list_entries WHERE version_id = $1", version_id)
+    if members:
+        await conn.executemany("INSERT INTO catalogue_list_members (version_id, province) VALUES ($1, $2)",
+                               [(version_id, m) for m in members])
+    if entries:
+        await conn.executemany(
+            """INSERT INTO catalogue_list_entries (version_id, item_code, modes, available_by, note)
+               VALUES ($1, $2, $3, $4, $5)""",
+            [(version_id, *e) for e in entries],
+        )
+
+
+async def versions(conn: asyncpg.Connection, list_code: str, *, include_drafts: bool) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {VERSION_COLUMNS},
+                   (SELECT count(*) FROM catalogue_list_entries e WHERE e.version_id = v.id) AS entry_count
+            FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
+            WHERE v.list_code = $1 AND ($2 OR v.state <> 'draft') ORDER BY v.version""",
+        list_code, include_drafts,
+    )
+
+
+async def version(
+    conn: asyncpg.Connection, list_code: str, number: int, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE OF v" if for_update else ""
+    return await conn.fetchrow(
+        f"""SELECT {VERSION_COLUMNS} FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
+            WHERE v.list_code = $1 AND v.version = $2{lock}""",
+        list_code, number,
+    )
+
+
+async def entries(conn: asyncpg.Connection, version_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT e.item_code, i.name AS item_name, e.modes, e.available_by, e.note
+           FROM catalogue_list_entries e JOIN catalogue_items i ON i.code = e.item_code
+           WHERE e.version_id = $1 ORDER BY e.item_code""",
+        version_id,
+    )
+
+
+async def next_version_number(conn: asyncpg.Connection, list_code: str) -> int:
+    return await conn.fetchval(
+        "SELECT coalesce(max(version), 0) + 1 FROM catalogue_list_versions WHERE list_code = $1", list_code)
+
+
+async def latest_version(conn: asyncpg.Connection, list_code: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {VERSION_COLUMNS} FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
+            WHERE v.list_code = $1 ORDER BY v.version DESC LIMIT 1""",
+        list_code,
+    )
+
+
+async def draft_exists(conn: asyncpg.Connection, list_code: str) -> int | None:
+    return await conn.fetchval(
+        "SELECT version FROM catalogue_list_versions WHERE list_code = $1 AND state = 'draft'", list_code)
+
+
+async def periods(conn: asyncpg.Connection, list_code: str) -> list[asyncpg.Record]:
+    """Every version that is or was in force, with its period."""
+    return await conn.fetch(
+        """SELECT id, version, state, effective_date, effective_until FROM catalogue_list_versions
+           WHERE list_code = $1 AND state <> 'draft' ORDER BY effective_date""",
+        list_code,
+    )
+
+
+async def transition(conn: asyncpg.Connection, from_state: str, action: str) -> str | None:
+    return await conn.fetchval(
+        "SELECT to_state FROM catalogue_list_transitions WHERE from_state = $1 AND action = $2", from_state, action)
+
+
+async def publish(
+    conn: asyncpg.Connection, version_id: int, state: str, published_on: dt.date, effective_date: dt.date,
+    supersedes: int | None,
+) -> None:
+    await conn.execute(
+        """UPDATE catalogue_list_versions SET state = $2, published_on = $3, effective_date = $4, supersedes = $5,
+                  updated_at = now() WHERE id = $1""",
+        version_id, state, published_on, effective_date, supersedes,
+    )
+
+
+async def close(
+    conn: asyncpg.Connection, version_id: int, state: str, effective_until: dt.date, reason: str | None = None
+) -> None:
+    await conn.execute(
+        """UPDATE catalogue_list_versions SET state = $2, effective_until = $3, withdrawal_reason = $4,
+                  updated_at = now() WHERE id = $1""",
+        version_id, state, effective_until, reason,
+    )
+
+
+async def delete_draft(conn: asyncpg.Connection, version_id: int) -> None:
+    await conn.execute("DELETE FROM catalogue_list_versions WHERE id = $1", version_id)
+
+
+async def insert_event(
+    conn: asyncpg.Connection, list_code: str, number: int, action: str, actor_kind: str,
+    actor_division: str | None, detail: dict[str, Any],
+) -> None:
+    await conn.execute(
+        """INSERT INTO catalogue_list_events (list_code, version, action, actor_kind, actor_division, detail)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        list_code, number, action, actor_kind, actor_division, detail,
+    )
+
+
+async def events(conn: asyncpg.Connection, list_code: str, *, include_drafts: bool) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT version, action, at, actor_kind, actor_division, detail FROM catalogue_list_events
+           WHERE list_code = $1 AND ($2 OR action NOT LIKE 'draft\\_%') ORDER BY id""",
+        list_code, include_drafts,
+    )
+
+
+async def list_overview(conn: asyncpg.Connection, as_of: dt.date) -> list[asyncpg.Record]:
+    """Every list with its newest public version and the version in force on `as_of`."""
+    return await conn.fetch(
+        """SELECT l.code, l.kind, latest.name, latest.sample, in_force.version AS in_force_version,
+                  ARRAY(SELECT province FROM catalogue_list_members m
+                        WHERE m.version_id = coalesce(in_force.id, latest.id) ORDER BY province) AS members
+           FROM catalogue_lists l
+           JOIN LATERAL (SELECT id, name, sample FROM catalogue_list_versions v
+                         WHERE v.list_code = l.code AND v.state <> 'draft'
+                         ORDER BY v.version DESC LIMIT 1) latest ON true
+           LEFT JOIN LATERAL (SELECT id, version FROM catalogue_list_versions v
+                              WHERE v.list_code = l.code AND v.state <> 'draft' AND v.effective_date <= $1
+                                AND (v.effective_until IS NULL OR $1 < v.effective_until)) in_force ON true
+           ORDER BY l.kind, l.code""",
+        as_of,
+    )
+
+
+# -- resolution ------------------------------------------------------------------------------------------------
+
+
+async def resolve(
+    conn: asyncpg.Connection, matter_province: str, at_province: str, as_of: dt.date
+) -> list[asyncpg.Record]:
+    """One query: the entries of every list version in force on `as_of` that applies to this pair of
+    provinces (national lists everywhere; a regional list only when both provinces are members),
+    grouped per item, with the local variant in force in the matter's province."""
+    return await conn.fetch(
+        """WITH applicable AS (
+               SELECT v.id, v.list_code, v.version, l.kind
+               FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
+               WHERE v.state <> 'draft' AND v.effective_date <= $3
+                 AND (v.effective_until IS NULL OR $3 < v.effective_until)
+                 AND (l.kind = 'national' OR (
+                      EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $1)
+                  AND EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $2))))
+           SELECT i.code, i.name, i.item_type, i.frequency, i.sample,
+                  ARRAY(SELECT DISTINCT unnest(array_agg(m.mode))) AS modes,
+                  jsonb_agg(DISTINCT jsonb_build_object(
+                      'list_code', a.list_code, 'version', a.version, 'kind', a.kind, 'modes', e.modes,
+                      'available_by', e.available_by)) AS sources,
+                  (SELECT lv.version FROM catalogue_variants lv
+                   WHERE lv.item_code = i.code AND lv.division = $1 AND lv.effective_date <= $3
+                   ORDER BY lv.effective_date DESC LIMIT 1) AS local_variant
+           FROM applicable a
+           JOIN catalogue_list_entries e ON e.version_id = a.id
+           JOIN catalogue_items i ON i.code = e.item_code
+           CROSS JOIN LATERAL unnest(e.modes) AS m(mode)
+           GROUP BY i.code
+           ORDER BY i.frequency DESC, i.code""",
+        matter_province, at_province, as_of,
+    )
+
+
+# -- variants ----------------------------------------------------------------------------------------------------
+
+VARIANT_COLUMNS = """v.item_code, v.division, v.version, v.effective_date, v.standard, v.sample,
+    (SELECT min(n.effective_date) FROM catalogue_variants n
+     WHERE n.item_code = v.item_code AND n.division = v.division AND n.effective_date > v.effective_date)
+     AS effective_until"""
+
+
+async def insert_variant(
+    conn: asyncpg.Connection, item_code: str, division: str, number: int, effective_date: dt.date,
+    standard: dict[str, Any], sample: bool,
+) -> None:
+    await conn.execute(
+        """INSERT INTO catalogue_variants (item_code, division, version, effective_date, standard, sample)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        item_code, division, number, effective_date, standard, sample,
+    )
+
+
+async def variants(conn: asyncpg.Connection, item_code: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {VARIANT_COLUMNS} FROM catalogue_variants v WHERE v.item_code = $1 ORDER BY v.division, v.version",
+        item_code,
+    )
+
+
+async def variant_in_force(
+    conn: asyncpg.Connection, item_code: str, division: str, as_of: dt.date
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {VARIANT_COLUMNS} FROM catalogue_variants v
+            WHERE v.item_code = $1 AND v.division = $2 AND v.effective_date <= $3
+            ORDER BY v.effective_date DESC LIMIT 1""",
+        item_code, division, as_of,
+    )
+
+
+async def variant_version(
+    conn: asyncpg.Connection, item_code: str, division: str, number: int
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {VARIANT_COLUMNS} FROM catalogue_variants v WHERE v.item_code = $1 AND v.division = $2 "
+        "AND v.version = $3",
+        item_code, division, number,
+    )
+
+
+async def latest_variant(conn: asyncpg.Connection, item_code: str, division: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT version, effective_date FROM catalogue_variants WHERE item_code = $1 AND division = $2
+           ORDER BY version DESC LIMIT 1 FOR UPDATE""",
+        item_code, division,
+    )
+
+
+# -- FAQ ---------------------------------------------------------------------------------------------------------
+
+
+async def insert_faq(
+    conn: asyncpg.Connection, faq_id: str | None, question: str, answer: str, sample: bool, doc: str
+) -> str | None:
+    """Insert an entry (a new number when `faq_id` is None); None when that id exists already."""
+    if faq_id is None:
+        return await conn.fetchval(
+            """INSERT INTO catalogue_faq (question, answer, sample, search_doc) VALUES ($1, $2, $3, $4::tsvector)
+               RETURNING id""",
+            question, answer, sample, doc,
+        )
+    return await conn.fetchval(
+        """INSERT INTO catalogue_faq (id, question, answer, sample, search_doc) VALUES ($1, $2, $3, $4, $5::tsvector)
+           ON CONFLICT (id) DO NOTHING RETURNING id""",
+        faq_id, question, answer, sample, doc,
+    )
+
+
+async def advance_faq_numbers(conn: asyncpg.Connection) -> None:
+    """Make the next generated id follow the highest one loaded with an explicit id."""
+    await conn.execute(
+        """SELECT setval('catalogue_faq_number',
+                         greatest((SELECT max(substr(id, 5)::int) FROM catalogue_faq),
+                                  (SELECT last_value FROM catalogue_faq_number), 1))""")
+
+
+async def update_faq(conn: asyncpg.Connection, faq_id: str, question: str, answer: str, doc: str) -> bool:
+    status = await conn.execute(
+        """UPDATE catalogue_faq SET question = $2, answer = $3, search_doc = $4::tsvector, updated_at = now()
+           WHERE id = $1""",
+        faq_id, question, answer, doc,
+    )
+    return status.endswith(" 1")
+
+
+async def update_faq_doc(conn: asyncpg.Connection, faq_id: str, doc: str) -> None:
+    await conn.execute("UPDATE catalogue_faq SET search_doc = $2::tsvector WHERE id = $1", faq_id, doc)
+
+
+async def set_faq_items(conn: asyncpg.Connection, faq_id: str, item_codes: Sequence[str]) -> None:
+    await conn.execute("DELETE FROM catalogue_faq_items WHERE faq_id = $1", faq_id)
+    await conn.executemany(
+        "INSERT INTO catalogue_faq_items (faq_id, item_code, position) VALUES ($1, $2, $3)",
+        [(faq_id, code, n) for n, code in enumerate(item_codes)],
+    )
+
+
+async def delete_faq(conn: asyncpg.Connection, faq_id: str) -> bool:
+    return (await conn.execute("DELETE FROM catalogue_faq WHERE id = $1", faq_id)).endswith(" 1")
+
+
+async def faq(conn: asyncpg.Connection, faq_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, question, answer, sample FROM catalogue_faq WHERE id = $1", faq_id)
+
+
+async def faq_entries(conn: asyncpg.Connection, item_code: str | None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, question, answer, sample FROM catalogue_faq f
+           WHERE $1::text IS NULL OR EXISTS (
+               SELECT 1 FROM catalogue_faq_items fi WHERE fi.faq_id = f.id AND fi.item_code = $1)
+           ORDER BY id""",
+        item_code,
+    )
+
+
+async def faq_items(conn: asyncpg.Connection, faq_ids: Sequence[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT fi.faq_id, i.code, i.name, i.modes FROM catalogue_faq_items fi
+           JOIN catalogue_items i ON i.code = fi.item_code
+           WHERE fi.faq_id = ANY($1::text[]) ORDER BY fi.faq_id, fi.position""",
+        list(faq_ids),
+    )
+
+
+async def faq_ids_for_item(conn: asyncpg.Connection, item_code: str) -> list[str]:
+    rows = await conn.fetch("SELECT faq_id FROM catalogue_faq_items WHERE item_code = $1", item_code)
+    return [r["faq_id"] for r in rows]

@@ -1,0 +1,59 @@
+"""Catalogue tests start from a template that already holds the GB/T 2260 divisions and the SAMPLE
+catalogue, loaded once per run; each test still gets its own copy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+
+from backend.actors import Actor
+from backend.catalogue.service import today
+from backend.config import load_settings
+from backend.container import Services
+from tests.conftest import with_database
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_urls: tuple[str, str], template_database: str) -> AsyncIterator[str]:
+    admin_url, redis_url = server_urls
+    name = f"tongban_cat_tpl_{os.getpid()}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    await conn.close()
+    services = await Services.start(load_settings(
+        {}, mode="test", database_url=with_database(admin_url, name), redis_url=redis_url,
+        redis_prefix=f"cattpl{os.getpid()}:"))
+    try:
+        await services.catalogue.load_catalogue(Actor.system(), progress=lambda _: None)
+    finally:
+        await services.close()
+    yield name
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.close()
+
+
+@asynccontextmanager
+async def empty_database(admin_url: str, name: str, options: str = "") -> AsyncIterator[str]:
+    """A database of its own for a test that needs one other than the template's copy; dropped after."""
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {name} {options}")
+    await conn.close()
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.close()
+
+
+def in_days(days: int) -> str:
+    """An ISO date `days` after today in China."""
+    return (today() + dt.timedelta(days=days)).isoformat()

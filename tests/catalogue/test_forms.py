@@ -1,0 +1,111 @@
+"""Application forms must satisfy the item's JSON Schema; a schema that does not parse is refused."""
+
+import copy
+import json
+
+from backend.catalogue.service import DATA_DIR
+from backend.errors import FieldError
+from tests.factories import bearer, staff_token
+from tests.foundation.test_problems import assert_problem
+
+HOUSING_FORM = {"applicant_name": "陈静", "resident_id": "330106198806120025", "phone": "13800000003",
+                "deposit_division": "330106", "property_division": "510107", "amount": 120000.5,
+                "bank_account": "6222020000000000"}
+
+
+async def test_a_valid_form_passes(client):
+    response = await client.post("/catalogue/items/GJ-05-001-00/form-check", json={"form": HOUSING_FORM})
+
+    assert response.status_code == 200
+    assert response.json() == {"item_code": "GJ-05-001-00", "valid": True, "errors": [], "schema_from": "national"}
+
+
+async def test_every_problem_points_at_its_field(client):
+    form = {**HOUSING_FORM, "phone": "12345", "amount": -1, "surprise": True}
+    del form["bank_account"]
+
+    body = (await client.post("/catalogue/items/GJ-05-001-00/form-check", json={"form": form})).json()
+
+    assert body["valid"] is False
+    assert sorted(e["pointer"] for e in body["errors"]) == [
+        "#/form/amount", "#/form/bank_account", "#/form/phone", "#/form/surprise"]
+    detail = {e["pointer"]: e["detail"] for e in body["errors"]}
+    assert detail["#/form/bank_account"] == "is required"
+    assert detail["#/form/phone"].startswith("联系电话: ")
+
+
+async def test_nested_fields_are_pointed_at_inside_arrays(client):
+    form = {"applicant_name": "李秀英", "resident_id": "11010519491231002X", "phone": "13800000001",
+            "move_out_division": "110105", "move_in_division": "330106", "basis_kind": "family",
+            "members": [{"name": "李明", "resident_id": "110105197001010011", "relation": "子"},
+                        {"name": "", "resident_id": "x", "relation": "孙"}]}
+
+    body = (await client.post("/catalogue/items/GA-01-001-00/form-check", json={"form": form})).json()
+
+    assert sorted(e["pointer"] for e in body["errors"]) == ["#/form/members/1/name", "#/form/members/1/resident_id"]
+
+
+async def test_the_service_function_the_cases_domain_calls(services):
+    good = await services.catalogue.validate_application_form("GJ-05-001-00", HOUSING_FORM)
+    bad = await services.catalogue.validate_application_form("GJ-05-001-00", {}, at="#/application")
+
+    assert good == []
+    assert FieldError("#/application/applicant_name", "is required") in bad and len(bad) == 7
+
+
+async def test_form_check_bad_input(client):
+    unknown = await client.post("/catalogue/items/GJ-05-999-00/form-check", json={"form": {}})
+    not_an_object = await client.post("/catalogue/items/GJ-05-001-00/form-check", json={"form": [1]})
+    bad_division = await client.post("/catalogue/items/GJ-05-001-00/form-check",
+                                     json={"form": {}, "handling_division": "999999"})
+
+    assert_problem(unknown, 404, "not-found")
+    assert assert_problem(not_an_object, 422, "validation-error")["errors"][0]["pointer"] == "#/form"
+    assert assert_problem(bad_division, 422, "validation-error")["errors"][0]["pointer"] == "#/handling_division"
+
+
+def new_item(**changes):
+    items = json.loads((DATA_DIR / "items.json").read_text(encoding="utf-8"))["items"]
+    item = copy.deepcopy(next(i for i in items if i["code"] == "GJ-05-002-00"))
+    item.update(code="GJ-05-009-00", name="公积金测试事项", aliases=[])
+    item.update(changes)
+    return item
+
+
+async def test_a_national_admin_adds_an_item_and_a_schema_that_does_not_parse_is_refused(client, services):
+    admin = bearer(await staff_token(client, services, "admin", "000000"))
+    unparsable = new_item(form_schema={"type": "object", "properties": {"x": {"type": 5}},
+                                       "required": "x"})
+    not_an_object = new_item(form_schema={"type": "string"})
+    wrong_type_code = new_item(code="GJ-01-009-00")
+
+    refused = await client.post("/admin/catalogue/items", json=unparsable, headers=admin)
+    refused_shape = await client.post("/admin/catalogue/items", json=not_an_object, headers=admin)
+    refused_code = await client.post("/admin/catalogue/items", json=wrong_type_code, headers=admin)
+    created = await client.post("/admin/catalogue/items", json=new_item(), headers=admin)
+
+    assert assert_problem(refused, 422, "validation-error")["errors"][0]["pointer"].startswith("#/form_schema/")
+    assert [e["pointer"] for e in assert_problem(refused_shape, 422, "validation-error")["errors"]] == [
+        "#/form_schema/type"]
+    assert [e["pointer"] for e in assert_problem(refused_code, 422, "validation-error")["errors"]] == ["#/code"]
+    assert created.status_code == 201 and created.json()["sample"] is False
+    assert await services.db.pool.fetchval("SELECT count(*) FROM catalogue_items WHERE code LIKE 'GJ-0_-009-00'") == 1
+
+
+async def test_revising_an_item_keeps_the_previous_standard(client, services):
+    admin = bearer(await staff_token(client, services, "admin", "000000"))
+    item = (await client.get("/catalogue/items/GJ-05-002-00")).json()
+    revised = new_item(code="GJ-05-002-00", name=item["name"], aliases=["公积金交房租"],
+                       time_limit={"working_days": 0, "legal": "即时办结"})
+
+    response = await client.put("/admin/catalogue/items/GJ-05-002-00", json=revised, headers=admin)
+    found = (await client.get("/catalogue/search", params={"q": "公积金交房租"})).json()
+
+    assert response.status_code == 200 and response.json()["revision"] == 2
+    assert response.json()["time_limit"] == {"working_days": 0, "legal": "即时办结"}
+    old = await services.db.pool.fetchval(
+        "SELECT standard->'time_limit'->>'working_days' FROM catalogue_item_revisions WHERE item_code = 'GJ-05-002-00'")
+    assert old == "1"
+    assert found["items"][0]["code"] == "GJ-05-002-00" and found["items"][0]["match"] == "exact_alias"
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'catalogue.item.revised' AND record_id = 'GJ-05-002-00'") == 1

@@ -1,0 +1,284 @@
+"""Versioned lists: draft → published (from an effective date) → superseded / withdrawn; a published
+version never changes; history and diffs between any two versions."""
+
+import asyncpg
+import pytest
+
+from tests.catalogue.conftest import in_days
+from tests.factories import bearer, staff_token
+from tests.foundation.test_problems import assert_problem
+
+REGIONAL = {
+    "code": "jjj",
+    "kind": "regional",
+    "content": {
+        "name": "京津冀政务服务“跨省通办”事项清单（测试）",
+        "issuer": "京津冀协同办",
+        "members": ["110000", "120000", "130000"],
+        "entries": [
+            {"item_code": "GA-01-001-00", "modes": ["online", "proxy"]},
+            {"item_code": "YB-05-001-00", "modes": ["proxy"], "available_by": "2030-12-31"},
+        ],
+    },
+}
+
+
+@pytest.fixture
+async def beijing_admin(client, services):
+    return bearer(await staff_token(client, services, "admin", "110000"))
+
+
+@pytest.fixture
+async def national_admin(client, services):
+    return bearer(await staff_token(client, services, "admin", "000000"))
+
+
+async def published_list(client, headers, effective=3):
+    """The regional list above, created as a draft and published `effective` days from today."""
+    created = await client.post("/admin/catalogue/lists", json=REGIONAL, headers=headers)
+    assert created.status_code == 201, created.text
+    published = await client.post("/admin/catalogue/lists/jjj/versions/1/publish",
+                                  json={"effective_date": in_days(effective)}, headers=headers)
+    assert published.status_code == 200, published.text
+    return published.json()
+
+
+async def test_a_draft_is_private_until_published(client, beijing_admin):
+    created = await client.post("/admin/catalogue/lists", json=REGIONAL, headers=beijing_admin)
+
+    assert created.status_code == 201
+    assert created.json()["state"] == "draft" and created.json()["effective_date"] is None
+    assert (await client.get("/catalogue/lists/jjj/versions/1")).status_code == 404
+    assert (await client.get("/admin/catalogue/lists/jjj/versions/1", headers=beijing_admin)).status_code == 200
+
+    published = await client.post("/admin/catalogue/lists/jjj/versions/1/publish",
+                                  json={"effective_date": in_days(3)}, headers=beijing_admin)
+    public = await client.get("/catalogue/lists/jjj/versions/1")
+
+    assert published.status_code == 200
+    assert public.status_code == 200
+    body = public.json()
+    assert (body["state"], body["effective_date"], body["members"]) == (
+        "published", in_days(3), ["110000", "120000", "130000"])
+    assert [e["item_code"] for e in body["entries"]] == ["GA-01-001-00", "YB-05-001-00"]
+    assert body["entries"][1]["modes"] == [{"code": "proxy", "name": "异地代收代办"}]
+
+
+async def test_a_draft_can_be_edited_and_a_published_version_cannot(client, services, beijing_admin):
+    await client.post("/admin/catalogue/lists", json=REGIONAL, headers=beijing_admin)
+    edited = {**REGIONAL["content"], "entries": [{"item_code": "GA-01-001-00", "modes": ["joint"]}]}
+
+    first_edit = await client.put("/admin/catalogue/lists/jjj/versions/1", json=edited, headers=beijing_admin)
+    await client.post("/admin/catalogue/lists/jjj/versions/1/publish", json={"effective_date": in_days(1)},
+                      headers=beijing_admin)
+    second_edit = await client.put("/admin/catalogue/lists/jjj/versions/1", json=REGIONAL["content"],
+                                   headers=beijing_admin)
+    discard = await client.delete("/admin/catalogue/lists/jjj/versions/1", headers=beijing_admin)
+
+    assert first_edit.status_code == 200 and len(first_edit.json()["entries"]) == 1
+    assert_problem(second_edit, 409, "version-immutable")
+    assert_problem(discard, 409, "version-immutable")
+    entries = await services.db.pool.fetch(
+        "SELECT item_code, modes FROM catalogue_list_entries e JOIN catalogue_list_versions v ON v.id = e.version_id "
+        "WHERE v.list_code = 'jjj'")
+    assert [(r["item_code"], r["modes"]) for r in entries] == [("GA-01-001-00", ["joint"])]
+
+
+async def test_the_database_itself_refuses_to_change_a_published_version(services):
+    version_id = await services.db.pool.fetchval(
+        "SELECT id FROM catalogue_list_versions WHERE list_code = 'national-2022' AND version = 1")
+
+    attempts = [
+        ("UPDATE catalogue_list_versions SET name = 'forged' WHERE id = $1", version_id),
+        ("UPDATE catalogue_list_versions SET effective_date = '2019-01-01' WHERE id = $1", version_id),
+        ("UPDATE catalogue_list_versions SET state = 'draft' WHERE id = $1", version_id),
+        ("DELETE FROM catalogue_list_versions WHERE id = $1", version_id),
+        ("UPDATE catalogue_list_entries SET modes = '{joint}' WHERE version_id = $1", version_id),
+        ("DELETE FROM catalogue_list_entries WHERE version_id = $1", version_id),
+        ("INSERT INTO catalogue_list_entries (version_id, item_code, modes) VALUES ($1, 'NY-99-001-00', '{online}')",
+         version_id),
+    ]
+    for sql, arg in attempts:
+        with pytest.raises(asyncpg.RaiseError):
+            await services.db.pool.execute(sql, arg)
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM catalogue_list_entries WHERE version_id = $1", version_id) == 22
+
+
+async def test_publishing_a_new_version_supersedes_the_old_one_from_its_effective_date(client, beijing_admin):
+    await published_list(client, beijing_admin, effective=3)
+
+    draft = await client.post("/admin/catalogue/lists/jjj/drafts", json={}, headers=beijing_admin)
+    assert draft.status_code == 201 and draft.json()["version"] == 2
+    assert [e["item_code"] for e in draft.json()["entries"]] == ["GA-01-001-00", "YB-05-001-00"]  # a copy
+    changed = {**REGIONAL["content"], "members": ["110000", "120000"],
+               "entries": [{"item_code": "GA-01-001-00", "modes": ["online", "proxy", "joint"]},
+                           {"item_code": "SJ-01-001-00", "modes": ["online"]}]}
+    await client.put("/admin/catalogue/lists/jjj/versions/2", json=changed, headers=beijing_admin)
+    published = await client.post("/admin/catalogue/lists/jjj/versions/2/publish",
+                                  json={"effective_date": in_days(10)}, headers=beijing_admin)
+
+    assert published.status_code == 200
+    assert (published.json()["state"], published.json()["supersedes"]) == ("published", 1)
+    old = (await client.get("/catalogue/lists/jjj/versions/1")).json()
+    assert (old["state"], old["effective_until"]) == ("superseded", in_days(10))
+    overview = (await client.get("/catalogue/lists/jjj")).json()
+    assert [(v["version"], v["state"]) for v in overview["versions"]] == [(1, "superseded"), (2, "published")]
+
+    diff = (await client.get("/catalogue/lists/jjj/diff", params={"from": 1, "to": 2})).json()
+    assert diff["members_removed"] == ["130000"] and diff["members_added"] == []
+    assert [e["item_code"] for e in diff["entries_added"]] == ["SJ-01-001-00"]
+    assert [e["item_code"] for e in diff["entries_removed"]] == ["YB-05-001-00"]
+    assert [(c["item_code"], c["modes_added"]) for c in diff["entries_changed"]] == [("GA-01-001-00", ["joint"])]
+
+    history = (await client.get("/catalogue/lists/jjj/history")).json()["events"]
+    assert [(e["version"], e["action"]) for e in history] == [(1, "published"), (1, "superseded"), (2, "published")]
+    assert all(e["actor_division"] == "110000" for e in history)
+    drafts_too = (await client.get("/admin/catalogue/lists/jjj/history", headers=beijing_admin)).json()["events"]
+    assert [e["action"] for e in drafts_too].count("draft_created") == 2
+
+
+async def test_the_diff_of_the_sample_regional_list_shows_its_update(client):
+    diff = (await client.get("/catalogue/lists/yrd/diff", params={"from": 1, "to": 2})).json()
+    backwards = (await client.get("/catalogue/lists/yrd/diff", params={"from": 2, "to": 1})).json()
+
+    assert sorted(e["item_code"] for e in diff["entries_added"]) == ["NY-99-001-00", "SJ-01-001-00"]
+    assert diff["entries_removed"] == []
+    assert [(c["item_code"], c["modes_added"]) for c in diff["entries_changed"]] == [("GA-01-001-00", ["online"])]
+    assert {"field": "effective_date", "old": "2021-06-01", "new": "2023-07-01"} in diff["fields"]
+    assert sorted(e["item_code"] for e in backwards["entries_removed"]) == ["NY-99-001-00", "SJ-01-001-00"]
+
+
+async def test_overlapping_or_retroactive_effective_dates_are_refused(client, services, beijing_admin):
+    await published_list(client, beijing_admin, effective=10)
+    await client.post("/admin/catalogue/lists/jjj/drafts", json={}, headers=beijing_admin)
+
+    same_day = await client.post("/admin/catalogue/lists/jjj/versions/2/publish",
+                                 json={"effective_date": in_days(10)}, headers=beijing_admin)
+    before = await client.post("/admin/catalogue/lists/jjj/versions/2/publish",
+                               json={"effective_date": in_days(5)}, headers=beijing_admin)
+    past = await client.post("/admin/catalogue/lists/jjj/versions/2/publish",
+                             json={"effective_date": in_days(-1)}, headers=beijing_admin)
+    not_a_date = await client.post("/admin/catalogue/lists/jjj/versions/2/publish",
+                                   json={"effective_date": "2026-02-30"}, headers=beijing_admin)
+
+    for response in (same_day, before):
+        body = assert_problem(response, 409, "overlapping-effective-dates")
+        assert body["errors"][0]["pointer"] == "#/effective_date" and body["conflicts_with"] == 1
+    assert assert_problem(past, 422, "validation-error")["errors"][0]["pointer"] == "#/effective_date"
+    assert assert_problem(not_a_date, 422, "validation-error")["errors"][0]["pointer"] == "#/effective_date"
+    # Nothing half-written: version 1 still open, version 2 still a draft.
+    states = await services.db.pool.fetch(
+        "SELECT version, state, effective_until FROM catalogue_list_versions WHERE list_code = 'jjj' ORDER BY version")
+    assert [(r["version"], r["state"], r["effective_until"]) for r in states] == [
+        (1, "published", None), (2, "draft", None)]
+
+
+async def test_the_database_refuses_overlapping_periods_too(services):
+    async with services.db.transaction() as conn:
+        version_id = await conn.fetchval(
+            """INSERT INTO catalogue_list_versions (list_code, version, name) VALUES ('yrd', 9, 'x') RETURNING id""")
+    with pytest.raises(asyncpg.ExclusionViolationError):
+        await services.db.pool.execute(
+            "UPDATE catalogue_list_versions SET state = 'published', published_on = '2024-01-01', "
+            "effective_date = '2024-01-01' WHERE id = $1", version_id)
+
+
+async def test_a_withdrawn_version_stops_applying_but_stays_in_the_history(client, beijing_admin):
+    await published_list(client, beijing_admin, effective=0)
+
+    withdrawn = await client.post("/admin/catalogue/lists/jjj/versions/1/withdraw",
+                                  json={"reason": "协议到期", "effective_until": in_days(30)}, headers=beijing_admin)
+    again = await client.post("/admin/catalogue/lists/jjj/versions/1/withdraw", json={"reason": "x"},
+                              headers=beijing_admin)
+
+    assert withdrawn.status_code == 200
+    assert (withdrawn.json()["state"], withdrawn.json()["effective_until"],
+            withdrawn.json()["withdrawal_reason"]) == ("withdrawn", in_days(30), "协议到期")
+    assert_problem(again, 409, "invalid-transition")
+    in_force = await client.get("/catalogue/resolution", params={
+        "matter_division": "110105", "at_division": "120101", "as_of": in_days(29)})
+    after = await client.get("/catalogue/resolution", params={
+        "matter_division": "110105", "at_division": "120101", "as_of": in_days(30)})
+    jjj = lambda r: [s for i in r.json()["items"] for s in i["sources"] if s["list_code"] == "jjj"]  # noqa: E731
+    assert jjj(in_force) and not jjj(after)
+
+
+async def test_a_draft_cannot_be_withdrawn_and_only_one_draft_exists_at_a_time(client, beijing_admin):
+    await client.post("/admin/catalogue/lists", json=REGIONAL, headers=beijing_admin)
+
+    withdraw = await client.post("/admin/catalogue/lists/jjj/versions/1/withdraw", json={"reason": "x"},
+                                 headers=beijing_admin)
+    second_draft = await client.post("/admin/catalogue/lists/jjj/drafts", json={}, headers=beijing_admin)
+    discarded = await client.delete("/admin/catalogue/lists/jjj/versions/1", headers=beijing_admin)
+
+    assert_problem(withdraw, 409, "invalid-transition")
+    assert_problem(second_draft, 409, "invalid-transition")
+    assert discarded.status_code == 204
+    assert (await client.get("/admin/catalogue/lists/jjj/versions/1", headers=beijing_admin)).status_code == 404
+
+
+async def test_bad_list_content_is_refused_field_by_field_and_nothing_is_written(client, services, beijing_admin):
+    bad = {"code": "jjj", "kind": "regional", "content": {
+        "name": "x", "members": ["110000", "990000", "120000"],
+        "entries": [{"item_code": "RS-20-999-00", "modes": ["online"]},
+                    {"item_code": "GA-01-001-00", "modes": ["teleport"]}]}}
+    national_with_members = {"code": "national-2030", "kind": "national",
+                             "content": {"name": "x", "members": ["110000"], "entries": []}}
+
+    response = await client.post("/admin/catalogue/lists", json=bad, headers=beijing_admin)
+    fixed_modes = {**bad, "content": {**bad["content"], "entries": [bad["content"]["entries"][0]]}}
+    semantic = await client.post("/admin/catalogue/lists", json=fixed_modes, headers=beijing_admin)
+    national = await client.post("/admin/catalogue/lists", json=national_with_members,
+                                 headers=bearer(await staff_token(client, services, "admin", "000000")))
+
+    assert assert_problem(response, 422, "validation-error")["errors"][0]["pointer"] == "#/content/entries/1/modes/0"
+    pointers = [e["pointer"] for e in assert_problem(semantic, 422, "validation-error")["errors"]]
+    assert pointers == ["#/content/members/1", "#/content/entries/0/item_code"]
+    assert [e["pointer"] for e in assert_problem(national, 422, "validation-error")["errors"]] == [
+        "#/content/members"]
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM catalogue_lists WHERE code IN ('jjj', 'national-2030')") == 0
+
+
+async def test_creating_a_list_is_idempotent_and_audited(client, services, beijing_admin):
+    headers = {**beijing_admin, "Idempotency-Key": "jjj-1"}
+
+    first = await client.post("/admin/catalogue/lists", json=REGIONAL, headers=headers)
+    retry = await client.post("/admin/catalogue/lists", json=REGIONAL, headers=headers)
+    duplicate = await client.post("/admin/catalogue/lists", json=REGIONAL, headers=beijing_admin)
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true" and retry.json() == first.json()
+    assert assert_problem(duplicate, 422, "validation-error")["errors"][0]["pointer"] == "#/code"
+    audit = await services.db.pool.fetch(
+        "SELECT action, actor_kind, division_code FROM audit_log WHERE record_type = 'catalogue_list' "
+        "AND record_id = 'jjj'")
+    assert [(a["action"], a["actor_kind"], a["division_code"]) for a in audit] == [
+        ("catalogue.list.created", "staff", "110000")]
+
+
+async def test_publishing_and_withdrawing_are_audited(client, services, beijing_admin):
+    await published_list(client, beijing_admin)
+    await client.post("/admin/catalogue/lists/jjj/versions/1/withdraw", json={"reason": "测试"},
+                      headers=beijing_admin)
+
+    actions = [r["action"] for r in await services.db.pool.fetch(
+        "SELECT action FROM audit_log WHERE record_id = 'jjj' ORDER BY at")]
+    assert actions == ["catalogue.list.created", "catalogue.list.published", "catalogue.list.withdrawn"]
+
+
+async def test_unknown_lists_and_versions_are_404(client):
+    assert_problem(await client.get("/catalogue/lists/nope"), 404, "not-found")
+    assert_problem(await client.get("/catalogue/lists/yrd/versions/7"), 404, "not-found")
+    assert_problem(await client.get("/catalogue/lists/yrd/diff", params={"from": 1, "to": 7}), 404, "not-found")
+
+
+async def test_the_overview_shows_each_list_with_its_version_in_force(client):
+    before = {v["code"]: v for v in (await client.get("/catalogue/lists", params={"as_of": "2022-01-01"})).json()}
+    now = {v["code"]: v for v in (await client.get("/catalogue/lists")).json()}
+
+    assert before["yrd"]["in_force_version"] == 1 and now["yrd"]["in_force_version"] == 2
+    assert before["national-2022"]["in_force_version"] is None
+    assert now["chengyu"]["members"] == ["500000", "510000"]
+    assert all(v["sample"] for v in now.values())
