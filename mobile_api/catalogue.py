@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from backend.actors import Actor
 from backend.catalogue.schemas import (
@@ -45,6 +45,8 @@ from mobile_api.context import staff_guard
 from mobile_api.idempotent import idempotent_create
 from mobile_api.identity import BEARER, IDEMPOTENCY_PARAM
 
+_INT4_MAX = 2**31 - 1  # version numbers are PostgreSQL integers
+VersionNumber = Annotated[int, PathParameter(ge=1, le=_INT4_MAX, description="Version number of the list")]
 Division = Annotated[str, QueryParameter(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
 AsOf = Annotated[dt.date | None, QueryParameter(description="Date the answer holds for (China time); today by default")]
 SAMPLE_NOTE = " While the catalogue holds the shipped SAMPLE data, answers carry `sample: true`."
@@ -62,7 +64,7 @@ class CatalogueController(Controller):
         mode: Annotated[Mode | None, QueryParameter()] = None,
         item_type: Annotated[str | None, QueryParameter(name="type")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=_INT4_MAX)] = 0,
     ) -> ItemPage:
         return await services.catalogue.list_items(department=department, mode=mode, item_type=item_type,
                                                    limit=limit, offset=offset)
@@ -85,7 +87,7 @@ class CatalogueController(Controller):
                      "national standard.")
     async def get_variant(
         self, code: FromPath[str], division: FromPath[str], services: NamedDependency[Services],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None, as_of: AsOf = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=_INT4_MAX)] = None, as_of: AsOf = None,
     ) -> VariantView:
         return await services.catalogue.get_variant(code, division, version=version, as_of=as_of)
 
@@ -127,7 +129,7 @@ class CatalogueController(Controller):
     @get("/lists/{code:str}/versions/{version:int}", operation_id="getServiceListVersion",
          summary="One version of a list", description="Its entries with modes and deadlines, and its state.")
     async def get_version(
-        self, code: FromPath[str], version: FromPath[int], services: NamedDependency[Services]
+        self, code: FromPath[str], version: VersionNumber, services: NamedDependency[Services]
     ) -> ListVersionView:
         return await services.catalogue.get_version(code, version)
 
@@ -136,8 +138,8 @@ class CatalogueController(Controller):
                      "from version `from` to version `to`.")
     async def diff(
         self, code: FromPath[str], services: NamedDependency[Services],
-        from_version: Annotated[int, QueryParameter(name="from", ge=1)],
-        to_version: Annotated[int, QueryParameter(name="to", ge=1)],
+        from_version: Annotated[int, QueryParameter(name="from", ge=1, le=_INT4_MAX)],
+        to_version: Annotated[int, QueryParameter(name="to", ge=1, le=_INT4_MAX)],
     ) -> ListDiff:
         return await services.catalogue.diff_versions(code, from_version, to_version)
 
@@ -237,7 +239,7 @@ class CatalogueAdminController(Controller):
     @get("/lists/{code:str}/versions/{version:int}", operation_id="adminGetServiceListVersion",
          summary="One version, draft included", description="A draft is visible to admins only.")
     async def get_version(
-        self, code: FromPath[str], version: FromPath[int], services: NamedDependency[Services]
+        self, code: FromPath[str], version: VersionNumber, services: NamedDependency[Services]
     ) -> ListVersionView:
         return await services.catalogue.get_version(code, version, include_drafts=True)
 
@@ -261,7 +263,7 @@ class CatalogueAdminController(Controller):
          summary="Edit a draft version",
          description="Replaces the draft's content. A published version never changes: 409 `version-immutable`.")
     async def update_draft(
-        self, code: FromPath[str], version: FromPath[int], data: JSONBody[ListContent],
+        self, code: FromPath[str], version: VersionNumber, data: JSONBody[ListContent],
         services: NamedDependency[Services], actor: NamedDependency[Actor],
     ) -> ListVersionView:
         return await services.catalogue.update_draft(code, version, data, actor)
@@ -269,7 +271,7 @@ class CatalogueAdminController(Controller):
     @delete("/lists/{code:str}/versions/{version:int}", operation_id="discardServiceListDraft",
             summary="Discard a draft version", description="Only a draft can be discarded. Audited.")
     async def discard_draft(
-        self, code: FromPath[str], version: FromPath[int], services: NamedDependency[Services],
+        self, code: FromPath[str], version: VersionNumber, services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> None:
         await services.catalogue.discard_draft(code, version, actor)
@@ -279,7 +281,7 @@ class CatalogueAdminController(Controller):
           description="The version in force until then is superseded on that date; a date that overlaps another "
                       "version's period is refused (409 `overlapping-effective-dates`). Audited.")
     async def publish(
-        self, code: FromPath[str], version: FromPath[int], data: JSONBody[Publication],
+        self, code: FromPath[str], version: VersionNumber, data: JSONBody[Publication],
         services: NamedDependency[Services], actor: NamedDependency[Actor],
     ) -> ListVersionView:
         return await services.catalogue.publish(code, version, data, actor)
@@ -289,7 +291,7 @@ class CatalogueAdminController(Controller):
           description="It stops applying from `effective_until` (today by default) and stays in the history. "
                       "Audited.")
     async def withdraw(
-        self, code: FromPath[str], version: FromPath[int], data: JSONBody[Withdrawal],
+        self, code: FromPath[str], version: VersionNumber, data: JSONBody[Withdrawal],
         services: NamedDependency[Services], actor: NamedDependency[Actor],
     ) -> ListVersionView:
         return await services.catalogue.withdraw(code, version, data, actor)

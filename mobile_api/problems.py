@@ -29,6 +29,7 @@ log = logging.getLogger("tongban.errors")
 
 _AT_PATH = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)`$")
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
 # Framework failures that are not domain errors: slug and title per status.
 HTTP_PROBLEMS = {
@@ -85,6 +86,9 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
 
 def handle_validation(request: Request, exc: ValidationException) -> Response:
     errors = [_pointer(item) for item in (exc.extra or []) if isinstance(item, dict)]
+    if not errors and (m := _MISSING_PARAMETER.search(str(exc.detail))) is not None:
+        # Litestar names a missing parameter only in its message.
+        errors = [{"parameter": m[2], "in": m[1], "detail": f"missing required {m[1]} parameter"}]
     detail = "; ".join(f"{e.get('pointer') or e.get('parameter')}: {e['detail']}" for e in errors)
     return problem(request, 422, "validation-error", "The request has invalid fields",
                    detail or str(exc.detail), errors=errors)

@@ -449,7 +449,7 @@ class SearchHit(msgspec.Struct, kw_only=True):
     type: str
     modes: list[ModeView]
     frequency: int
-    match: Literal["exact_name", "exact_alias", "name", "alias", "other"]
+    match: Literal["exact_name", "exact_alias", "name", "alias", "partial", "other"]
     sample: bool
 
 

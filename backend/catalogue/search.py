@@ -30,6 +30,9 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _RUN = re.compile(rf"[a-z0-9]+|[{_HAN}]+")
 _MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 _MAX_EXACT_FORMS = 32
+# A Latin or digit run is indexed by its first characters only: PostgreSQL refuses lexemes over
+# 2047 bytes, and nobody searches for a longer word than this.
+_MAX_WORD = 64
 
 # Words that carry no meaning in a question (怎么, 吗 …): dropped when a question is read loosely.
 QUESTION_WORDS = sorted((
@@ -59,7 +62,7 @@ def _is_han(run: str) -> bool:
 
 def _run_lexemes(run: str) -> list[str]:
     if not _is_han(run) or len(run) == 1:
-        return [run]
+        return [run[:_MAX_WORD]]
     return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
 
 
@@ -83,7 +86,7 @@ def _phrase(term: str, weights: str) -> str:
     clauses = []
     for run in runs(term):
         if not _is_han(run) or len(run) == 1:
-            clauses.append(f"'{run}':*{weights}")
+            clauses.append(f"'{run[:_MAX_WORD]}':*{weights}")
         else:
             clauses.append(" <-> ".join(f"'{run[i:i + 2]}':{weights}" if weights else f"'{run[i:i + 2]}'"
                                         for i in range(len(run) - 1)))

@@ -8,6 +8,7 @@ from backend.config import load_settings
 from backend.container import Services
 from backend.migrate import apply_migrations
 from tests.catalogue.conftest import empty_database
+from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
 
 
@@ -116,8 +117,6 @@ async def test_ask_returns_the_best_answer_with_its_items(client, question, faq_
 
 
 async def test_faq_editing_by_supervisors_is_audited_and_searchable(client, services):
-    from tests.factories import bearer, staff_token
-
     supervisor = bearer(await staff_token(client, services, "supervisor", "330000"))
     officer = bearer(await staff_token(client, services, "receiving_officer", "330000"))
     entry = {"question": "电子社保卡怎么领取？", "answer": "在掌上12333或支付宝中签发电子社保卡。",
@@ -140,6 +139,16 @@ async def test_faq_editing_by_supervisors_is_audited_and_searchable(client, serv
     actions = [r["action"] for r in await services.db.pool.fetch(
         "SELECT action FROM audit_log WHERE record_type = 'catalogue_faq' ORDER BY at")]
     assert actions == ["catalogue.faq.created", "catalogue.faq.deleted"]
+
+
+async def test_a_very_long_latin_word_is_indexed_by_its_start(client, services):
+    supervisor = bearer(await staff_token(client, services, "supervisor", "000000"))
+    word = "z" * 3000  # PostgreSQL refuses a tsvector lexeme over 2047 bytes
+    created = await client.post("/admin/catalogue/faq", headers=supervisor, json={
+        "question": "超长编号怎么填？", "answer": f"编号 {word} 照抄即可。", "item_codes": []})
+
+    assert created.status_code == 201, created.text
+    assert created.json()["id"] in [f["id"] for f in (await search(client, "z" * 80))["faq"]]
 
 
 async def test_search_does_not_depend_on_the_database_locale(server_urls):
