@@ -110,6 +110,14 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     return problem(request, status, slug, title, detail, dict(exc.headers or {}) or None)
 
 
+def handle_recursion(request: Request, exc: RecursionError) -> Response:
+    """msgspec refuses JSON nested deeper than the interpreter's recursion limit: the client's fault."""
+    if "deserializing" in str(exc):
+        return problem(request, 400, "malformed-request", "The request could not be read",
+                       "the JSON body is nested too deeply")
+    return handle_unexpected(request, exc)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
@@ -120,5 +128,6 @@ EXCEPTION_HANDLERS = {
     DomainError: handle_domain_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    RecursionError: handle_recursion,
     Exception: handle_unexpected,
 }

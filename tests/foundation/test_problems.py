@@ -42,6 +42,12 @@ async def test_malformed_json_is_a_bad_request(client):
     assert_problem(response, 400, "malformed-request")
 
 
+async def test_json_nested_too_deeply_is_a_bad_request_not_a_crash(client):
+    body = '{"phone": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = await client.post("/auth/code", content=body, headers={"Content-Type": "application/json"})
+    assert "nested too deeply" in assert_problem(response, 400, "malformed-request")["detail"]
+
+
 async def test_unknown_route(client):
     body = assert_problem(await client.get("/no/such/thing"), 404, "not-found")
     assert body["instance"] == "/no/such/thing"
