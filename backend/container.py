@@ -8,6 +8,7 @@ from backend.audit.service import AuditLog
 from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.security.pii import PiiCipher
@@ -23,6 +24,7 @@ class Services:
     cipher: PiiCipher
     tokens: TokenCodec
     identity: IdentityService
+    face: FaceService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -38,8 +40,10 @@ class Services:
             refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,
             limits=CodeLimits(resend_seconds=settings.code_resend_seconds),
         )
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity)
+        face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, face)
 
     async def close(self) -> None:
+        self.face.close()
         await self.ephemeral.close()
         await self.db.close()

@@ -21,6 +21,7 @@ from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.logs import configure_logging
 from mobile_api.context import RequestContextMiddleware, provide_actor, provide_services
+from mobile_api.face import FACE_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.problems import EXCEPTION_HANDLERS
 from mobile_api.system import SYSTEM_CONTROLLERS
@@ -31,6 +32,8 @@ TAGS = [
     Tag(name="staff", description="Staff at receiving and handling places, scoped to a division"),
     Tag(name="admin", description="Administration: staff accounts, audit chain"),
     Tag(name="operations", description="Health, problem types"),
+    Tag(name="face", description="Face verification: enrolment at a service window, photo match (L2), "
+                                 "liveness challenge (L3)"),
 ]
 
 
@@ -76,6 +79,7 @@ def create_app(
             return
         started = await Services.start(settings)
         app.state.services = started
+        await started.face.start()
         try:
             yield
         finally:
@@ -85,6 +89,7 @@ def create_app(
                                exclude=["/metrics", "/health", "/docs"])
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, MetricsController, *extra_routes,
+        *FACE_CONTROLLERS,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),
     ]

@@ -75,3 +75,19 @@ async def staff_token(client: AsyncClient, services: Services, role: str, divisi
     response = await client.post("/auth/staff/sign-in", json={"username": username, "password": STAFF_PASSWORD})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
+
+
+async def citizen_id(client: AsyncClient, citizen: dict[str, Any]) -> str:
+    response = await client.get("/me", headers=bearer(citizen["access_token"]))
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+async def enrol_face(client: AsyncClient, services: Services, citizen: dict[str, Any], photo: bytes,
+                     *, staff_division: str = "330000") -> Any:
+    """A receiving officer of `staff_division` enrols `photo` as the citizen's face reference; return
+    the response."""
+    token = await staff_token(client, services, "receiving_officer", staff_division)
+    return await client.put(f"/staff/citizens/{await citizen_id(client, citizen)}/face-enrolment",
+                            files={"photo": ("photo.jpg", photo, "image/jpeg")}, data={"consent": "true"},
+                            headers=bearer(token))
