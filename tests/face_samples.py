@@ -253,3 +253,19 @@ def _perspective(output: list[tuple[float, float]], source: list[tuple[float, fl
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
         rhs.extend([u, v])
     return list(np.linalg.solve(np.array(rows, float), np.array(rhs, float)))
+
+
+def opencv_sface_file(folder: Path) -> Path:
+    """The shipped SFace file as OpenCV 5 loads it: with its graph inputs reduced to `data`. OpenCV is
+    the reference implementation the tests and the benchmark compare against."""
+    import onnx
+
+    from ml_models import models
+
+    model = onnx.load(str(models.source_path(models.SFACE)))
+    real = [i for i in model.graph.input if i.name == "data"]
+    del model.graph.input[:]
+    model.graph.input.extend(real)
+    path = folder / "sface_opencv.onnx"
+    onnx.save(model, str(path))
+    return path

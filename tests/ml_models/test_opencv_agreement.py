@@ -5,7 +5,6 @@ import itertools
 
 import cv2
 import numpy as np
-import onnx
 import pytest
 
 from backend.config import Settings
@@ -19,14 +18,8 @@ from tests import face_samples
 
 @pytest.fixture(scope="module")
 def opencv_recogniser(tmp_path_factory):
-    """OpenCV's SFace on the shipped file; OpenCV 5 needs its graph inputs reduced to `data`."""
-    model = onnx.load(str(models.source_path(models.SFACE)))
-    real = [i for i in model.graph.input if i.name == "data"]
-    del model.graph.input[:]
-    model.graph.input.extend(real)
-    path = tmp_path_factory.mktemp("opencv") / "sface.onnx"
-    onnx.save(model, str(path))
-    return cv2.FaceRecognizerSF.create(str(path), "")
+    """OpenCV's SFace on the shipped file."""
+    return cv2.FaceRecognizerSF.create(str(face_samples.opencv_sface_file(tmp_path_factory.mktemp("opencv"))), "")
 
 
 def opencv_faces(image_rgb: np.ndarray) -> np.ndarray:
