@@ -1,4 +1,4 @@
-"""The `tongban` command: serve, migrate, demo-data, create-staff, audit verify."""
+"""The `tongban` command: serve, migrate, demo-data, create-staff, face, audit verify."""
 
 from __future__ import annotations
 
@@ -99,10 +99,44 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def _face_models(settings: Settings) -> dict[str, bytes]:
+    """Convert (first time) and check the face models; a bad file is a configuration error."""
+    from backend.face.service import model_dir
+    from ml_models.models import ModelError, prepare_all
+
+    try:
+        return prepare_all(model_dir(settings))
+    except ModelError as exc:
+        raise ConfigError(f"face models: {exc}") from None
+
+
+def cmd_face_models(args: argparse.Namespace) -> int:
+    from backend.face.service import model_dir
+    from ml_models.models import MODELS, sha256_of
+
+    settings = load_settings()
+    files = _face_models(settings)
+    for spec in MODELS:
+        print(f"{sha256_of(files[spec.name])}  {model_dir(settings) / spec.converted_file}  (checked)")
+    return 0
+
+
+def cmd_face_purge(args: argparse.Namespace) -> int:
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        count = await services.face.purge_retained_photos()
+        print(f"{count} retained face photo(s) past their retention deleted")
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
+    _face_models(load_settings())  # refuse to start on a missing or altered model, naming the file
     settings, embedded = _resolve(args)
     os.environ["DATABASE_URL"] = settings.database_url or ""
     os.environ["REDIS_URL"] = settings.redis_url or ""
@@ -152,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=["receiving_officer", "handling_officer", "supervisor", "admin"])
     staff.add_argument("--division", required=True, help="GB/T 2260 code; 000000 for national scope")
     staff.set_defaults(run=cmd_create_staff)
+
+    face = sub.add_parser("face", help="face verification tools")
+    face_sub = face.add_subparsers(dest="face_command", required=True)
+    face_sub.add_parser("models", help="convert (once) and check the face models").set_defaults(run=cmd_face_models)
+    face_sub.add_parser("purge", help="delete retained face photos past their retention").set_defaults(
+        run=cmd_face_purge)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
