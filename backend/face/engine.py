@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +24,18 @@ log = logging.getLogger("tongban.face")
 T = TypeVar("T")
 
 
+# Inference threads yield the CPU to the event loop (and to PostgreSQL on the same machine) whenever
+# both want it: the loop's work is short and latency-bound, inference is long and throughput-bound.
+INFERENCE_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), INFERENCE_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        pass
+
+
 class FaceEngine:
     """A pool of `workers` inference threads and room for `queue` waiting requests."""
 
@@ -32,7 +45,8 @@ class FaceEngine:
         self.onnx_threads = onnx_threads
         self.capacity = self.workers + (queue or 2 * self.workers)
         self.in_flight = 0
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="face")
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="face",
+                                            initializer=_lower_priority)
 
     def pipeline(self) -> FacePipeline:
         """This process's loaded pipeline (loads it on first use; call from a pool thread)."""
