@@ -12,12 +12,14 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 
 from backend.actors import Actor
 from backend.container import Services
 from backend.face.schemas import (
     ChallengeRequest,
+    FaceProblem,
     FaceEnrolment,
     FaceEnrolmentStatus,
     FaceVerified,
@@ -32,6 +34,25 @@ DEVICE_PARAM = HeaderParameter(
     description="A stable identifier of the phone or kiosk; attempts are limited per device "
                 "(the client address is used when it is absent).")
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+
+
+def _problems(**described: str) -> dict[int, ResponseSpec]:
+    codes = {"too_large": 413, "unusable": 422, "refused": 403, "not_enrolled": 409,
+             "expired": 410, "exhausted": 429, "busy": 503}
+    return {codes[name]: ResponseSpec(FaceProblem, description=text, media_type="application/problem+json",
+                                      generate_examples=False)
+            for name, text in described.items()}
+
+
+PHOTO_PROBLEMS = _problems(
+    too_large="`face-photo-too-large`: too many bytes or pixels",
+    unusable="`face-photo-unusable`: not a photo, damaged, or no usable face; `reasons` say what to change",
+    busy="`service-busy`: the inference pool is full; retry after `Retry-After` seconds")
+CHECK_PROBLEMS = PHOTO_PROBLEMS | _problems(
+    refused="`face-mismatch` or `liveness-failed`, with `reasons` and `attempts_left`",
+    not_enrolled="`face-not-enrolled` (or, for an answer, `challenge-used`)",
+    exhausted="`face-attempts-exhausted`: with `alternatives` to face checks")
+ANSWER_PROBLEMS = CHECK_PROBLEMS | _problems(expired="`challenge-expired`: request a new challenge")
 
 
 @dataclass
@@ -68,7 +89,7 @@ class StaffFaceEnrolmentController(Controller):
                      "home division takes a photo and enrols it (replacing any earlier reference). Needs the "
                      "citizen's separate consent. The photo is analysed and discarded; only an encrypted "
                      "embedding is kept. A poor photo is refused with reasons to act on.",
-         guards=[staff_guard("receiving_officer", "handling_officer")])
+         guards=[staff_guard("receiving_officer", "handling_officer")], responses=PHOTO_PROBLEMS)
     async def enrol(self, citizen_id: FromPath[uuid.UUID], data: Annotated[EnrolmentForm, MULTIPART],
                     services: NamedDependency[Services], actor: NamedDependency[Actor]) -> FaceEnrolment:
         return await services.face.enrol(actor, citizen_id, await data.photo.read(), consent=data.consent)
@@ -102,7 +123,7 @@ class FaceController(Controller):
     @post("/verifications", operation_id="verifyMyFace", summary="Step up to L2 with a photo",
           description="Compares one photo with my enrolled reference. A match raises this session to assurance "
                       "L2 and returns new tokens; otherwise a problem lists the reasons in Chinese and English. "
-                      "Limited per person and per device.", status_code=200)
+                      "Limited per person and per device.", status_code=200, responses=CHECK_PROBLEMS)
     async def verify(self, request: Request[Any, Any, Any], data: Annotated[PhotoForm, MULTIPART],
                      services: NamedDependency[Services], actor: NamedDependency[Actor],
                      device_id: Annotated[str | None, DEVICE_PARAM] = None) -> FaceVerified:
@@ -119,7 +140,8 @@ class FaceController(Controller):
           summary="Step up to L3 with a liveness burst",
           description="The frames must show one face, the same person throughout, facing the camera first and "
                       "then moving as the challenge asked, in order; the first frame must match my reference. "
-                      "Success raises this session to L3. The challenge is used up by any answer.", status_code=200)
+                      "Success raises this session to L3. The challenge is used up by any answer.", status_code=200,
+          responses=ANSWER_PROBLEMS)
     async def answer(self, request: Request[Any, Any, Any], challenge_id: FromPath[str],
                      data: Annotated[FramesForm, MULTIPART], services: NamedDependency[Services],
                      actor: NamedDependency[Actor],

@@ -93,3 +93,16 @@ class LivenessChallenge(msgspec.Struct):
     expires_in: int
     min_frames: int
     max_frames: int
+
+
+class FaceProblem(msgspec.Struct, omit_defaults=True):
+    """The RFC 9457 problem a refused face check answers with (`application/problem+json`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    reasons: list[FaceReason] = msgspec.field(default_factory=list)
+    attempts_left: int | None = None
+    alternatives: list[str] | None = None
+    errors: list[dict[str, str]] | None = None
