@@ -2,7 +2,8 @@
 
 Pure functions over what the pipeline measured per frame (head pose, aligned crop). What this can and
 cannot stop is written down in `docs/face-verification.md`; the short version: it defeats a still
-photo and a replayed recording made before the challenge was issued, not a live deepfake or a mask.
+photo, re-sent or moved about, and makes a prepared recording unlikely to fit; it does not stop a
+replayed video that happens to fit, a live deepfake injected into the camera stream, or a mask.
 
 A passive presentation-attack detector (a model judging one frame for paper, screen or mask
 artefacts) plugs in through `PresentationAttackDetector`. None ships with a published validation

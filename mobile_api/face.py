@@ -19,9 +19,9 @@ from backend.actors import Actor
 from backend.container import Services
 from backend.face.schemas import (
     ChallengeRequest,
-    FaceProblem,
     FaceEnrolment,
     FaceEnrolmentStatus,
+    FaceProblem,
     FaceVerified,
     LivenessChallenge,
 )

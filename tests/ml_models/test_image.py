@@ -13,9 +13,9 @@ from ml_models.image import ImageLimits, ImageRejected, decode
 from tests import face_samples
 
 
-def _code(data: bytes, limits: ImageLimits = ImageLimits()) -> str:
+def _code(data: bytes, limits: ImageLimits | None = None) -> str:
     with pytest.raises(ImageRejected) as refused:
-        decode(data, limits)
+        decode(data, limits or ImageLimits())
     return refused.value.code
 
 
