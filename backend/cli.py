@@ -1,4 +1,4 @@
-"""The `tongban` command: serve, migrate, demo-data, create-staff, certificates, audit verify."""
+"""The `tongban` command: serve, migrate, demo-data, create-staff, certificates, face, audit verify."""
 
 from __future__ import annotations
 
@@ -148,10 +148,44 @@ def cmd_certificates(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def _face_models(settings: Settings) -> dict[str, bytes]:
+    """Convert (first time) and check the face models; a bad file is a configuration error."""
+    from backend.face.service import model_dir
+    from ml_models.models import ModelError, prepare_all
+
+    try:
+        return prepare_all(model_dir(settings))
+    except ModelError as exc:
+        raise ConfigError(f"face models: {exc}") from None
+
+
+def cmd_face_models(args: argparse.Namespace) -> int:
+    from backend.face.service import model_dir
+    from ml_models.models import MODELS, sha256_of
+
+    settings = load_settings()
+    files = _face_models(settings)
+    for spec in MODELS:
+        print(f"{sha256_of(files[spec.name])}  {model_dir(settings) / spec.converted_file}  (checked)")
+    return 0
+
+
+def cmd_face_purge(args: argparse.Namespace) -> int:
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        count = await services.face.purge_retained_photos()
+        print(f"{count} retained face photo(s) past their retention deleted")
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
+    _face_models(load_settings())  # refuse to start on a missing or altered model, naming the file
     settings, embedded = _resolve(args)
     os.environ["DATABASE_URL"] = settings.database_url or ""
     os.environ["REDIS_URL"] = settings.redis_url or ""
@@ -219,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = cert_sub.add_parser("list-keys", help="keys with kid, status and how long they stay listed")
     listing.add_argument("--authority")
     certificates.set_defaults(run=cmd_certificates)
+    face = sub.add_parser("face", help="face verification tools")
+    face_sub = face.add_subparsers(dest="face_command", required=True)
+    face_sub.add_parser("models", help="convert (once) and check the face models").set_defaults(run=cmd_face_models)
+    face_sub.add_parser("purge", help="delete retained face photos past their retention").set_defaults(
+        run=cmd_face_purge)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

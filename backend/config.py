@@ -51,6 +51,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     trust_list_seconds: int = 24 * 3600
     revocation_list_seconds: int = 3600
+    # Face verification (docs/face-verification.md).
+    face_model_dir: str = ""  # empty: <data_dir>/models
+    face_threshold: float = 0.50  # cosine similarity for "same person"; see the docs for the evidence
+    face_burst_threshold: float = 0.40  # each liveness frame against the burst's first frame
+    face_workers: int = 0  # inference threads; 0: one per core
+    face_onnx_threads: int = 1  # onnxruntime intra-op threads per inference
+    face_queue: int = 0  # requests allowed to wait for a thread; 0: two per thread; beyond: 503
+    face_max_image_bytes: int = 4 * 1024 * 1024
+    face_max_image_pixels: int = 24_000_000
+    face_min_face_pixels: int = 80
+    face_challenge_seconds: int = 120
+    face_attempts_per_citizen_hour: int = 10
+    face_attempts_per_device_hour: int = 30
+    face_dispute_retention_days: int = 0  # 0: photos are never kept
 
     @property
     def is_production(self) -> bool:

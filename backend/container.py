@@ -11,6 +11,7 @@ from backend.certificates.service import CertificateService
 from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.security.pii import PiiCipher
@@ -28,6 +29,7 @@ class Services:
     identity: IdentityService
     catalogue: CatalogueService
     certificates: CertificateService
+    face: FaceService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -49,8 +51,10 @@ class Services:
         )
         catalogue = CatalogueService(db, audit)
         await catalogue.sync_reference_data()
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates)
+        face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face)
 
     async def close(self) -> None:
+        self.face.close()
         await self.ephemeral.close()
         await self.db.close()

@@ -167,3 +167,61 @@ class OverlappingEffectiveDates(Conflict):
 
     def __init__(self, detail: str, pointer: str = "#/effective_date", **extensions: object) -> None:
         super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
+
+
+# -- face verification ------------------------------------------------------------------------
+# Each carries `reasons`: stable codes with a message in Chinese and English that a phone or kiosk
+# can show (or speak) to the person as it is.
+
+
+class FacePhotoUnusable(DomainError):
+    slug = "face-photo-unusable"
+    title = "The photo cannot be used for a face check"
+    status = 422
+
+
+class FacePhotoTooLarge(DomainError):
+    slug = "face-photo-too-large"
+    title = "The photo is too large"
+    status = 413
+
+
+class FaceMismatch(Forbidden):
+    slug = "face-mismatch"
+    title = "The face does not match the enrolled reference"
+
+
+class LivenessFailed(Forbidden):
+    slug = "liveness-failed"
+    title = "The liveness challenge was not passed"
+
+
+class FaceNotEnrolled(Conflict):
+    slug = "face-not-enrolled"
+    title = "No face reference is enrolled"
+
+
+class ChallengeExpired(DomainError):
+    slug = "challenge-expired"
+    title = "The liveness challenge has expired"
+    status = 410
+
+
+class ChallengeUsed(Conflict):
+    slug = "challenge-used"
+    title = "The liveness challenge was already answered"
+
+
+class FaceAttemptsExhausted(RateLimited):
+    slug = "face-attempts-exhausted"
+    title = "Too many face check attempts"
+
+    def __init__(self, detail: str, retry_after: int, **extensions: object) -> None:
+        super().__init__(detail, retry_after)
+        self.extensions.update(extensions)
+
+
+class FaceUnavailable(DomainError):
+    slug = "face-unavailable"
+    title = "Face verification is unavailable"
+    status = 503

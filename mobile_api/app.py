@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +24,7 @@ from backend.logs import configure_logging
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
+from mobile_api.face import FACE_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.openapi import document_problems
 from mobile_api.problems import EXCEPTION_HANDLERS
@@ -39,6 +41,8 @@ TAGS = [
                                       "the shipped catalogue is SAMPLE data (`sample: true`)"),
     Tag(name="certificates", description="E-certificates (电子证照): issuing, QR verification online and offline, "
                                          "revocation, signed trust lists, consented third-party checks"),
+    Tag(name="face", description="Face verification: enrolment at a service window, photo match (L2), "
+                                 "liveness challenge (L3)"),
 ]
 
 
@@ -84,6 +88,10 @@ def create_app(
             return
         started = await Services.start(settings)
         app.state.services = started
+        await started.face.start()
+        # What exists after start-up lives as long as the worker: keep it out of full collections,
+        # which otherwise stall the event loop for tens of milliseconds (bench/face_pipeline.py).
+        gc.freeze()
         try:
             yield
         finally:
@@ -92,8 +100,8 @@ def create_app(
     metrics = PrometheusConfig(app_name="tongban", group_path=True,
                                exclude=["/metrics", "/health", "/docs"])
     routes: list[Any] = [
-        *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS, MetricsController,
-        *extra_routes,
+        *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
+        *FACE_CONTROLLERS, MetricsController, *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),
     ]

@@ -118,3 +118,13 @@ async def citizen_id(client: AsyncClient, token: str) -> str:
     response = await client.get("/me", headers=bearer(token))
     assert response.status_code == 200, response.text
     return response.json()["id"]
+
+
+async def enrol_face(client: AsyncClient, services: Services, citizen: dict[str, Any], photo: bytes,
+                     *, staff_division: str = "330000") -> Any:
+    """A receiving officer of `staff_division` enrols `photo` as the citizen's face reference; return
+    the response."""
+    token = await staff_token(client, services, "receiving_officer", staff_division)
+    return await client.put(f"/staff/citizens/{await citizen_id(client, citizen['access_token'])}/face-enrolment",
+                            files={"photo": ("photo.jpg", photo, "image/jpeg")}, data={"consent": "true"},
+                            headers=bearer(token))

@@ -85,7 +85,7 @@ async def test_a_retried_issue_with_the_same_key_returns_the_first_certificate(c
     await certificate_authority(services, "330100-ga")
     citizen = await register_citizen(client, services)
     officer = await staff_token(client, services, "handling_officer", "330100")
-    order = residence_order({"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])})
+    order = residence_order({"kind": "citizen", "citizen_id": await citizen_id(client, citizen['access_token'])})
     headers = {**bearer(officer), "Idempotency-Key": "issue-1"}
 
     first = await client.post("/staff/certificates", json=order, headers=headers)
@@ -114,7 +114,7 @@ async def test_fields_must_satisfy_the_type_schema(client, services):
     await certificate_authority(services, "330100-ga")
     citizen = await register_citizen(client, services)
     officer = await staff_token(client, services, "handling_officer", "330100")
-    holder = {"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])}
+    holder = {"kind": "citizen", "citizen_id": await citizen_id(client, citizen['access_token'])}
 
     cases = {
         "#/fields/residence_division": {**RESIDENCE_FIELDS, "residence_division": "33010"},
@@ -135,7 +135,7 @@ async def test_validity_follows_the_type(client, services):
     await certificate_authority(services, "330100-ga")
     citizen = await register_citizen(client, services)
     officer = await staff_token(client, services, "handling_officer", "330100")
-    holder = {"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])}
+    holder = {"kind": "citizen", "citizen_id": await citizen_id(client, citizen['access_token'])}
 
     too_long = await client.post("/staff/certificates", json=residence_order(holder, expires_on="2099-01-01"),
                                  headers=bearer(officer))
@@ -196,7 +196,7 @@ async def test_an_authority_issues_only_its_own_types(client, services):
     officer = await staff_token(client, services, "handling_officer", "330100")
 
     response = await client.post("/staff/certificates", json=residence_order(
-        {"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])}), headers=bearer(officer))
+        {"kind": "citizen", "citizen_id": await citizen_id(client, citizen['access_token'])}), headers=bearer(officer))
 
     assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "#/certificate_type"
 
@@ -204,7 +204,7 @@ async def test_an_authority_issues_only_its_own_types(client, services):
 async def test_staff_guard_by_role_and_division(client, services):
     await certificate_authority(services, "330100-ga")
     citizen = await register_citizen(client, services)
-    order = residence_order({"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])})
+    order = residence_order({"kind": "citizen", "citizen_id": await citizen_id(client, citizen['access_token'])})
     receiving = await staff_token(client, services, "receiving_officer", "330000")
     sichuan = await staff_token(client, services, "handling_officer", "510000")
     ningbo = await staff_token(client, services, "admin", "330200")
@@ -237,7 +237,7 @@ async def test_an_authority_without_a_key_in_service_cannot_issue(client, servic
     officer = await staff_token(client, services, "handling_officer", "330100")
 
     response = await client.post("/staff/certificates", json=residence_order(
-        {"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])}), headers=bearer(officer))
+        {"kind": "citizen", "citizen_id": await citizen_id(client, citizen['access_token'])}), headers=bearer(officer))
 
     assert response.status_code == 409 and response.json()["type"] == "/problems/no-signing-key"
 

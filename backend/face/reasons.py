@@ -1,0 +1,76 @@
+"""Why a face check did not pass, in words a person at a phone or kiosk can act on.
+
+Codes are stable (clients may switch on them); messages are short, say what to do next, and never
+blame the person. Chinese first: most users read it.
+"""
+
+from __future__ import annotations
+
+from backend.face.schemas import ChallengeStep, FaceReason
+
+REASONS: dict[str, tuple[str, str]] = {
+    "image-too-large": ("照片文件太大。请重新拍一张。",
+                        "The photo file is too large. Please take a new photo."),
+    "image-too-many-pixels": ("照片尺寸太大。请用普通拍照模式重新拍一张。",
+                              "The photo is too large. Please take a new photo in normal camera mode."),
+    "not-an-image": ("收到的不是照片。请拍一张照片（JPEG、PNG 或 WebP）。",
+                     "This is not a photo. Please send a photo (JPEG, PNG or WebP)."),
+    "image-corrupt": ("照片已损坏或不完整。请重新拍一张。",
+                      "The photo is damaged or incomplete. Please take a new photo."),
+    "no-face": ("没有找到人脸。请正对镜头，让整张脸都在画面里。",
+                "No face was found. Please face the camera with your whole face in the picture."),
+    "several-faces": ("画面里有不止一张脸。请只让本人出现在镜头前。",
+                      "More than one face is in the picture. Only you should be in front of the camera."),
+    "face-too-small": ("脸离镜头太远。请靠近一些。",
+                       "Your face is too far from the camera. Please come closer."),
+    "face-cut-off": ("脸没有完整地在画面里。请移到画面中间。",
+                     "Part of your face is outside the picture. Please move to the middle."),
+    "face-blurred": ("照片模糊。请保持不动，擦一擦镜头再拍。",
+                     "The photo is blurred. Please hold still and wipe the camera lens."),
+    "too-dark": ("光线太暗。请到亮一点的地方，或打开灯。",
+                 "It is too dark. Please move somewhere brighter or turn on a light."),
+    "too-bright": ("光线太强。请避开直射的阳光或灯光。",
+                   "The light is too strong. Please move away from direct sunlight or lamps."),
+    "face-not-frontal": ("请正对镜头，不要侧脸、抬头或低头。",
+                         "Please look straight at the camera, without turning or tilting your head."),
+    "mismatch": ("照片与登记的人像不一致。请本人正对镜头再试一次。",
+                 "The face does not match the registered photo. Please try again yourself, facing the camera."),
+    "frames-identical": ("收到的是同一张画面。请按提示转动头部，不要使用照片。",
+                         "The frames are all the same picture. Please move your head as asked; photos cannot be used."),
+    "pose-wrong": ("头部动作与提示不符。请按屏幕上的顺序慢慢做动作。",
+                   "The head movements did not follow the instructions. Please do them slowly, in the order shown."),
+    "person-changed": ("检测过程中换了人。请本人独自完成全部动作。",
+                       "A different person appeared during the check. Please do all the steps yourself."),
+    "not-enrolled": ("还没有登记人像。请带身份证到服务窗口登记。",
+                     "No face photo is registered yet. Please register at a service window with your ID card."),
+    "challenge-expired": ("动作检测已超时。请重新开始。",
+                          "The check has timed out. Please start again."),
+    "challenge-used": ("这次动作检测已经提交过。请重新开始。",
+                       "This check was already submitted. Please start again."),
+    "attempts-exhausted": ("尝试次数太多，请稍后再试；也可以预约窗口协助或上门认证。",
+                           "Too many attempts. Please try later, or book help at a service window or a home visit."),
+}
+
+ACTION_PROMPTS: dict[str, tuple[str, str]] = {
+    "turn_left": ("请慢慢向左转头", "Slowly turn your head to your left"),
+    "turn_right": ("请慢慢向右转头", "Slowly turn your head to your right"),
+    "look_up": ("请慢慢抬头", "Slowly look up"),
+    "look_down": ("请慢慢低头", "Slowly look down"),
+}
+
+# What a person can do instead when face checks keep failing; face is never the only route.
+ALTERNATIVES = ["assisted-counter", "home-visit", "family-proxy"]
+
+
+def reason(code: str, frame: int | None = None) -> FaceReason:
+    zh, en = REASONS[code]
+    return FaceReason(code=code, zh=zh, en=en, frame=frame)
+
+
+def reasons(codes: list[str], frame: int | None = None) -> list[FaceReason]:
+    return [reason(code, frame) for code in codes]
+
+
+def step(action: str) -> ChallengeStep:
+    zh, en = ACTION_PROMPTS[action]
+    return ChallengeStep(action=action, zh=zh, en=en)  # type: ignore[arg-type]

@@ -1,0 +1,108 @@
+"""Wire shapes of face verification. No image and no template ever appears in any of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.identity.schemas import Level, TokenPair
+
+EnrolmentSource = Literal["service_window"]
+Movement = Literal["any", "turn", "nod"]
+Action = Literal["turn_left", "turn_right", "look_up", "look_down"]
+
+
+class FaceReason(msgspec.Struct, omit_defaults=True):
+    """Why a check did not pass: a stable code and what to tell the person."""
+
+    code: str
+    zh: str
+    en: str
+    frame: int | None = None  # which liveness frame (0-based), when it concerns one
+
+
+class FaceQuality(msgspec.Struct):
+    """What the enrolment photo measured; shown to staff so they can retake a poor one."""
+
+    face_pixels: float
+    yaw: float
+    pitch: float
+    roll: float
+    sharpness: float
+    brightness: float
+    detection_score: float
+
+
+class FaceEnrolment(msgspec.Struct):
+    citizen_id: uuid.UUID
+    enrolled_at: dt.datetime
+    source: EnrolmentSource
+    model: str
+    quality: FaceQuality
+    replaced: bool = False
+
+
+class FaceEnrolmentStatus(msgspec.Struct):
+    enrolled: bool
+    enrolled_at: dt.datetime | None = None
+    source: EnrolmentSource | None = None
+    model: str | None = None
+    last_verified_at: dt.datetime | None = None
+    last_verified_level: Level | None = None
+    attempts_left: int | None = None
+    alternatives: list[str] = msgspec.field(default_factory=list)
+
+
+class FaceChecks(msgspec.Struct):
+    """Which checks ran. `passive_anti_spoofing` is `not-present` until a model is installed."""
+
+    match: bool
+    liveness: Literal["none", "active-challenge"]
+    passive_anti_spoofing: str
+
+
+class FaceVerified(msgspec.Struct):
+    """A passed check: the session's new assurance level and the tokens that carry it."""
+
+    decision: Literal["match"]
+    assurance_level: Level
+    checks: FaceChecks
+    tokens: TokenPair
+
+
+class ChallengeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    movement: Annotated[Movement, msgspec.Meta(
+        description="Which movements the person can do: `turn` (left and right), `nod` (up and down), "
+                    "or `any`. Lets someone who cannot turn their neck choose nodding, and the other way round.",
+        examples=["any"])] = "any"
+
+
+class ChallengeStep(msgspec.Struct):
+    action: Action
+    zh: str
+    en: str
+
+
+class LivenessChallenge(msgspec.Struct):
+    challenge_id: str
+    steps: list[ChallengeStep]
+    expires_at: dt.datetime
+    expires_in: int
+    min_frames: int
+    max_frames: int
+
+
+class FaceProblem(msgspec.Struct, omit_defaults=True):
+    """The RFC 9457 problem a refused face check answers with (`application/problem+json`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    reasons: list[FaceReason] = msgspec.field(default_factory=list)
+    attempts_left: int | None = None
+    alternatives: list[str] | None = None
+    errors: list[dict[str, str]] | None = None

