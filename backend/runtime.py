@@ -5,7 +5,11 @@ They live under the data folder and stop when the process that started them exit
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,3 +67,17 @@ def with_services(settings: Settings) -> tuple[Settings, EmbeddedServices]:
         changes["redis_url"], handle = start_embedded_redis(Path(settings.data_dir) / "redis")
         services.handles.append(handle)
     return msgspec.structs.replace(settings, **changes), services
+
+
+@contextmanager
+def servers_for_a_run(prefix: str) -> Iterator[tuple[str, str]]:
+    """(PostgreSQL URL, Redis URL) for a test or benchmark run: `DATABASE_URL` / `REDIS_URL` when set,
+    otherwise embedded servers in a temporary folder, stopped when the block ends."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    wanted = Settings(database_url=os.environ.get("DATABASE_URL") or None,
+                      redis_url=os.environ.get("REDIS_URL") or None, data_dir=folder)
+    resolved, embedded = with_services(wanted)
+    try:
+        yield resolved.database_url or "", resolved.redis_url or ""
+    finally:
+        embedded.close()

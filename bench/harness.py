@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,23 +42,10 @@ def free_port() -> int:
 def servers() -> Iterator[tuple[str, str]]:
     """(PostgreSQL admin URL, Redis URL) from the environment, or embedded ones."""
     sys.path.insert(0, str(ROOT))
-    from backend.runtime import start_embedded_postgres, start_embedded_redis
+    from backend.runtime import servers_for_a_run
 
-    handles = []
-    folder = Path(tempfile.mkdtemp(prefix="tongban-bench-"))
-    database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        database_url, handle = start_embedded_postgres(folder / "postgres")
-        handles.append(handle)
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis_url, handle = start_embedded_redis(folder / "redis")
-        handles.append(handle)
-    try:
-        yield database_url, redis_url
-    finally:
-        for handle in handles:
-            (getattr(handle, "shutdown", None) or handle.cleanup)()
+    with servers_for_a_run("tongban-bench-") as urls:
+        yield urls
 
 
 async def scratch_database(admin_url: str, name: str) -> str:

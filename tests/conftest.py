@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -17,7 +15,7 @@ import pytest
 from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.migrate import apply_migrations
-from backend.runtime import start_embedded_postgres, start_embedded_redis
+from backend.runtime import servers_for_a_run
 from mobile_api.app import create_app
 
 _counter = itertools.count()
@@ -31,19 +29,8 @@ def with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def server_urls() -> Iterator[tuple[str, str]]:
     """(PostgreSQL admin URL, Redis URL): from the environment, or embedded servers for this run."""
-    handles = []
-    folder = Path(tempfile.mkdtemp(prefix="tongban-test-"))
-    database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        database_url, handle = start_embedded_postgres(folder / "postgres")
-        handles.append(handle)
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis_url, handle = start_embedded_redis(folder / "redis")
-        handles.append(handle)
-    yield database_url, redis_url
-    for handle in handles:
-        (getattr(handle, "shutdown", None) or handle.cleanup)()
+    with servers_for_a_run("tongban-test-") as urls:
+        yield urls
 
 
 @pytest.fixture(scope="session")

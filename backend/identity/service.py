@@ -45,7 +45,6 @@ from backend.security.pii import PiiCipher, mask_phone
 from backend.security.tokens import (
     AccessClaims,
     TokenCodec,
-    level_at_least,
     new_refresh_token,
     refresh_token_hash,
 )
