@@ -161,12 +161,12 @@ def _face_models(settings: Settings) -> dict[str, bytes]:
 
 def cmd_face_models(args: argparse.Namespace) -> int:
     from backend.face.service import model_dir
-    from ml_models.models import MODELS, sha256_of
+    from ml_models.models import MODELS, content_digest
 
     settings = load_settings()
     files = _face_models(settings)
     for spec in MODELS:
-        print(f"{sha256_of(files[spec.name])}  {model_dir(settings) / spec.converted_file}  (checked)")
+        print(f"{content_digest(files[spec.name])}  {model_dir(settings) / spec.converted_file}  (content digest, checked)")
     return 0
 
 

@@ -57,13 +57,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_burst_threshold: float = 0.40  # each liveness frame against the burst's first frame
     face_workers: int = 0  # inference threads; 0: one per core
     face_onnx_threads: int = 1  # onnxruntime intra-op threads per inference
-    face_queue: int = 0  # requests allowed to wait for a thread; 0: two per thread; beyond: 503
+    face_queue: int = 0  # images allowed to wait for a thread; 0: sixteen per thread; beyond: 503
     face_max_image_bytes: int = 4 * 1024 * 1024
-    face_max_image_pixels: int = 24_000_000
+    face_max_image_pixels: int = 4_000_000  # decoded (a JPEG after libjpeg's reduction)
+    face_max_frame_pixels: int = 2_000_000  # each liveness frame, decoded
     face_min_face_pixels: int = 80
     face_challenge_seconds: int = 120
     face_attempts_per_citizen_hour: int = 10
-    face_attempts_per_device_hour: int = 30
+    face_attempts_per_device_hour: int = 30  # only when the client names a device (a hint)
+    face_attempts_per_session_hour: int = 5
+    face_attempts_per_address_hour: int = 300  # high: many people share one address behind a NAT
     face_dispute_retention_days: int = 0  # 0: photos are never kept
 
     @property

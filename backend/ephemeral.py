@@ -46,3 +46,12 @@ class Ephemeral:
         if int(count) > limit:
             retry_after = max(1, -(-int(ttl_ms) // 1000))
             raise RateLimited(f"too many {what}; try again in {retry_after} s", retry_after)
+
+    async def remaining(self, name: str, subject: str, *, limit: int) -> int:
+        """How many more events `limit` allows `subject` in the current window of `name`."""
+        used = await self.client.get(self.key("rl", name, subject))
+        return max(0, limit - int(used or 0))
+
+    async def take_once(self, *parts: str) -> bytes | None:
+        """The value at the key of `parts`, deleted in the same step: of two racing callers, one gets it."""
+        return await self.client.getdel(self.key(*parts))

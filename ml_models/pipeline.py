@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ml_models import models
 from ml_models.align import align
 from ml_models.detect import Face, YuNet
 from ml_models.image import ImageLimits, decode
+from ml_models.liveness import SCENE_SIDE
 from ml_models.quality import Quality, QualityThresholds, brightness, counted_faces, head_pose, problems, sharpness
 
 EMBEDDING_SIZE = 128
@@ -83,6 +85,7 @@ class FaceAnalysis:
     embedding: np.ndarray | None = None
     aligned: np.ndarray | None = None
     image_size: tuple[int, int] = (0, 0)
+    scene: np.ndarray | None = None  # a small grey thumbnail of the whole picture, for liveness continuity
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -103,8 +106,9 @@ class FacePipeline:
                    SFace(open_session(files[models.SFACE.name], intra_op_threads)))
 
     def analyse(self, data: bytes, config: PipelineConfig = PipelineConfig(), *,
-                require_frontal: bool = True) -> FaceAnalysis:
-        """Decode and inspect one photo; embed its face if nothing is wrong with it.
+                require_frontal: bool = True, keep_scene: bool = False) -> FaceAnalysis:
+        """Decode and inspect one photo; embed its face if nothing is wrong with it. `keep_scene`
+        keeps a thumbnail of the picture (liveness frames are compared with their neighbours).
 
         Raises `ImageRejected` when the bytes are not a usable image at all.
         """
@@ -118,6 +122,9 @@ class FacePipeline:
         faces = counted_faces(self.detector.detect(rgb, config.detect_side), config.quality)
         timings["detect"] = clock() - started
         analysis = FaceAnalysis(faces=len(faces), image_size=(rgb.shape[1], rgb.shape[0]))
+        if keep_scene:
+            analysis.scene = np.asarray(Image.fromarray(rgb).convert("L").resize(
+                (SCENE_SIDE, SCENE_SIDE), Image.Resampling.BOX), dtype=np.float32)
         if not faces:
             analysis.problems.append("no-face")
         elif len(faces) > 1:

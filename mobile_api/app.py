@@ -91,6 +91,8 @@ def create_app(
         await started.face.start()
         # What exists after start-up lives as long as the worker: keep it out of full collections,
         # which otherwise stall the event loop for tens of milliseconds (bench/face_pipeline.py).
+        # Collect first, so start-up garbage is freed rather than frozen with the rest.
+        gc.collect()
         gc.freeze()
         try:
             yield

@@ -8,15 +8,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
-from litestar.params import Body, FromPath, HeaderParameter, JSONBody
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody, Parameter
 
 from backend.actors import Actor
 from backend.container import Services
+from backend.face.reasons import reasons
 from backend.face.schemas import (
     ChallengeRequest,
     FaceEnrolment,
@@ -25,14 +28,18 @@ from backend.face.schemas import (
     FaceVerified,
     LivenessChallenge,
 )
+from backend.face.service import FaceClient
 from mobile_api.context import citizen_guard, client_address, staff_guard
+from mobile_api.problems import handle_http, handle_validation
 
 BEARER = [{"bearer": []}]
 _DEVICE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 DEVICE_PARAM = HeaderParameter(
     name="X-Device-ID", required=False,
-    description="A stable identifier of the phone or kiosk; attempts are limited per device "
-                "(the client address is used when it is absent).")
+    description="An identifier of the phone or kiosk, as a hint: attempts are also limited per device "
+                "id when one is given. The limits that count are per person and per session.")
+CHALLENGE_ID_PARAM = Parameter(pattern=r"^[A-Za-z0-9_-]{32}$", min_length=32, max_length=32,
+                               description="The `challenge_id` of the challenge being answered")
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 
 
@@ -74,15 +81,42 @@ class FramesForm:
                        "camera, then each movement of the challenge in turn"})
 
 
-def device_of(request: Request[Any, Any, Any]) -> str:
-    given = request.headers.get("x-device-id", "")
-    return f"device:{given}" if _DEVICE.fullmatch(given) else f"address:{client_address(request)}"
+def client_of(request: Request[Any, Any, Any], device_id: str | None) -> FaceClient:
+    """The caller's address, and the device id it names when that is well formed."""
+    device = device_id if device_id is not None and _DEVICE.fullmatch(device_id) else None
+    return FaceClient(address=client_address(request), device=device)
+
+
+def _with_reasons(response: Response, code: str) -> Response:
+    """A framework problem on a face endpoint, carrying a reason a person can read (zh and en)."""
+    response.content["reasons"] = [{"code": r.code, "zh": r.zh, "en": r.en} for r in reasons([code])]
+    return response
+
+
+def _body_too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Response:
+    return _with_reasons(handle_http(request, exc), "request-too-large")
+
+
+def _invalid_request(request: Request[Any, Any, Any], exc: ValidationException) -> Response:
+    return _with_reasons(handle_validation(request, exc), "request-invalid")
+
+
+def _unreadable_request(request: Request[Any, Any, Any], exc: ClientException) -> Response:
+    response = handle_http(request, exc)
+    return _with_reasons(response, "request-invalid") if exc.status_code in (400, 415) else response
+
+
+# The framework's refusals on face endpoints (body over the limit, a missing photo, a malformed
+# challenge id, a body that is not a form) carry reasons like the service's own.
+FACE_EXCEPTION_HANDLERS = {RequestEntityTooLarge: _body_too_large, ValidationException: _invalid_request,
+                           ClientException: _unreadable_request}
 
 
 class StaffFaceEnrolmentController(Controller):
     path = "/staff/citizens/{citizen_id:uuid}/face-enrolment"
     tags = ["face"]
     security = BEARER
+    exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
 
     @put("/", operation_id="enrolCitizenFace", summary="Enrol a citizen's face reference",
          description="At a service window: a receiving or handling officer whose division covers the citizen's "
@@ -107,6 +141,7 @@ class FaceController(Controller):
     tags = ["face"]
     guards = [citizen_guard()]
     security = BEARER
+    exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
 
     @get("/enrolment", operation_id="getMyFaceEnrolment", summary="My face enrolment",
          description="Whether a reference is enrolled, when I last passed a check and at which level, attempts "
@@ -123,31 +158,41 @@ class FaceController(Controller):
     @post("/verifications", operation_id="verifyMyFace", summary="Step up to L2 with a photo",
           description="Compares one photo with my enrolled reference. A match raises this session to assurance "
                       "L2 and returns new tokens; otherwise a problem lists the reasons in Chinese and English. "
-                      "Limited per person and per device.", status_code=200, responses=CHECK_PROBLEMS)
+                      "Limited per person, per session and per address (and per device id when given).",
+          status_code=200, responses=CHECK_PROBLEMS)
     async def verify(self, request: Request[Any, Any, Any], data: Annotated[PhotoForm, MULTIPART],
                      services: NamedDependency[Services], actor: NamedDependency[Actor],
                      device_id: Annotated[str | None, DEVICE_PARAM] = None) -> FaceVerified:
-        return await services.face.verify(actor, await data.photo.read(), device_of(request))
+        return await services.face.verify(actor, await data.photo.read(), client_of(request, device_id))
 
     @post("/liveness/challenges", operation_id="createLivenessChallenge", summary="Start a liveness challenge",
-          description="Issues a random sequence of head movements, valid once and for a short time. `movement` "
-                      "lets the person choose turning or nodding.", status_code=201)
-    async def challenge(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
-                        data: JSONBody[ChallengeRequest | None] = None) -> LivenessChallenge:
-        return await services.face.issue_challenge(actor, (data or ChallengeRequest()).movement)
+          description="Issues a random sequence of head movements, each followed by a return to facing the "
+                      "camera, valid once and for a short time. `movement` lets the person choose turning or "
+                      "nodding. Each challenge counts as one face check attempt; a new challenge replaces the "
+                      "session's open one.", status_code=201, responses=_problems(
+                          not_enrolled="`face-not-enrolled`",
+                          exhausted="`face-attempts-exhausted`: with `alternatives` to face checks"))
+    async def challenge(self, request: Request[Any, Any, Any], services: NamedDependency[Services],
+                        actor: NamedDependency[Actor], data: JSONBody[ChallengeRequest | None] = None,
+                        device_id: Annotated[str | None, DEVICE_PARAM] = None) -> LivenessChallenge:
+        return await services.face.issue_challenge(actor, (data or ChallengeRequest()).movement,
+                                                   client_of(request, device_id))
 
     @post("/liveness/challenges/{challenge_id:str}/answer", operation_id="answerLivenessChallenge",
           summary="Step up to L3 with a liveness burst",
-          description="The frames must show one face, the same person throughout, facing the camera first and "
-                      "then moving as the challenge asked, in order; the first frame must match my reference. "
-                      "Success raises this session to L3. The challenge is used up by any answer.", status_code=200,
+          description="One continuous capture: the frames must show one face, the same person throughout, "
+                      "facing the camera first, then each movement of the challenge in order with a return to "
+                      "facing the camera after each, ending facing it; every frame facing the camera must match "
+                      "my reference. Success raises this session to L3. The challenge is used up by any answer "
+                      "that reaches the check (not by a 503).", status_code=200,
           responses=ANSWER_PROBLEMS)
-    async def answer(self, request: Request[Any, Any, Any], challenge_id: FromPath[str],
+    async def answer(self, request: Request[Any, Any, Any],
+                     challenge_id: Annotated[str, CHALLENGE_ID_PARAM],
                      data: Annotated[FramesForm, MULTIPART], services: NamedDependency[Services],
                      actor: NamedDependency[Actor],
                      device_id: Annotated[str | None, DEVICE_PARAM] = None) -> FaceVerified:
         frames = [await frame.read() for frame in data.frames]
-        return await services.face.answer_challenge(actor, challenge_id, frames, device_of(request))
+        return await services.face.answer_challenge(actor, challenge_id, frames, client_of(request, device_id))
 
 
 FACE_CONTROLLERS = [StaffFaceEnrolmentController, FaceController]

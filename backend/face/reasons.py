@@ -6,7 +6,14 @@ blame the person. Chinese first: most users read it.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import msgspec
+
+from backend.errors import DomainError
 from backend.face.schemas import ChallengeStep, FaceReason
+
+E = TypeVar("E", bound=DomainError)
 
 REASONS: dict[str, tuple[str, str]] = {
     "image-too-large": ("照片文件太大。请重新拍一张。",
@@ -41,12 +48,25 @@ REASONS: dict[str, tuple[str, str]] = {
                    "The head movements did not follow the instructions. Please do them slowly, in the order shown."),
     "person-changed": ("检测过程中换了人。请本人独自完成全部动作。",
                        "A different person appeared during the check. Please do all the steps yourself."),
+    "frames-discontinuous": ("画面不连贯。请保持手机或设备不动，一次连续完成全部动作。",
+                             "The frames are not one continuous recording. Keep the device still and do all "
+                             "the movements in one go."),
+    "presentation-attack": ("画面像是照片、屏幕或面具。请本人直接面对镜头。",
+                            "The picture looks like a photo, a screen or a mask. Please face the camera yourself."),
+    "frame-count": ("画面数量不对。请重新开始，按提示完成全部动作。",
+                    "The number of frames is wrong. Please start again and do all the movements shown."),
     "not-enrolled": ("还没有登记人像。请带身份证到服务窗口登记。",
                      "No face photo is registered yet. Please register at a service window with your ID card."),
     "challenge-expired": ("动作检测已超时。请重新开始。",
                           "The check has timed out. Please start again."),
     "challenge-used": ("这次动作检测已经提交过。请重新开始。",
                        "This check was already submitted. Please start again."),
+    "service-busy": ("系统繁忙，请稍等几秒再试。",
+                     "The service is busy. Please wait a few seconds and try again."),
+    "request-too-large": ("一次发送的照片太大或太多。请重新开始。",
+                          "Too much photo data was sent at once. Please start again."),
+    "request-invalid": ("没有收到完整的照片。请重新拍照再试。",
+                        "The photos did not arrive complete. Please take them again and retry."),
     "attempts-exhausted": ("尝试次数太多，请稍后再试；也可以预约窗口协助或上门认证。",
                            "Too many attempts. Please try later, or book help at a service window or a home visit."),
 }
@@ -74,3 +94,9 @@ def reasons(codes: list[str], frame: int | None = None) -> list[FaceReason]:
 def step(action: str) -> ChallengeStep:
     zh, en = ACTION_PROMPTS[action]
     return ChallengeStep(action=action, zh=zh, en=en)  # type: ignore[arg-type]
+
+
+def with_reasons(error: E, *codes: str, frame: int | None = None) -> E:
+    """`error` carrying the reasons for `codes`, for the person to read or hear."""
+    error.extensions["reasons"] = msgspec.to_builtins(reasons(list(codes), frame))
+    return error

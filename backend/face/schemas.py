@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.identity.schemas import Level, TokenPair
+from ml_models.liveness import Action
 
 EnrolmentSource = Literal["service_window"]
 Movement = Literal["any", "turn", "nod"]
-Action = Literal["turn_left", "turn_right", "look_up", "look_down"]
 
 
 class FaceReason(msgspec.Struct, omit_defaults=True):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -39,8 +40,8 @@ from backend.errors import (
     ValidationFailed,
 )
 from backend.face import repository
-from backend.face.engine import FaceEngine
-from backend.face.reasons import ALTERNATIVES, reason, reasons, step
+from backend.face.engine import FaceEngine, PoolSlot
+from backend.face.reasons import ALTERNATIVES, reasons, step, with_reasons
 from backend.face.schemas import (
     FaceChecks,
     FaceEnrolment,
@@ -58,8 +59,11 @@ from ml_models.image import ImageLimits, ImageRejected
 from ml_models.liveness import (
     ACTIONS,
     Action,
+    ContinuityThresholds,
+    FrameGeometry,
     NoPresentationAttackDetector,
     PresentationAttackDetector,
+    continuity,
     follows_challenge,
     one_still_picture,
     pose_labels,
@@ -74,6 +78,22 @@ ENROLLING_ROLES = frozenset({"receiving_officer", "handling_officer"})
 SIZE_CODES = frozenset({"image-too-large", "image-too-many-pixels"})
 MOVEMENTS: dict[str, tuple[Action, ...]] = {
     "any": ACTIONS, "turn": ("turn_left", "turn_right"), "nod": ("look_up", "look_down")}
+# Challenge ids are `secrets.token_urlsafe(24)`; anything else was never issued.
+CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{32}")
+# Which wording of the consent the window officer read out; recorded with each enrolment.
+CONSENT_WORDING = "face-verification-consent/1"
+
+
+@dataclass(frozen=True, slots=True)
+class FaceClient:
+    """Where an attempt comes from: the network address, and the device id the client names.
+
+    The device id is a hint only (any client can send any id); the per-person and per-session
+    limits are the controls that count. Kiosks will prove who they are with their device credential.
+    """
+
+    address: str
+    device: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,32 +102,42 @@ class FacePolicy:
 
     threshold: float = 0.50
     burst_threshold: float = 0.40
+    attack_threshold: float = 0.5
     challenge_seconds: int = 120
-    challenge_steps: int = 2
-    max_frames: int = 12
+    challenge_steps: int = 4
+    max_frames: int = 16
     attempts_per_citizen_hour: int = 10
+    attempts_per_session_hour: int = 5
     attempts_per_device_hour: int = 30
-    challenges_per_citizen_hour: int = 30
+    attempts_per_address_hour: int = 300
     retention_days: int = 0
     pipeline: PipelineConfig = PipelineConfig()
+    frame_pipeline: PipelineConfig = PipelineConfig(image=ImageLimits(max_pixels=2_000_000))
+    continuity: ContinuityThresholds = ContinuityThresholds()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FacePolicy:
+        quality = QualityThresholds(min_face_pixels=settings.face_min_face_pixels)
         return cls(
             threshold=settings.face_threshold, burst_threshold=settings.face_burst_threshold,
             challenge_seconds=settings.face_challenge_seconds,
             attempts_per_citizen_hour=settings.face_attempts_per_citizen_hour,
+            attempts_per_session_hour=settings.face_attempts_per_session_hour,
             attempts_per_device_hour=settings.face_attempts_per_device_hour,
+            attempts_per_address_hour=settings.face_attempts_per_address_hour,
             retention_days=settings.face_dispute_retention_days,
-            pipeline=PipelineConfig(
-                image=ImageLimits(max_bytes=settings.face_max_image_bytes,
-                                  max_pixels=settings.face_max_image_pixels),
-                quality=QualityThresholds(min_face_pixels=settings.face_min_face_pixels)),
+            pipeline=PipelineConfig(image=ImageLimits(max_bytes=settings.face_max_image_bytes,
+                                                      max_pixels=settings.face_max_image_pixels),
+                                    quality=quality),
+            frame_pipeline=PipelineConfig(image=ImageLimits(max_bytes=settings.face_max_image_bytes,
+                                                            max_pixels=settings.face_max_frame_pixels),
+                                          quality=quality),
         )
 
     @property
     def min_frames(self) -> int:
-        return self.challenge_steps + 1
+        """Frontal, then each movement followed by a return to frontal."""
+        return 2 * self.challenge_steps + 1
 
 
 def model_dir(settings: Settings) -> Path:
@@ -127,23 +157,67 @@ def _quality(analysis: FaceAnalysis) -> dict[str, float]:
             "detection_score": quality.detection_score}
 
 
-def _unusable(codes: list[str], pointer: str, frame: int | None = None) -> DomainError:
-    """The problem for a photo that cannot be compared: 413 for size, 422 for everything else."""
-    error_type = FacePhotoTooLarge if SIZE_CODES.intersection(codes) else FacePhotoUnusable
+def _unusable(codes: list[str], pointer: str | None = None, frame: int | None = None) -> DomainError:
+    """The problem for photos that cannot be compared: 413 for size, 422 for everything else.
+
+    `codes` with a frame index each (liveness) or one `pointer` (a single photo)."""
     listed = reasons(codes, frame)
+    return _unusable_listed(listed, pointer)
+
+
+def _unusable_listed(listed: list[FaceReason], pointer: str | None = None) -> DomainError:
+    error_type = FacePhotoTooLarge if SIZE_CODES.intersection(r.code for r in listed) else FacePhotoUnusable
+    if pointer is None:
+        return error_type("; ".join(f"frame {r.frame}: {r.en}" for r in listed), reasons=_builtins(listed),
+                          errors=[{"pointer": f"#/frames/{r.frame}", "detail": r.en} for r in listed])
     return error_type("; ".join(r.en for r in listed), reasons=_builtins(listed),
                       errors=[{"pointer": pointer, "detail": r.en} for r in listed])
 
 
-def _analyse_burst(pipeline: FacePipeline, frames: list[bytes], config: PipelineConfig) -> list[FaceAnalysis | str]:
-    """Each frame's analysis, or the reason code of a frame that is not a usable image."""
-    results: list[FaceAnalysis | str] = []
-    for frame in frames:
+def _not_enrolled() -> FaceNotEnrolled:
+    return with_reasons(FaceNotEnrolled("no face reference is enrolled; enrol at a service window first"),
+                        "not-enrolled")
+
+
+def _check_sizes(photos: list[bytes], limits: ImageLimits, pointer: str) -> None:
+    """Refuse oversized photos before they take room on the pool."""
+    oversized = [i for i, photo in enumerate(photos) if len(photo) > limits.max_bytes]
+    if oversized:
+        frame = oversized[0] if len(photos) > 1 else None
+        raise _unusable(["image-too-large"], None if frame is not None else pointer, frame)
+
+
+@dataclass(slots=True)
+class _Judged:
+    """One photo's analysis (or the reason it is not an image) and the passive detector's score."""
+
+    analysis: FaceAnalysis | None
+    rejected: str | None = None
+    attack_score: float | None = None
+
+
+def _analyse_all(pipeline: FacePipeline, photos: list[bytes], config: PipelineConfig, *, burst: bool,
+                 detector: PresentationAttackDetector) -> list[_Judged]:
+    """Each photo analysed on a pool thread; the passive detector, if installed, on each aligned face."""
+    judged = []
+    for photo in photos:
         try:
-            results.append(pipeline.analyse(frame, config, require_frontal=False))
+            analysis = pipeline.analyse(photo, config, require_frontal=not burst, keep_scene=burst)
         except ImageRejected as exc:
-            results.append(exc.code)
-    return results
+            judged.append(_Judged(None, exc.code))
+            continue
+        score = None
+        if detector.present and analysis.aligned is not None:
+            score = detector.attack_score(analysis.aligned)
+        judged.append(_Judged(analysis, attack_score=score))
+    return judged
+
+
+def _neighbours(index: int, frontal: list[int]) -> list[int]:
+    """The frontal frames just before and just after `index` (itself excluded)."""
+    before = [j for j in frontal if j < index]
+    after = [j for j in frontal if j > index]
+    return ([before[-1]] if before else []) + ([after[0]] if after else [])
 
 
 class FaceService:
@@ -173,30 +247,41 @@ class FaceService:
 
     # -- shared steps ------------------------------------------------------------------------------
 
-    async def _analyse(self, photo: bytes, pointer: str) -> FaceAnalysis:
-        """Analyse one photo on the pool; an unreadable or oversized one raises its problem."""
-        limits = self.policy.pipeline.image
-        if len(photo) > limits.max_bytes:  # refused before it takes a pool slot
-            raise _unusable(["image-too-large"], pointer)
-        try:
-            return await self.engine.run(lambda pipeline: pipeline.analyse(photo, self.policy.pipeline))
-        except ImageRejected as exc:
-            raise _unusable([exc.code], pointer) from None
+    async def _analyse(self, slot: PoolSlot, photo: bytes, pointer: str) -> tuple[FaceAnalysis, float | None]:
+        """Analyse one photo in a reserved pool slot; an unreadable or oversized one raises its problem."""
+        _check_sizes([photo], self.policy.pipeline.image, pointer)
+        (judged,) = await slot.run(lambda pipeline: _analyse_all(
+            pipeline, [photo], self.policy.pipeline, burst=False, detector=self.attack_detector))
+        if judged.analysis is None:
+            raise _unusable([judged.rejected or "not-an-image"], pointer)
+        return judged.analysis, judged.attack_score
 
-    async def _count_attempt(self, citizen_id: str, device: str) -> None:
-        """One more face check for this person and this device; refuse past the hourly caps."""
+    async def _count_attempt(self, actor: Actor, client: FaceClient) -> None:
+        """One more face check; refuse past the hourly caps. Per person and per session are the
+        controls; per address is set high (many people share one address behind a NAT) and per
+        device only counts when the client names one."""
+        limits = [("face-session", actor.session_id or "", self.policy.attempts_per_session_hour,
+                   "face checks in this session"),
+                  ("face-citizen", actor.id or "", self.policy.attempts_per_citizen_hour,
+                   "face checks for this person"),
+                  ("face-address", client.address, self.policy.attempts_per_address_hour,
+                   "face checks from this network address")]
+        if client.device is not None:
+            limits.append(("face-device", client.device, self.policy.attempts_per_device_hour,
+                           "face checks from this device"))
         try:
-            await self.ephemeral.limit("face-device", device, limit=self.policy.attempts_per_device_hour,
-                                       window_seconds=3600, what="face checks from this device")
-            await self.ephemeral.limit("face-citizen", citizen_id, limit=self.policy.attempts_per_citizen_hour,
-                                       window_seconds=3600, what="face checks for this person")
+            for name, subject, limit, what in limits:
+                await self.ephemeral.limit(name, subject, limit=limit, window_seconds=3600, what=what)
         except RateLimited as exc:
-            raise FaceAttemptsExhausted(exc.detail, exc.retry_after, reasons=_builtins([reason("attempts-exhausted")]),
-                                        alternatives=ALTERNATIVES) from None
+            raise with_reasons(FaceAttemptsExhausted(exc.detail, exc.retry_after, alternatives=ALTERNATIVES),
+                               "attempts-exhausted") from None
 
-    async def _attempts_left(self, citizen_id: str) -> int:
-        used = await self.ephemeral.client.get(self.ephemeral.key("rl", "face-citizen", citizen_id))
-        return max(0, self.policy.attempts_per_citizen_hour - int(used or 0))
+    async def _attempts_left(self, actor: Actor, citizen_id: str) -> int:
+        left = await self.ephemeral.remaining("face-citizen", citizen_id, limit=self.policy.attempts_per_citizen_hour)
+        if actor.kind == "citizen" and actor.session_id:
+            left = min(left, await self.ephemeral.remaining("face-session", actor.session_id,
+                                                            limit=self.policy.attempts_per_session_hour))
+        return left
 
     async def _retain(self, conn: asyncpg.Connection, citizen_id: uuid.UUID, kind: str, photos: list[bytes],
                       request_id: str | None) -> None:
@@ -212,6 +297,13 @@ class FaceService:
         if row is None or row["template_enc"] is None:
             return None
         return self.cipher.open_template(row["template_enc"], citizen_id=str(row["id"]), model=row["model"])
+
+    async def _own_row(self, conn: asyncpg.Connection, actor: Actor) -> asyncpg.Record:
+        """The signed-in citizen's row with enrolment."""
+        row = await repository.citizen_with_enrolment(conn, uuid.UUID(actor.id))
+        if row is None:
+            raise NotFound("citizen not found")
+        return row
 
     async def _citizen_in_scope(self, actor: Actor, citizen_id: uuid.UUID, refused: str) -> asyncpg.Record:
         """The citizen's row with enrolment, if inside the staff member's division (refusals audited)."""
@@ -232,6 +324,8 @@ class FaceService:
         """Record the attempt; on success raise the session's assurance; then answer or refuse."""
         citizen_id = row["id"]
         method = "face-photo" if kind == "photo" else "face-liveness"
+        if failure is not None:
+            detail["reasons"] = [r["code"] for r in failure.extensions.get("reasons", [])]
         async with self.db.transaction() as conn:
             await self._retain(conn, citizen_id, kind, photos, actor.request_id)
             if failure is None:
@@ -243,17 +337,27 @@ class FaceService:
                 await self.audit.record(conn, actor, "face.check_failed", "citizen", str(citizen_id),
                                         division=row["home_division"], detail=detail | {"decision": failure.slug})
         if failure is not None:
-            failure.extensions["attempts_left"] = await self._attempts_left(str(citizen_id))
+            failure.extensions["attempts_left"] = await self._attempts_left(actor, str(citizen_id))
             if failure.extensions["attempts_left"] == 0:
                 failure.extensions["alternatives"] = ALTERNATIVES
             raise failure
         checks = FaceChecks(match=True, liveness="active-challenge" if kind == "liveness" else "none",
                             passive_anti_spoofing=self.attack_detector.name)
-        return FaceVerified(decision="match", assurance_level=level, checks=checks, tokens=tokens)  # type: ignore[arg-type]
+        # A photo check on a session already at L3 leaves it at L3: report what the tokens carry.
+        return FaceVerified(decision="match", assurance_level=tokens.assurance_level, checks=checks, tokens=tokens)
 
-    def _base_detail(self, kind: str, device: str) -> dict[str, Any]:
-        return {"check": kind, "model": TEMPLATE_MODEL, "threshold": self.policy.threshold, "device": device,
+    def _base_detail(self, kind: str, client: FaceClient) -> dict[str, Any]:
+        return {"check": kind, "model": TEMPLATE_MODEL, "threshold": self.policy.threshold,
+                "device": client.device, "address": client.address,
                 "passive_anti_spoofing": self.attack_detector.name}
+
+    def _attack_refusal(self, scores: list[float | None], detail: dict[str, Any]) -> bool:
+        """Record the passive detector's scores; True when one of them says attack."""
+        if not self.attack_detector.present:
+            return False
+        judged = [round(score, 4) for score in scores if score is not None]
+        detail["attack_scores"] = judged
+        return any(score >= self.policy.attack_threshold for score in judged)
 
     # -- enrolment ---------------------------------------------------------------------------------
 
@@ -265,12 +369,17 @@ class FaceService:
         if not consent:
             # Face data needs the person's separate consent, and face is never the only route.
             raise ValidationFailed.field("consent", "the citizen's separate consent to face verification is required")
+        consented_at = dt.datetime.now(dt.UTC)
         row = await self._citizen_in_scope(actor, citizen_id, "face.enrol_refused")
+        analysis: FaceAnalysis | None = None
+        failure: DomainError | None = None
         try:
-            analysis = await self._analyse(photo, "#/photo")
-            failure = _unusable(analysis.problems, "#/photo") if analysis.problems else None
+            async with self.engine.reserve() as slot:
+                analysis, _ = await self._analyse(slot, photo, "#/photo")
+            if analysis.problems:
+                failure = _unusable(analysis.problems, "#/photo")
         except (FacePhotoUnusable, FacePhotoTooLarge) as exc:
-            analysis, failure = None, exc
+            failure = exc
         quality = _quality(analysis) if analysis else {}
         replaced = row["template_enc"] is not None
         async with self.db.transaction() as conn:
@@ -286,19 +395,20 @@ class FaceService:
                     template_enc=self.cipher.seal_template(analysis.embedding, citizen_id=str(citizen_id),
                                                            model=TEMPLATE_MODEL),
                     staff_id=uuid.UUID(actor.id), division=actor.division or "")
+                consent_record = {"given": True, "at": consented_at.isoformat(), "wording": CONSENT_WORDING}
                 await self.audit.record(conn, actor, "face.enrolled", "citizen", str(citizen_id),
                                         division=row["home_division"],
                                         detail={"model": TEMPLATE_MODEL, "source": source, "quality": quality,
-                                                "replaced": replaced})
+                                                "replaced": replaced, "consent": consent_record})
         if failure is not None:
             raise failure
         return FaceEnrolment(citizen_id=citizen_id, enrolled_at=saved["enrolled_at"], source=source,  # type: ignore[arg-type]
                              model=TEMPLATE_MODEL, quality=FaceQuality(**quality), replaced=replaced)
 
-    async def _status(self, row: asyncpg.Record) -> FaceEnrolmentStatus:
+    async def _status(self, actor: Actor, row: asyncpg.Record) -> FaceEnrolmentStatus:
         if row["template_enc"] is None:
             return FaceEnrolmentStatus(enrolled=False, alternatives=ALTERNATIVES)
-        left = await self._attempts_left(str(row["id"]))
+        left = await self._attempts_left(actor, str(row["id"]))
         return FaceEnrolmentStatus(
             enrolled=True, enrolled_at=row["enrolled_at"], source=row["source"], model=row["model"],
             last_verified_at=row["last_verified_at"], last_verified_level=row["last_verified_level"],
@@ -306,12 +416,10 @@ class FaceService:
 
     async def my_enrolment(self, actor: Actor) -> FaceEnrolmentStatus:
         async with self.db.transaction() as conn:
-            row = await repository.citizen_with_enrolment(conn, uuid.UUID(actor.id))
-            if row is None:
-                raise NotFound("citizen not found")
+            row = await self._own_row(conn, actor)
             await self.audit.record(conn, actor, "face.enrolment_read", "citizen", actor.id,
                                     division=row["home_division"])
-        return await self._status(row)
+        return await self._status(actor, row)
 
     async def staff_enrolment(self, actor: Actor, citizen_id: uuid.UUID) -> FaceEnrolmentStatus:
         if actor.role not in CITIZEN_READERS:
@@ -320,15 +428,15 @@ class FaceService:
         async with self.db.transaction() as conn:
             await self.audit.record(conn, actor, "face.enrolment_read", "citizen", str(citizen_id),
                                     division=row["home_division"])
-        return await self._status(row)
+        return await self._status(actor, row)
 
     async def withdraw(self, actor: Actor) -> None:
         """The citizen withdraws consent: the reference and any retained photos are deleted."""
         citizen_id = uuid.UUID(actor.id)
         async with self.db.transaction() as conn:
-            row = await repository.citizen_with_enrolment(conn, citizen_id)
-            if row is None or row["template_enc"] is None:
-                raise FaceNotEnrolled("there is no face reference to withdraw", reasons=_builtins([reason("not-enrolled")]))
+            row = await self._own_row(conn, actor)
+            if row["template_enc"] is None:
+                raise _not_enrolled()
             await repository.delete_enrolment(conn, citizen_id)
             deleted_photos = await repository.delete_retained_photos(conn, citizen_id)
             await self.audit.record(conn, actor, "face.enrolment_withdrawn", "citizen", actor.id,
@@ -336,157 +444,175 @@ class FaceService:
 
     # -- single-photo verification (L2) -----------------------------------------------------------
 
-    async def verify(self, actor: Actor, photo: bytes, device: str) -> FaceVerified:
-        """Compare one photo with the citizen's reference; a match raises the session to L2."""
-        await self._count_attempt(actor.id or "", device)
-        async with self.db.connection() as conn:
-            row = await repository.citizen_with_enrolment(conn, uuid.UUID(actor.id))
-        if row is None:
-            raise NotFound("citizen not found")
-        detail = self._base_detail("photo", device)
-        reference = self._reference(row)
+    async def verify(self, actor: Actor, photo: bytes, client: FaceClient) -> FaceVerified:
+        """Compare one photo with the citizen's reference; a match raises the session to L2.
+
+        Room on the pool is reserved first: a busy pool (503) costs the person no attempt."""
+        detail = self._base_detail("photo", client)
         failure: DomainError | None = None
-        if reference is None:
-            failure = FaceNotEnrolled("no face reference is enrolled; enrol at a service window first",
-                                      reasons=_builtins([reason("not-enrolled")]))
-        else:
-            try:
-                analysis = await self._analyse(photo, "#/photo")
-            except (FacePhotoUnusable, FacePhotoTooLarge) as exc:
-                failure = exc
+        async with self.engine.reserve() as slot:
+            await self._count_attempt(actor, client)
+            async with self.db.connection() as conn:
+                row = await self._own_row(conn, actor)
+            reference = self._reference(row)
+            if reference is None:
+                failure = _not_enrolled()
             else:
-                detail |= {"quality": _quality(analysis), "timings_ms": analysis.timings_ms}
-                if analysis.problems:
-                    failure = _unusable(analysis.problems, "#/photo")
+                try:
+                    analysis, attack_score = await self._analyse(slot, photo, "#/photo")
+                except (FacePhotoUnusable, FacePhotoTooLarge) as exc:
+                    failure = exc
                 else:
-                    score = cosine_similarity(analysis.embedding, reference)  # type: ignore[arg-type]
-                    detail["score"] = round(score, 4)
-                    if score < self.policy.threshold:
-                        failure = FaceMismatch("the face does not match the enrolled reference",
-                                               reasons=_builtins([reason("mismatch")]))
-        if failure is not None:
-            detail["reasons"] = [r["code"] for r in failure.extensions.get("reasons", [])]
+                    detail |= {"quality": _quality(analysis), "timings_ms": analysis.timings_ms}
+                    if analysis.problems:
+                        failure = _unusable(analysis.problems, "#/photo")
+                    elif self._attack_refusal([attack_score], detail):
+                        failure = with_reasons(LivenessFailed("the photo looks like a presentation attack"),
+                                               "presentation-attack")
+                    else:
+                        score = cosine_similarity(analysis.embedding, reference)  # type: ignore[arg-type]
+                        detail["score"] = round(score, 4)
+                        if score < self.policy.threshold:
+                            failure = with_reasons(FaceMismatch("the face does not match the enrolled reference"),
+                                                   "mismatch")
         return await self._finish(actor, row, "photo", [photo], detail, failure, "L2")
 
     # -- liveness challenge (L3) ------------------------------------------------------------------
 
-    def _challenge_key(self, challenge_id: str) -> str:
-        return self.ephemeral.key("face-challenge", challenge_id)
+    async def issue_challenge(self, actor: Actor, movement: Movement, client: FaceClient) -> LivenessChallenge:
+        """A random sequence of head movements, single-use, valid for a short time.
 
-    def _used_key(self, challenge_id: str) -> str:
-        return self.ephemeral.key("face-challenge-used", challenge_id)
-
-    async def issue_challenge(self, actor: Actor, movement: Movement) -> LivenessChallenge:
-        """A random sequence of head movements, single-use, valid for a short time."""
-        await self.ephemeral.limit("face-challenge", actor.id or "", limit=self.policy.challenges_per_citizen_hour,
-                                   window_seconds=3600, what="liveness challenges")
+        Each challenge counts as an attempt (asking for challenges until one fits a prepared burst
+        costs attempts), and a session has one open challenge: a new one replaces the last."""
+        await self._count_attempt(actor, client)
         async with self.db.connection() as conn:
-            row = await repository.citizen_with_enrolment(conn, uuid.UUID(actor.id))
-        if row is None:
-            raise NotFound("citizen not found")
+            row = await self._own_row(conn, actor)
         if row["template_enc"] is None:
-            raise FaceNotEnrolled("no face reference is enrolled; enrol at a service window first",
-                                  reasons=_builtins([reason("not-enrolled")]))
+            raise _not_enrolled()
         choices = MOVEMENTS[movement]
         chooser = secrets.SystemRandom()
-        actions: list[Action] = []
-        while len(actions) < self.policy.challenge_steps:
-            action = chooser.choice(choices)
-            if not actions or actions[-1] != action:
-                actions.append(action)
+        # Independent choices: a movement may repeat, since the person returns to frontal in between.
+        actions: list[Action] = [chooser.choice(choices) for _ in range(self.policy.challenge_steps)]
         challenge_id = secrets.token_urlsafe(24)
         seconds = self.policy.challenge_seconds
-        state = {"citizen": actor.id, "session": actor.session_id, "actions": actions}
-        await self.ephemeral.client.set(self._challenge_key(challenge_id), json.dumps(state), ex=seconds)
+        state = {"citizen": actor.id, "actions": actions}
+        session = actor.session_id or ""
+        replaced = await self.ephemeral.client.set(self.ephemeral.key("face-challenge-open", session), challenge_id,
+                                                   ex=seconds, get=True)
+        if replaced is not None:
+            await self.ephemeral.client.delete(self._challenge_key(session, replaced.decode()))
+        await self.ephemeral.client.set(self._challenge_key(session, challenge_id), json.dumps(state), ex=seconds)
         async with self.db.transaction() as conn:
             await self.audit.record(conn, actor, "face.challenge_issued", "citizen", actor.id,
                                     division=row["home_division"],
-                                    detail={"challenge": challenge_id, "actions": actions, "movement": movement})
+                                    detail={"challenge": challenge_id, "actions": actions, "movement": movement,
+                                            "replaced": replaced is not None})
         return LivenessChallenge(
             challenge_id=challenge_id, steps=[step(a) for a in actions],
             expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds), expires_in=seconds,
             min_frames=self.policy.min_frames, max_frames=self.policy.max_frames)
 
+    def _challenge_key(self, session: str, challenge_id: str) -> str:
+        return self.ephemeral.key("face-challenge", session, challenge_id)
+
     async def _take_challenge(self, actor: Actor, challenge_id: str) -> list[Action]:
-        """The challenge's actions, consumed: a second answer, or a late one, is refused."""
-        state = await self.ephemeral.client.getdel(self._challenge_key(challenge_id))
+        """The challenge's actions, consumed: a second answer, a late one, one from another session,
+        or one to a challenge since replaced, is refused."""
+        session = actor.session_id or ""
+        state = await self.ephemeral.take_once("face-challenge", session, challenge_id)
         if state is None:
-            if await self.ephemeral.client.exists(self._used_key(challenge_id)):
-                raise ChallengeUsed("this challenge was already answered; request a new one",
-                                    reasons=_builtins([reason("challenge-used")]))
-            raise ChallengeExpired("this challenge has expired or does not exist; request a new one",
-                                   reasons=_builtins([reason("challenge-expired")]))
-        await self.ephemeral.client.set(self._used_key(challenge_id), 1, ex=24 * 3600)
+            if await self.ephemeral.client.exists(self.ephemeral.key("face-challenge-used", session, challenge_id)):
+                raise with_reasons(ChallengeUsed("this challenge was already answered; request a new one"),
+                                   "challenge-used")
+            raise with_reasons(ChallengeExpired("this challenge has expired, was replaced by a newer one, or was "
+                                                "not issued to this session; request a new one"),
+                               "challenge-expired")
+        await self.ephemeral.client.set(self.ephemeral.key("face-challenge-used", session, challenge_id), 1,
+                                        ex=24 * 3600)
         issued = json.loads(state)
-        if issued["citizen"] != actor.id or issued["session"] != actor.session_id:
-            raise ChallengeExpired("this challenge was issued to another session; request a new one",
-                                   reasons=_builtins([reason("challenge-expired")]))
+        if issued["citizen"] != actor.id:
+            raise with_reasons(ChallengeExpired("this challenge was issued to someone else; request a new one"),
+                               "challenge-expired")
         return issued["actions"]
 
-    async def answer_challenge(self, actor: Actor, challenge_id: str, frames: list[bytes], device: str) -> FaceVerified:
-        """Check a burst of frames against the challenge and the reference; success raises the session to L3."""
+    async def answer_challenge(self, actor: Actor, challenge_id: str, frames: list[bytes],
+                               client: FaceClient) -> FaceVerified:
+        """Check a burst of frames against the challenge and the reference; success raises the session to L3.
+
+        The attempt was counted when the challenge was issued. Room on the pool is reserved before the
+        challenge is used up, so a busy pool (503) leaves the challenge open for a retry."""
+        if not CHALLENGE_ID.fullmatch(challenge_id):
+            raise with_reasons(ChallengeExpired("no challenge has this id; request a new one"), "challenge-expired")
         if not self.policy.min_frames <= len(frames) <= self.policy.max_frames:
-            raise ValidationFailed.field(
+            error = ValidationFailed.field(
                 "frames", f"send between {self.policy.min_frames} and {self.policy.max_frames} frames")
-        await self._count_attempt(actor.id or "", device)
-        async with self.db.connection() as conn:
-            row = await repository.citizen_with_enrolment(conn, uuid.UUID(actor.id))
-        if row is None:
-            raise NotFound("citizen not found")
-        detail = self._base_detail("liveness", device) | {"challenge": challenge_id, "frames": len(frames)}
+            raise with_reasons(error, "frame-count")
+        detail = self._base_detail("liveness", client) | {"challenge": challenge_id, "frames": len(frames)}
         failure: DomainError | None = None
-        try:
-            actions = await self._take_challenge(actor, challenge_id)
-        except (ChallengeExpired, ChallengeUsed) as exc:
-            failure = exc
-        else:
-            detail["actions"] = actions
-            failure = await self._judge_burst(row, actions, frames, detail)
-        if failure is not None:
-            detail["reasons"] = [r["code"] for r in failure.extensions.get("reasons", [])]
+        async with self.engine.reserve(len(frames)) as slot:
+            async with self.db.connection() as conn:
+                row = await self._own_row(conn, actor)
+            try:
+                actions = await self._take_challenge(actor, challenge_id)
+            except (ChallengeExpired, ChallengeUsed) as exc:
+                failure = exc
+            else:
+                detail["actions"] = actions
+                failure = await self._judge_burst(slot, row, actions, frames, detail)
         return await self._finish(actor, row, "liveness", frames, detail, failure, "L3")
 
-    async def _judge_burst(self, row: asyncpg.Record, actions: list[Action], frames: list[bytes],
+    async def _judge_burst(self, slot: PoolSlot, row: asyncpg.Record, actions: list[Action], frames: list[bytes],
                            detail: dict[str, Any]) -> DomainError | None:
         """The refusal for this burst, or None when it passes; fills `detail` with what was measured."""
         reference = self._reference(row)
         if reference is None:
-            return FaceNotEnrolled("no face reference is enrolled", reasons=_builtins([reason("not-enrolled")]))
-        limits = self.policy.pipeline.image
-        oversized = [i for i, frame in enumerate(frames) if len(frame) > limits.max_bytes]
-        if oversized:
-            return _unusable(["image-too-large"], f"#/frames/{oversized[0]}", oversized[0])
-        results = await self.engine.run(lambda pipeline: _analyse_burst(pipeline, frames, self.policy.pipeline))
+            return _not_enrolled()
+        try:
+            _check_sizes(frames, self.policy.frame_pipeline.image, "#/frames")
+        except (FacePhotoUnusable, FacePhotoTooLarge) as exc:
+            return exc
+        judged = await slot.run(lambda pipeline: _analyse_all(
+            pipeline, frames, self.policy.frame_pipeline, burst=True, detector=self.attack_detector))
         listed: list[FaceReason] = []
-        for index, result in enumerate(results):
-            codes = [result] if isinstance(result, str) else result.problems
-            listed.extend(reasons(codes, index))
+        for index, result in enumerate(judged):
+            codes = [result.rejected] if result.analysis is None else result.analysis.problems
+            listed.extend(reasons(codes, index))  # type: ignore[arg-type]
         if listed:
-            error_type = FacePhotoTooLarge if SIZE_CODES.intersection(r.code for r in listed) else FacePhotoUnusable
-            return error_type("; ".join(f"frame {r.frame}: {r.en}" for r in listed), reasons=_builtins(listed),
-                              errors=[{"pointer": f"#/frames/{r.frame}", "detail": r.en} for r in listed])
-        analyses: list[FaceAnalysis] = results  # type: ignore[assignment]
+            return _unusable_listed(listed)
+        analyses = [j.analysis for j in judged]
         poses = [a.quality.pose for a in analyses]  # type: ignore[union-attr]
         labels = pose_labels(poses)
         still = one_still_picture([a.face.landmarks for a in analyses],  # type: ignore[union-attr]
                                   [hashlib.sha256(frame).digest() for frame in frames])
-        first = analyses[0].embedding
-        consistency = [round(cosine_similarity(a.embedding, first), 4) for a in analyses]  # type: ignore[arg-type]
-        score = cosine_similarity(first, reference)  # type: ignore[arg-type]
-        detail |= {"score": round(score, 4), "labels": labels, "consistency": consistency, "still_picture": still,
+        flow = continuity([FrameGeometry(a.image_size, a.face.box, a.scene)  # type: ignore[union-attr, arg-type]
+                           for a in analyses], self.policy.continuity)
+        # Every frontal frame (the first, and each return) must be the enrolled person; every frame
+        # must be the same person as the frontal frames around it.
+        frontal = [i for i, label in enumerate(labels) if label == "frontal"] or [0]
+        scores = [round(cosine_similarity(analyses[i].embedding, reference), 4) for i in frontal]  # type: ignore[union-attr, arg-type]
+        consistency = [round(min([cosine_similarity(a.embedding, analyses[j].embedding)  # type: ignore[union-attr, arg-type]
+                                  for j in _neighbours(i, frontal)], default=1.0), 4)
+                       for i, a in enumerate(analyses)]
+        detail |= {"score": min(scores), "frontal_scores": scores, "labels": labels, "consistency": consistency,
+                   "still_picture": still, "continuity": {"same_size": flow.same_size, "shift": flow.shift,
+                                                          "scale": flow.scale, "background": flow.background},
                    "poses": [[p.yaw, p.pitch] for p in poses]}
         codes = []
         if still:
             codes.append("frames-identical")
         if not follows_challenge(labels, actions):
             codes.append("pose-wrong")
+        if not flow.within(self.policy.continuity):
+            codes.append("frames-discontinuous")
         if min(consistency) < self.policy.burst_threshold:
             codes.append("person-changed")
+        if self._attack_refusal([j.attack_score for j in judged], detail):
+            codes.append("presentation-attack")
         if codes:
             listed = reasons(codes)
             return LivenessFailed("; ".join(r.en for r in listed), reasons=_builtins(listed))
-        if score < self.policy.threshold:
-            return FaceMismatch("the face does not match the enrolled reference", reasons=_builtins([reason("mismatch")]))
+        if min(scores) < self.policy.threshold:
+            return with_reasons(FaceMismatch("the face does not match the enrolled reference"), "mismatch")
         return None
 
     # -- retention ---------------------------------------------------------------------------------

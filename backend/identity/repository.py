@@ -108,12 +108,30 @@ async def revoke_session(conn: asyncpg.Connection, session_id: uuid.UUID, reason
     return status.endswith(" 1")
 
 
-async def elevate_session(conn: asyncpg.Connection, session_id: uuid.UUID, level: str) -> asyncpg.Record | None:
+async def elevate_session(conn: asyncpg.Connection, session_id: uuid.UUID, level: str,
+                         window_seconds: int) -> asyncpg.Record | None:
+    """Raise the session to `level`, unless it holds a higher level still inside its step-up window.
+
+    Levels compare as text ('L1' < 'L2' < 'L3'); SET expressions read the row as it was.
+    """
     return await conn.fetchrow(
-        """UPDATE auth_sessions SET assurance_level = $2, elevated_at = now()
-           WHERE id = $1 AND revoked_at IS NULL RETURNING id, principal_kind, principal_id""",
-        session_id, level,
+        """UPDATE auth_sessions SET
+               assurance_level = CASE WHEN assurance_level > $2
+                                       AND elevated_at > now() - make_interval(secs => $3)
+                                      THEN assurance_level ELSE $2 END,
+               elevated_at = CASE WHEN assurance_level > $2
+                                   AND elevated_at > now() - make_interval(secs => $3)
+                                  THEN elevated_at ELSE now() END
+           WHERE id = $1 AND revoked_at IS NULL
+           RETURNING id, principal_kind, principal_id, assurance_level""",
+        session_id, level, float(window_seconds),
     )
+
+
+async def retire_refresh_tokens(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    """Mark the session's unused refresh tokens used: presenting one later counts as reuse."""
+    await conn.execute("UPDATE refresh_tokens SET used_at = now() WHERE session_id = $1 AND used_at IS NULL",
+                       session_id)
 
 
 async def insert_sms(conn: asyncpg.Connection, phone_hash: bytes, phone_masked: str, body: str) -> None:

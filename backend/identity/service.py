@@ -263,15 +263,20 @@ class IdentityService:
         return bool(await self.ephemeral.client.exists(self.ephemeral.key("revoked", session_id)))
 
     async def elevate(self, conn: asyncpg.Connection, actor: Actor, level: str, method: str) -> TokenPair:
-        """Raise the session's assurance after a face check; runs in the caller's transaction."""
+        """Raise the session's assurance after a face check; runs in the caller's transaction.
+
+        A check never lowers a session still within its step-up window (a photo check after a
+        liveness check leaves it at L3), and every refresh token issued before it stops working."""
         if actor.session_id is None or actor.kind != "citizen":
             raise Forbidden("only a citizen session can be stepped up")
-        row = await repository.elevate_session(conn, uuid.UUID(actor.session_id), level)
+        row = await repository.elevate_session(conn, uuid.UUID(actor.session_id), level, STEP_UP_SECONDS)
         if row is None:
             raise Unauthenticated("the session is no longer valid")
+        # Refresh tokens issued before the check must not mint tokens at the new level.
+        await repository.retire_refresh_tokens(conn, row["id"])
         await self.audit.record(conn, actor, "session.elevated", "auth_session", actor.session_id,
-                                detail={"level": level, "method": method})
-        return await self._issue(conn, "citizen", row["principal_id"], row["id"], level, None, None)
+                                detail={"level": row["assurance_level"], "checked": level, "method": method})
+        return await self._issue(conn, "citizen", row["principal_id"], row["id"], row["assurance_level"], None, None)
 
     # -- citizens' personal data -----------------------------------------------------------------
 

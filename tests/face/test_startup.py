@@ -36,4 +36,4 @@ def test_the_face_models_command_checks_and_prints_the_digests():
     checked = tongban("face", "models", model_dir=face_samples.model_dir())
     assert checked.returncode == 0, checked.stderr
     for spec in models.MODELS:
-        assert f"{spec.converted_sha256}  {face_samples.model_dir() / spec.converted_file}" in checked.stdout
+        assert f"{spec.converted_digest}  {face_samples.model_dir() / spec.converted_file}" in checked.stdout

@@ -58,7 +58,8 @@ async def test_another_person_is_refused_and_the_session_stays_l1(client, servic
     assert [r["code"] for r in problem["reasons"]] == ["mismatch"]
     assert problem["reasons"][0]["zh"] and problem["reasons"][0]["en"]
     assert "tokens" not in problem and "score" not in problem
-    assert problem["attempts_left"] == services.face.policy.attempts_per_citizen_hour - 1
+    policy = services.face.policy
+    assert problem["attempts_left"] == min(policy.attempts_per_citizen_hour, policy.attempts_per_session_hour) - 1
     audit = await services.db.pool.fetchrow("SELECT detail FROM audit_log WHERE action = 'face.check_failed'")
     assert audit["detail"]["score"] < services.face.policy.threshold
     assert audit["detail"]["reasons"] == ["mismatch"] and audit["detail"]["decision"] == "face-mismatch"
@@ -177,3 +178,99 @@ async def test_photos_are_kept_encrypted_only_when_dispute_retention_is_configur
     await services.db.pool.execute("UPDATE face_retained_photos SET retain_until = now() - interval '1 second'")
     assert await services.face.purge_retained_photos() == 1
     assert await services.db.pool.fetchval("SELECT count(*) FROM face_retained_photos") == 0
+
+
+async def test_without_a_device_id_people_behind_one_address_do_not_share_a_device_limit(client_with):
+    client, services = await client_with(face_attempts_per_device_hour=2)
+    people = [await enrolled_citizen(client, services) for _ in range(3)]
+
+    statuses = [(await client.post("/face/verifications", files=photo_file(face_samples.no_face()),
+                                   headers=bearer(person["access_token"]))).status_code for person in people]
+
+    assert statuses == [422, 422, 422]
+
+
+async def test_attempts_are_limited_per_session_whatever_device_id_is_sent(client_with):
+    client, services = await client_with(face_attempts_per_session_hour=2, face_attempts_per_citizen_hour=100)
+    citizen = await enrolled_citizen(client, services)
+
+    statuses = [(await client.post("/face/verifications", files=photo_file(face_samples.no_face()),
+                                   headers=bearer(citizen["access_token"]) | {"X-Device-ID": f"rotated-{i}"})).status_code
+                for i in range(3)]
+
+    assert statuses == [422, 422, 429]
+
+
+async def test_attempts_are_limited_per_network_address(client_with):
+    client, services = await client_with(face_attempts_per_address_hour=2)
+    people = [await enrolled_citizen(client, services) for _ in range(3)]
+
+    statuses = [(await client.post("/face/verifications", files=photo_file(face_samples.no_face()),
+                                   headers=bearer(p["access_token"]) | {"X-Device-ID": f"phone-{i}"})).status_code
+                for i, p in enumerate(people)]
+
+    assert statuses == [422, 422, 429]
+
+
+class _SeesAttacksEverywhere:
+    """A stand-in passive detector: the plug-in seam, exercised with the simplest possible judge."""
+
+    name = "test-detector"
+    present = True
+
+    def __init__(self) -> None:
+        self.crops = 0
+
+    def attack_score(self, aligned):
+        assert aligned.shape == (112, 112, 3)
+        self.crops += 1
+        return 0.9
+
+
+async def test_an_installed_passive_detector_runs_on_each_face_and_refuses_above_its_threshold(client, services):
+    citizen = await enrolled_citizen(client, services)
+    detector = _SeesAttacksEverywhere()
+    services.face.attack_detector = detector
+
+    response = await client.post("/face/verifications", files=photo_file(face_samples.photo("obama.jpg")),
+                                 headers=bearer(citizen["access_token"]))
+
+    assert response.status_code == 403
+    assert [r["code"] for r in response.json()["reasons"]] == ["presentation-attack"]
+    assert detector.crops == 1
+    audit = await services.db.pool.fetchrow("SELECT detail FROM audit_log WHERE action = 'face.check_failed'")
+    assert audit["detail"]["attack_scores"] == [0.9] and audit["detail"]["passive_anti_spoofing"] == "test-detector"
+
+
+async def test_a_photo_check_after_a_liveness_check_leaves_the_session_at_l3(client, services):
+    from tests.face.test_liveness import answer, new_challenge, rendered_to_order
+
+    citizen = await enrolled_citizen(client, services)
+    challenge = await new_challenge(client, citizen)
+    l3 = (await answer(client, citizen, challenge, rendered_to_order(challenge))).json()["tokens"]
+
+    response = await client.post("/face/verifications", files=photo_file(face_samples.photo("obama.jpg")),
+                                 headers=bearer(l3["access_token"]))
+
+    assert response.status_code == 200 and response.json()["assurance_level"] == "L3"
+    session_id = services.tokens.read(l3["access_token"]).session_id
+    assert await services.db.pool.fetchval("SELECT assurance_level FROM auth_sessions WHERE id = $1::uuid",
+                                           session_id) == "L3"
+
+
+async def test_refusals_by_the_framework_on_face_endpoints_carry_reasons(client_with):
+    client, services = await client_with(max_body_bytes=1_000_000)
+    citizen = await enrolled_citizen(client, services)
+    headers = bearer(citizen["access_token"])
+
+    too_large = await client.post("/face/verifications", headers=headers,
+                                  files=photo_file(face_samples.too_many_bytes(1_100_000)))
+    no_photo = await client.post("/face/verifications", headers=headers,
+                               files={"picture": ("p.jpg", face_samples.photo("obama.jpg"), "image/jpeg")})
+
+    not_a_form = await client.post("/face/verifications", headers=headers, data={"photo": "hello"})
+
+    assert not_a_form.status_code in (400, 422) and [r["code"] for r in not_a_form.json()["reasons"]] == ["request-invalid"]
+    assert too_large.status_code == 413 and [r["code"] for r in too_large.json()["reasons"]] == ["request-too-large"]
+    assert no_photo.status_code == 422 and [r["code"] for r in no_photo.json()["reasons"]] == ["request-invalid"]
+    assert all(r.json()["reasons"][0]["zh"] for r in (too_large, no_photo))

@@ -75,3 +75,27 @@ def test_large_photos_are_reduced_by_a_power_of_two_while_decoding():
 def test_transparent_and_palette_images_become_rgb():
     decoded = decode(face_samples.photo("32bit.png"))
     assert decoded.format == "PNG" and decoded.rgb.shape == (1200, 626, 3) and decoded.rgb.dtype == np.uint8
+
+
+def test_a_flat_picture_declaring_millions_of_pixels_in_a_few_kilobytes_is_refused_before_decoding():
+    bomb = io.BytesIO()
+    Image.new("RGB", (4898, 4898), (128, 128, 128)).save(bomb, "PNG", optimize=True)  # 24 MP in ~80 KB
+    started = time.perf_counter()
+    assert _code(bomb.getvalue(), ImageLimits(max_pixels=100_000_000)) == "image-too-many-pixels"
+    assert time.perf_counter() - started < 0.05
+
+
+def test_the_pixel_limit_counts_what_is_decoded_so_a_large_phone_jpeg_is_accepted_and_a_large_png_is_not():
+    photo = Image.open(io.BytesIO(face_samples.photo("obama.jpg"))).convert("RGB")
+    noise = np.random.default_rng(3).integers(0, 40, (3000, 4000, 3), dtype=np.uint8)
+    phone = Image.fromarray(np.clip(np.asarray(photo.resize((4000, 3000))).astype(np.int16) + noise - 20, 0, 255)
+                            .astype(np.uint8))  # 12 megapixels, as a phone stores a photo
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    phone.save(jpeg, "JPEG", quality=85)
+    phone.crop((0, 0, 1600, 1600)).save(png, "PNG")  # 2.56 megapixels, decoded in full
+
+    decoded = decode(jpeg.getvalue(), ImageLimits(max_bytes=16 * 1024 * 1024))
+    assert decoded.original_size == (4000, 3000) and decoded.rgb.shape[:2] == (750, 1000)
+    assert _code(png.getvalue(), ImageLimits(max_bytes=16 * 1024 * 1024, max_pixels=2_000_000)) == \
+        "image-too-many-pixels"
+    assert decode(png.getvalue(), ImageLimits(max_bytes=16 * 1024 * 1024)).rgb.shape[:2] == (800, 800)

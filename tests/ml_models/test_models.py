@@ -11,11 +11,44 @@ from ml_models.pipeline import open_session, session_options
 from tests import face_samples
 
 
-def test_the_converted_models_are_the_recorded_files():
+def test_the_converted_models_are_the_recorded_models():
     face_samples.pipeline()  # converts into the run's model folder if not yet done
     for spec in models.MODELS:
         data = (face_samples.model_dir() / spec.converted_file).read_bytes()
-        assert models.sha256_of(data) == spec.converted_sha256
+        assert models.content_digest(data) == spec.converted_digest
+
+
+def test_the_same_model_written_another_way_passes_the_check_and_a_changed_weight_does_not(tmp_path):
+    """As a newer onnx package might write it: weights stored as typed values rather than raw bytes,
+    in another order, with other producer names. The content digest does not change; one weight does."""
+    import onnx
+    from onnx import numpy_helper
+
+    face_samples.pipeline()
+    model = onnx.load(str(face_samples.model_dir() / models.YUNET.converted_file))
+    rewritten = []
+    for tensor in reversed(model.graph.initializer):
+        array = numpy_helper.to_array(tensor)
+        typed = onnx.helper.make_tensor(tensor.name, tensor.data_type, array.shape, array.flatten().tolist(),
+                                        raw=False)
+        rewritten.append(typed)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(rewritten)
+    model.producer_name, model.producer_version = "another-writer", "99.0"
+    written_otherwise = model.SerializeToString()
+    assert models.sha256_of(written_otherwise) != models.sha256_of(
+        (face_samples.model_dir() / models.YUNET.converted_file).read_bytes())
+    (tmp_path / models.YUNET.converted_file).write_bytes(written_otherwise)
+
+    assert models.prepare(tmp_path, models.YUNET) == written_otherwise
+
+    first = model.graph.initializer[0]
+    changed = numpy_helper.to_array(first).copy()
+    changed.flat[0] += 1.0
+    first.CopyFrom(numpy_helper.from_array(changed, first.name))
+    (tmp_path / models.YUNET.converted_file).write_bytes(model.SerializeToString())
+    with pytest.raises(models.ModelError, match="altered or replaced"):
+        models.prepare(tmp_path, models.YUNET)
 
 
 def test_an_altered_model_file_stops_loading_and_names_the_file(tmp_path):
@@ -44,7 +77,7 @@ def test_a_missing_or_altered_source_file_is_named(tmp_path):
 
 
 def test_a_conversion_that_does_not_give_the_recorded_file_is_refused(tmp_path):
-    unexpected = dataclasses.replace(models.YUNET, converted_sha256="f" * 64)
+    unexpected = dataclasses.replace(models.YUNET, converted_digest="f" * 64)
     with pytest.raises(models.ModelError, match="converts differently than recorded"):
         models.prepare(tmp_path, unexpected)
     assert not (tmp_path / models.YUNET.converted_file).exists()
