@@ -167,3 +167,8 @@ class OverlappingEffectiveDates(Conflict):
 
     def __init__(self, detail: str, pointer: str = "#/effective_date", **extensions: object) -> None:
         super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
+
+
+class FormSchemaUnusable(Conflict):
+    slug = "form-schema-unusable"
+    title = "The item's form schema cannot be used to check forms; an admin must revise it"

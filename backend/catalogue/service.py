@@ -8,6 +8,7 @@ regional lists their province belongs to), in one transaction with its audit ent
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -250,7 +251,8 @@ class CatalogueService:
         return problems
 
     async def _check_standard(self, conn: asyncpg.Connection, s: ItemStandard, at: str = "#") -> None:
-        problems = self._standard_problems(s, await repository.certificate_types(conn), at)
+        # Checking a form schema is CPU work (jsonschema, RE2): off the event loop.
+        problems = await asyncio.to_thread(self._standard_problems, s, await repository.certificate_types(conn), at)
         if problems:
             raise ValidationFailed(problems)
 
@@ -772,11 +774,11 @@ class CatalogueService:
         For the cases domain: raise `ValidationFailed(errors)` when the list is not empty.
         """
         schema, _ = await self._form_schema(item_code, handling_division, as_of)
-        return form_problems(schema, form, at)
+        return await asyncio.to_thread(form_problems, schema, form, at)
 
     async def check_form(self, item_code: str, request: FormCheck) -> FormCheckResult:
         schema, source = await self._form_schema(item_code, request.handling_division, None)
-        problems = form_problems(schema, request.form, "#/form")
+        problems = await asyncio.to_thread(form_problems, schema, request.form, "#/form")
         return FormCheckResult(item_code, not problems, [FormProblem(p.pointer, p.detail) for p in problems], source)
 
     # -- search and FAQ ------------------------------------------------------------------------------------------------
@@ -944,8 +946,9 @@ class CatalogueService:
             existing = await repository.existing_item_codes(conn, [s.code for s in standards])
             new = [s for s in standards if s.code not in existing]
             certificate_names = await repository.certificate_types(conn)
-            problems = [p for n, s in enumerate(standards) if s.code not in existing
-                        for p in self._standard_problems(s, certificate_names, f"#/items/{n}")]
+            problems = await asyncio.to_thread(lambda: [
+                p for n, s in enumerate(standards) if s.code not in existing
+                for p in self._standard_problems(s, certificate_names, f"#/items/{n}")])
             if problems:
                 raise ValidationFailed(problems, "items.json does not hold valid item standards")
             await repository.insert_items(conn, [self._item_row_values(s, sample) for s in new])

@@ -57,3 +57,11 @@ async def empty_database(admin_url: str, name: str, options: str = "") -> AsyncI
 def in_days(days: int) -> str:
     """An ISO date `days` after today in China."""
     return (today() + dt.timedelta(days=days)).isoformat()
+
+
+async def standard_of(client, code: str) -> dict:
+    """An item's standard as the admin endpoints take it, read through the public API."""
+    item = (await client.get(f"/catalogue/items/{code}")).json()
+    standard = {k: v for k, v in item.items() if k not in ("revision", "variants", "sample", "elements")}
+    standard["modes"] = [m["code"] for m in item["modes"]]
+    return standard
