@@ -278,8 +278,9 @@ class CatalogueAdminController(Controller):
 
     @post("/lists/{code:str}/versions/{version:int}/publish", operation_id="publishServiceListVersion",
           status_code=200, summary="Publish a draft from an effective date",
-          description="The version in force until then is superseded on that date; a date that overlaps another "
-                      "version's period is refused (409 `overlapping-effective-dates`). Audited.")
+          description="The version in force until then ends on that date (it stays `published`, and can still be "
+                      "withdrawn, until then); a date that overlaps another version's period is refused (409 "
+                      "`overlapping-effective-dates`). Audited.")
     async def publish(
         self, code: FromPath[str], version: VersionNumber, data: JSONBody[Publication],
         services: NamedDependency[Services], actor: NamedDependency[Actor],
@@ -288,8 +289,9 @@ class CatalogueAdminController(Controller):
 
     @post("/lists/{code:str}/versions/{version:int}/withdraw", operation_id="withdrawServiceListVersion",
           status_code=200, summary="Withdraw a published version",
-          description="It stops applying from `effective_until` (today by default) and stays in the history. "
-                      "Audited.")
+          description="It stops applying from `effective_until` (today by default) and stays in the history. A "
+                      "version withdrawn before it takes effect never applies, and the version it was to supersede "
+                      "stays in force. Audited.")
     async def withdraw(
         self, code: FromPath[str], version: VersionNumber, data: JSONBody[Withdrawal],
         services: NamedDependency[Services], actor: NamedDependency[Actor],

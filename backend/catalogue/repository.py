@@ -316,8 +316,16 @@ async def publish(
     )
 
 
-async def close(
-    conn: asyncpg.Connection, version_id: int, state: str, effective_until: dt.date, reason: str | None = None
+async def end_period(conn: asyncpg.Connection, version_id: int, effective_until: dt.date | None) -> None:
+    """Set the day a version stops being in force (None: in force for good); its state stays."""
+    await conn.execute(
+        "UPDATE catalogue_list_versions SET effective_until = $2, updated_at = now() WHERE id = $1",
+        version_id, effective_until,
+    )
+
+
+async def withdraw(
+    conn: asyncpg.Connection, version_id: int, state: str, effective_until: dt.date, reason: str
 ) -> None:
     await conn.execute(
         """UPDATE catalogue_list_versions SET state = $2, effective_until = $3, withdrawal_reason = $4,
@@ -360,8 +368,8 @@ async def list_overview(conn: asyncpg.Connection, as_of: dt.date) -> list[asyncp
                          WHERE v.list_code = l.code AND v.state <> 'draft'
                          ORDER BY v.version DESC LIMIT 1) latest ON true
            LEFT JOIN LATERAL (SELECT id, version FROM catalogue_list_versions v
-                              WHERE v.list_code = l.code AND v.state <> 'draft' AND v.effective_date <= $1
-                                AND (v.effective_until IS NULL OR $1 < v.effective_until)) in_force ON true
+                              WHERE v.list_code = l.code AND v.state <> 'draft'
+                                AND daterange(v.effective_date, v.effective_until) @> $1::date) in_force ON true
            ORDER BY l.kind, l.code""",
         as_of,
     )
@@ -380,8 +388,7 @@ async def resolve(
         """WITH applicable AS (
                SELECT v.id, v.list_code, v.version, l.kind
                FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
-               WHERE v.state <> 'draft' AND v.effective_date <= $3
-                 AND (v.effective_until IS NULL OR $3 < v.effective_until)
+               WHERE v.state <> 'draft' AND daterange(v.effective_date, v.effective_until) @> $3::date
                  AND (l.kind = 'national' OR (
                       EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $1)
                   AND EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $2))))

@@ -101,11 +101,22 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 FAQ_EDITORS = frozenset({"admin", "supervisor"})
 _MATCH = {4: "exact_name", 3: "exact_alias", 2: "name", 1: "alias", 0: "other"}
 _CONTENT_FIELDS = ("name", "issuer", "document", "note")
+# Actions that would change a version's content: refused as `version-immutable` outside a draft.
+_CONTENT_ACTIONS = frozenset({"edit", "discard", "publish"})
+_DONE = {"edit": "edited", "discard": "discarded", "publish": "published", "withdraw": "withdrawn"}
 
 
 def today() -> dt.date:
     """Today in China, where every effective date of the catalogue is meant."""
     return dt.datetime.now(CHINA).date()
+
+
+def shown_state(row: asyncpg.Record) -> str:
+    """A version's state as people read it: a published version whose successor has taken effect is
+    superseded (stored as published, so that until that day it can still be withdrawn)."""
+    if row["state"] == "published" and row["effective_until"] is not None and row["effective_until"] <= today():
+        return "superseded"
+    return row["state"]
 
 
 def _item_doc(standard: ItemStandard) -> str:
@@ -329,7 +340,7 @@ class CatalogueService:
             name=overview["name"] if overview else (newest["name"] if newest else code),
             members=(list(overview["members"]) or None) if overview else (list(newest["members"]) or None if newest else None),
             in_force_version=overview["in_force_version"] if overview else None,
-            versions=[ListVersionSummary(version=v["version"], state=v["state"], published_on=v["published_on"],
+            versions=[ListVersionSummary(version=v["version"], state=shown_state(v), published_on=v["published_on"],
                                          effective_date=v["effective_date"], effective_until=v["effective_until"],
                                          entries=v["entry_count"]) for v in versions],
             sample=any(v["sample"] for v in versions),
@@ -356,7 +367,7 @@ class CatalogueService:
 
     def _version_view(self, row: asyncpg.Record, entries: Sequence[asyncpg.Record]) -> ListVersionView:
         return ListVersionView(
-            list_code=row["list_code"], kind=row["kind"], version=row["version"], state=row["state"],
+            list_code=row["list_code"], kind=row["kind"], version=row["version"], state=shown_state(row),
             name=row["name"], issuer=row["issuer"], document=row["document"], note=row["note"],
             members=list(row["members"]) if row["kind"] == "regional" else None,
             published_on=row["published_on"], effective_date=row["effective_date"],
@@ -372,8 +383,9 @@ class CatalogueService:
             b = await self._version_row(conn, code, new, include_drafts=include_drafts)
             a_entries = {e["item_code"]: e for e in await repository.entries(conn, a["id"])}
             b_entries = {e["item_code"]: e for e in await repository.entries(conn, b["id"])}
-        fields = [FieldChange(f, a[f], b[f]) for f in (*_CONTENT_FIELDS, "effective_date", "effective_until", "state")
-                  if a[f] != b[f]]
+        before, after = ({**{f: r[f] for f in (*_CONTENT_FIELDS, "effective_date", "effective_until")},
+                          "state": shown_state(r)} for r in (a, b))
+        fields = [FieldChange(f, before[f], after[f]) for f in before if before[f] != after[f]]
         changed = []
         for code_, before in a_entries.items():
             after = b_entries.get(code_)
@@ -509,20 +521,28 @@ class CatalogueService:
                                     division=actor.division, detail={"version": number})
             return await self._view_in(conn, code, number)
 
-    async def _editable(
-        self, conn: asyncpg.Connection, code: str, number: int, action: str
-    ) -> tuple[asyncpg.Record, asyncpg.Record]:
+    async def _apply(
+        self, conn: asyncpg.Connection, code: str, number: int, action: str, actor: Actor,
+        new_members: Sequence[str] | None = None,
+    ) -> tuple[asyncpg.Record, asyncpg.Record, str]:
+        """Lock a list and one of its versions, check the actor's scope, and find the state `action`
+        takes the version to: the one place the state machine (`catalogue_list_transitions`) is applied."""
         listing = await self._locked_list(conn, code)
         row = await self._version_row(conn, code, number, include_drafts=True, for_update=True)
-        if row["state"] != "draft":
-            raise VersionImmutable(f"version {number} of {code} is {row['state']} and cannot be {action}; "
-                                   f"create a new draft version instead", state=row["state"])
-        return listing, row
+        self._may_edit_list(actor, listing["kind"], list(row["members"]), *([new_members] if new_members else []))
+        state = shown_state(row)
+        to_state = await repository.transition(conn, state, action)
+        if to_state is None:
+            if action in _CONTENT_ACTIONS:
+                raise VersionImmutable(f"version {number} of {code} is {state} and cannot be {_DONE[action]}; "
+                                       "create a new draft version instead", state=state)
+            raise InvalidTransition(f"a {state} version cannot be {_DONE[action]}", state=state)
+        return listing, row, to_state
 
     async def update_draft(self, code: str, number: int, content: ListContent, actor: Actor) -> ListVersionView:
         """Replace the content of a draft version; a published version never changes."""
         async with self.db.transaction() as conn, _database_refusals():
-            listing, row = await self._editable(conn, code, number, "edited")
+            listing, row, _ = await self._apply(conn, code, number, "edit", actor)
             members = await self._check_content(conn, listing["kind"], content, "#")
             self._may_edit_list(actor, listing["kind"], list(row["members"]), members)
             await repository.update_draft_meta(conn, row["id"], msgspec.to_builtins(content))
@@ -534,55 +554,47 @@ class CatalogueService:
 
     async def discard_draft(self, code: str, number: int, actor: Actor) -> None:
         async with self.db.transaction() as conn, _database_refusals():
-            listing, row = await self._editable(conn, code, number, "discarded")
-            self._may_edit_list(actor, listing["kind"], list(row["members"]))
+            _, row, _ = await self._apply(conn, code, number, "discard", actor)
             await repository.delete_draft(conn, row["id"])
             await self._event(conn, code, number, "draft_discarded", actor)
             await self.audit.record(conn, actor, "catalogue.list.draft_discarded", "catalogue_list", code,
                                     division=actor.division, detail={"version": number})
 
     async def publish(self, code: str, number: int, form: Publication, actor: Actor) -> ListVersionView:
-        """Publish a draft from its effective date; the version in force until then is superseded."""
+        """Publish a draft from its effective date; the version in force until then ends that day."""
         async with self.db.transaction() as conn, _database_refusals():
-            listing = await self._locked_list(conn, code)
-            row = await self._version_row(conn, code, number, include_drafts=True, for_update=True)
-            self._may_edit_list(actor, listing["kind"], list(row["members"]))
-            if row["state"] != "draft":
-                raise VersionImmutable(f"version {number} of {code} is already {row['state']}", state=row["state"])
+            _, row, to_state = await self._apply(conn, code, number, "publish", actor)
             if form.effective_date < today():
                 raise ValidationFailed.field("effective_date", "a list cannot take effect retroactively: "
                                                                f"choose {today().isoformat()} or later")
             if not await repository.entries(conn, row["id"]):
                 raise ValidationFailed.field("entries", "a version needs at least one entry to be published")
-            await self._place(conn, code, row, form.effective_date, today(), actor)
+            await self._place(conn, code, row, to_state, form.effective_date, today(), actor)
             await self.audit.record(conn, actor, "catalogue.list.published", "catalogue_list", code,
                                     division=actor.division,
                                     detail={"version": number, "effective_date": form.effective_date.isoformat()})
             return await self._view_in(conn, code, number)
 
     async def _place(
-        self, conn: asyncpg.Connection, code: str, row: asyncpg.Record, effective_date: dt.date,
+        self, conn: asyncpg.Connection, code: str, row: asyncpg.Record, to_state: str, effective_date: dt.date,
         published_on: dt.date, actor: Actor,
     ) -> None:
-        """Publish `row` from `effective_date`: refuse overlap, supersede the open version."""
-        to_state = await repository.transition(conn, row["state"], "publish")
-        if to_state is None:
-            raise InvalidTransition(f"a {row['state']} version cannot be published")
+        """Publish `row` from `effective_date`: refuse overlap, end the open version on that day (it
+        stays published, and reads as superseded once the day has come)."""
         previous = None
-        for period in await repository.periods(conn, code):
+        for period in await self._periods(conn, code):
             if period["effective_date"] >= effective_date:
                 raise OverlappingEffectiveDates(
                     f"version {period['version']} of {code} takes effect on {period['effective_date']}; "
                     f"a newer version must take effect after that", conflicts_with=period["version"])
-            if period["effective_until"] is not None and period["effective_until"] > effective_date:
+            if period["effective_until"] is None:
+                previous = period
+            elif period["effective_until"] > effective_date:
                 raise OverlappingEffectiveDates(
                     f"version {period['version']} of {code} is in force until {period['effective_until']}; "
                     f"a newer version can take effect on that day at the earliest", conflicts_with=period["version"])
-            if period["state"] == "published":
-                previous = period
         if previous is not None:
-            closed = await repository.transition(conn, "published", "supersede")
-            await repository.close(conn, previous["id"], closed, effective_date)  # type: ignore[arg-type]
+            await repository.end_period(conn, previous["id"], effective_date)
             await self._event(conn, code, previous["version"], "superseded", actor,
                               by_version=row["version"], effective_until=effective_date)
         await repository.publish(conn, row["id"], to_state, published_on, effective_date,
@@ -590,25 +602,46 @@ class CatalogueService:
         await self._event(conn, code, row["version"], "published", actor, effective_date=effective_date,
                           supersedes=previous["version"] if previous else None)
 
+    @staticmethod
+    async def _periods(conn: asyncpg.Connection, code: str) -> list[asyncpg.Record]:
+        """The versions of a list that are, were or will be in force: a version withdrawn before it
+        took effect (an empty period) takes no room."""
+        return [p for p in await repository.periods(conn, code) if p["effective_until"] != p["effective_date"]]
+
     async def withdraw(self, code: str, number: int, form: Withdrawal, actor: Actor) -> ListVersionView:
-        """Stop a published version from a date (today by default); it stays in the history."""
+        """Stop a published version from a date (today by default); it stays in the history. A version
+        withdrawn before it takes effect never applies, and the version it was to supersede stays in force."""
         async with self.db.transaction() as conn, _database_refusals():
-            listing = await self._locked_list(conn, code)
-            row = await self._version_row(conn, code, number, include_drafts=True, for_update=True)
-            self._may_edit_list(actor, listing["kind"], list(row["members"]))
-            to_state = await repository.transition(conn, row["state"], "withdraw")
-            if to_state is None:
-                raise InvalidTransition(f"a {row['state']} version cannot be withdrawn", state=row["state"])
+            _, row, to_state = await self._apply(conn, code, number, "withdraw", actor)
             until = form.effective_until or today()
             if until < today():
                 raise ValidationFailed.field("effective_until", "a withdrawal cannot be back-dated")
             until = max(until, row["effective_date"])
-            await repository.close(conn, row["id"], to_state, until, form.reason)
+            if row["effective_until"] is not None and until > row["effective_until"]:
+                raise ValidationFailed.field(
+                    "effective_until", f"version {number} already ends on {row['effective_until']}, when the next "
+                                       "version takes effect; withdraw it on that day or earlier")
+            await repository.withdraw(conn, row["id"], to_state, until, form.reason)
             await self._event(conn, code, number, "withdrawn", actor, effective_until=until, reason=form.reason)
+            if until == row["effective_date"] > today():
+                await self._reopen_predecessor(conn, code, row, actor)
             await self.audit.record(conn, actor, "catalogue.list.withdrawn", "catalogue_list", code,
                                     division=actor.division,
                                     detail={"version": number, "effective_until": until.isoformat()})
             return await self._view_in(conn, code, number)
+
+    async def _reopen_predecessor(self, conn: asyncpg.Connection, code: str, row: asyncpg.Record, actor: Actor) -> None:
+        """`row` was withdrawn before taking effect: the version it was to end stays in force, until the
+        next version's start or for good."""
+        periods = await self._periods(conn, code)
+        previous = next((p for p in periods if p["effective_until"] == row["effective_date"]
+                         and p["state"] == "published"), None)
+        if previous is None:
+            return
+        until = min((p["effective_date"] for p in periods if p["effective_date"] > row["effective_date"]), default=None)
+        await repository.end_period(conn, previous["id"], until)
+        await self._event(conn, code, previous["version"], "reopened", actor, effective_until=until,
+                          because_withdrawn=row["version"])
 
     # -- resolution and receipt standards ----------------------------------------------------------------------
 
@@ -996,6 +1029,7 @@ class CatalogueService:
                                                                         "sample": bool(spec.get("sample"))})
         await repository.replace_content(conn, version_id, members, self._entry_rows(content.entries))
         row = await repository.version(conn, code, number)
-        await self._place(conn, code, row, dt.date.fromisoformat(spec["effective_date"]),
+        to_state = await repository.transition(conn, row["state"], "publish")
+        await self._place(conn, code, row, to_state, dt.date.fromisoformat(spec["effective_date"]),
                           dt.date.fromisoformat(spec["published_on"]), actor)
         return 1

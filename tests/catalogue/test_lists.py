@@ -121,9 +121,11 @@ async def test_publishing_a_new_version_supersedes_the_old_one_from_its_effectiv
     assert published.status_code == 200
     assert (published.json()["state"], published.json()["supersedes"]) == ("published", 1)
     old = (await client.get("/catalogue/lists/jjj/versions/1")).json()
-    assert (old["state"], old["effective_until"]) == ("superseded", in_days(10))
+    # In force until version 2 takes effect: it reads as superseded from that day.
+    assert (old["state"], old["effective_until"]) == ("published", in_days(10))
     overview = (await client.get("/catalogue/lists/jjj")).json()
-    assert [(v["version"], v["state"]) for v in overview["versions"]] == [(1, "superseded"), (2, "published")]
+    assert [(v["version"], v["state"], v["effective_until"]) for v in overview["versions"]] == [
+        (1, "published", in_days(10)), (2, "published", None)]
 
     diff = (await client.get("/catalogue/lists/jjj/diff", params={"from": 1, "to": 2})).json()
     assert diff["members_removed"] == ["130000"] and diff["members_added"] == []
@@ -282,3 +284,101 @@ async def test_the_overview_shows_each_list_with_its_version_in_force(client):
     assert before["national-2022"]["in_force_version"] is None
     assert now["chengyu"]["members"] == ["500000", "510000"]
     assert all(v["sample"] for v in now.values())
+
+
+async def jjj_sources(client, days):
+    """The jjj versions resolution names, `days` from today, for a 北京 matter handled from 天津."""
+    body = (await client.get("/catalogue/resolution", params={
+        "matter_division": "110105", "at_division": "120101", "as_of": in_days(days)})).json()
+    return sorted({s["version"] for i in body["items"] for s in i["sources"] if s["list_code"] == "jjj"})
+
+
+async def published_twice(client, headers, second=30):
+    """jjj version 1 in force from today, version 2 published to take effect `second` days from today."""
+    await published_list(client, headers, effective=0)
+    await client.post("/admin/catalogue/lists/jjj/drafts", json={}, headers=headers)
+    published = await client.post("/admin/catalogue/lists/jjj/versions/2/publish",
+                                  json={"effective_date": in_days(second)}, headers=headers)
+    assert published.status_code == 200, published.text
+
+
+async def test_a_version_stays_published_and_withdrawable_until_its_successor_takes_effect(client, national_admin):
+    await published_twice(client, national_admin)
+
+    current = (await client.get("/catalogue/lists/jjj/versions/1")).json()
+    withdrawn = await client.post("/admin/catalogue/lists/jjj/versions/1/withdraw", json={"reason": "法规废止"},
+                                  headers=national_admin)
+
+    assert (current["state"], current["effective_until"]) == ("published", in_days(30))
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert (withdrawn.json()["state"], withdrawn.json()["effective_until"]) == ("withdrawn", in_days(0))
+    assert await jjj_sources(client, 0) == [] and await jjj_sources(client, 30) == [2]
+
+
+async def test_withdrawing_a_successor_before_it_takes_effect_keeps_its_predecessor_in_force(client, national_admin):
+    await published_twice(client, national_admin)
+
+    cancelled = await client.post("/admin/catalogue/lists/jjj/versions/2/withdraw", json={"reason": "暂缓实施"},
+                                  headers=national_admin)
+    predecessor = (await client.get("/catalogue/lists/jjj/versions/1")).json()
+    days = [await jjj_sources(client, d) for d in (29, 30, 31)]
+    await client.post("/admin/catalogue/lists/jjj/drafts", json={}, headers=national_admin)
+    third = await client.post("/admin/catalogue/lists/jjj/versions/3/publish", json={"effective_date": in_days(30)},
+                              headers=national_admin)
+
+    assert cancelled.status_code == 200
+    assert (cancelled.json()["state"], cancelled.json()["effective_date"], cancelled.json()["effective_until"]) == (
+        "withdrawn", in_days(30), in_days(30))  # never in force
+    assert (predecessor["state"], predecessor["effective_until"]) == ("published", None)
+    assert days == [[1], [1], [1]]
+    assert third.status_code == 200, third.text
+    assert third.json()["supersedes"] == 1
+    assert await jjj_sources(client, 29) == [1] and await jjj_sources(client, 30) == [3]
+    history = (await client.get("/catalogue/lists/jjj/history")).json()["events"]
+    assert [(e["version"], e["action"]) for e in history] == [
+        (1, "published"), (1, "superseded"), (2, "published"), (2, "withdrawn"), (1, "reopened"),
+        (1, "superseded"), (3, "published")]
+
+
+async def test_a_version_cannot_be_withdrawn_after_its_successor_set_its_end(client, national_admin):
+    await published_twice(client, national_admin, second=10)
+
+    later = await client.post("/admin/catalogue/lists/jjj/versions/1/withdraw",
+                              json={"reason": "x", "effective_until": in_days(20)}, headers=national_admin)
+
+    assert assert_problem(later, 422, "validation-error")["errors"][0]["pointer"] == "#/effective_until"
+
+
+async def test_the_database_allows_reopening_a_version_only_for_a_successor_that_never_took_effect(
+        client, services, national_admin):
+    await published_twice(client, national_admin)
+    ids = {r["version"]: r["id"] for r in await services.db.pool.fetch(
+        "SELECT version, id FROM catalogue_list_versions WHERE list_code = 'jjj'")}
+
+    with pytest.raises(asyncpg.RaiseError, match="already ends"):
+        await services.db.pool.execute(
+            "UPDATE catalogue_list_versions SET effective_until = NULL WHERE id = $1", ids[1])
+    async with services.db.transaction() as conn:
+        await conn.execute("UPDATE catalogue_list_versions SET state = 'withdrawn', withdrawal_reason = 'x', "
+                           "effective_until = effective_date WHERE id = $1", ids[2])
+        await conn.execute("UPDATE catalogue_list_versions SET effective_until = NULL WHERE id = $1", ids[1])
+    assert await services.db.pool.fetchval(
+        "SELECT effective_until FROM catalogue_list_versions WHERE id = $1", ids[1]) is None
+
+
+async def test_the_database_guards_lifecycle_columns_and_list_kinds(services):
+    yrd_v2 = await services.db.pool.fetchval(
+        "SELECT id FROM catalogue_list_versions WHERE list_code = 'yrd' AND version = 2")
+
+    attempts = [
+        ("UPDATE catalogue_list_versions SET withdrawal_reason = 'forged' WHERE id = $1", yrd_v2),
+        ("UPDATE catalogue_list_versions SET state = 'withdrawn', effective_until = NULL, withdrawal_reason = 'x' "
+         "WHERE id = $1", yrd_v2),
+        ("UPDATE catalogue_lists SET kind = 'national' WHERE code = 'yrd' AND $1::bigint IS NOT NULL", yrd_v2),
+    ]
+    for sql, arg in attempts:
+        with pytest.raises((asyncpg.RaiseError, asyncpg.CheckViolationError)):
+            await services.db.pool.execute(sql, arg)
+    with pytest.raises(asyncpg.UniqueViolationError):  # one action per move between two states
+        await services.db.pool.execute(
+            "INSERT INTO catalogue_list_transitions VALUES ('published', 'retire', 'withdrawn')")
