@@ -64,24 +64,37 @@ async def existing_item_codes(conn: asyncpg.Connection, codes: Sequence[str]) ->
     return {r["code"] for r in rows}
 
 
+_INSERT_ITEM = """INSERT INTO catalogue_items (code, name, item_type, department, modes, frequency, standard, sample,
+                                             name_norm, alias_norms, search_doc)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)
+                  ON CONFLICT (code) DO NOTHING"""
+
+
 async def insert_items(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """(code, name, item_type, department, modes, frequency, standard, sample, name_norm, alias_norms,
-    search_doc) rows; `search_doc` is a tsvector literal (see `search.document`)."""
-    await conn.executemany(
-        """INSERT INTO catalogue_items (code, name, item_type, department, modes, frequency, standard, sample,
-                                        name_norm, alias_norms, search_doc)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)""",
-        rows,
-    )
+    search_doc) rows; `search_doc` is a tsvector literal (see `search.document`). Codes that exist
+    already are left alone."""
+    await conn.executemany(_INSERT_ITEM, rows)
 
 
-async def item(conn: asyncpg.Connection, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
+async def insert_item(conn: asyncpg.Connection, row: tuple[Any, ...]) -> bool:
+    """One item (columns as in `insert_items`); False when its code exists already, also when a
+    concurrent transaction has just added it."""
+    return await conn.fetchval(_INSERT_ITEM + " RETURNING true", *row) is not None
+
+
+async def lock_item(conn: asyncpg.Connection, code: str) -> bool:
+    """Serialise changes hanging off one item (its standard, its variants) until the transaction
+    ends; False when there is no such item. Rows referring to the item can still be added meanwhile."""
+    return await conn.fetchval("SELECT true FROM catalogue_items WHERE code = $1 FOR NO KEY UPDATE", code) is not None
+
+
+async def item(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"""SELECT code, name, standard, revision, sample, updated_at,
+        """SELECT code, name, standard, revision, sample, updated_at,
                    ARRAY(SELECT DISTINCT division FROM catalogue_variants v WHERE v.item_code = i.code
                          ORDER BY division) AS variant_divisions
-            FROM catalogue_items i WHERE code = $1{lock}""",
+            FROM catalogue_items i WHERE code = $1""",
         code,
     )
 
@@ -460,7 +473,7 @@ async def variant_version(
 async def latest_variant(conn: asyncpg.Connection, item_code: str, division: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT version, effective_date FROM catalogue_variants WHERE item_code = $1 AND division = $2
-           ORDER BY version DESC LIMIT 1 FOR UPDATE""",
+           ORDER BY version DESC LIMIT 1""",
         item_code, division,
     )
 

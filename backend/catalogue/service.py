@@ -76,6 +76,7 @@ from backend.catalogue.schemas import (
 from backend.catalogue.search import Query, compact, document, read_query, read_question
 from backend.db import Database
 from backend.errors import (
+    Conflict,
     FieldError,
     Forbidden,
     InvalidTransition,
@@ -130,8 +131,8 @@ def _faq_doc(question: str, answer: str, items: Sequence[asyncpg.Record]) -> str
 
 @asynccontextmanager
 async def _database_refusals() -> AsyncIterator[None]:
-    """Turn the database's own guards (immutability trigger, non-overlap constraint) into problems,
-    for the rare write that passes the service's checks in a race."""
+    """Turn the database's own guards (immutability trigger, non-overlap constraint, unique keys) into
+    problems, for the rare write that passes the service's checks in a race."""
     try:
         yield
     except asyncpg.RaiseError as exc:
@@ -140,6 +141,8 @@ async def _database_refusals() -> AsyncIterator[None]:
         raise
     except asyncpg.ExclusionViolationError:
         raise OverlappingEffectiveDates("another version of this list is in force on that date") from None
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"a concurrent change got there first ({exc.constraint_name}); read it and retry") from None
 
 
 class CatalogueService:
@@ -290,11 +293,10 @@ class CatalogueService:
     async def create_item(self, form: ItemStandard, actor: Actor) -> ItemView:
         """Add an item to the national catalogue (national admin)."""
         self._require_national_admin(actor, "the national item standards")
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as conn, _database_refusals():
             await self._check_standard(conn, form)
-            if await repository.existing_item_codes(conn, [form.code]):
+            if not await repository.insert_item(conn, self._item_row_values(form, False)):
                 raise ValidationFailed.field("code", f"an item with code {form.code} exists already")
-            await repository.insert_items(conn, [self._item_row_values(form, False)])
             await self.audit.record(conn, actor, "catalogue.item.created", "catalogue_item", form.code,
                                     division=actor.division, detail={"name": form.name})
             return self._item_view(await self._item_row(conn, form.code))
@@ -304,8 +306,8 @@ class CatalogueService:
         self._require_national_admin(actor, "the national item standards")
         if form.code != code:
             raise ValidationFailed.field("code", f"the standard's code must be {code}")
-        async with self.db.transaction() as conn:
-            if await repository.item(conn, code, for_update=True) is None:
+        async with self.db.transaction() as conn, _database_refusals():
+            if not await repository.lock_item(conn, code):
                 raise NotFound(f"no item with code {code}", item_code=code)
             await self._check_standard(conn, form)
             revision = await repository.update_item(conn, code, self._item_values(form), actor.id)
@@ -471,7 +473,7 @@ class CatalogueService:
 
     async def create_list(self, form: ListCreate, actor: Actor) -> ListVersionView:
         """A new list with its first version as a draft."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as conn, _database_refusals():
             members = await self._check_content(conn, form.kind, form.content, "#/content")
             self._may_edit_list(actor, form.kind, members)
             if not await repository.insert_list(conn, form.code, form.kind):
@@ -495,7 +497,7 @@ class CatalogueService:
 
     async def create_draft(self, code: str, form: DraftCreate, actor: Actor) -> ListVersionView:
         """The next version as a draft: a copy of the newest version, or the content given."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as conn, _database_refusals():
             listing = await self._locked_list(conn, code)
             latest = await repository.latest_version(conn, code)
             if (draft := await repository.draft_exists(conn, code)) is not None:
@@ -773,6 +775,7 @@ class CatalogueService:
         standard: ItemStandard, sample: bool,
     ) -> int:
         await self._check_standard(conn, standard, "#/standard")
+        await repository.lock_item(conn, item_code)  # one new version of a variant at a time
         latest = await repository.latest_variant(conn, item_code, province)
         if latest is not None and latest["effective_date"] >= effective_date:
             raise OverlappingEffectiveDates(
@@ -931,7 +934,7 @@ class CatalogueService:
 
     async def create_faq(self, form: FaqInput, actor: Actor) -> FaqView:
         self._require_faq_editor(actor)
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as conn, _database_refusals():
             items = await self._linked_items(conn, form.item_codes)
             faq_id = await repository.insert_faq(conn, None, form.question, form.answer, False,
                                                  _faq_doc(form.question, form.answer, items))
@@ -942,7 +945,7 @@ class CatalogueService:
 
     async def update_faq(self, faq_id: str, form: FaqInput, actor: Actor) -> FaqView:
         self._require_faq_editor(actor)
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as conn, _database_refusals():
             items = await self._linked_items(conn, form.item_codes)
             if not await repository.update_faq(conn, faq_id, form.question, form.answer,
                                                _faq_doc(form.question, form.answer, items)):
