@@ -256,13 +256,16 @@ async def replace_content(
         )
 
 
-async def versions(conn: asyncpg.Connection, list_code: str, *, include_drafts: bool) -> list[asyncpg.Record]:
+async def versions(
+    conn: asyncpg.Connection, list_codes: Sequence[str], *, include_drafts: bool
+) -> list[asyncpg.Record]:
+    """The versions of some lists, each list's in order."""
     return await conn.fetch(
         f"""SELECT {VERSION_COLUMNS},
                    (SELECT count(*) FROM catalogue_list_entries e WHERE e.version_id = v.id) AS entry_count
             FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
-            WHERE v.list_code = $1 AND ($2 OR v.state <> 'draft') ORDER BY v.version""",
-        list_code, include_drafts,
+            WHERE v.list_code = ANY($1::text[]) AND ($2 OR v.state <> 'draft') ORDER BY v.list_code, v.version""",
+        list(list_codes), include_drafts,
     )
 
 
@@ -370,8 +373,9 @@ async def events(conn: asyncpg.Connection, list_code: str, *, include_drafts: bo
     )
 
 
-async def list_overview(conn: asyncpg.Connection, as_of: dt.date) -> list[asyncpg.Record]:
-    """Every list with its newest public version and the version in force on `as_of`."""
+async def list_overview(conn: asyncpg.Connection, as_of: dt.date, code: str | None = None) -> list[asyncpg.Record]:
+    """Every list (or the one with `code`) that has a public version, with its newest public version
+    and the version in force on `as_of`."""
     return await conn.fetch(
         """SELECT l.code, l.kind, latest.name, latest.sample, in_force.version AS in_force_version,
                   ARRAY(SELECT province FROM catalogue_list_members m
@@ -383,8 +387,9 @@ async def list_overview(conn: asyncpg.Connection, as_of: dt.date) -> list[asyncp
            LEFT JOIN LATERAL (SELECT id, version FROM catalogue_list_versions v
                               WHERE v.list_code = l.code AND v.state <> 'draft'
                                 AND daterange(v.effective_date, v.effective_until) @> $1::date) in_force ON true
+           WHERE $2::text IS NULL OR l.code = $2
            ORDER BY l.kind, l.code""",
-        as_of,
+        as_of, code,
     )
 
 

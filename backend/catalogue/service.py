@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -323,24 +324,32 @@ class CatalogueService:
         as_of = as_of or today()
         async with self.db.connection() as conn:
             rows = await repository.list_overview(conn, as_of)
-            return [await self._list_view(conn, r["code"], include_drafts=False, overview=r) for r in rows]
+            versions = await repository.versions(conn, [r["code"] for r in rows], include_drafts=False)
+        by_list = {code: list(group) for code, group in itertools.groupby(versions, key=lambda v: v["list_code"])}
+        return [self._list_view(by_list[r["code"]], r) for r in rows]
 
     async def get_list(self, code: str, *, include_drafts: bool = False) -> ListView:
         async with self.db.connection() as conn:
-            overview = next((r for r in await repository.list_overview(conn, today()) if r["code"] == code), None)
-            if await repository.list_row(conn, code) is None:
-                raise NotFound(f"no list with code {code}", list_code=code)
-            return await self._list_view(conn, code, include_drafts=include_drafts, overview=overview)
+            versions = await self._visible_versions(conn, code, include_drafts=include_drafts)
+            overview = await repository.list_overview(conn, today(), code)
+        return self._list_view(versions, overview[0] if overview else None)
 
-    async def _list_view(
-        self, conn: asyncpg.Connection, code: str, *, include_drafts: bool, overview: asyncpg.Record | None
-    ) -> ListView:
-        versions = await repository.versions(conn, code, include_drafts=include_drafts)
-        newest = versions[-1] if versions else None
+    @staticmethod
+    async def _visible_versions(conn: asyncpg.Connection, code: str, *, include_drafts: bool) -> list[asyncpg.Record]:
+        """A list's versions; a list with nothing but a draft exists only for admins."""
+        versions = await repository.versions(conn, [code], include_drafts=include_drafts)
+        if not versions:
+            raise NotFound(f"no list with code {code}", list_code=code)
+        return versions
+
+    @staticmethod
+    def _list_view(versions: Sequence[asyncpg.Record], overview: asyncpg.Record | None) -> ListView:
+        """A list (at least one version) shown by its newest public version as in `overview`, or by
+        its draft when it has no other; `kind` is the list's own."""
+        shown, kind = overview or versions[-1], versions[0]["kind"]
         return ListView(
-            code=code, kind=newest["kind"] if newest else (overview["kind"] if overview else "national"),
-            name=overview["name"] if overview else (newest["name"] if newest else code),
-            members=(list(overview["members"]) or None) if overview else (list(newest["members"]) or None if newest else None),
+            code=versions[0]["list_code"], kind=kind, name=shown["name"],
+            members=list(shown["members"]) if kind == "regional" else None,
             in_force_version=overview["in_force_version"] if overview else None,
             versions=[ListVersionSummary(version=v["version"], state=shown_state(v), published_on=v["published_on"],
                                          effective_date=v["effective_date"], effective_until=v["effective_until"],
@@ -414,8 +423,7 @@ class CatalogueService:
 
     async def history(self, code: str, *, include_drafts: bool = False) -> ListHistory:
         async with self.db.connection() as conn:
-            if await repository.list_row(conn, code) is None:
-                raise NotFound(f"no list with code {code}", list_code=code)
+            await self._visible_versions(conn, code, include_drafts=include_drafts)
             rows = await repository.events(conn, code, include_drafts=include_drafts)
         return ListHistory(code, [ListEvent(r["version"], r["action"], r["at"], r["actor_kind"], r["actor_division"],
                                             r["detail"]) for r in rows])

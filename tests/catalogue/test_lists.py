@@ -382,3 +382,21 @@ async def test_the_database_guards_lifecycle_columns_and_list_kinds(services):
     with pytest.raises(asyncpg.UniqueViolationError):  # one action per move between two states
         await services.db.pool.execute(
             "INSERT INTO catalogue_list_transitions VALUES ('published', 'retire', 'withdrawn')")
+
+
+async def test_a_list_with_only_a_draft_is_not_public_and_keeps_its_kind(client, national_admin):
+    await client.post("/admin/catalogue/lists", json=REGIONAL, headers=national_admin)
+
+    public = await client.get("/catalogue/lists/jjj")
+    public_history = await client.get("/catalogue/lists/jjj/history")
+    overview = [v["code"] for v in (await client.get("/catalogue/lists")).json()]
+    admin = await client.get("/admin/catalogue/lists/jjj", headers=national_admin)
+
+    assert_problem(public, 404, "not-found")
+    assert_problem(public_history, 404, "not-found")
+    assert "jjj" not in overview
+    assert admin.status_code == 200
+    body = admin.json()
+    assert (body["kind"], body["name"], body["members"], body["in_force_version"]) == (
+        "regional", REGIONAL["content"]["name"], ["110000", "120000", "130000"], None)
+    assert [(v["version"], v["state"]) for v in body["versions"]] == [(1, "draft")]
