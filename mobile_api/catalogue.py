@@ -223,8 +223,9 @@ class CatalogueAdminController(Controller):
                                        lambda: services.catalogue.create_variant(code, data, actor))
 
     @post("/lists", operation_id="createServiceList", summary="Create a list with a draft first version",
-          description="National lists by a national admin; regional lists by an admin of a member province. "
-                      "Send an `Idempotency-Key` for safe retries. Audited.")
+          description="By a national admin: a regional list's members commit their provinces, so only a national "
+                      "admin chooses them (admins of member provinces then run its versions). Send an "
+                      "`Idempotency-Key` for safe retries. Audited.")
     async def create_list(
         self, request: Request[Any, Any, Any], data: JSONBody[ListCreate], services: NamedDependency[Services],
         actor: NamedDependency[Actor], idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None,

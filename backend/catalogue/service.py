@@ -121,6 +121,11 @@ def shown_state(row: asyncpg.Record) -> str:
     return row["state"]
 
 
+def _members(content: ListContent) -> list[str]:
+    """The member provinces a draft's content names, each once."""
+    return list(dict.fromkeys(content.members or []))
+
+
 def _item_doc(standard: ItemStandard) -> str:
     return document([(standard.name, "A"), *((a, "B") for a in standard.aliases), (standard.result.name, "C")])
 
@@ -430,22 +435,35 @@ class CatalogueService:
 
     # -- lists: changing -----------------------------------------------------------------------------------
 
-    def _may_edit_list(self, actor: Actor, kind: str, *member_sets: Sequence[str]) -> None:
+    def _may_change_list(
+        self, actor: Actor, kind: str, members: Sequence[str], new_members: Sequence[str] | None = None
+    ) -> None:
+        """National lists, and who belongs to a regional list, are a national admin's: membership commits
+        every member province. The versions of a regional list are also its member provinces' admins'."""
         scope = self._require_admin(actor)
         if scope == NATIONAL:
             return
         if kind == "national":
             raise OutsideDivision("only a national admin (000000) may change a national list")
-        for members in member_sets:
-            if not any(within(scope, m) for m in members):
-                raise OutsideDivision("a provincial admin may change only the regional lists their province belongs to")
+        if new_members is not None and set(new_members) != set(members):
+            raise OutsideDivision("only a national admin (000000) may choose the members of a regional list: "
+                                  "membership commits every member province")
+        if not any(within(scope, m) for m in members):
+            raise OutsideDivision("a provincial admin may change only the regional lists their province belongs to")
+
+    @staticmethod
+    def _membership_change(before: Sequence[str], after: Sequence[str]) -> dict[str, list[str]]:
+        """For the audit entry: the member provinces a change adds and removes (none for no change)."""
+        if set(before) == set(after):
+            return {}
+        return {"members_added": sorted(set(after) - set(before)), "members_removed": sorted(set(before) - set(after))}
 
     async def _check_content(
         self, conn: asyncpg.Connection, kind: str, content: ListContent, at: str
     ) -> list[str]:
         """Validate a draft's content; return its member provinces."""
         problems: list[FieldError] = []
-        members = list(dict.fromkeys(content.members or []))
+        members = _members(content)
         if kind == "national" and members:
             problems.append(FieldError(f"{at}/members", "a national list applies everywhere and has no members"))
         if kind == "regional":
@@ -481,16 +499,18 @@ class CatalogueService:
 
     async def create_list(self, form: ListCreate, actor: Actor) -> ListVersionView:
         """A new list with its first version as a draft."""
+        if self._require_admin(actor) != NATIONAL:
+            raise OutsideDivision("only a national admin (000000) creates lists: a regional list's members commit "
+                                  "their provinces")
         async with self.db.transaction() as conn, _database_refusals():
             members = await self._check_content(conn, form.kind, form.content, "#/content")
-            self._may_edit_list(actor, form.kind, members)
             if not await repository.insert_list(conn, form.code, form.kind):
                 raise ValidationFailed.field("code", f"a list with code {form.code} exists already")
             version_id = await repository.insert_draft(conn, form.code, 1, msgspec.to_builtins(form.content))
             await repository.replace_content(conn, version_id, members, self._entry_rows(form.content.entries))
             await self._event(conn, form.code, 1, "draft_created", actor)
             await self.audit.record(conn, actor, "catalogue.list.created", "catalogue_list", form.code,
-                                    division=actor.division, detail={"kind": form.kind, "version": 1})
+                                    division=actor.division, detail={"kind": form.kind, "version": 1, "members": members})
             return await self._view_in(conn, form.code, 1)
 
     async def _view_in(self, conn: asyncpg.Connection, code: str, number: int) -> ListVersionView:
@@ -512,6 +532,8 @@ class CatalogueService:
                 raise InvalidTransition(f"list {code} already has a draft (version {draft}); edit or discard it",
                                         version=draft)
             old_members = list(latest["members"]) if latest else []
+            self._may_change_list(actor, listing["kind"], old_members,
+                                  _members(form.content) if form.content is not None else None)
             if form.content is not None:
                 members = await self._check_content(conn, listing["kind"], form.content, "#/content")
                 meta = msgspec.to_builtins(form.content)
@@ -521,14 +543,14 @@ class CatalogueService:
                 meta = {f: latest[f] for f in _CONTENT_FIELDS} if latest else {"name": code}
                 entries = [(e["item_code"], list(e["modes"]), e["available_by"], e["note"])
                            for e in (await repository.entries(conn, latest["id"]) if latest else [])]
-            self._may_edit_list(actor, listing["kind"], *([old_members] if latest else []), members)
             number = await repository.next_version_number(conn, code)
             version_id = await repository.insert_draft(conn, code, number, meta)
             await repository.replace_content(conn, version_id, members, entries)
             await self._event(conn, code, number, "draft_created", actor,
                               copied_from=latest["version"] if latest and form.content is None else None)
             await self.audit.record(conn, actor, "catalogue.list.draft_created", "catalogue_list", code,
-                                    division=actor.division, detail={"version": number})
+                                    division=actor.division,
+                                    detail={"version": number, **self._membership_change(old_members, members)})
             return await self._view_in(conn, code, number)
 
     async def _apply(
@@ -539,7 +561,7 @@ class CatalogueService:
         takes the version to: the one place the state machine (`catalogue_list_transitions`) is applied."""
         listing = await self._locked_list(conn, code)
         row = await self._version_row(conn, code, number, include_drafts=True, for_update=True)
-        self._may_edit_list(actor, listing["kind"], list(row["members"]), *([new_members] if new_members else []))
+        self._may_change_list(actor, listing["kind"], list(row["members"]), new_members)
         state = shown_state(row)
         to_state = await repository.transition(conn, state, action)
         if to_state is None:
@@ -552,14 +574,14 @@ class CatalogueService:
     async def update_draft(self, code: str, number: int, content: ListContent, actor: Actor) -> ListVersionView:
         """Replace the content of a draft version; a published version never changes."""
         async with self.db.transaction() as conn, _database_refusals():
-            listing, row, _ = await self._apply(conn, code, number, "edit", actor)
+            listing, row, _ = await self._apply(conn, code, number, "edit", actor, _members(content))
             members = await self._check_content(conn, listing["kind"], content, "#")
-            self._may_edit_list(actor, listing["kind"], list(row["members"]), members)
             await repository.update_draft_meta(conn, row["id"], msgspec.to_builtins(content))
             await repository.replace_content(conn, row["id"], members, self._entry_rows(content.entries))
             await self._event(conn, code, number, "draft_updated", actor, entries=len(content.entries))
             await self.audit.record(conn, actor, "catalogue.list.draft_updated", "catalogue_list", code,
-                                    division=actor.division, detail={"version": number})
+                                    division=actor.division,
+                                    detail={"version": number, **self._membership_change(row["members"], members)})
             return await self._view_in(conn, code, number)
 
     async def discard_draft(self, code: str, number: int, actor: Actor) -> None:
@@ -582,7 +604,8 @@ class CatalogueService:
             await self._place(conn, code, row, to_state, form.effective_date, today(), actor)
             await self.audit.record(conn, actor, "catalogue.list.published", "catalogue_list", code,
                                     division=actor.division,
-                                    detail={"version": number, "effective_date": form.effective_date.isoformat()})
+                                    detail={"version": number, "effective_date": form.effective_date.isoformat(),
+                                            "members": list(row["members"])})
             return await self._view_in(conn, code, number)
 
     async def _place(

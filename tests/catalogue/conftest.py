@@ -41,7 +41,9 @@ async def template_database(server_urls: tuple[str, str], template_database: str
 
 @asynccontextmanager
 async def empty_database(admin_url: str, name: str, options: str = "") -> AsyncIterator[str]:
-    """A database of its own for a test that needs one other than the template's copy; dropped after."""
+    """A database of its own for a test that needs one other than the template's copy; dropped after.
+    The name carries the process id: other test runs may share the server."""
+    name = f"{name}_{os.getpid()}"
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     await conn.execute(f"CREATE DATABASE {name} {options}")
