@@ -70,6 +70,12 @@ _INSERT_ITEM = """INSERT INTO catalogue_items (code, name, item_type, department
                   ON CONFLICT (code) DO NOTHING"""
 
 
+async def item_modes(conn: asyncpg.Connection, codes: Sequence[str]) -> dict[str, list[str]]:
+    """The modes each existing item's standard supports."""
+    rows = await conn.fetch("SELECT code, modes FROM catalogue_items WHERE code = ANY($1::text[])", list(codes))
+    return {r["code"]: list(r["modes"]) for r in rows}
+
+
 async def insert_items(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """(code, name, item_type, department, modes, frequency, standard, sample, name_norm, alias_norms,
     search_doc) rows; `search_doc` is a tsvector literal (see `search.document`). Codes that exist
@@ -401,7 +407,8 @@ async def resolve(
 ) -> list[asyncpg.Record]:
     """One query: the entries of every list version in force on `as_of` that applies to this pair of
     provinces (national lists everywhere; a regional list only when both provinces are members),
-    grouped per item, with the local variant in force in the matter's province."""
+    grouped per item, with the local variant in force in the matter's province and the modes of the
+    standard that governs there (that variant's, else the national standard's)."""
     return await conn.fetch(
         """WITH applicable AS (
                SELECT v.id, v.list_code, v.version, l.kind
@@ -411,18 +418,20 @@ async def resolve(
                       EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $1)
                   AND EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $2))))
            SELECT i.code, i.name, i.item_type, i.frequency, i.sample,
-                  ARRAY(SELECT DISTINCT unnest(array_agg(m.mode))) AS modes,
-                  jsonb_agg(DISTINCT jsonb_build_object(
+                  jsonb_agg(jsonb_build_object(
                       'list_code', a.list_code, 'version', a.version, 'kind', a.kind, 'modes', e.modes,
                       'available_by', e.available_by)) AS sources,
-                  (SELECT lv.version FROM catalogue_variants lv
-                   WHERE lv.item_code = i.code AND lv.division = $1 AND lv.effective_date <= $3
-                   ORDER BY lv.effective_date DESC LIMIT 1) AS local_variant
+                  lv.version AS local_variant,
+                  coalesce(lv.modes, i.modes) AS governing_modes
            FROM applicable a
            JOIN catalogue_list_entries e ON e.version_id = a.id
            JOIN catalogue_items i ON i.code = e.item_code
-           CROSS JOIN LATERAL unnest(e.modes) AS m(mode)
-           GROUP BY i.code
+           LEFT JOIN LATERAL (
+               SELECT v.version, ARRAY(SELECT jsonb_array_elements_text(v.standard->'modes')) AS modes
+               FROM catalogue_variants v
+               WHERE v.item_code = i.code AND v.division = $1 AND v.effective_date <= $3
+               ORDER BY v.effective_date DESC LIMIT 1) lv ON true
+           GROUP BY i.code, lv.version, lv.modes
            ORDER BY i.frequency DESC, i.code""",
         matter_province, at_province, as_of,
     )

@@ -4,6 +4,7 @@ their versions, local variants, receipt standards, resolution, search and FAQ.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -48,9 +49,15 @@ class ModeView(msgspec.Struct):
     name: str
 
 
-def mode_views(modes: list[str]) -> list[ModeView]:
+def mode_views(modes: Iterable[str]) -> list[ModeView]:
+    """Modes in their fixed order (online, proxy, joint), each once, with their Chinese names."""
     order = list(MODE_NAMES)
     return [ModeView(m, MODE_NAMES[m]) for m in sorted(set(modes), key=order.index)]  # type: ignore[arg-type]
+
+
+def mode_names(modes: Iterable[str]) -> str:
+    """Modes for a message: `全程网办 (online), 异地代收代办 (proxy)`."""
+    return ", ".join(f"{v.name} ({v.code})" for v in mode_views(modes))
 
 
 # -- the item standard: ten elements plus modes, frequency and form schema -----------------------
@@ -324,7 +331,13 @@ class ResolvedItem(msgspec.Struct, kw_only=True):
     name: str
     type: str
     frequency: int
+    # Offered now: a list's entry past its deadline (or without one) offers it, and the standard that
+    # governs the matter (the matter province's variant in force, else the national one) supports it.
     modes: list[ModeView]
+    # Listed, supported, but no entry's deadline has come yet: provinces may not offer it yet.
+    upcoming_modes: list[ModeView]
+    # Listed, but the governing standard does not support it: not offered.
+    unsupported_modes: list[ModeView]
     sources: list[ResolutionSource]
     local_variant: int | None
     sample: bool

@@ -72,6 +72,7 @@ from backend.catalogue.schemas import (
     VariantSummary,
     VariantView,
     Withdrawal,
+    mode_names,
     mode_views,
 )
 from backend.catalogue.search import Query, compact, document, read_query, read_question
@@ -474,12 +475,16 @@ class CatalogueService:
                     self._province(code, f"{at}/members/{n}")
                 except ValidationFailed as exc:
                     problems += exc.errors
-        codes = [e.item_code for e in content.entries]
-        known = await repository.existing_item_codes(conn, codes)
+        supported = await repository.item_modes(conn, [e.item_code for e in content.entries])
         seen: set[str] = set()
         for n, entry in enumerate(content.entries):
-            if entry.item_code not in known:
+            if entry.item_code not in supported:
                 problems.append(FieldError(f"{at}/entries/{n}/item_code", f"no item with code {entry.item_code}"))
+            else:
+                problems += [FieldError(f"{at}/entries/{n}/modes/{k}",
+                                        f"{entry.item_code} supports only {mode_names(supported[entry.item_code])}: "
+                                        f"a list may offer only the modes of the item's standard")
+                             for k, mode in enumerate(entry.modes) if mode not in supported[entry.item_code]]
             if entry.item_code in seen:
                 problems.append(FieldError(f"{at}/entries/{n}/item_code", f"{entry.item_code} is listed twice"))
             seen.add(entry.item_code)
@@ -693,9 +698,16 @@ class CatalogueService:
                 available_by=dt.date.fromisoformat(s["available_by"]) if s["available_by"] else None,
                 guaranteed=s["available_by"] is None or dt.date.fromisoformat(s["available_by"]) <= as_of,
             ) for s in r["sources"]), key=lambda s: (s.kind != "national", s.list_code))
-            items.append(ResolvedItem(code=r["code"], name=r["name"], type=r["item_type"], frequency=r["frequency"],
-                                      modes=mode_views(r["modes"]), sources=sources,
-                                      local_variant=r["local_variant"], sample=r["sample"]))
+            # A mode is offered when a list offers it and the standard governing the matter (the matter
+            # province's variant in force, else the national one) supports it.
+            listed = {m for s in sources for m in s.modes}
+            guaranteed = {m for s in sources if s.guaranteed for m in s.modes}
+            supported = set(r["governing_modes"])
+            items.append(ResolvedItem(
+                code=r["code"], name=r["name"], type=r["item_type"], frequency=r["frequency"],
+                modes=mode_views(guaranteed & supported), upcoming_modes=mode_views((listed - guaranteed) & supported),
+                unsupported_modes=mode_views(listed - supported), sources=sources, local_variant=r["local_variant"],
+                sample=r["sample"]))
         return Resolution(matter_division=self._division_view(matter), at_division=self._division_view(at),
                           as_of=as_of, cross_province=province_of(matter.code) != province_of(at.code),
                           items=items, sample=any(i.sample for i in items))

@@ -401,3 +401,17 @@ async def test_a_list_with_only_a_draft_is_not_public_and_keeps_its_kind(client,
     assert (body["kind"], body["name"], body["members"], body["in_force_version"]) == (
         "regional", REGIONAL["content"]["name"], ["110000", "120000", "130000"], None)
     assert [(v["version"], v["state"]) for v in body["versions"]] == [(1, "draft")]
+
+
+async def test_a_list_offers_only_modes_its_items_support(client, services, national_admin):
+    # 医师执业注册 supports 全程网办 only.
+    body = {"code": "national-2031", "kind": "national", "content": {
+        "name": "测试清单", "entries": [{"item_code": "WJ-01-001-00", "modes": ["online", "proxy"]}]}}
+
+    response = await client.post("/admin/catalogue/lists", json=body, headers=national_admin)
+
+    error = assert_problem(response, 422, "validation-error")["errors"][0]
+    assert error["pointer"] == "#/content/entries/0/modes/1" and "全程网办" in error["detail"]
+    assert await services.db.pool.fetchval(
+        """SELECT count(*) FROM catalogue_list_entries e JOIN catalogue_items i ON i.code = e.item_code
+           WHERE NOT e.modes <@ i.modes""") == 0  # the sample lists keep the rule too
