@@ -94,11 +94,12 @@ class CatalogueController(Controller):
     @get("/items/{code:str}/receipt-standard", operation_id="getReceiptStandard",
          summary="Receipt standard (收件标准)",
          description="Exactly what the receiving place checks for this item: conditions and materials with "
-                     "their form, count, whether required and which e-certificates replace them. The handling "
-                     "province's local variant governs where it has one.")
+                     "their form, count, whether required and which e-certificates replace them. The case is "
+                     "decided at the handling place, so its province's local variant governs where it has one; "
+                     "`handling_division` is required (the same as `receiving_division` for a local matter).")
     async def receipt_standard(
         self, code: FromPath[str], services: NamedDependency[Services], receiving_division: Division,
-        handling_division: Annotated[str | None, QueryParameter(pattern=r"^\d{6}$")] = None, as_of: AsOf = None,
+        handling_division: Division, as_of: AsOf = None,
     ) -> ReceiptStandard:
         return await services.catalogue.receipt_standard(code, receiving_division, handling_division, as_of)
 

@@ -394,7 +394,7 @@ class ReceiptStandard(msgspec.Struct, kw_only=True):
     item_code: str
     item_name: str
     receiving_division: DivisionView
-    handling_division: DivisionView | None
+    handling_division: DivisionView
     as_of: dt.date
     governing_variant: VariantRef | None
     conditions: list[str]

@@ -716,22 +716,22 @@ class CatalogueService:
         return VariantRef(row["division"], self._division_name(row["division"]), row["version"], row["effective_date"])
 
     async def receipt_standard(
-        self, item_code: str, receiving_division: str, handling_division: str | None = None,
-        as_of: dt.date | None = None,
+        self, item_code: str, receiving_division: str, handling_division: str, as_of: dt.date | None = None,
     ) -> ReceiptStandard:
-        """收件标准: what the receiving place checks. The handling place's local variant governs where it
-        has one (the case is decided there); without a handling place, the receiving province's."""
+        """收件标准: what the receiving place checks. The case is decided at the handling place, so its
+        province's local variant governs where it has one, else the national standard; the receiving
+        province's own variant, if it differs, is named too."""
         receiving = self._division(receiving_division, "receiving_division")
-        handling = self._division(handling_division, "handling_division") if handling_division else None
+        handling = self._division(handling_division, "handling_division")
         as_of = as_of or today()
-        governing = province_of((handling or receiving).code)
+        governing = province_of(handling.code)
         async with self.db.connection() as conn:
             row = await self._item_row(conn, item_code)
             variant = await repository.variant_in_force(conn, item_code, governing, as_of)
             others = []
-            for province in dict.fromkeys([province_of(receiving.code), province_of((handling or receiving).code)]):
-                if province != governing and (other := await repository.variant_in_force(conn, item_code, province, as_of)):
-                    others.append(self._variant_ref(other))
+            if (receiving_province := province_of(receiving.code)) != governing and (
+                    other := await repository.variant_in_force(conn, item_code, receiving_province, as_of)):
+                others.append(self._variant_ref(other))
             certificate_names = await repository.certificate_types(conn)
         national = row["standard"]
         standard = msgspec.convert(variant["standard"] if variant else national, ItemStandard)
@@ -747,7 +747,7 @@ class CatalogueService:
         local_names = {m.name for m in standard.materials}
         return ReceiptStandard(
             item_code=item_code, item_name=standard.name, receiving_division=self._division_view(receiving),
-            handling_division=self._division_view(handling) if handling else None, as_of=as_of,
+            handling_division=self._division_view(handling), as_of=as_of,
             governing_variant=self._variant_ref(variant) if variant else None,
             conditions=standard.conditions, materials=[receipt(m) for m in standard.materials],
             not_required_locally=[n for n in national_materials if n not in local_names],

@@ -14,7 +14,7 @@ NATIONAL = {"code": "national-2030", "kind": "national",
 async def test_reads_need_no_sign_in(client):
     for path in ("/catalogue/lists", "/catalogue/items/RS-20-004-00", "/catalogue/search?q=社保",
                  "/catalogue/ask?q=社保卡丢了", "/catalogue/resolution?matter_division=330106&at_division=510107",
-                 "/catalogue/items/RS-20-004-00/receipt-standard?receiving_division=510107", "/catalogue/faq"):
+                 "/catalogue/items/RS-20-004-00/receipt-standard?receiving_division=510107&handling_division=330106", "/catalogue/faq"):
         assert (await client.get(path)).status_code == 200, path
 
 

@@ -87,8 +87,8 @@ async def test_a_materials_dropped_locally_are_named_and_the_other_variant_repor
     # A 四川 pension transfer received in 杭州: 四川's variant drops the paper application form.
     sichuan = (await client.get("/catalogue/items/RS-20-001-00/receipt-standard", params={
         "receiving_division": "330106", "handling_division": "510107", "as_of": "2024-01-01"})).json()
-    national = (await client.get("/catalogue/items/RS-20-001-00/receipt-standard", params={
-        "receiving_division": "330106", "as_of": "2024-01-01"})).json()
+    national = (await client.get("/catalogue/items/RS-20-001-00/receipt-standard", params={  # a 浙江 matter
+        "receiving_division": "330106", "handling_division": "330106", "as_of": "2024-01-01"})).json()
     both = (await client.get("/catalogue/items/GJ-05-001-00/receipt-standard", params={
         "receiving_division": "330106", "handling_division": "510107", "as_of": "2024-01-01"})).json()
 
@@ -103,7 +103,7 @@ async def test_a_materials_dropped_locally_are_named_and_the_other_variant_repor
 
 async def test_receipt_standard_bad_input(client):
     unknown_item = await client.get("/catalogue/items/XX-20-001-00/receipt-standard",
-                                    params={"receiving_division": "330106"})
+                                    params={"receiving_division": "330106", "handling_division": "330106"})
     bad_division = await client.get("/catalogue/items/GJ-05-001-00/receipt-standard",
                                     params={"receiving_division": "330106", "handling_division": "999999"})
 
@@ -183,3 +183,12 @@ async def test_concurrent_variants_of_one_item_get_one_number_each_or_a_clear_re
         "AND division = '330000' ORDER BY version")
     dates = [r["effective_date"] for r in numbers]
     assert [r["version"] for r in numbers] == list(range(1, len(numbers) + 1)) and dates == sorted(dates)
+
+
+async def test_the_handling_place_must_be_named_for_a_receipt_standard(client):
+    # Without it the receiving province's variant used to govern a matter decided elsewhere.
+    response = await client.get("/catalogue/items/GJ-05-001-00/receipt-standard",
+                                params={"receiving_division": "330106", "as_of": "2024-01-01"})
+
+    error = assert_problem(response, 422, "validation-error")["errors"][0]
+    assert (error["parameter"], error["in"]) == ("handling_division", "query")
