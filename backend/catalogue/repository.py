@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -59,15 +59,30 @@ async def certificate_types(conn: asyncpg.Connection) -> dict[str, str]:
 ITEM_SUMMARY = "code, name, item_type, department, modes, frequency, sample"
 
 
-async def existing_item_codes(conn: asyncpg.Connection, codes: Sequence[str]) -> set[str]:
-    rows = await conn.fetch("SELECT code FROM catalogue_items WHERE code = ANY($1::text[])", list(codes))
-    return {r["code"] for r in rows}
+class ItemColumns(NamedTuple):
+    """What an item's standard sets in `catalogue_items`: the standard itself and the columns queries
+    filter, join or rank on; `search_doc` is a tsvector literal (see `bigrams.document`)."""
+
+    name: str
+    item_type: str
+    department: str
+    modes: list[str]
+    frequency: int
+    standard: dict[str, Any]
+    name_norm: str
+    alias_norms: list[str]
+    search_doc: str
 
 
-_INSERT_ITEM = """INSERT INTO catalogue_items (code, name, item_type, department, modes, frequency, standard, sample,
+_INSERT_ITEM = """INSERT INTO catalogue_items (code, sample, name, item_type, department, modes, frequency, standard,
                                              name_norm, alias_norms, search_doc)
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)
                   ON CONFLICT (code) DO NOTHING"""
+
+
+async def existing_item_codes(conn: asyncpg.Connection, codes: Sequence[str]) -> set[str]:
+    rows = await conn.fetch("SELECT code FROM catalogue_items WHERE code = ANY($1::text[])", list(codes))
+    return {r["code"] for r in rows}
 
 
 async def item_modes(conn: asyncpg.Connection, codes: Sequence[str]) -> dict[str, list[str]]:
@@ -76,17 +91,15 @@ async def item_modes(conn: asyncpg.Connection, codes: Sequence[str]) -> dict[str
     return {r["code"]: list(r["modes"]) for r in rows}
 
 
-async def insert_items(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """(code, name, item_type, department, modes, frequency, standard, sample, name_norm, alias_norms,
-    search_doc) rows; `search_doc` is a tsvector literal (see `search.document`). Codes that exist
-    already are left alone."""
-    await conn.executemany(_INSERT_ITEM, rows)
+async def insert_items(conn: asyncpg.Connection, items: Sequence[tuple[str, bool, ItemColumns]]) -> None:
+    """(code, sample, columns) of new items; codes that exist already are left alone."""
+    await conn.executemany(_INSERT_ITEM, [(code, sample, *columns) for code, sample, columns in items])
 
 
-async def insert_item(conn: asyncpg.Connection, row: tuple[Any, ...]) -> bool:
-    """One item (columns as in `insert_items`); False when its code exists already, also when a
-    concurrent transaction has just added it."""
-    return await conn.fetchval(_INSERT_ITEM + " RETURNING true", *row) is not None
+async def insert_item(conn: asyncpg.Connection, code: str, sample: bool, columns: ItemColumns) -> bool:
+    """One new item; False when its code exists already, also when a concurrent transaction has just
+    added it."""
+    return await conn.fetchval(_INSERT_ITEM + " RETURNING true", code, sample, *columns) is not None
 
 
 async def lock_item(conn: asyncpg.Connection, code: str) -> bool:
@@ -105,7 +118,7 @@ async def item(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
     )
 
 
-async def update_item(conn: asyncpg.Connection, code: str, values: tuple[Any, ...], changed_by: str | None) -> int:
+async def update_item(conn: asyncpg.Connection, code: str, columns: ItemColumns, changed_by: str | None) -> int:
     """Keep the current standard as a revision, then replace it; return the new revision number."""
     await conn.execute(
         """INSERT INTO catalogue_item_revisions (item_code, revision, standard, changed_by)
@@ -117,7 +130,7 @@ async def update_item(conn: asyncpg.Connection, code: str, values: tuple[Any, ..
                   standard = $7, name_norm = $8, alias_norms = $9, search_doc = $10::tsvector,
                   revision = revision + 1, updated_at = now()
            WHERE code = $1 RETURNING revision""",
-        code, *values,
+        code, *columns,
     )
 
 
@@ -445,14 +458,14 @@ VARIANT_COLUMNS = """v.item_code, v.division, v.version, v.effective_date, v.sta
      AS effective_until"""
 
 
-async def insert_variant(
-    conn: asyncpg.Connection, item_code: str, division: str, number: int, effective_date: dt.date,
-    standard: dict[str, Any], sample: bool,
+async def insert_variants(
+    conn: asyncpg.Connection, rows: Sequence[tuple[str, str, int, dt.date, dict[str, Any], bool]]
 ) -> None:
-    await conn.execute(
+    """(item_code, division, version, effective_date, standard, sample) rows."""
+    await conn.executemany(
         """INSERT INTO catalogue_variants (item_code, division, version, effective_date, standard, sample)
            VALUES ($1, $2, $3, $4, $5, $6)""",
-        item_code, division, number, effective_date, standard, sample,
+        rows,
     )
 
 
@@ -484,32 +497,41 @@ async def variant_version(
     )
 
 
-async def latest_variant(conn: asyncpg.Connection, item_code: str, division: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT version, effective_date FROM catalogue_variants WHERE item_code = $1 AND division = $2
-           ORDER BY version DESC LIMIT 1""",
-        item_code, division,
+async def latest_variants(conn: asyncpg.Connection, item_codes: Sequence[str]) -> dict[tuple[str, str], asyncpg.Record]:
+    """Per (item, province) with a variant of one of these items: its newest version and that
+    version's effective date."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (item_code, division) item_code, division, version, effective_date
+           FROM catalogue_variants WHERE item_code = ANY($1::text[])
+           ORDER BY item_code, division, version DESC""",
+        list(item_codes),
     )
+    return {(r["item_code"], r["division"]): r for r in rows}
 
 
 # -- FAQ ---------------------------------------------------------------------------------------------------------
 
 
-async def insert_faq(
-    conn: asyncpg.Connection, faq_id: str | None, question: str, answer: str, sample: bool, doc: str
-) -> str | None:
-    """Insert an entry (a new number when `faq_id` is None); None when that id exists already."""
-    if faq_id is None:
-        return await conn.fetchval(
-            """INSERT INTO catalogue_faq (question, answer, sample, search_doc) VALUES ($1, $2, $3, $4::tsvector)
-               RETURNING id""",
-            question, answer, sample, doc,
-        )
+async def insert_faq(conn: asyncpg.Connection, question: str, answer: str, doc: str) -> str:
+    """A new entry with the next generated id."""
     return await conn.fetchval(
-        """INSERT INTO catalogue_faq (id, question, answer, sample, search_doc) VALUES ($1, $2, $3, $4, $5::tsvector)
-           ON CONFLICT (id) DO NOTHING RETURNING id""",
-        faq_id, question, answer, sample, doc,
+        """INSERT INTO catalogue_faq (question, answer, search_doc) VALUES ($1, $2, $3::tsvector) RETURNING id""",
+        question, answer, doc,
     )
+
+
+async def insert_faqs(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str, bool, str]]) -> None:
+    """(id, question, answer, sample, search_doc) entries with their own ids; ids that exist are left alone."""
+    await conn.executemany(
+        """INSERT INTO catalogue_faq (id, question, answer, sample, search_doc) VALUES ($1, $2, $3, $4, $5::tsvector)
+           ON CONFLICT (id) DO NOTHING""",
+        rows,
+    )
+
+
+async def existing_faq_ids(conn: asyncpg.Connection, faq_ids: Sequence[str]) -> set[str]:
+    rows = await conn.fetch("SELECT id FROM catalogue_faq WHERE id = ANY($1::text[])", list(faq_ids))
+    return {r["id"] for r in rows}
 
 
 async def advance_faq_numbers(conn: asyncpg.Connection) -> None:
@@ -529,15 +551,21 @@ async def update_faq(conn: asyncpg.Connection, faq_id: str, question: str, answe
     return status.endswith(" 1")
 
 
-async def update_faq_doc(conn: asyncpg.Connection, faq_id: str, doc: str) -> None:
-    await conn.execute("UPDATE catalogue_faq SET search_doc = $2::tsvector WHERE id = $1", faq_id, doc)
+async def update_faq_docs(conn: asyncpg.Connection, docs: Sequence[tuple[str, str]]) -> None:
+    """(id, search_doc) pairs."""
+    await conn.executemany("UPDATE catalogue_faq SET search_doc = $2::tsvector WHERE id = $1", docs)
 
 
 async def set_faq_items(conn: asyncpg.Connection, faq_id: str, item_codes: Sequence[str]) -> None:
     await conn.execute("DELETE FROM catalogue_faq_items WHERE faq_id = $1", faq_id)
+    await insert_faq_items(conn, {faq_id: item_codes})
+
+
+async def insert_faq_items(conn: asyncpg.Connection, links: dict[str, Sequence[str]]) -> None:
+    """Link entries to items, in the order given per entry."""
     await conn.executemany(
         "INSERT INTO catalogue_faq_items (faq_id, item_code, position) VALUES ($1, $2, $3)",
-        [(faq_id, code, n) for n, code in enumerate(item_codes)],
+        [(faq_id, code, n) for faq_id, codes in links.items() for n, code in enumerate(codes)],
     )
 
 
@@ -560,14 +588,11 @@ async def faq_entries(conn: asyncpg.Connection, item_code: str | None) -> list[a
 
 
 async def faq_items(conn: asyncpg.Connection, faq_ids: Sequence[str]) -> list[asyncpg.Record]:
+    """The items linked to some entries, each entry's in its order, with what a search document and a
+    reference need of them."""
     return await conn.fetch(
-        """SELECT fi.faq_id, i.code, i.name, i.modes FROM catalogue_faq_items fi
+        """SELECT fi.faq_id, i.code, i.name, i.modes, i.standard->'aliases' AS aliases FROM catalogue_faq_items fi
            JOIN catalogue_items i ON i.code = fi.item_code
            WHERE fi.faq_id = ANY($1::text[]) ORDER BY fi.faq_id, fi.position""",
         list(faq_ids),
     )
-
-
-async def faq_ids_for_item(conn: asyncpg.Connection, item_code: str) -> list[str]:
-    rows = await conn.fetch("SELECT faq_id FROM catalogue_faq_items WHERE item_code = $1", item_code)
-    return [r["faq_id"] for r in rows]

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from backend.actors import Actor
-from backend.catalogue.service import today
+from backend.catalogue.rules import today
 from backend.config import load_settings
 from backend.container import Services
 from tests.conftest import with_database

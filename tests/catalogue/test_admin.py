@@ -14,7 +14,8 @@ NATIONAL = {"code": "national-2030", "kind": "national",
 async def test_reads_need_no_sign_in(client):
     for path in ("/catalogue/lists", "/catalogue/items/RS-20-004-00", "/catalogue/search?q=社保",
                  "/catalogue/ask?q=社保卡丢了", "/catalogue/resolution?matter_division=330106&at_division=510107",
-                 "/catalogue/items/RS-20-004-00/receipt-standard?receiving_division=510107&handling_division=330106", "/catalogue/faq"):
+                 "/catalogue/items/RS-20-004-00/receipt-standard?receiving_division=510107&handling_division=330106",
+                 "/catalogue/faq"):
         assert (await client.get(path)).status_code == 200, path
 
 
@@ -115,7 +116,8 @@ async def test_only_a_national_admin_changes_who_belongs_to_a_regional_list(clie
     national = bearer(await staff_token(client, services, "admin", "000000"))
     yrd = (await client.get("/catalogue/lists/yrd/versions/2")).json()
     content = {k: yrd[k] for k in ("name", "issuer", "document", "note", "members")}
-    content["entries"] = [{"item_code": e["item_code"], "modes": [m["code"] for m in e["modes"]]} for e in yrd["entries"]]
+    content["entries"] = [{"item_code": e["item_code"], "modes": [m["code"] for m in e["modes"]]}
+                          for e in yrd["entries"]]
     without_shanghai = {**content, "members": ["320000", "330000", "340000"]}
 
     new_draft = await client.post("/admin/catalogue/lists/yrd/drafts", json={"content": without_shanghai},

@@ -4,7 +4,7 @@ import copy
 import json
 import time
 
-from backend.catalogue.service import DATA_DIR
+from backend.catalogue.loader import DATA_DIR
 from backend.errors import FieldError
 from tests.catalogue.conftest import standard_of
 from tests.factories import bearer, staff_token

@@ -317,7 +317,8 @@ async def test_a_version_stays_published_and_withdrawable_until_its_successor_ta
     assert await jjj_sources(client, 0) == [] and await jjj_sources(client, 30) == [2]
 
 
-async def test_withdrawing_a_successor_before_it_takes_effect_keeps_its_predecessor_in_force(client, national_admin, jjj):
+async def test_withdrawing_a_successor_before_it_takes_effect_keeps_its_predecessor_in_force(
+        client, national_admin, jjj):
     await published_twice(client, national_admin)
 
     cancelled = await client.post("/admin/catalogue/lists/jjj/versions/2/withdraw", json={"reason": "暂缓实施"},

@@ -163,7 +163,7 @@ async def test_search_does_not_depend_on_the_database_locale(server_urls):
             await services.catalogue.load_catalogue(Actor.system(), progress=lambda _: None)
             await services.db.pool.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             trigrams = await services.db.pool.fetchval("SELECT show_trgm('退休金申领')")
-            result = await services.catalogue.search("退休")
+            result = await services.catalogue.search.find("退休")
         finally:
             await services.close()
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from backend.catalogue.service import DATA_DIR
+from backend.catalogue.loader import DATA_DIR
 from tests.catalogue.conftest import in_days, standard_of
 from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
