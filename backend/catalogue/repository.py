@@ -149,6 +149,15 @@ async def item_page(
     return rows, total
 
 
+async def item_summaries(conn: asyncpg.Connection, codes: Sequence[str]) -> list[asyncpg.Record]:
+    """Items as lists show them, in the order of `codes`."""
+    return await conn.fetch(
+        f"""SELECT {ITEM_SUMMARY} FROM catalogue_items JOIN unnest($1::text[]) WITH ORDINALITY AS c(code, n) USING (code)
+            ORDER BY c.n""",
+        list(codes),
+    )
+
+
 async def item_names(conn: asyncpg.Connection, codes: Sequence[str]) -> dict[str, asyncpg.Record]:
     rows = await conn.fetch(
         "SELECT code, name, modes, alias_norms, standard->'aliases' AS aliases FROM catalogue_items "

@@ -180,7 +180,7 @@ class ItemPage(msgspec.Struct):
 
 class ListEntryInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     item_code: ItemCode
-    modes: Annotated[list[Mode], msgspec.Meta(min_length=1)]
+    modes: Annotated[list[Mode], msgspec.Meta(min_length=1, max_length=3)]
     available_by: dt.date | None = None
     note: ShortText | None = None
 
@@ -192,8 +192,10 @@ class ListContent(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     issuer: ShortText | None = None
     document: ShortText | None = None
     note: LongText | None = None
-    members: list[ProvinceCode] | None = None
-    entries: list[ListEntryInput] = []
+    # Bounds far above any real list (34 provincial divisions exist; national batches list items by the
+    # dozen), so that the size of a request, not what it names, bounds the work it costs.
+    members: Annotated[list[ProvinceCode], msgspec.Meta(max_length=34)] | None = None
+    entries: Annotated[list[ListEntryInput], msgspec.Meta(max_length=500)] = []
 
 
 class ListCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

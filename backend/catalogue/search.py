@@ -81,12 +81,11 @@ class SearchService:
         args = _loose_args(query)
         async with self.db.connection() as conn:
             hits = await _faq_hits(conn, await repository.search_faq_loosely(conn, *args, answers), query.max_score)
-            rows = await repository.search_items_loosely(conn, *args, suggestions)
+            # The answers' items first, then those the question itself points at.
+            referred = list(dict.fromkeys(ref.code for hit in hits for ref in hit.items))[:suggestions]
+            rows = await repository.item_summaries(conn, referred)
+            rows += await repository.search_items_loosely(conn, *args, suggestions)
         suggested: dict[str, SearchHit] = {}
-        for hit in hits:
-            for ref in hit.items:
-                suggested.setdefault(ref.code, SearchHit(code=ref.code, name=ref.name, type="", modes=ref.modes,
-                                                         frequency=0, match="partial", sample=hit.sample))
         for row in rows:
             suggested.setdefault(row["code"], _hit(row, "partial"))
         return Answer(question=question, answers=hits, suggested_items=list(suggested.values())[:suggestions],

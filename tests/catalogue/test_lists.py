@@ -416,3 +416,13 @@ async def test_a_list_offers_only_modes_its_items_support(client, services, nati
     assert await services.db.pool.fetchval(
         """SELECT count(*) FROM catalogue_list_entries e JOIN catalogue_items i ON i.code = e.item_code
            WHERE NOT e.modes <@ i.modes""") == 0  # the sample lists keep the rule too
+
+
+async def test_list_content_is_bounded_before_it_is_read(client, national_admin):
+    entries = [{"item_code": f"RS-20-{n % 1000:03d}-{n // 1000:02d}", "modes": ["online"]} for n in range(2000)]
+    body = {"code": "national-2032", "kind": "national", "content": {"name": "过长的清单", "entries": entries}}
+
+    response = await client.post("/admin/catalogue/lists", json=body, headers=national_admin)
+
+    errors = assert_problem(response, 422, "validation-error")["errors"]
+    assert [e["pointer"] for e in errors] == ["#/content/entries"]
