@@ -169,6 +169,11 @@ class OverlappingEffectiveDates(Conflict):
         super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
 
 
+class FormSchemaUnusable(Conflict):
+    slug = "form-schema-unusable"
+    title = "The item's form schema cannot be used to check forms; an admin must revise it"
+
+
 # -- face verification ------------------------------------------------------------------------
 # Each carries `reasons`: stable codes with a message in Chinese and English that a phone or kiosk
 # can show (or speak) to the person as it is.

@@ -97,6 +97,7 @@ async def timed(label: str, call, rounds: int) -> tuple[str, list[float]]:  # no
 async def run(database_url: str, redis_url: str, items: int, rounds: int) -> None:
     from backend.actors import Actor
     from backend.catalogue import repository
+    from backend.catalogue.items import item_columns
     from backend.catalogue.schemas import ItemStandard
     from backend.config import load_settings
     from backend.container import Services
@@ -116,7 +117,7 @@ async def run(database_url: str, redis_url: str, items: int, rounds: int) -> Non
         standards = generated_standards(items, templates, random.Random(2260))
         started = time.perf_counter()
         async with services.db.transaction() as conn:
-            await repository.insert_items(conn, [catalogue._item_row_values(s, True) for s in standards])
+            await repository.insert_items(conn, [(s.code, True, item_columns(s)) for s in standards])
         load_seconds = time.perf_counter() - started
         async with services.db.connection() as conn:
             await conn.execute("ANALYZE catalogue_items")
@@ -127,7 +128,7 @@ async def run(database_url: str, redis_url: str, items: int, rounds: int) -> Non
             ctype = await conn.fetchval("SELECT datctype FROM pg_database WHERE datname = current_database()")
             version = await conn.fetchval("SHOW server_version")
 
-            from backend.catalogue.search import read_query
+            from backend.catalogue.bigrams import read_query
 
             async def item_query(q: str) -> None:
                 query = read_query(q)
@@ -141,8 +142,8 @@ async def run(database_url: str, redis_url: str, items: int, rounds: int) -> Non
         per_query = []
         search_samples: list[float] = []
         for q in QUERIES:
-            label, samples = await timed(f"search `{q}`", lambda q=q: catalogue.search(q), rounds)
-            found = await catalogue.search(q)
+            label, samples = await timed(f"search `{q}`", lambda q=q: catalogue.search.find(q), rounds)
+            found = await catalogue.search.find(q)
             per_query.append((label, samples, len(found.items), found.relaxed))
             search_samples += samples
         async with services.db.connection() as conn:
@@ -159,7 +160,7 @@ async def run(database_url: str, redis_url: str, items: int, rounds: int) -> Non
             ]
         ask_samples: list[float] = []
         for q in QUESTIONS:
-            ask_samples += (await timed("", lambda q=q: catalogue.ask(q), rounds))[1]
+            ask_samples += (await timed("", lambda q=q: catalogue.search.ask(q), rounds))[1]
     finally:
         await services.close()
 

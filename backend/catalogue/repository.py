@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -59,34 +59,66 @@ async def certificate_types(conn: asyncpg.Connection) -> dict[str, str]:
 ITEM_SUMMARY = "code, name, item_type, department, modes, frequency, sample"
 
 
+class ItemColumns(NamedTuple):
+    """What an item's standard sets in `catalogue_items`: the standard itself and the columns queries
+    filter, join or rank on; `search_doc` is a tsvector literal (see `bigrams.document`)."""
+
+    name: str
+    item_type: str
+    department: str
+    modes: list[str]
+    frequency: int
+    standard: dict[str, Any]
+    name_norm: str
+    alias_norms: list[str]
+    search_doc: str
+
+
+_INSERT_ITEM = """INSERT INTO catalogue_items (code, sample, name, item_type, department, modes, frequency, standard,
+                                             name_norm, alias_norms, search_doc)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)
+                  ON CONFLICT (code) DO NOTHING"""
+
+
 async def existing_item_codes(conn: asyncpg.Connection, codes: Sequence[str]) -> set[str]:
     rows = await conn.fetch("SELECT code FROM catalogue_items WHERE code = ANY($1::text[])", list(codes))
     return {r["code"] for r in rows}
 
 
-async def insert_items(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """(code, name, item_type, department, modes, frequency, standard, sample, name_norm, alias_norms,
-    search_doc) rows; `search_doc` is a tsvector literal (see `search.document`)."""
-    await conn.executemany(
-        """INSERT INTO catalogue_items (code, name, item_type, department, modes, frequency, standard, sample,
-                                        name_norm, alias_norms, search_doc)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)""",
-        rows,
-    )
+async def item_modes(conn: asyncpg.Connection, codes: Sequence[str]) -> dict[str, list[str]]:
+    """The modes each existing item's standard supports."""
+    rows = await conn.fetch("SELECT code, modes FROM catalogue_items WHERE code = ANY($1::text[])", list(codes))
+    return {r["code"]: list(r["modes"]) for r in rows}
 
 
-async def item(conn: asyncpg.Connection, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
+async def insert_items(conn: asyncpg.Connection, items: Sequence[tuple[str, bool, ItemColumns]]) -> None:
+    """(code, sample, columns) of new items; codes that exist already are left alone."""
+    await conn.executemany(_INSERT_ITEM, [(code, sample, *columns) for code, sample, columns in items])
+
+
+async def insert_item(conn: asyncpg.Connection, code: str, sample: bool, columns: ItemColumns) -> bool:
+    """One new item; False when its code exists already, also when a concurrent transaction has just
+    added it."""
+    return await conn.fetchval(_INSERT_ITEM + " RETURNING true", code, sample, *columns) is not None
+
+
+async def lock_item(conn: asyncpg.Connection, code: str) -> bool:
+    """Serialise changes hanging off one item (its standard, its variants) until the transaction
+    ends; False when there is no such item. Rows referring to the item can still be added meanwhile."""
+    return await conn.fetchval("SELECT true FROM catalogue_items WHERE code = $1 FOR NO KEY UPDATE", code) is not None
+
+
+async def item(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"""SELECT code, name, standard, revision, sample, updated_at,
+        """SELECT code, name, standard, revision, sample, updated_at,
                    ARRAY(SELECT DISTINCT division FROM catalogue_variants v WHERE v.item_code = i.code
                          ORDER BY division) AS variant_divisions
-            FROM catalogue_items i WHERE code = $1{lock}""",
+            FROM catalogue_items i WHERE code = $1""",
         code,
     )
 
 
-async def update_item(conn: asyncpg.Connection, code: str, values: tuple[Any, ...], changed_by: str | None) -> int:
+async def update_item(conn: asyncpg.Connection, code: str, columns: ItemColumns, changed_by: str | None) -> int:
     """Keep the current standard as a revision, then replace it; return the new revision number."""
     await conn.execute(
         """INSERT INTO catalogue_item_revisions (item_code, revision, standard, changed_by)
@@ -98,7 +130,7 @@ async def update_item(conn: asyncpg.Connection, code: str, values: tuple[Any, ..
                   standard = $7, name_norm = $8, alias_norms = $9, search_doc = $10::tsvector,
                   revision = revision + 1, updated_at = now()
            WHERE code = $1 RETURNING revision""",
-        code, *values,
+        code, *columns,
     )
 
 
@@ -115,6 +147,15 @@ async def item_page(
     )
     total = await conn.fetchval(f"SELECT count(*) FROM catalogue_items {where}", department, mode, item_type)
     return rows, total
+
+
+async def item_summaries(conn: asyncpg.Connection, codes: Sequence[str]) -> list[asyncpg.Record]:
+    """Items as lists show them, in the order of `codes`."""
+    return await conn.fetch(
+        f"""SELECT {ITEM_SUMMARY} FROM catalogue_items JOIN unnest($1::text[]) WITH ORDINALITY AS c(code, n) USING (code)
+            ORDER BY c.n""",
+        list(codes),
+    )
 
 
 async def item_names(conn: asyncpg.Connection, codes: Sequence[str]) -> dict[str, asyncpg.Record]:
@@ -243,13 +284,16 @@ async def replace_content(
         )
 
 
-async def versions(conn: asyncpg.Connection, list_code: str, *, include_drafts: bool) -> list[asyncpg.Record]:
+async def versions(
+    conn: asyncpg.Connection, list_codes: Sequence[str], *, include_drafts: bool
+) -> list[asyncpg.Record]:
+    """The versions of some lists, each list's in order."""
     return await conn.fetch(
         f"""SELECT {VERSION_COLUMNS},
                    (SELECT count(*) FROM catalogue_list_entries e WHERE e.version_id = v.id) AS entry_count
             FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
-            WHERE v.list_code = $1 AND ($2 OR v.state <> 'draft') ORDER BY v.version""",
-        list_code, include_drafts,
+            WHERE v.list_code = ANY($1::text[]) AND ($2 OR v.state <> 'draft') ORDER BY v.list_code, v.version""",
+        list(list_codes), include_drafts,
     )
 
 
@@ -316,8 +360,16 @@ async def publish(
     )
 
 
-async def close(
-    conn: asyncpg.Connection, version_id: int, state: str, effective_until: dt.date, reason: str | None = None
+async def end_period(conn: asyncpg.Connection, version_id: int, effective_until: dt.date | None) -> None:
+    """Set the day a version stops being in force (None: in force for good); its state stays."""
+    await conn.execute(
+        "UPDATE catalogue_list_versions SET effective_until = $2, updated_at = now() WHERE id = $1",
+        version_id, effective_until,
+    )
+
+
+async def withdraw(
+    conn: asyncpg.Connection, version_id: int, state: str, effective_until: dt.date, reason: str
 ) -> None:
     await conn.execute(
         """UPDATE catalogue_list_versions SET state = $2, effective_until = $3, withdrawal_reason = $4,
@@ -349,8 +401,9 @@ async def events(conn: asyncpg.Connection, list_code: str, *, include_drafts: bo
     )
 
 
-async def list_overview(conn: asyncpg.Connection, as_of: dt.date) -> list[asyncpg.Record]:
-    """Every list with its newest public version and the version in force on `as_of`."""
+async def list_overview(conn: asyncpg.Connection, as_of: dt.date, code: str | None = None) -> list[asyncpg.Record]:
+    """Every list (or the one with `code`) that has a public version, with its newest public version
+    and the version in force on `as_of`."""
     return await conn.fetch(
         """SELECT l.code, l.kind, latest.name, latest.sample, in_force.version AS in_force_version,
                   ARRAY(SELECT province FROM catalogue_list_members m
@@ -360,10 +413,11 @@ async def list_overview(conn: asyncpg.Connection, as_of: dt.date) -> list[asyncp
                          WHERE v.list_code = l.code AND v.state <> 'draft'
                          ORDER BY v.version DESC LIMIT 1) latest ON true
            LEFT JOIN LATERAL (SELECT id, version FROM catalogue_list_versions v
-                              WHERE v.list_code = l.code AND v.state <> 'draft' AND v.effective_date <= $1
-                                AND (v.effective_until IS NULL OR $1 < v.effective_until)) in_force ON true
+                              WHERE v.list_code = l.code AND v.state <> 'draft'
+                                AND daterange(v.effective_date, v.effective_until) @> $1::date) in_force ON true
+           WHERE $2::text IS NULL OR l.code = $2
            ORDER BY l.kind, l.code""",
-        as_of,
+        as_of, code,
     )
 
 
@@ -375,29 +429,31 @@ async def resolve(
 ) -> list[asyncpg.Record]:
     """One query: the entries of every list version in force on `as_of` that applies to this pair of
     provinces (national lists everywhere; a regional list only when both provinces are members),
-    grouped per item, with the local variant in force in the matter's province."""
+    grouped per item, with the local variant in force in the matter's province and the modes of the
+    standard that governs there (that variant's, else the national standard's)."""
     return await conn.fetch(
         """WITH applicable AS (
                SELECT v.id, v.list_code, v.version, l.kind
                FROM catalogue_list_versions v JOIN catalogue_lists l ON l.code = v.list_code
-               WHERE v.state <> 'draft' AND v.effective_date <= $3
-                 AND (v.effective_until IS NULL OR $3 < v.effective_until)
+               WHERE v.state <> 'draft' AND daterange(v.effective_date, v.effective_until) @> $3::date
                  AND (l.kind = 'national' OR (
                       EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $1)
                   AND EXISTS (SELECT 1 FROM catalogue_list_members m WHERE m.version_id = v.id AND m.province = $2))))
            SELECT i.code, i.name, i.item_type, i.frequency, i.sample,
-                  ARRAY(SELECT DISTINCT unnest(array_agg(m.mode))) AS modes,
-                  jsonb_agg(DISTINCT jsonb_build_object(
+                  jsonb_agg(jsonb_build_object(
                       'list_code', a.list_code, 'version', a.version, 'kind', a.kind, 'modes', e.modes,
                       'available_by', e.available_by)) AS sources,
-                  (SELECT lv.version FROM catalogue_variants lv
-                   WHERE lv.item_code = i.code AND lv.division = $1 AND lv.effective_date <= $3
-                   ORDER BY lv.effective_date DESC LIMIT 1) AS local_variant
+                  lv.version AS local_variant,
+                  coalesce(lv.modes, i.modes) AS governing_modes
            FROM applicable a
            JOIN catalogue_list_entries e ON e.version_id = a.id
            JOIN catalogue_items i ON i.code = e.item_code
-           CROSS JOIN LATERAL unnest(e.modes) AS m(mode)
-           GROUP BY i.code
+           LEFT JOIN LATERAL (
+               SELECT v.version, ARRAY(SELECT jsonb_array_elements_text(v.standard->'modes')) AS modes
+               FROM catalogue_variants v
+               WHERE v.item_code = i.code AND v.division = $1 AND v.effective_date <= $3
+               ORDER BY v.effective_date DESC LIMIT 1) lv ON true
+           GROUP BY i.code, lv.version, lv.modes
            ORDER BY i.frequency DESC, i.code""",
         matter_province, at_province, as_of,
     )
@@ -411,14 +467,14 @@ VARIANT_COLUMNS = """v.item_code, v.division, v.version, v.effective_date, v.sta
      AS effective_until"""
 
 
-async def insert_variant(
-    conn: asyncpg.Connection, item_code: str, division: str, number: int, effective_date: dt.date,
-    standard: dict[str, Any], sample: bool,
+async def insert_variants(
+    conn: asyncpg.Connection, rows: Sequence[tuple[str, str, int, dt.date, dict[str, Any], bool]]
 ) -> None:
-    await conn.execute(
+    """(item_code, division, version, effective_date, standard, sample) rows."""
+    await conn.executemany(
         """INSERT INTO catalogue_variants (item_code, division, version, effective_date, standard, sample)
            VALUES ($1, $2, $3, $4, $5, $6)""",
-        item_code, division, number, effective_date, standard, sample,
+        rows,
     )
 
 
@@ -450,32 +506,41 @@ async def variant_version(
     )
 
 
-async def latest_variant(conn: asyncpg.Connection, item_code: str, division: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT version, effective_date FROM catalogue_variants WHERE item_code = $1 AND division = $2
-           ORDER BY version DESC LIMIT 1 FOR UPDATE""",
-        item_code, division,
+async def latest_variants(conn: asyncpg.Connection, item_codes: Sequence[str]) -> dict[tuple[str, str], asyncpg.Record]:
+    """Per (item, province) with a variant of one of these items: its newest version and that
+    version's effective date."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (item_code, division) item_code, division, version, effective_date
+           FROM catalogue_variants WHERE item_code = ANY($1::text[])
+           ORDER BY item_code, division, version DESC""",
+        list(item_codes),
     )
+    return {(r["item_code"], r["division"]): r for r in rows}
 
 
 # -- FAQ ---------------------------------------------------------------------------------------------------------
 
 
-async def insert_faq(
-    conn: asyncpg.Connection, faq_id: str | None, question: str, answer: str, sample: bool, doc: str
-) -> str | None:
-    """Insert an entry (a new number when `faq_id` is None); None when that id exists already."""
-    if faq_id is None:
-        return await conn.fetchval(
-            """INSERT INTO catalogue_faq (question, answer, sample, search_doc) VALUES ($1, $2, $3, $4::tsvector)
-               RETURNING id""",
-            question, answer, sample, doc,
-        )
+async def insert_faq(conn: asyncpg.Connection, question: str, answer: str, doc: str) -> str:
+    """A new entry with the next generated id."""
     return await conn.fetchval(
-        """INSERT INTO catalogue_faq (id, question, answer, sample, search_doc) VALUES ($1, $2, $3, $4, $5::tsvector)
-           ON CONFLICT (id) DO NOTHING RETURNING id""",
-        faq_id, question, answer, sample, doc,
+        """INSERT INTO catalogue_faq (question, answer, search_doc) VALUES ($1, $2, $3::tsvector) RETURNING id""",
+        question, answer, doc,
     )
+
+
+async def insert_faqs(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str, bool, str]]) -> None:
+    """(id, question, answer, sample, search_doc) entries with their own ids; ids that exist are left alone."""
+    await conn.executemany(
+        """INSERT INTO catalogue_faq (id, question, answer, sample, search_doc) VALUES ($1, $2, $3, $4, $5::tsvector)
+           ON CONFLICT (id) DO NOTHING""",
+        rows,
+    )
+
+
+async def existing_faq_ids(conn: asyncpg.Connection, faq_ids: Sequence[str]) -> set[str]:
+    rows = await conn.fetch("SELECT id FROM catalogue_faq WHERE id = ANY($1::text[])", list(faq_ids))
+    return {r["id"] for r in rows}
 
 
 async def advance_faq_numbers(conn: asyncpg.Connection) -> None:
@@ -495,15 +560,21 @@ async def update_faq(conn: asyncpg.Connection, faq_id: str, question: str, answe
     return status.endswith(" 1")
 
 
-async def update_faq_doc(conn: asyncpg.Connection, faq_id: str, doc: str) -> None:
-    await conn.execute("UPDATE catalogue_faq SET search_doc = $2::tsvector WHERE id = $1", faq_id, doc)
+async def update_faq_docs(conn: asyncpg.Connection, docs: Sequence[tuple[str, str]]) -> None:
+    """(id, search_doc) pairs."""
+    await conn.executemany("UPDATE catalogue_faq SET search_doc = $2::tsvector WHERE id = $1", docs)
 
 
 async def set_faq_items(conn: asyncpg.Connection, faq_id: str, item_codes: Sequence[str]) -> None:
     await conn.execute("DELETE FROM catalogue_faq_items WHERE faq_id = $1", faq_id)
+    await insert_faq_items(conn, {faq_id: item_codes})
+
+
+async def insert_faq_items(conn: asyncpg.Connection, links: dict[str, Sequence[str]]) -> None:
+    """Link entries to items, in the order given per entry."""
     await conn.executemany(
         "INSERT INTO catalogue_faq_items (faq_id, item_code, position) VALUES ($1, $2, $3)",
-        [(faq_id, code, n) for n, code in enumerate(item_codes)],
+        [(faq_id, code, n) for faq_id, codes in links.items() for n, code in enumerate(codes)],
     )
 
 
@@ -526,14 +597,11 @@ async def faq_entries(conn: asyncpg.Connection, item_code: str | None) -> list[a
 
 
 async def faq_items(conn: asyncpg.Connection, faq_ids: Sequence[str]) -> list[asyncpg.Record]:
+    """The items linked to some entries, each entry's in its order, with what a search document and a
+    reference need of them."""
     return await conn.fetch(
-        """SELECT fi.faq_id, i.code, i.name, i.modes FROM catalogue_faq_items fi
+        """SELECT fi.faq_id, i.code, i.name, i.modes, i.standard->'aliases' AS aliases FROM catalogue_faq_items fi
            JOIN catalogue_items i ON i.code = fi.item_code
            WHERE fi.faq_id = ANY($1::text[]) ORDER BY fi.faq_id, fi.position""",
         list(faq_ids),
     )
-
-
-async def faq_ids_for_item(conn: asyncpg.Connection, item_code: str) -> list[str]:
-    rows = await conn.fetch("SELECT faq_id FROM catalogue_faq_items WHERE item_code = $1", item_code)
-    return [r["faq_id"] for r in rows]

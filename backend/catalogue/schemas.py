@@ -4,6 +4,7 @@ their versions, local variants, receipt standards, resolution, search and FAQ.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -48,9 +49,15 @@ class ModeView(msgspec.Struct):
     name: str
 
 
-def mode_views(modes: list[str]) -> list[ModeView]:
+def mode_views(modes: Iterable[str]) -> list[ModeView]:
+    """Modes in their fixed order (online, proxy, joint), each once, with their Chinese names."""
     order = list(MODE_NAMES)
     return [ModeView(m, MODE_NAMES[m]) for m in sorted(set(modes), key=order.index)]  # type: ignore[arg-type]
+
+
+def mode_names(modes: Iterable[str]) -> str:
+    """Modes for a message: `全程网办 (online), 异地代收代办 (proxy)`."""
+    return ", ".join(f"{v.name} ({v.code})" for v in mode_views(modes))
 
 
 # -- the item standard: ten elements plus modes, frequency and form schema -----------------------
@@ -173,7 +180,7 @@ class ItemPage(msgspec.Struct):
 
 class ListEntryInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     item_code: ItemCode
-    modes: Annotated[list[Mode], msgspec.Meta(min_length=1)]
+    modes: Annotated[list[Mode], msgspec.Meta(min_length=1, max_length=3)]
     available_by: dt.date | None = None
     note: ShortText | None = None
 
@@ -185,8 +192,10 @@ class ListContent(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     issuer: ShortText | None = None
     document: ShortText | None = None
     note: LongText | None = None
-    members: list[ProvinceCode] | None = None
-    entries: list[ListEntryInput] = []
+    # Bounds far above any real list (34 provincial divisions exist; national batches list items by the
+    # dozen), so that the size of a request, not what it names, bounds the work it costs.
+    members: Annotated[list[ProvinceCode], msgspec.Meta(max_length=34)] | None = None
+    entries: Annotated[list[ListEntryInput], msgspec.Meta(max_length=500)] = []
 
 
 class ListCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -324,7 +333,13 @@ class ResolvedItem(msgspec.Struct, kw_only=True):
     name: str
     type: str
     frequency: int
+    # Offered now: a list's entry past its deadline (or without one) offers it, and the standard that
+    # governs the matter (the matter province's variant in force, else the national one) supports it.
     modes: list[ModeView]
+    # Listed, supported, but no entry's deadline has come yet: provinces may not offer it yet.
+    upcoming_modes: list[ModeView]
+    # Listed, but the governing standard does not support it: not offered.
+    unsupported_modes: list[ModeView]
     sources: list[ResolutionSource]
     local_variant: int | None
     sample: bool
@@ -381,7 +396,7 @@ class ReceiptStandard(msgspec.Struct, kw_only=True):
     item_code: str
     item_name: str
     receiving_division: DivisionView
-    handling_division: DivisionView | None
+    handling_division: DivisionView
     as_of: dt.date
     governing_variant: VariantRef | None
     conditions: list[str]

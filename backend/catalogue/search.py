@@ -1,234 +1,92 @@
-"""Chinese search without a segmenter or an external service: character bigrams in a tsvector.
-
-A document becomes a positional `tsvector` whose lexemes are the overlapping character bigrams of
-each run of Chinese text (plus the run's last character alone, so that every character starts some
-lexeme), and whole words for runs of Latin letters and digits. A query string then matches exactly
-where it is a substring of a run: `社会保` becomes the phrase `'社会' <-> '会保'`, and a single
-character becomes the prefix query `'税':*`. The lexemes are written by this module, not by a text
-search parser, so matching does not depend on the database's locale (pg_trgm does: under a `C`
-ctype it extracts no trigrams from Chinese text at all, and no ctype gives a 1–2 character query any
-trigram).
-
-Queries are read with the alias groups of `data/aliases.json`: longest term first, without overlap
-(`社保卡` wins over `社保`), each term standing for every term of its group. Weights: A for names
-(FAQ questions), B for aliases (items linked to an FAQ entry), C for other text.
-"""
+"""Search over items and FAQ entries, and 智能客服 (`ask`): PostgreSQL full text over the bigram
+documents of `bigrams.py`; no segmenter, no external service."""
 
 from __future__ import annotations
 
-import itertools
-import json
-import re
-import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+import math
+from collections.abc import Sequence
 
-ALIASES_FILE = Path(__file__).resolve().parent / "data" / "aliases.json"
+import asyncpg
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-_RUN = re.compile(rf"[a-z0-9]+|[{_HAN}]+")
-_MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
-_MAX_EXACT_FORMS = 32
-# A Latin or digit run is indexed by its first characters only: PostgreSQL refuses lexemes over
-# 2047 bytes, and nobody searches for a longer word than this.
-_MAX_WORD = 64
+from backend.catalogue import repository
+from backend.catalogue.bigrams import Query, read_query, read_question
+from backend.catalogue.faq import item_refs
+from backend.catalogue.schemas import Answer, FaqHit, SearchHit, SearchResult, mode_views
+from backend.db import Database
+from backend.errors import ValidationFailed
 
-# Words that carry no meaning in a question (怎么, 吗 …): dropped when a question is read loosely.
-QUESTION_WORDS = sorted((
-    "怎么办", "怎么样", "怎么", "如何", "什么", "在哪里", "在哪儿", "在哪", "哪里", "哪儿", "哪些", "多久", "多长时间", "是否", "能否", "能不能",
-    "可不可以", "可以", "需要", "请问", "我想", "我要", "一下", "吗", "呢", "吧", "啊",
-), key=len, reverse=True)
+_MATCH = {4: "exact_name", 3: "exact_alias", 2: "name", 1: "alias", 0: "other"}
 
 
-def normalise(text: str) -> str:
-    """Full-width to half-width, lower case (NFKC), as both documents and queries are read."""
-    return unicodedata.normalize("NFKC", text).lower()
+def _loose_args(query: Query) -> tuple[str, repository.Pieces, int]:
+    """A loosely read query as the coverage queries take it: any piece, the pieces by weight, and how
+    many must match (half of them)."""
+    pieces = query.pieces
+    return (query.any_piece(),
+            ([p.tsquery("A") for p in pieces], [p.tsquery("AB") for p in pieces], [p.tsquery() for p in pieces],
+             query.weights()),
+            max(1, math.ceil(len(pieces) / 2)))
 
 
-def runs(text: str) -> list[str]:
-    """The runs of Chinese characters and of Latin letters/digits; everything else separates."""
-    return _RUN.findall(normalise(text))
+def _hit(row: asyncpg.Record, match: str) -> SearchHit:
+    return SearchHit(code=row["code"], name=row["name"], type=row["item_type"], modes=mode_views(row["modes"]),
+                     frequency=row["frequency"], match=match, sample=row["sample"])  # type: ignore[arg-type]
 
 
-def compact(text: str) -> str:
-    """Text without spaces or punctuation, for exact comparison (`社保卡 申领！` → `社保卡申领`)."""
-    return "".join(runs(text))
+async def _faq_hits(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], max_score: int) -> list[FaqHit]:
+    """FAQ hits with their items; `score` is the share of the best possible loose score (0 when the
+    query was matched whole, where the rank is ts_rank's)."""
+    refs = await item_refs(conn, [r["id"] for r in rows])
+    return [FaqHit(id=r["id"], question=r["question"], answer=r["answer"], items=refs.get(r["id"], []),
+                   score=round(float(r["score"]) / max_score, 3) if max_score else round(float(r["score"]), 3),
+                   sample=r["sample"]) for r in rows]
 
 
-def _is_han(run: str) -> bool:
-    return not run[0].isascii()
+class SearchService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
+    async def find(self, text: str, *, limit: int = 20, faq_limit: int = 5) -> SearchResult:
+        """Items and FAQ entries for a search box query: every part must match (name, alias, partial
+        name); when nothing does, the query is read loosely and ranked by how much of it matches."""
+        query = read_query(text)
+        if query.empty:
+            raise ValidationFailed.field("q", "type at least one Chinese character, letter or digit")
+        relaxed = items_relaxed = False
+        loose = read_question(text)
+        async with self.db.connection() as conn:
+            rows = await repository.search_items(conn, query.strict(), query.strict("A"), query.strict("AB"),
+                                                 query.exact_forms, limit)
+            items = [_hit(r, _MATCH[r["match_class"]]) for r in rows]
+            if not items and not loose.empty:
+                items = [_hit(r, "partial") for r in await repository.search_items_loosely(
+                    conn, *_loose_args(loose), limit)]
+                relaxed = items_relaxed = bool(items)
+            faq = await _faq_hits(conn, await repository.search_faq(
+                conn, query.strict(), query.strict("A"), faq_limit), 0)
+            if not faq and not loose.empty:
+                faq = await _faq_hits(conn, await repository.search_faq_loosely(
+                    conn, *_loose_args(loose), faq_limit), loose.max_score)
+                relaxed = relaxed or bool(faq)
+        return SearchResult(query=text, interpreted_as=(loose if items_relaxed else query).interpreted_as(),
+                            relaxed=relaxed, items=items, faq=faq,
+                            sample=any(i.sample for i in items) or any(f.sample for f in faq))
 
-def _run_lexemes(run: str) -> list[str]:
-    if not _is_han(run) or len(run) == 1:
-        return [run[:_MAX_WORD]]
-    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
-
-
-def document(fields: list[tuple[str, str]]) -> str:
-    """A tsvector literal for `(text, weight)` fields; cast it with `::tsvector`.
-
-    Positions leave a gap between runs, so a phrase never matches across punctuation or fields.
-    """
-    parts: list[str] = []
-    position = 1
-    for text, weight in fields:
-        for run in runs(text):
-            for offset, lexeme in enumerate(_run_lexemes(run)):
-                parts.append(f"'{lexeme}':{min(position + offset, _MAX_POSITION)}{weight}")
-            position += len(run) + 1
-    return " ".join(parts)
-
-
-def _phrase(term: str, weights: str) -> str:
-    """A tsquery matching `term` as a substring of one run (or of consecutive runs, all required)."""
-    clauses = []
-    for run in runs(term):
-        if not _is_han(run) or len(run) == 1:
-            clauses.append(f"'{run[:_MAX_WORD]}':*{weights}")
-        else:
-            clauses.append(" <-> ".join(f"'{run[i:i + 2]}':{weights}" if weights else f"'{run[i:i + 2]}'"
-                                        for i in range(len(run) - 1)))
-    return " & ".join(f"({c})" for c in clauses)
-
-
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """One part of a query and the alternatives any of which satisfies it."""
-
-    alternatives: tuple[str, ...]
-    alias: bool = False
-
-    def tsquery(self, weights: str = "") -> str:
-        return "(" + " | ".join(_phrase(a, weights) for a in self.alternatives) + ")"
-
-
-class AliasIndex:
-    """Interchangeable search terms, matched longest first."""
-
-    def __init__(self, groups: list[list[str]]) -> None:
-        self.alternatives: dict[str, set[str]] = {}
-        for group in groups:
-            terms = [compact(t) for t in group if compact(t)]
-            for term in terms:
-                self.alternatives.setdefault(term, set()).update(terms)
-        self.longest = max((len(t) for t in self.alternatives), default=0)
-
-    @classmethod
-    def from_file(cls, path: Path = ALIASES_FILE) -> AliasIndex:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls([g["terms"] for g in raw["groups"]])
-
-    def match_at(self, text: str, start: int) -> str | None:
-        for length in range(min(self.longest, len(text) - start), 1, -1):
-            if text[start:start + length] in self.alternatives:
-                return text[start:start + length]
-        return None
-
-    def group(self, term: str) -> tuple[str, ...]:
-        # The term itself first, then the others longest first, for a stable reading.
-        others = sorted(self.alternatives[term] - {term}, key=lambda t: (-len(t), t))
-        return (term, *others)
-
-
-@lru_cache(maxsize=1)
-def alias_index() -> AliasIndex:
-    return AliasIndex.from_file()
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A query read into pieces: strict (every piece must match) or loose (scored by coverage)."""
-
-    text: str
-    pieces: tuple[Piece, ...]
-    exact_forms: tuple[str, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not self.pieces
-
-    def strict(self, weights: str = "") -> str:
-        return " & ".join(p.tsquery(weights) for p in self.pieces)
-
-    def any_piece(self) -> str:
-        return " | ".join(p.tsquery() for p in self.pieces)
-
-    def weights(self) -> list[int]:
-        """How much each piece counts when scoring loosely: a known term twice a plain bigram."""
-        return [2 if p.alias else 1 for p in self.pieces]
-
-    @property
-    def max_score(self) -> int:
-        """The loose score of a text matching every piece in a name (weight A, worth 3)."""
-        return 3 * sum(self.weights())
-
-    def interpreted_as(self) -> list[list[str]]:
-        return [list(p.alternatives) for p in self.pieces]
-
-
-def _split(run: str, aliases: AliasIndex, drop_question_words: bool) -> list[Piece]:
-    pieces: list[Piece] = []
-    pending = ""
-
-    def flush() -> None:
-        nonlocal pending
-        if pending:
-            pieces.append(Piece((pending,)))
-            pending = ""
-
-    i = 0
-    while i < len(run):
-        term = aliases.match_at(run, i)
-        if term is not None:
-            flush()
-            pieces.append(Piece(aliases.group(term), alias=True))
-            i += len(term)
-            continue
-        if drop_question_words:
-            word = next((w for w in QUESTION_WORDS if run.startswith(w, i)), None)
-            if word is not None:
-                flush()
-                i += len(word)
-                continue
-        pending += run[i]
-        i += 1
-    flush()
-    return pieces
-
-
-def read_query(text: str, aliases: AliasIndex | None = None) -> Query:
-    """Read a search box query: every piece must match."""
-    aliases = aliases or alias_index()
-    pieces: list[Piece] = []
-    for run in runs(text):
-        pieces.extend(_split(run, aliases, False) if _is_han(run) else [Piece((run,))])
-    return Query(text, tuple(pieces), _exact_forms(pieces))
-
-
-def read_question(text: str, aliases: AliasIndex | None = None) -> Query:
-    """Read a question loosely: question words dropped, plain text cut into bigrams, so that an
-    answer is found by how much of the question it covers rather than by containing all of it."""
-    aliases = aliases or alias_index()
-    pieces: list[Piece] = []
-    for run in runs(text):
-        if not _is_han(run):
-            pieces.append(Piece((run,)))
-            continue
-        for piece in _split(run, aliases, True):
-            plain = piece.alternatives[0]
-            if piece.alias or len(plain) <= 2:
-                pieces.append(piece)
-            else:
-                pieces.extend(Piece((plain[i:i + 2],)) for i in range(len(plain) - 1))
-    # A lone character means little in a question; keep them only if nothing else is left.
-    meaningful = [p for p in pieces if p.alias or len(p.alternatives[0]) > 1 or p.alternatives[0].isascii()]
-    unique = list(dict.fromkeys(meaningful or pieces))
-    return Query(text, tuple(unique), ())
-
-
-def _exact_forms(pieces: list[Piece]) -> tuple[str, ...]:
-    """The query as a whole, with each alias term replaced by each term of its group."""
-    forms = ("".join(combo) for combo in itertools.product(*(p.alternatives for p in pieces)))
-    return tuple(itertools.islice(forms, _MAX_EXACT_FORMS))
+    async def ask(self, question: str, *, answers: int = 3, suggestions: int = 5) -> Answer:
+        """智能客服: the FAQ answers covering most of the question, with the items they refer to, and
+        items the question itself points at."""
+        query = read_question(question)
+        if query.empty:
+            raise ValidationFailed.field("q", "ask a question in words")
+        args = _loose_args(query)
+        async with self.db.connection() as conn:
+            hits = await _faq_hits(conn, await repository.search_faq_loosely(conn, *args, answers), query.max_score)
+            # The answers' items first, then those the question itself points at.
+            referred = list(dict.fromkeys(ref.code for hit in hits for ref in hit.items))[:suggestions]
+            rows = await repository.item_summaries(conn, referred)
+            rows += await repository.search_items_loosely(conn, *args, suggestions)
+        suggested: dict[str, SearchHit] = {}
+        for row in rows:
+            suggested.setdefault(row["code"], _hit(row, "partial"))
+        return Answer(question=question, answers=hits, suggested_items=list(suggested.values())[:suggestions],
+                      sample=any(h.sample for h in hits) or any(s.sample for s in suggested.values()))

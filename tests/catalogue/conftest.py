@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from backend.actors import Actor
-from backend.catalogue.service import today
+from backend.catalogue.rules import today
 from backend.config import load_settings
 from backend.container import Services
 from tests.conftest import with_database
@@ -41,7 +41,9 @@ async def template_database(server_urls: tuple[str, str], template_database: str
 
 @asynccontextmanager
 async def empty_database(admin_url: str, name: str, options: str = "") -> AsyncIterator[str]:
-    """A database of its own for a test that needs one other than the template's copy; dropped after."""
+    """A database of its own for a test that needs one other than the template's copy; dropped after.
+    The name carries the process id: other test runs may share the server."""
+    name = f"{name}_{os.getpid()}"
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     await conn.execute(f"CREATE DATABASE {name} {options}")
@@ -57,3 +59,11 @@ async def empty_database(admin_url: str, name: str, options: str = "") -> AsyncI
 def in_days(days: int) -> str:
     """An ISO date `days` after today in China."""
     return (today() + dt.timedelta(days=days)).isoformat()
+
+
+async def standard_of(client, code: str) -> dict:
+    """An item's standard as the admin endpoints take it, read through the public API."""
+    item = (await client.get(f"/catalogue/items/{code}")).json()
+    standard = {k: v for k, v in item.items() if k not in ("revision", "variants", "sample", "elements")}
+    standard["modes"] = [m["code"] for m in item["modes"]]
+    return standard

@@ -14,7 +14,8 @@ NATIONAL = {"code": "national-2030", "kind": "national",
 async def test_reads_need_no_sign_in(client):
     for path in ("/catalogue/lists", "/catalogue/items/RS-20-004-00", "/catalogue/search?q=社保",
                  "/catalogue/ask?q=社保卡丢了", "/catalogue/resolution?matter_division=330106&at_division=510107",
-                 "/catalogue/items/RS-20-004-00/receipt-standard?receiving_division=510107", "/catalogue/faq"):
+                 "/catalogue/items/RS-20-004-00/receipt-standard?receiving_division=510107&handling_division=330106",
+                 "/catalogue/faq"):
         assert (await client.get(path)).status_code == 200, path
 
 
@@ -69,7 +70,8 @@ async def test_a_regional_list_is_changed_by_admins_of_its_member_provinces(clie
 
 async def test_an_admin_cannot_take_a_regional_list_away_from_their_province(client, services):
     beijing = bearer(await staff_token(client, services, "admin", "110000"))
-    await client.post("/admin/catalogue/lists", json=REGIONAL, headers=beijing)
+    national = bearer(await staff_token(client, services, "admin", "000000"))
+    await client.post("/admin/catalogue/lists", json=REGIONAL, headers=national)
 
     moved = await client.put("/admin/catalogue/lists/jjj/versions/1", headers=beijing,
                              json={**REGIONAL["content"], "members": ["120000", "130000"]})
@@ -92,3 +94,45 @@ async def test_only_a_national_admin_adds_items_and_staff_cannot_publish_variant
     assert_problem(revise, 403, "outside-division")
     assert_problem(variant, 403, "outside-division")
     assert own.status_code == 201 and own.json()["differences"] == []
+
+
+async def test_a_provincial_admin_cannot_commit_other_provinces_to_a_list(client, services):
+    zhejiang = bearer(await staff_token(client, services, "admin", "330000"))
+    with_xinjiang = {"code": "zj-xj", "kind": "regional", "content": {
+        "name": "浙新协作清单", "members": ["330000", "650000"],
+        "entries": [{"item_code": "GA-01-001-00", "modes": ["proxy"]}]}}
+    badly_written = {**with_xinjiang, "content": {**with_xinjiang["content"], "members": ["330000", "990000"]}}
+
+    created = await client.post("/admin/catalogue/lists", json=with_xinjiang, headers=zhejiang)
+    invalid = await client.post("/admin/catalogue/lists", json=badly_written, headers=zhejiang)
+
+    assert_problem(created, 403, "outside-division")
+    assert_problem(invalid, 403, "outside-division")  # the scope decides before the content is read
+    assert await services.db.pool.fetchval("SELECT count(*) FROM catalogue_lists WHERE code = 'zj-xj'") == 0
+
+
+async def test_only_a_national_admin_changes_who_belongs_to_a_regional_list(client, services):
+    zhejiang = bearer(await staff_token(client, services, "admin", "330000"))
+    national = bearer(await staff_token(client, services, "admin", "000000"))
+    yrd = (await client.get("/catalogue/lists/yrd/versions/2")).json()
+    content = {k: yrd[k] for k in ("name", "issuer", "document", "note", "members")}
+    content["entries"] = [{"item_code": e["item_code"], "modes": [m["code"] for m in e["modes"]]}
+                          for e in yrd["entries"]]
+    without_shanghai = {**content, "members": ["320000", "330000", "340000"]}
+
+    new_draft = await client.post("/admin/catalogue/lists/yrd/drafts", json={"content": without_shanghai},
+                                  headers=zhejiang)
+    copied = await client.post("/admin/catalogue/lists/yrd/drafts", json={}, headers=zhejiang)
+    edited = await client.put("/admin/catalogue/lists/yrd/versions/3", json=without_shanghai, headers=zhejiang)
+    same_members = await client.put("/admin/catalogue/lists/yrd/versions/3", headers=zhejiang,
+                                    json={**content, "note": "浙江修订"})
+    by_national = await client.put("/admin/catalogue/lists/yrd/versions/3", json=without_shanghai, headers=national)
+
+    assert_problem(new_draft, 403, "outside-division")
+    assert copied.status_code == 201
+    assert_problem(edited, 403, "outside-division")
+    assert same_members.status_code == 200
+    assert by_national.status_code == 200 and by_national.json()["members"] == ["320000", "330000", "340000"]
+    details = [r["detail"] for r in await services.db.pool.fetch(
+        "SELECT detail FROM audit_log WHERE action = 'catalogue.list.draft_updated' AND record_id = 'yrd' ORDER BY at")]
+    assert [(d.get("members_added"), d.get("members_removed")) for d in details] == [(None, None), ([], ["310000"])]

@@ -2,9 +2,11 @@
 
 import copy
 import json
+import time
 
-from backend.catalogue.service import DATA_DIR
+from backend.catalogue.loader import DATA_DIR
 from backend.errors import FieldError
+from tests.catalogue.conftest import standard_of
 from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
 
@@ -109,3 +111,102 @@ async def test_revising_an_item_keeps_the_previous_standard(client, services):
     assert found["items"][0]["code"] == "GJ-05-002-00" and found["items"][0]["match"] == "exact_alias"
     assert await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'catalogue.item.revised' AND record_id = 'GJ-05-002-00'") == 1
+
+
+def with_field(schema_field, **schema):
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+            "properties": {"name": schema_field}, **schema}
+
+
+async def revise_form_schema(client, admin, schema, code="GJ-05-002-00"):
+    standard = await standard_of(client, code)
+    return await client.put(f"/admin/catalogue/items/{code}", json={**standard, "form_schema": schema}, headers=admin)
+
+
+async def test_patterns_run_in_linear_time_so_a_crafted_value_cannot_freeze_the_service(client, services):
+    admin = bearer(await staff_token(client, services, "admin", "000000"))
+    # Catastrophic for a backtracking engine: each extra character doubles the work.
+    accepted = await revise_form_schema(client, admin, with_field({"type": "string", "pattern": "^(a+)+$"}))
+
+    started = time.perf_counter()
+    checked = await client.post("/catalogue/items/GJ-05-002-00/form-check", json={"form": {"name": "a" * 32 + "!"}})
+    elapsed = time.perf_counter() - started
+
+    assert accepted.status_code == 200
+    assert checked.status_code == 200 and checked.json()["errors"][0]["pointer"] == "#/form/name"
+    assert elapsed < 2, f"a 33-character value took {elapsed:.1f} s"  # a backtracking engine: minutes
+
+
+async def test_patterns_outside_re2_and_oversized_deep_or_recursive_schemas_are_refused(client, services):
+    admin = bearer(await staff_token(client, services, "admin", "000000"))
+    deep = {"type": "string"}
+    for _ in range(100):
+        deep = {"type": "object", "properties": {"x": deep}}
+    cases = {
+        "#/form_schema/properties/name/pattern": with_field({"type": "string", "pattern": "^(?=a)a+$"}),
+        "#/form_schema/patternProperties/(a)\\1": with_field({"type": "string"}, patternProperties={"(a)\\1": {}}),
+        "#/form_schema": deep,
+        "#/form_schema/additionalProperties/$ref": {"type": "object", "additionalProperties": {"$ref": "#"}},
+        "#/form_schema/$defs/b/items/$ref": {"type": "object", "properties": {"a": {"$ref": "#/$defs/b"}},
+                                             "$defs": {"b": {"type": "array", "items": {"$ref": "#/$defs/b"}}}},
+        "#/form_schema/properties/a/$ref": {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}},
+        "#/form_schema/properties/a/$dynamicRef": {"type": "object", "properties": {"a": {"$dynamicRef": "#x"}}},
+    }
+
+    for pointer, schema in cases.items():
+        response = await revise_form_schema(client, admin, schema)
+        assert [e["pointer"] for e in assert_problem(response, 422, "validation-error")["errors"]] == [pointer], pointer
+    assert await services.db.pool.fetchval(
+        "SELECT revision FROM catalogue_items WHERE code = 'GJ-05-002-00'") == 1
+
+
+async def test_references_that_multiply_the_schema_are_refused(client, services):
+    admin = bearer(await staff_token(client, services, "admin", "000000"))
+    # Each level refers to the next one twice: 2^20 copies of the last level once followed.
+    defs = {f"l{n}": {"type": "object", "properties": {"a": {"$ref": f"#/$defs/l{n + 1}"},
+                                                       "b": {"$ref": f"#/$defs/l{n + 1}"}}} for n in range(20)}
+    defs["l20"] = {"type": "string"}
+
+    response = await revise_form_schema(client, admin, {"type": "object", "$ref": "#/$defs/l0", "$defs": defs})
+
+    assert [e["pointer"] for e in assert_problem(response, 422, "validation-error")["errors"]] == ["#/form_schema"]
+
+
+async def test_a_schema_stored_before_the_checks_existed_is_reported_not_run(client, services):
+    schema = with_field({"type": "string", "pattern": "^(?=a)(a+)+$"})
+    await services.db.pool.execute(
+        "UPDATE catalogue_items SET standard = jsonb_set(standard, '{form_schema}', $1) WHERE code = 'GJ-05-002-00'",
+        schema)
+
+    response = await client.post("/catalogue/items/GJ-05-002-00/form-check", json={"form": {"name": "a" * 12 + "!"}})
+
+    assert_problem(response, 409, "form-schema-unusable")
+
+
+async def test_oversized_or_deep_forms_are_reported_without_being_walked(client):
+    deep = {}
+    node = deep
+    for _ in range(40):
+        node["x"] = {}
+        node = node["x"]
+
+    too_deep = await client.post("/catalogue/items/GJ-05-001-00/form-check", json={"form": deep})
+    too_big = await client.post("/catalogue/items/GJ-05-001-00/form-check",
+                                json={"form": {**HOUSING_FORM, "note": "长" * 30000}})
+
+    assert too_deep.json()["errors"] == [{"pointer": "#/form", "detail": "nests deeper than 16 levels"}]
+    assert too_big.json()["errors"] == [{"pointer": "#/form", "detail": "is larger than 64 KB"}]
+
+
+async def test_unique_items_compares_values_as_json_schema_does(client, services):
+    admin = bearer(await staff_token(client, services, "admin", "000000"))
+    await revise_form_schema(client, admin, with_field({"type": "array", "uniqueItems": True}))
+    check = lambda value: client.post("/catalogue/items/GJ-05-002-00/form-check",  # noqa: E731
+                                      json={"form": {"name": value}})
+
+    duplicates = [{"a": 1, "b": [1]}, {"b": [1.0], "a": 1}]
+    distinct = [1, True, "1", {"a": 1}, {"a": 2}]
+
+    assert (await check(duplicates)).json()["errors"][0]["pointer"] == "#/form/name"
+    assert (await check(distinct)).json()["valid"] is True
+    assert (await check([{"k": n} for n in range(3000)])).json()["valid"] is True

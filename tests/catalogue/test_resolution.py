@@ -1,6 +1,8 @@
 """Resolution: which items a person whose matter belongs to division A can handle in division B, in
 which modes, on a date — national lists everywhere, a regional list only between its members."""
 
+from tests.catalogue.conftest import in_days, standard_of
+from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
 
 
@@ -90,3 +92,29 @@ async def test_bad_divisions_and_dates_are_problems_with_a_pointer(client):
     for response, name in ((malformed, "matter_division"), (bad_date, "as_of"), (missing, "at_division")):
         body = assert_problem(response, 422, "validation-error")
         assert body["errors"][0]["parameter"] == name and body["errors"][0]["in"] == "query"
+
+
+async def test_modes_not_yet_due_are_reported_apart_from_guaranteed_ones(client):
+    early = by_code(await resolve(client, "110105", "310115", "2021-03-01"))["RS-20-002-00"]
+    later = by_code(await resolve(client, "110105", "310115", "2022-03-01"))["RS-20-002-00"]
+
+    # national-2020 lists it online and by proxy, to be offered by 2021-12-31.
+    assert (modes(early), [m["code"] for m in early["upcoming_modes"]]) == ([], ["online", "proxy"])
+    assert (modes(later), later["upcoming_modes"]) == (["online", "proxy"], [])
+
+
+async def test_a_mode_the_matter_provinces_own_standard_lacks_is_not_offered(client, services):
+    zhejiang = bearer(await staff_token(client, services, "admin", "330000"))
+    standard = {**await standard_of(client, "GA-01-001-00"), "modes": ["proxy"]}
+    published = await client.post("/admin/catalogue/items/GA-01-001-00/variants", headers=zhejiang,
+                                  json={"division": "330000", "effective_date": in_days(1), "standard": standard})
+
+    before = by_code(await resolve(client, "330106", "310115", in_days(0)))["GA-01-001-00"]
+    after = by_code(await resolve(client, "330106", "310115", in_days(1)))["GA-01-001-00"]
+    shanghai_matter = by_code(await resolve(client, "310115", "330106", in_days(1)))["GA-01-001-00"]
+
+    assert published.status_code == 201, published.text
+    assert modes(before) == ["online", "proxy", "joint"] and before["unsupported_modes"] == []
+    assert modes(after) == ["proxy"] and after["local_variant"] == 1
+    assert [m["code"] for m in after["unsupported_modes"]] == ["online", "joint"]
+    assert modes(shanghai_matter) == ["online", "proxy", "joint"]  # 上海 handles by its own standard

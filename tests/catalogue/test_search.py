@@ -7,7 +7,7 @@ from backend.actors import Actor
 from backend.config import load_settings
 from backend.container import Services
 from backend.migrate import apply_migrations
-from tests.catalogue.conftest import empty_database
+from tests.catalogue.conftest import empty_database, standard_of
 from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
 
@@ -163,9 +163,34 @@ async def test_search_does_not_depend_on_the_database_locale(server_urls):
             await services.catalogue.load_catalogue(Actor.system(), progress=lambda _: None)
             await services.db.pool.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             trigrams = await services.db.pool.fetchval("SELECT show_trgm('退休金申领')")
-            result = await services.catalogue.search("退休")
+            result = await services.catalogue.search.find("退休")
         finally:
             await services.close()
 
     assert trigrams == []
     assert [i.code for i in result.items][:2] == ["RS-20-004-00", "RS-20-001-00"]
+
+
+async def test_suggested_items_are_shown_as_they_are(client):
+    body = (await client.get("/catalogue/ask", params={"q": "老人刷脸认证老是失败"})).json()
+
+    assert body["suggested_items"]
+    for suggestion in body["suggested_items"]:
+        item = (await client.get(f"/catalogue/items/{suggestion['code']}")).json()
+        assert (suggestion["type"], suggestion["frequency"], suggestion["name"]) == (
+            item["type"], item["frequency"], item["name"]), suggestion["code"]
+
+
+async def test_revising_an_items_aliases_makes_its_faq_entries_findable_by_them(client, services):
+    admin = bearer(await staff_token(client, services, "admin", "000000"))
+    standard = await standard_of(client, "RS-20-004-00")
+    before = await search(client, "活着证明")
+
+    revised = await client.put("/admin/catalogue/items/RS-20-004-00", headers=admin,
+                               json={**standard, "aliases": [*standard["aliases"], "活着证明"]})
+    after = await search(client, "活着证明")
+
+    assert revised.status_code == 200
+    linked = {f["id"] for f in (await client.get("/catalogue/items/RS-20-004-00/faq")).json()}
+    assert before["relaxed"] or not linked & {f["id"] for f in before["faq"]}
+    assert after["relaxed"] is False and linked & {f["id"] for f in after["faq"]}

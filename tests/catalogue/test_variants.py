@@ -1,13 +1,14 @@
 """Local variants against the national standard, field by field; receipt standards built on them."""
 
+import asyncio
 import copy
 import json
 import re
 
 import pytest
 
-from backend.catalogue.service import DATA_DIR
-from tests.catalogue.conftest import in_days
+from backend.catalogue.loader import DATA_DIR
+from tests.catalogue.conftest import in_days, standard_of
 from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
 
@@ -86,8 +87,8 @@ async def test_a_materials_dropped_locally_are_named_and_the_other_variant_repor
     # A 四川 pension transfer received in 杭州: 四川's variant drops the paper application form.
     sichuan = (await client.get("/catalogue/items/RS-20-001-00/receipt-standard", params={
         "receiving_division": "330106", "handling_division": "510107", "as_of": "2024-01-01"})).json()
-    national = (await client.get("/catalogue/items/RS-20-001-00/receipt-standard", params={
-        "receiving_division": "330106", "as_of": "2024-01-01"})).json()
+    national = (await client.get("/catalogue/items/RS-20-001-00/receipt-standard", params={  # a 浙江 matter
+        "receiving_division": "330106", "handling_division": "330106", "as_of": "2024-01-01"})).json()
     both = (await client.get("/catalogue/items/GJ-05-001-00/receipt-standard", params={
         "receiving_division": "330106", "handling_division": "510107", "as_of": "2024-01-01"})).json()
 
@@ -102,7 +103,7 @@ async def test_a_materials_dropped_locally_are_named_and_the_other_variant_repor
 
 async def test_receipt_standard_bad_input(client):
     unknown_item = await client.get("/catalogue/items/XX-20-001-00/receipt-standard",
-                                    params={"receiving_division": "330106"})
+                                    params={"receiving_division": "330106", "handling_division": "330106"})
     bad_division = await client.get("/catalogue/items/GJ-05-001-00/receipt-standard",
                                     params={"receiving_division": "330106", "handling_division": "999999"})
 
@@ -162,3 +163,32 @@ async def test_the_database_refuses_to_change_a_published_variant(services):
 
     with pytest.raises(asyncpg.RaiseError, match="cannot change"):
         await services.db.pool.execute("UPDATE catalogue_variants SET effective_date = '2020-01-01'")
+
+
+async def test_concurrent_variants_of_one_item_get_one_number_each_or_a_clear_refusal(client, services):
+    zhejiang = bearer(await staff_token(client, services, "admin", "330000"))
+    standard = await standard_of(client, "GA-01-001-00")
+    post = lambda days: client.post("/admin/catalogue/items/GA-01-001-00/variants", headers=zhejiang,  # noqa: E731
+                                    json={"division": "330000", "effective_date": in_days(days), "standard": standard})
+
+    same_day = await asyncio.gather(*(post(5) for _ in range(4)))
+    later = await asyncio.gather(*(post(days) for days in (6, 7, 8)))
+
+    assert sorted(r.status_code for r in same_day) == [201, 409, 409, 409], [r.text[:200] for r in same_day]
+    assert {r.json()["type"].rsplit("/", 1)[-1] for r in same_day if r.status_code == 409} == {
+        "overlapping-effective-dates"}
+    assert all(r.status_code in (201, 409) for r in later), [r.text[:200] for r in later]
+    numbers = await services.db.pool.fetch(
+        "SELECT version, effective_date FROM catalogue_variants WHERE item_code = 'GA-01-001-00' "
+        "AND division = '330000' ORDER BY version")
+    dates = [r["effective_date"] for r in numbers]
+    assert [r["version"] for r in numbers] == list(range(1, len(numbers) + 1)) and dates == sorted(dates)
+
+
+async def test_the_handling_place_must_be_named_for_a_receipt_standard(client):
+    # Without it the receiving province's variant used to govern a matter decided elsewhere.
+    response = await client.get("/catalogue/items/GJ-05-001-00/receipt-standard",
+                                params={"receiving_division": "330106", "as_of": "2024-01-01"})
+
+    error = assert_problem(response, 422, "validation-error")["errors"][0]
+    assert (error["parameter"], error["in"]) == ("handling_division", "query")
