@@ -112,3 +112,20 @@ async def test_online_verification_refuses_garbage_with_a_reason_not_an_error(cl
     assert [a["reason"] for a in answers] == ["wrong-prefix", "too-large", "malformed"]
     assert all(a["valid"] is False and a["certificate"] is None for a in answers)
     assert too_big.status_code == 422
+
+
+async def test_a_crafted_qr_gets_a_refusal_online_not_a_server_error(client, services):
+    import zlib
+
+    import base45
+    import cbor2
+
+    await certificate_authority(services, "330100-ga")
+    protected = cbor2.dumps({1: 10**5000, 4: b"12345678"})
+    message = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, b"x", b"s" * 64]))
+
+    response = await client.post("/certificates/verify", json={
+        "qr_text": "TB1:" + base45.b45encode(zlib.compress(message, 9)).decode()})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["valid"] is False and response.json()["reason"] in {"too-large", "malformed"}
