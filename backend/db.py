@@ -56,6 +56,17 @@ class Database:
                 _current.reset(token)
 
     @asynccontextmanager
+    async def separate_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction on a connection of its own, committed on its own even when this task is inside
+        another transaction that will roll back (what a refusal's audit entry needs)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            token = _current.set(conn)
+            try:
+                yield conn
+            finally:
+                _current.reset(token)
+
+    @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn:
             yield conn

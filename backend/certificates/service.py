@@ -281,21 +281,16 @@ class CertificateService:
         holder_kind = "citizen" if isinstance(order.holder, CitizenHolder) else "organisation"
         if holder_kind != kind.holder_kind:
             raise ValidationFailed.field("holder", f"a {kind.name} is held by a {kind.holder_kind}, not a {holder_kind}")
-        refusal: Exception | None = None
         async with self.db.transaction() as conn:
             authority = await repository.authority(conn, order.authority_id)
             if authority is None:
                 raise ValidationFailed.field("authority_id", f"no issuing authority {order.authority_id}")
             if actor.kind == "staff" and not divisions.within(actor.division or "", authority["division_code"]):
-                refusal = OutsideDivision("this issuing authority is outside your division")
-                # The refused attempt is audited and committed before the refusal is raised.
-                await self.audit.record(conn, actor, "certificate.issue_refused", "certificate_authority",
-                                        authority["id"], division=actor.division,
-                                        detail={"certificate_type": kind.code})
-            else:
-                row = await self._issue(conn, order, kind, fields, authority, actor)
-        if refusal is not None:
-            raise refusal
+                await self.audit.record_refusal(self.db, actor, "certificate.issue_refused", "certificate_authority",
+                                                authority["id"], division=actor.division,
+                                                detail={"certificate_type": kind.code})
+                raise OutsideDivision("this issuing authority is outside your division")
+            row = await self._issue(conn, order, kind, fields, authority, actor)
         return _view(row)
 
     async def _issue(self, conn: asyncpg.Connection, order: CertificateIssue, kind: CertificateType,
@@ -382,8 +377,7 @@ class CertificateService:
     # -- revocation and staff reads --------------------------------------------------------------
 
     async def _staff_certificate(self, conn: asyncpg.Connection, certificate_id: uuid.UUID, actor: Actor,
-                                 roles: frozenset[str], action: str, *, for_update: bool = False,
-                                 ) -> tuple[asyncpg.Record | None, Exception | None]:
+                                 roles: frozenset[str], action: str, *, for_update: bool = False) -> asyncpg.Record:
         """The certificate if the staff member's role and division reach it; a refusal is audited."""
         if actor.role not in roles:
             raise Forbidden("your role may not do this")
@@ -391,48 +385,38 @@ class CertificateService:
         if row is None:
             raise NotFound("no such certificate")
         if not divisions.within(actor.division or "", row["division_code"]):
-            await self.audit.record(conn, actor, f"{action}_refused", "certificate", str(certificate_id),
-                                    division=actor.division)
-            return None, OutsideDivision("this certificate's issuing authority is outside your division")
-        return row, None
+            await self.audit.record_refusal(self.db, actor, f"{action}_refused", "certificate", str(certificate_id),
+                                            division=actor.division)
+            raise OutsideDivision("this certificate's issuing authority is outside your division")
+        return row
 
     async def revoke(self, certificate_id: uuid.UUID, request: RevocationRequest, actor: Actor) -> CertificateView:
         """Revoke a certificate with a reason; only staff of the issuing authority's division."""
         async with self.db.transaction() as conn:
-            row, refusal = await self._staff_certificate(conn, certificate_id, actor, ISSUERS, "certificate.revoked",
-                                                         for_update=True)
-            if row is not None:
-                if not await repository.revoke(conn, certificate_id, request.reason, request.note, _who(actor)):
-                    raise Conflict("the certificate is already revoked")
-                await self.audit.record(conn, actor, "certificate.revoked", "certificate", str(certificate_id),
-                                        division=row["division_code"],
-                                        detail={"number": row["number"], "reason": request.reason})
-                row = await repository.certificate(conn, certificate_id)
-        if refusal is not None:
-            raise refusal
+            row = await self._staff_certificate(conn, certificate_id, actor, ISSUERS, "certificate.revoked",
+                                                for_update=True)
+            if not await repository.revoke(conn, certificate_id, request.reason, request.note, _who(actor)):
+                raise Conflict("the certificate is already revoked")
+            await self.audit.record(conn, actor, "certificate.revoked", "certificate", str(certificate_id),
+                                    division=row["division_code"],
+                                    detail={"number": row["number"], "reason": request.reason})
+            row = await repository.certificate(conn, certificate_id)
         return _view(row)
 
     async def staff_certificate(self, certificate_id: uuid.UUID, actor: Actor) -> CertificateView:
         async with self.db.transaction() as conn:
-            row, refusal = await self._staff_certificate(conn, certificate_id, actor, CERTIFICATE_READERS,
-                                                         "certificate.read")
-            if row is not None:
-                await self.audit.record(conn, actor, "certificate.read", "certificate", str(certificate_id),
-                                        division=row["division_code"])
-        if refusal is not None:
-            raise refusal
+            row = await self._staff_certificate(conn, certificate_id, actor, CERTIFICATE_READERS, "certificate.read")
+            await self.audit.record(conn, actor, "certificate.read", "certificate", str(certificate_id),
+                                    division=row["division_code"])
         return _view(row)
 
     async def staff_printout(self, certificate_id: uuid.UUID, actor: Actor, kind: Literal["png", "pdf"]) -> bytes:
         """The printable page, for handing a certificate over at a window (organisations included)."""
         async with self.db.transaction() as conn:
-            row, refusal = await self._staff_certificate(conn, certificate_id, actor, CERTIFICATE_READERS,
-                                                         "certificate.printed")
-            if row is not None:
-                await self.audit.record(conn, actor, "certificate.printed", "certificate", str(certificate_id),
-                                        division=row["division_code"], detail={"format": kind})
-        if refusal is not None:
-            raise refusal
+            row = await self._staff_certificate(conn, certificate_id, actor, CERTIFICATE_READERS,
+                                                "certificate.printed")
+            await self.audit.record(conn, actor, "certificate.printed", "certificate", str(certificate_id),
+                                    division=row["division_code"], detail={"format": kind})
         return await self._render(row, kind)
 
     # -- the holder -------------------------------------------------------------------------------

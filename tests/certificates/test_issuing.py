@@ -264,3 +264,31 @@ def test_every_catalogue_certificate_type_has_a_field_schema():
     assert set(catalogue["certificate_types"]) <= set(CERTIFICATE_TYPES)
     for kind in CERTIFICATE_TYPES.values():
         assert kind.fields and kind.default_days <= kind.max_days
+
+
+async def test_refused_attempts_are_audited_with_an_idempotency_key_or_inside_a_case(client, services):
+    import uuid
+
+    import msgspec
+    import pytest
+
+    from backend.actors import Actor
+    from backend.certificates.schemas import CertificateIssue
+    from backend.errors import OutsideDivision
+
+    await certificate_authority(services, "330100-ga")
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+    order = residence_order({"kind": "citizen", "citizen_id": str(uuid.uuid4())})
+
+    over_http = await client.post("/staff/certificates", json=order,
+                                  headers={**bearer(sichuan), "Idempotency-Key": "refused-1"})
+    claims = services.tokens.read(sichuan)
+    actor = Actor(kind="staff", id=claims.sub, role=claims.role, division=claims.division)
+    with pytest.raises(OutsideDivision):
+        async with services.db.transaction():  # a case's decision issuing in its own transaction
+            await services.certificates.issue(msgspec.convert(order, CertificateIssue), actor)
+
+    assert over_http.status_code == 403 and over_http.json()["type"] == "/problems/outside-division"
+    refused = await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'certificate.issue_refused' AND record_id = '330100-ga'")
+    assert refused == 2

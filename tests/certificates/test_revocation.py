@@ -129,3 +129,16 @@ async def test_a_crafted_qr_gets_a_refusal_online_not_a_server_error(client, ser
 
     assert response.status_code == 200, response.text
     assert response.json()["valid"] is False and response.json()["reason"] in {"too-large", "malformed"}
+
+
+async def test_a_refused_revocation_with_an_idempotency_key_is_audited(client, services):
+    certificate, _ = await issued(client, services)
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+
+    refused = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
+                                headers={**bearer(sichuan), "Idempotency-Key": "revoke-outside"})
+
+    assert refused.status_code == 403
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'certificate.revoked_refused' AND record_id = $1",
+        str(certificate.id)) == 1
