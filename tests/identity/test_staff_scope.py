@@ -112,3 +112,19 @@ async def test_a_refused_read_inside_a_wider_transaction_is_still_audited(client
     refused = await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'citizen.read_refused' AND record_id = $1", me["id"])
     assert refused == 1
+
+
+async def test_more_concurrent_refusals_than_pooled_connections_do_not_hang(client, services, settings):
+    import asyncio
+
+    citizen = await register_citizen(client, services, division="330106")
+    me = (await client.get("/me", headers=bearer(citizen["access_token"]))).json()
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+    attempts = 3 * settings.db_pool_max
+
+    responses = await asyncio.wait_for(asyncio.gather(*(
+        client.get(f"/staff/citizens/{me['id']}", headers=bearer(sichuan)) for _ in range(attempts))), timeout=60)
+
+    assert [r.status_code for r in responses] == [403] * attempts
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'citizen.read_refused' AND record_id = $1", me["id"]) == attempts
