@@ -167,3 +167,15 @@ class OverlappingEffectiveDates(Conflict):
 
     def __init__(self, detail: str, pointer: str = "#/effective_date", **extensions: object) -> None:
         super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
+
+
+class CertificateRevoked(DomainError):
+    slug = "certificate-revoked"
+    title = "The certificate has been revoked; nothing of it is disclosed"
+    status = 410
+
+
+class CertificateKeyWithdrawn(DomainError):
+    slug = "certificate-key-withdrawn"
+    title = "The key that signed the certificate was withdrawn; nothing of it is disclosed"
+    status = 410

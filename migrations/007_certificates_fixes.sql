@@ -22,3 +22,9 @@ BEGIN
         PERFORM pg_sleep(0.005);
     END LOOP;
 END $$;
+
+-- A check is also refused when the certificate itself can no longer be relied on: revoked, or signed
+-- by a key withdrawn as compromised. The holder sees those attempts too.
+ALTER TABLE certificate_checks DROP CONSTRAINT certificate_checks_outcome_check;
+ALTER TABLE certificate_checks ADD CONSTRAINT certificate_checks_outcome_check
+    CHECK (outcome IN ('answered', 'expired', 'used-up', 'withdrawn', 'revoked', 'key-withdrawn'));

@@ -21,7 +21,7 @@ DPI = 150
 PAGE = (1240, 1754)  # A4 at 150 dpi
 INK, MUTED, RED, FRAME = (20, 20, 20), (90, 90, 90), (200, 30, 30), (150, 20, 20)
 MAX_VALUE_LINES = 4
-_STATUS_STAMP = {"revoked": "已撤销", "expired": "已过期", "not-yet-valid": "尚未生效"}
+_STATUS_STAMP = {"revoked": "已撤销", "key-withdrawn": "已失效", "expired": "已过期", "not-yet-valid": "尚未生效"}
 
 
 @lru_cache(maxsize=8)

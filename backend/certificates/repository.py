@@ -13,7 +13,8 @@ KEY_COLUMNS = ("k.id, k.purpose, k.authority_id, k.kid, k.public_key, k.status, 
 _LAST_EXPIRY = "(SELECT max(c.expires_at) FROM certificates c WHERE c.signing_key_id = k.id) AS last_expiry"
 CERTIFICATE_COLUMNS = """c.id, c.number, c.certificate_type, c.authority_id, c.holder_kind, c.citizen_id,
     c.holder_name, c.holder_identifier, c.fields, c.issued_at, c.valid_from, c.expires_at, c.qr_text,
-    c.reference, c.revoked_at, c.revocation_reason, a.name AS authority_name, a.division_code, k.kid"""
+    c.reference, c.revoked_at, c.revocation_reason, a.name AS authority_name, a.division_code, k.kid,
+    k.status AS key_status"""
 _CERTIFICATE_FROM = """certificates c JOIN certificate_authorities a ON a.id = c.authority_id
     JOIN certificate_keys k ON k.id = c.signing_key_id"""
 CONSENT_COLUMNS = ("id, certificate_id, citizen_id, relying_party, scopes, purpose, created_at, expires_at, "

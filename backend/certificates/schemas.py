@@ -16,7 +16,8 @@ AuthorityId = Annotated[str, msgspec.Meta(
     description="Issuing authority: its GB/T 2260 division code and a department code")]
 TypeCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$", examples=["residence_permit"])]
 Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["residence_address"])]
-CertificateStatus = Literal["valid", "not-yet-valid", "expired", "revoked"]
+# `key-withdrawn`: the key that signed it was withdrawn as compromised, so it no longer verifies.
+CertificateStatus = Literal["valid", "not-yet-valid", "expired", "revoked", "key-withdrawn"]
 
 
 # -- issuing --------------------------------------------------------------------------------------
@@ -197,7 +198,8 @@ class CheckRecord(msgspec.Struct):
     presented_by: str
     client: str
     checked_at: dt.datetime
-    outcome: Literal["answered", "expired", "used-up", "withdrawn"]
+    outcome: Annotated[Literal["answered", "expired", "used-up", "withdrawn", "revoked", "key-withdrawn"], msgspec.Meta(
+        description="`expired`, `used-up`, `withdrawn`: the consent; `revoked`, `key-withdrawn`: the certificate")]
     disclosed: list[str]
 
 

@@ -64,6 +64,8 @@ from backend.certificates.verifier import verify_qr
 from backend.db import Database
 from backend.ephemeral import Ephemeral
 from backend.errors import (
+    CertificateKeyWithdrawn,
+    CertificateRevoked,
     Conflict,
     ConsentExpired,
     ConsentUsedUp,
@@ -91,6 +93,8 @@ KeyPurpose = Literal["certificate", "trust-anchor"]
 # start up to a year ahead, no further either way.
 EARLIEST_VALID_FROM = dt.date(1949, 10, 1)
 MAX_LEAD = dt.timedelta(days=366)
+# A certificate in one of these states is not shared: no new consent, and nothing disclosed on a check.
+_UNSHAREABLE = frozenset({"revoked", "key-withdrawn"})
 
 # The life of a signing key, as data: (status, event) → new status.
 KEY_TRANSITIONS: dict[tuple[str, str], str] = {
@@ -125,6 +129,8 @@ def _day_start(day: dt.date) -> dt.datetime:
 def _status(row: asyncpg.Record, now: dt.datetime) -> str:
     if row["revoked_at"] is not None:
         return "revoked"
+    if row["key_status"] == "withdrawn":
+        return "key-withdrawn"
     if now < row["valid_from"]:
         return "not-yet-valid"
     return "expired" if now >= row["expires_at"] else "valid"
@@ -476,8 +482,8 @@ class CertificateService:
                        for i, s in enumerate(form.scopes) if s not in allowed]
             if unknown:
                 raise ValidationFailed(unknown)
-            if row["revoked_at"] is not None:
-                raise Conflict("a revoked certificate cannot be shared")
+            if (status := _status(row, _now())) in _UNSHAREABLE:
+                raise Conflict(f"a certificate whose status is {status} cannot be shared")
             token = "tbc_" + secrets.token_urlsafe(32)
             consent = await repository.insert_consent(
                 conn, token_hash=_token_hash(token), certificate_id=certificate_id, citizen_id=uuid.UUID(actor.id),
@@ -513,35 +519,47 @@ class CertificateService:
         await self.ephemeral.limit("certificate-check", client, limit=60, window_seconds=60,
                                    what="certificate checks from this client")
         token_hash = _token_hash(request.token)
-        refusal: Exception | None = None
+        now = _now()
         async with self.db.transaction() as conn:
             consent = await repository.use_consent(conn, token_hash)
             if consent is None:
-                known = await repository.consent_by_token(conn, token_hash)
-                if known is None:
+                refused = await repository.consent_by_token(conn, token_hash)
+                if refused is None:
                     raise NotFound("no consent matches this token")
-                outcome, refusal = self._refusal(known)
-                await self._log_check(conn, known, request, client, actor, outcome, [])
+                outcome, refusal = self._consent_refusal(refused)
             else:
                 row = await repository.certificate(conn, consent["certificate_id"])
-                disclosed = self._disclose(row, list(consent["scopes"]))
-                await self._log_check(conn, consent, request, client, actor, "answered", list(disclosed))
-        if refusal is not None:
+                status = _status(row, now)
+                if status not in _UNSHAREABLE:
+                    disclosed = self._disclose(row, list(consent["scopes"]))
+                    await self._log_check(conn, consent, request, client, actor, "answered", list(disclosed))
+                    return CheckAnswer(
+                        certificate_type=row["certificate_type"],
+                        type_name=CERTIFICATE_TYPES[row["certificate_type"]].name, authority_id=row["authority_id"],
+                        authority_name=row["authority_name"], status=status,  # type: ignore[arg-type]
+                        issued_at=row["issued_at"], expires_at=row["expires_at"], disclosed=disclosed,
+                        uses_left=consent["max_uses"] - consent["uses"], checked_at=now)
+                refused, outcome, refusal = consent, status, self._certificate_refusal(status)
+            # The refused attempt is logged for the holder on a transaction of its own; the refusal then
+            # rolls this one back, so a use counted above is given back.
+            async with self.db.separate_transaction() as own:
+                await self._log_check(own, refused, request, client, actor, outcome, [])
             raise refusal
-        now = _now()
-        return CheckAnswer(
-            certificate_type=row["certificate_type"], type_name=CERTIFICATE_TYPES[row["certificate_type"]].name,
-            authority_id=row["authority_id"], authority_name=row["authority_name"],
-            status=_status(row, now), issued_at=row["issued_at"], expires_at=row["expires_at"],  # type: ignore[arg-type]
-            disclosed=disclosed, uses_left=consent["max_uses"] - consent["uses"], checked_at=now)
 
     @staticmethod
-    def _refusal(consent: asyncpg.Record) -> tuple[str, Exception]:
+    def _consent_refusal(consent: asyncpg.Record) -> tuple[str, Exception]:
         if consent["withdrawn_at"] is not None:
             return "withdrawn", ConsentWithdrawn("the holder withdrew this consent")
         if consent["uses"] >= consent["max_uses"]:
             return "used-up", ConsentUsedUp(f"this consent allowed {consent['max_uses']} check(s), all used")
         return "expired", ConsentExpired(f"this consent expired at {consent['expires_at'].isoformat()}")
+
+    @staticmethod
+    def _certificate_refusal(status: str) -> Exception:
+        if status == "revoked":
+            return CertificateRevoked("the issuing authority revoked this certificate")
+        return CertificateKeyWithdrawn("the key that signed this certificate was withdrawn; ask the holder for a "
+                                       "re-issued one")
 
     @staticmethod
     def _disclose(row: asyncpg.Record, scopes: list[str]) -> dict[str, Any]:
