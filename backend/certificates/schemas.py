@@ -29,10 +29,15 @@ class CitizenHolder(msgspec.Struct, tag_field="kind", tag="citizen", forbid_unkn
     resident_id: Annotated[str, msgspec.Meta(max_length=32, examples=["11010519491231002X"])] | None = None
 
 
+# Text that is not only blanks: it is stripped before use, and must still say something.
+NOT_BLANK = r"\S"
+
+
 class OrganisationHolder(msgspec.Struct, tag_field="kind", tag="organisation", forbid_unknown_fields=True):
     credit_code: Annotated[str, msgspec.Meta(max_length=32, examples=["91330106MA2B0C8R59"],
                                              description="GB 32100 unified social credit code")]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, examples=["杭州示例科技有限公司"])]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NOT_BLANK,
+                                      examples=["杭州示例科技有限公司"])]
 
 
 class CertificateIssue(msgspec.Struct, forbid_unknown_fields=True):

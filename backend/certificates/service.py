@@ -20,9 +20,9 @@ from backend.certificates import render, repository
 from backend.certificates.certificate_types import CERTIFICATE_TYPES, CertificateType, certificate_type
 from backend.certificates.keys import KeyVault
 from backend.certificates.qr_format import (
+    MAX_QR_TEXT,
     CertificateClaim,
     Claims,
-    HolderClaim,
     QrRefused,
     key_id,
     open_message,
@@ -177,6 +177,24 @@ def _consent_view(row: asyncpg.Record, now: dt.datetime) -> ConsentView:
         withdrawn_at=row["withdrawn_at"])
 
 
+def _shorten(excess_characters: int, holder: dict[str, Any], fields: dict[str, Any]) -> list[FieldError]:
+    """The longest texts of an order whose QR text is `excess_characters` too long: as many as together
+    make up the excess (Base45 writes 2 bytes as 3 characters; varied Chinese text hardly compresses)."""
+    texts = {f"#/fields/{name}": value for name, value in fields.items() if isinstance(value, str)}
+    if holder["kind"] == "organisation":
+        texts["#/holder/name"] = holder["name"]
+    excess_bytes = -(-excess_characters * 2 // 3)
+    detail = (f"the certificate is {excess_characters} characters too long for a QR code (at most {MAX_QR_TEXT} "
+              "at error-correction level Q); shorten this text")
+    errors, covered = [], 0
+    for pointer, text in sorted(texts.items(), key=lambda item: -len(item[1].encode())):
+        errors.append(FieldError(pointer, detail))
+        covered += len(text.encode())
+        if covered >= excess_bytes:
+            break
+    return errors
+
+
 def _token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
@@ -320,10 +338,9 @@ class CertificateService:
         claims = Claims(
             issuer=authority["id"], issued_at=_epoch(issued_at), expires_at=_epoch(expires_at),
             not_before=_epoch(valid_from) if valid_from != issued_at else None,
-            certificate=CertificateClaim(version=1, number=number, certificate_type=kind.code,
-                                         holder=HolderClaim(holder["kind"], holder["name"], holder["identifier"]),
-                                         fields=fields))
+            certificate=self._certificate_claim(number, kind, holder, fields))
         qr_text = sign(claims, self.vault.unwrap(key["public_key"], key["private_key_wrapped"]), key["kid"])
+        self._check_signed(qr_text, claims, key, authority, holder, fields)
         certificate_id = await repository.insert_certificate(
             conn, number=number, certificate_type=kind.code, authority_id=authority["id"], signing_key_id=key["id"],
             holder_kind=holder["kind"], citizen_id=holder["citizen_id"], holder_name=holder["name"],
@@ -336,6 +353,31 @@ class CertificateService:
                                         "holder_kind": holder["kind"], "case_id": str(order.case_id or "") or None})
         return await repository.certificate(conn, certificate_id)
 
+    @staticmethod
+    def _certificate_claim(number: str, kind: CertificateType, holder: dict[str, Any],
+                           fields: dict[str, Any]) -> CertificateClaim:
+        """The private claim, built through msgspec so its constraints are checked (a constructor is not)."""
+        try:
+            return msgspec.convert({"v": 1, "no": number, "t": kind.code, "f": fields, "h": {
+                "k": holder["kind"], "n": holder["name"], "id": holder["identifier"]}}, CertificateClaim)
+        except msgspec.ValidationError as exc:
+            raise ValidationFailed([FieldError("#", f"the certificate cannot be encoded: {exc}")]) from None
+
+    @staticmethod
+    def _check_signed(qr_text: str, claims: Claims, key: asyncpg.Record, authority: asyncpg.Record,
+                      holder: dict[str, Any], fields: dict[str, Any]) -> None:
+        """Our own verifier must accept what we sign, and its QR code must fit at level Q: else nothing
+        is stored (a certificate that cannot be printed or verified is worse than none)."""
+        if len(qr_text) > MAX_QR_TEXT:
+            raise ValidationFailed(_shorten(len(qr_text) - MAX_QR_TEXT, holder, fields))
+        public_key = Ed25519PublicKey.from_public_bytes(key["public_key"])
+        own_key = signing_key_jwk(public_key, issuer=authority["id"], issuer_name=authority["name"],
+                                  division=authority["division_code"], status="active", valid_from=claims.issued_at)
+        starts = max(claims.issued_at, claims.not_before or 0)
+        result = verify_qr(qr_text, TrustList.of(trust_list_document([own_key], starts, starts + 60)), at=starts)
+        if not result.valid:
+            raise RuntimeError(f"a signed certificate fails verification ({result.reason}: {result.detail})")
+
     async def _holder(self, conn: asyncpg.Connection, order: CertificateIssue) -> dict[str, Any]:
         holder = order.holder
         if not isinstance(holder, CitizenHolder):
@@ -343,7 +385,10 @@ class CertificateService:
                 code = normalise_credit_code(holder.credit_code)
             except InvalidCreditCode as exc:
                 raise ValidationFailed([FieldError("#/holder/credit_code", str(exc))]) from None
-            return {"kind": "organisation", "citizen_id": None, "name": holder.name.strip(), "identifier": code}
+            name = holder.name.strip()
+            if not name:
+                raise ValidationFailed([FieldError("#/holder/name", "must not be blank")])
+            return {"kind": "organisation", "citizen_id": None, "name": name, "identifier": code}
         if (holder.citizen_id is None) == (holder.resident_id is None):
             raise ValidationFailed([FieldError("#/holder", "give exactly one of citizen_id and resident_id")])
         if holder.citizen_id is not None:

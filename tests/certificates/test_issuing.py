@@ -292,3 +292,56 @@ async def test_refused_attempts_are_audited_with_an_idempotency_key_or_inside_a_
     refused = await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'certificate.issue_refused' AND record_id = '330100-ga'")
     assert refused == 2
+
+
+def chinese(length: int, seed: int) -> str:
+    """Varied Chinese text, the hardest to compress: what a long business scope looks like to zlib."""
+    import random
+
+    pick = random.Random(seed)
+    return "".join(chr(pick.randint(0x4E00, 0x9FA5)) for _ in range(length))
+
+
+async def test_a_certificate_too_large_for_a_qr_code_is_refused_naming_the_field(client, services):
+    await certificate_authority(services, "330100-scjg", types=("business_licence",))
+    officer = await staff_token(client, services, "handling_officer", "330100")
+    fields = BUSINESS_FIELDS | {"business_scope": chinese(512, 1), "address": chinese(60, 2)}
+    order = {"authority_id": "330100-scjg", "certificate_type": "business_licence", "fields": fields,
+             "holder": {"kind": "organisation", "credit_code": "91510100MA6C7K8R0C", "name": chinese(30, 3)}}
+
+    refused = await client.post("/staff/certificates", json=order, headers=bearer(officer))
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["pointer"] == "#/fields/business_scope"
+    assert "QR code" in refused.json()["errors"][0]["detail"]
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 0
+
+
+async def test_a_long_but_fitting_certificate_prints_and_verifies(client, services):
+    await certificate_authority(services, "330100-scjg", types=("business_licence",))
+    officer = await staff_token(client, services, "handling_officer", "330100")
+    fields = BUSINESS_FIELDS | {"business_scope": chinese(300, 4), "address": chinese(60, 5)}
+
+    issued = await client.post("/staff/certificates", headers=bearer(officer), json={
+        "authority_id": "330100-scjg", "certificate_type": "business_licence", "fields": fields,
+        "holder": {"kind": "organisation", "credit_code": "91510100MA6C7K8R0C", "name": chinese(30, 6)}})
+    printed = await client.get(f"/staff/certificates/{issued.json()['id']}/printout.pdf", headers=bearer(officer))
+    qr_text = await services.db.pool.fetchval("SELECT qr_text FROM certificates")
+    verified = await client.post("/certificates/verify", json={"qr_text": qr_text})
+
+    assert issued.status_code == 201, issued.text
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+    assert verified.json()["valid"] is True
+
+
+async def test_an_organisation_name_of_blanks_is_refused(client, services):
+    await certificate_authority(services, "510000-scjg", types=("business_licence",))
+    officer = await staff_token(client, services, "admin", "510000")
+
+    response = await client.post("/staff/certificates", headers=bearer(officer), json={
+        "authority_id": "510000-scjg", "certificate_type": "business_licence", "fields": BUSINESS_FIELDS,
+        "holder": {"kind": "organisation", "credit_code": "91510100MA6C7K8R0C", "name": " \u3000 "}})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "#/holder/name"
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 0
