@@ -28,3 +28,8 @@ END $$;
 ALTER TABLE certificate_checks DROP CONSTRAINT certificate_checks_outcome_check;
 ALTER TABLE certificate_checks ADD CONSTRAINT certificate_checks_outcome_check
     CHECK (outcome IN ('answered', 'expired', 'used-up', 'withdrawn', 'revoked', 'key-withdrawn'));
+
+-- Issuing with a `reference` (a case's decision) is idempotent only for the same order: a digest of
+-- what was ordered is kept, and a repeated reference with a different order is a conflict. Rows issued
+-- before this migration have none and are compared by certificate type, as before.
+ALTER TABLE certificates ADD COLUMN order_fingerprint bytea;

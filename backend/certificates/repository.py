@@ -110,16 +110,19 @@ async def next_serial(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT nextval('certificate_serial')")
 
 
-async def insert_certificate(conn: asyncpg.Connection, **values: object) -> uuid.UUID:
+async def insert_certificate(conn: asyncpg.Connection, **values: object) -> uuid.UUID | None:
+    """The new certificate's id, or None when the authority already issued one under the same reference
+    (a concurrent insert of it is waited for)."""
     return await conn.fetchval(
         """INSERT INTO certificates (number, certificate_type, authority_id, signing_key_id, holder_kind,
                citizen_id, holder_name, holder_identifier, fields, issued_at, valid_from, expires_at, qr_text,
-               reference, case_id, issued_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id""",
+               reference, case_id, issued_by, order_fingerprint)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+           ON CONFLICT (authority_id, reference) DO NOTHING RETURNING id""",
         values["number"], values["certificate_type"], values["authority_id"], values["signing_key_id"],
         values["holder_kind"], values["citizen_id"], values["holder_name"], values["holder_identifier"],
         values["fields"], values["issued_at"], values["valid_from"], values["expires_at"], values["qr_text"],
-        values["reference"], values["case_id"], values["issued_by"])
+        values["reference"], values["case_id"], values["issued_by"], values["order_fingerprint"])
 
 
 async def certificate(conn: asyncpg.Connection, certificate_id: uuid.UUID, *,
@@ -132,7 +135,8 @@ async def certificate(conn: asyncpg.Connection, certificate_id: uuid.UUID, *,
 async def certificate_by_reference(conn: asyncpg.Connection, authority_id: str,
                                    reference: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {CERTIFICATE_COLUMNS} FROM {_CERTIFICATE_FROM} WHERE c.authority_id = $1 AND c.reference = $2",
+        f"""SELECT {CERTIFICATE_COLUMNS}, c.order_fingerprint FROM {_CERTIFICATE_FROM}
+            WHERE c.authority_id = $1 AND c.reference = $2""",
         authority_id, reference)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import json
 import secrets
 import uuid
 from typing import Any, Literal
@@ -195,6 +196,16 @@ def _shorten(excess_characters: int, holder: dict[str, Any], fields: dict[str, A
     return errors
 
 
+def _order_fingerprint(order: CertificateIssue, kind: CertificateType, holder: dict[str, Any],
+                       fields: dict[str, Any]) -> bytes:
+    """A digest of what was ordered: type, the resolved holder, the canonical fields, the dates asked for."""
+    ordered = {"type": kind.code, "holder": [holder["kind"], str(holder["citizen_id"] or holder["identifier"]),
+                                             holder["name"]],
+               "fields": fields, "valid_from": order.valid_from, "expires_on": order.expires_on,
+               "case_id": order.case_id}
+    return hashlib.sha256(json.dumps(ordered, sort_keys=True, ensure_ascii=False, default=str).encode()).digest()
+
+
 def _token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
@@ -319,15 +330,14 @@ class CertificateService:
 
     async def _issue(self, conn: asyncpg.Connection, order: CertificateIssue, kind: CertificateType,
                      fields: dict[str, Any], authority: asyncpg.Record, actor: Actor) -> asyncpg.Record:
-        if order.reference is not None:
-            existing = await repository.certificate_by_reference(conn, authority["id"], order.reference)
-            if existing is not None:
-                if existing["certificate_type"] != kind.code:
-                    raise Conflict(f"reference {order.reference} already issued a {existing['certificate_type']}")
-                return existing
         if kind.code not in authority["certificate_types"]:
             raise ValidationFailed.field("certificate_type", f"{authority['name']} does not issue {kind.name}")
         holder = await self._holder(conn, order)
+        fingerprint = _order_fingerprint(order, kind, holder, fields) if order.reference is not None else None
+        if order.reference is not None:
+            existing = await repository.certificate_by_reference(conn, authority["id"], order.reference)
+            if existing is not None:
+                return self._same_order(existing, order.reference, kind, fingerprint)
         issued_at = _now()
         valid_from, expires_at = self._validity(order, kind, issued_at)
         key = await repository.active_key(conn, "certificate", authority["id"])
@@ -346,12 +356,28 @@ class CertificateService:
             holder_kind=holder["kind"], citizen_id=holder["citizen_id"], holder_name=holder["name"],
             holder_identifier=holder["identifier"], fields=fields, issued_at=issued_at, valid_from=valid_from,
             expires_at=expires_at, qr_text=qr_text, reference=order.reference, case_id=order.case_id,
-            issued_by=_who(actor))
+            issued_by=_who(actor), order_fingerprint=fingerprint)
+        if certificate_id is None:  # a concurrent call with the same reference issued first
+            existing = await repository.certificate_by_reference(conn, authority["id"], order.reference or "")
+            return self._same_order(existing, order.reference or "", kind, fingerprint)
         await self.audit.record(conn, actor, "certificate.issued", "certificate", str(certificate_id),
                                 division=authority["division_code"],
                                 detail={"number": number, "certificate_type": kind.code, "kid": b64url(key["kid"]),
                                         "holder_kind": holder["kind"], "case_id": str(order.case_id or "") or None})
         return await repository.certificate(conn, certificate_id)
+
+    @staticmethod
+    def _same_order(existing: asyncpg.Record, reference: str, kind: CertificateType,
+                    fingerprint: bytes | None) -> asyncpg.Record:
+        """The certificate issued earlier under `reference`, if it was issued for this very order."""
+        if existing["order_fingerprint"] is None:  # issued before orders were fingerprinted
+            same = existing["certificate_type"] == kind.code
+        else:
+            same = existing["order_fingerprint"] == fingerprint
+        if not same:
+            raise Conflict(f"reference {reference} was already used for a different order "
+                           f"(certificate {existing['number']})")
+        return existing
 
     @staticmethod
     def _certificate_claim(number: str, kind: CertificateType, holder: dict[str, Any],

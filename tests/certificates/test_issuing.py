@@ -345,3 +345,41 @@ async def test_an_organisation_name_of_blanks_is_refused(client, services):
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "#/holder/name"
     assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 0
+
+
+async def test_concurrent_issues_with_one_reference_make_one_certificate(client, services):
+    import asyncio
+
+    from tests.factories import issue_certificate
+
+    await certificate_authority(services, "330100-ga")
+    holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+
+    for case in range(3):
+        issued = await asyncio.gather(*(issue_certificate(services, holder, reference=f"case:race-{case}")
+                                        for _ in range(4)))
+        assert len({c.id for c in issued}) == 1
+
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 3
+
+
+async def test_a_reference_used_for_a_different_order_conflicts(client, services):
+    import pytest
+
+    from backend.errors import Conflict
+    from tests.factories import issue_certificate
+
+    await certificate_authority(services, "330100-ga")
+    first_holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+    other_holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+    first = await issue_certificate(services, first_holder, reference="case:7")
+
+    with pytest.raises(Conflict, match="case:7"):
+        await issue_certificate(services, other_holder, reference="case:7")
+    with pytest.raises(Conflict, match="case:7"):
+        await issue_certificate(services, first_holder, reference="case:7",
+                                fields=RESIDENCE_FIELDS | {"residence_address": "杭州市上城区"})
+    again = await issue_certificate(services, first_holder, reference="case:7")
+
+    assert again.id == first.id and again.holder.name == first.holder.name
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 1
