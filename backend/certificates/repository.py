@@ -66,9 +66,8 @@ async def lock_keys(conn: asyncpg.Connection, purpose: str, authority_id: str | 
         purpose, authority_id)
 
 
-async def keys_with_kid(conn: asyncpg.Connection, kid: bytes) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT {KEY_COLUMNS}, {_LAST_EXPIRY} FROM certificate_keys k WHERE k.kid = $1 FOR UPDATE OF k", kid)
+async def lock_key(conn: asyncpg.Connection, key_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT status, authority_id FROM certificate_keys WHERE id = $1 FOR UPDATE", key_id)
 
 
 async def set_key_status(conn: asyncpg.Connection, key_id: uuid.UUID, status: str) -> asyncpg.Record:

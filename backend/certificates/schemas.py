@@ -142,7 +142,8 @@ class Verification(msgspec.Struct, kw_only=True):
 # -- consented checks (证明证照查验) ----------------------------------------------------------------
 
 class ConsentCreate(msgspec.Struct, forbid_unknown_fields=True):
-    relying_party: Annotated[str, msgspec.Meta(min_length=1, max_length=128, examples=["中国工商银行杭州分行"])]
+    relying_party: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NOT_BLANK,
+                                               examples=["中国工商银行杭州分行"])]
     scopes: Annotated[list[Scope], msgspec.Meta(max_length=64, description=(
         "Field names of the certificate type, plus `holder_name`, `holder_identifier`, `number`"))]
     valid_minutes: Annotated[int, msgspec.Meta(ge=1, le=30 * 24 * 60)] = 60
@@ -175,7 +176,7 @@ class ConsentIssued(msgspec.Struct):
 class CheckRequest(msgspec.Struct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(min_length=16, max_length=128)]
     presented_by: Annotated[str, msgspec.Meta(
-        min_length=1, max_length=128, examples=["工商银行杭州分行 柜员 0371"],
+        min_length=1, max_length=128, pattern=NOT_BLANK, examples=["工商银行杭州分行 柜员 0371"],
         description="Who is checking: organisation and operator, shown to the holder")]
 
 

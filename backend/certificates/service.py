@@ -287,8 +287,7 @@ class CertificateService:
     async def withdraw_key(self, key_id_: uuid.UUID, actor: Actor) -> SigningKeyView:
         """Take a compromised key out of every list at once; what it signed stops verifying."""
         async with self.db.transaction() as conn:
-            row = await conn.fetchrow("SELECT status, authority_id FROM certificate_keys WHERE id = $1 FOR UPDATE",
-                                      key_id_)
+            row = await repository.lock_key(conn, key_id_)
             if row is None:
                 raise NotFound("no such key")
             updated = await repository.set_key_status(conn, key_id_, key_transition(row["status"], "withdraw"))
@@ -545,6 +544,9 @@ class CertificateService:
 
     async def create_consent(self, actor: Actor, certificate_id: uuid.UUID, form: ConsentCreate) -> ConsentIssued:
         """A token for one relying party to see the chosen fields, a bounded number of times."""
+        relying_party = form.relying_party.strip()
+        if not relying_party:
+            raise ValidationFailed.field("relying_party", "must not be blank")
         async with self.db.transaction() as conn:
             row = await self._own(conn, actor, certificate_id)
             kind = CERTIFICATE_TYPES[row["certificate_type"]]
@@ -558,7 +560,7 @@ class CertificateService:
             token = "tbc_" + secrets.token_urlsafe(32)
             consent = await repository.insert_consent(
                 conn, token_hash=_token_hash(token), certificate_id=certificate_id, citizen_id=uuid.UUID(actor.id),
-                relying_party=form.relying_party.strip(), scopes=list(dict.fromkeys(form.scopes)),
+                relying_party=relying_party, scopes=list(dict.fromkeys(form.scopes)),
                 purpose=form.purpose, expires_at=_now() + dt.timedelta(minutes=form.valid_minutes),
                 max_uses=form.max_uses)
             await self.audit.record(conn, actor, "certificate_consent.created", "certificate", str(certificate_id),
@@ -589,6 +591,9 @@ class CertificateService:
         """
         await self.ephemeral.limit("certificate-check", client, limit=60, window_seconds=60,
                                    what="certificate checks from this client")
+        presented_by = request.presented_by.strip()
+        if not presented_by:
+            raise ValidationFailed.field("presented_by", "must not be blank")
         token_hash = _token_hash(request.token)
         now = _now()
         async with self.db.transaction() as conn:
@@ -603,7 +608,7 @@ class CertificateService:
                 status = _status(row, now)
                 if status not in _UNSHAREABLE:
                     disclosed = self._disclose(row, list(consent["scopes"]))
-                    await self._log_check(conn, consent, request, client, actor, "answered", list(disclosed))
+                    await self._log_check(conn, consent, presented_by, client, actor, "answered", list(disclosed))
                     return CheckAnswer(
                         certificate_type=row["certificate_type"],
                         type_name=CERTIFICATE_TYPES[row["certificate_type"]].name, authority_id=row["authority_id"],
@@ -614,7 +619,7 @@ class CertificateService:
             # The refused attempt is logged for the holder on a transaction of its own; the refusal then
             # rolls this one back, so a use counted above is given back.
             async with self.db.separate_transaction() as own:
-                await self._log_check(own, refused, request, client, actor, outcome, [])
+                await self._log_check(own, refused, presented_by, client, actor, outcome, [])
             raise refusal
 
     @staticmethod
@@ -639,16 +644,16 @@ class CertificateService:
         fields = row["fields"]
         return {s: holder[s] if s in holder else fields[s] for s in scopes if s in holder or s in fields}
 
-    async def _log_check(self, conn: asyncpg.Connection, consent: asyncpg.Record, request: CheckRequest,
+    async def _log_check(self, conn: asyncpg.Connection, consent: asyncpg.Record, presented_by: str,
                          client: str, actor: Actor, outcome: str, disclosed: list[str]) -> None:
         await repository.insert_check(
             conn, consent_id=consent["id"], certificate_id=consent["certificate_id"],
-            citizen_id=consent["citizen_id"], presented_by=request.presented_by.strip(), client=client,
+            citizen_id=consent["citizen_id"], presented_by=presented_by, client=client,
             outcome=outcome, disclosed=disclosed)
         action = "certificate.checked" if outcome == "answered" else "certificate.check_refused"
         await self.audit.record(conn, actor, action, "certificate", str(consent["certificate_id"]),
                                 detail={"consent_id": str(consent["id"]), "relying_party": consent["relying_party"],
-                                        "presented_by": request.presented_by, "outcome": outcome,
+                                        "presented_by": presented_by, "outcome": outcome,
                                         "disclosed": disclosed})
 
     async def my_checks(self, actor: Actor, certificate_id: uuid.UUID | None = None) -> list[CheckRecord]:

@@ -166,3 +166,22 @@ async def test_a_revoked_certificate_is_no_longer_disclosed(client, services):
     assert await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'certificate.check_refused' AND record_id = $1",
         str(certificate.id)) == 1
+
+
+async def test_the_relying_party_and_the_presenter_must_be_named(client, services):
+    token, certificate = await holder_with_certificate(client, services)
+    given = await consent(client, token, certificate.id, max_uses=3)
+
+    blank_party = await client.post(f"/me/certificates/{certificate.id}/consents", headers=bearer(token),
+                                    json={"relying_party": " \u3000 ", "scopes": ["holder_name"]})
+    blank_presenter = await check(client, given["token"], who="  \t ")
+    padded = await check(client, given["token"], who="  柜员 0371  ")
+
+    assert blank_party.status_code == 422 and blank_party.json()["errors"][0]["pointer"] == "#/relying_party"
+    assert blank_presenter.status_code == 422 and blank_presenter.json()["errors"][0]["pointer"] == "#/presented_by"
+    assert padded.status_code == 200
+    log = (await client.get("/me/certificate-checks", headers=bearer(token))).json()
+    assert [e["presented_by"] for e in log] == ["柜员 0371"]
+    audited = await services.db.pool.fetchval(
+        "SELECT detail FROM audit_log WHERE action = 'certificate.checked' AND record_id = $1", str(certificate.id))
+    assert audited["presented_by"] == "柜员 0371"
