@@ -77,10 +77,11 @@ class VerificationController(Controller):
     tags = ["certificates"]
 
     @post("/certificates/verify", operation_id="verifyCertificate", summary="Verify a certificate's QR text",
-          description="Runs the offline checks (format, signature against the trust list, issuer, validity) and the "
-                      "live revocation status. No sign-in needed. The answer names the reason of a failure: "
-                      "`bad-signature`, `unknown-issuer`, `expired`, `not-yet-valid`, `revoked`, `malformed`, "
-                      "`wrong-prefix`, `wrong-algorithm`, `too-large`.", status_code=200)
+          description="Runs the offline checks (format, signature against the trust list, issuer, validity), then "
+                      "asks the registry whether this very certificate was issued, and its live revocation status. "
+                      "No sign-in needed. The answer names the reason of a failure: `bad-signature`, "
+                      "`unknown-issuer`, `expired`, `not-yet-valid`, `revoked`, `malformed`, `wrong-prefix`, "
+                      "`wrong-algorithm`, `too-large`, `not-in-registry`.", status_code=200)
     async def verify(self, request: Request[Any, Any, Any], data: JSONBody[VerifyRequest],
                      services: NamedDependency[Services]) -> Verification:
         return await services.certificates.verify(data.qr_text, client_address(request))

@@ -139,9 +139,10 @@ async def certificate_by_reference(conn: asyncpg.Connection, authority_id: str,
         authority_id, reference)
 
 
-async def revocation_of(conn: asyncpg.Connection, number: str) -> asyncpg.Record | None:
+async def registered(conn: asyncpg.Connection, number: str) -> asyncpg.Record | None:
+    """What the registry holds under a certificate number: issuer, signed text and revocation."""
     return await conn.fetchrow(
-        "SELECT authority_id, revoked_at, revocation_reason FROM certificates WHERE number = $1", number)
+        "SELECT authority_id, qr_text, revoked_at, revocation_reason FROM certificates WHERE number = $1", number)
 
 
 async def certificates_of_citizen(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> list[asyncpg.Record]:

@@ -61,7 +61,7 @@ from backend.certificates.trust_lists import (
     signing_key_jwk,
     trust_list_document,
 )
-from backend.certificates.verifier import verify_qr
+from backend.certificates.verifier import unreadable, verify_message, verify_qr
 from backend.db import Database
 from backend.ephemeral import Ephemeral
 from backend.errors import (
@@ -713,24 +713,31 @@ class CertificateService:
         return AnchorSet([anchor_jwk(Ed25519PublicKey.from_public_bytes(r["public_key"])) for r in rows])
 
     async def verify(self, qr_text: str, client: str) -> Verification:
-        """Online verification: the offline checks against the current trust list, plus live revocation."""
+        """Online verification: the offline checks against the current trust list, then the registry —
+        the certificate must be one we issued, exactly as issued — and its live revocation status."""
         await self.ephemeral.limit("certificate-verify", client, limit=600, window_seconds=60,
                                    what="verifications from this client")
         now = _now()
         try:
-            kid = open_message(qr_text).kid
-        except QrRefused:
-            kid = b""  # the verifier refuses the text before it looks at any key
+            message = open_message(qr_text)
+        except QrRefused as exc:
+            return unreadable(exc, now)
         async with self.db.connection() as conn:
             # Only the keys sharing the kid: the same answer as the whole list, without parsing it.
-            trust = TrustList.of(await self._trust_document(conn, now, kid))
-            result = verify_qr(qr_text, trust, at=now)
+            trust = TrustList.of(await self._trust_document(conn, now, message.kid))
+            result = verify_message(message, trust, at=now)
             if result.certificate is None or result.issuer is None:
                 return result
-            row = await repository.revocation_of(conn, result.certificate.number)
+            row = await repository.registered(conn, result.certificate.number)
+        # A valid signature is not enough online: with a leaked key anyone can sign. The registry knows
+        # what was issued, so a number it never issued, or other content under a known number, is refused.
         if row is None or row["authority_id"] != result.issuer.id:
-            return msgspec.structs.replace(result, revocation="unchecked",
-                                           warnings=[*result.warnings, "not-in-registry"])
+            return msgspec.structs.replace(result, valid=False, reason="not-in-registry",
+                                           detail="no certificate with this number was issued by this authority")
+        issued = open_message(row["qr_text"])
+        if (issued.protected, issued.payload) != (message.protected, message.payload):
+            return msgspec.structs.replace(result, valid=False, reason="not-in-registry",
+                                           detail="the certificate issued under this number says something else")
         if row["revoked_at"] is not None:
             return msgspec.structs.replace(
                 result, valid=False, reason="revoked", revocation="revoked",

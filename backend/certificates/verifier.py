@@ -16,7 +16,7 @@ import time
 from cryptography.exceptions import InvalidSignature
 
 from backend.certificates.certificate_types import CERTIFICATE_TYPES
-from backend.certificates.qr_format import Claims, QrRefused, open_message, read_claims
+from backend.certificates.qr_format import Claims, QrRefused, SignedMessage, open_message, read_claims
 from backend.certificates.schemas import HolderView, Verification, VerifiedCertificate, VerifiedIssuer
 from backend.certificates.trust_lists import RevocationList, TrustedKey, TrustList
 
@@ -42,10 +42,29 @@ def _issuer(key: TrustedKey) -> VerifiedIssuer:
     return VerifiedIssuer(key.jwk.issuer, key.jwk.issuer_name, key.jwk.division, key.jwk.kid)
 
 
+def _seconds(at: dt.datetime | float | None) -> float:
+    return at.timestamp() if isinstance(at, dt.datetime) else (time.time() if at is None else at)
+
+
+def unreadable(refusal: QrRefused, at: dt.datetime | float | None = None) -> Verification:
+    """The answer for a text `open_message` refused: nothing in it was trusted, so nothing is shown."""
+    return Verification(valid=False, reason=refusal.reason, detail=refusal.detail, checked_at=_utc(int(_seconds(at))))
+
+
 def verify_qr(text: str, trust: TrustList, revocations: RevocationList | None = None,
               at: dt.datetime | float | None = None) -> Verification:
     """Verify `text` at time `at` (default now) against `trust` and, if given, `revocations`."""
-    now = at.timestamp() if isinstance(at, dt.datetime) else (time.time() if at is None else at)
+    try:
+        message = open_message(text)
+    except QrRefused as exc:
+        return unreadable(exc, at)
+    return verify_message(message, trust, revocations, at)
+
+
+def verify_message(message: SignedMessage, trust: TrustList, revocations: RevocationList | None = None,
+                   at: dt.datetime | float | None = None) -> Verification:
+    """`verify_qr` from the point where the text has been read into a COSE_Sign1 message."""
+    now = _seconds(at)
     checked_at = _utc(int(now))
     warnings = []
     if now > trust.document.next_update:
@@ -58,10 +77,6 @@ def verify_qr(text: str, trust: TrustList, revocations: RevocationList | None = 
                             certificate=_certificate(claims) if claims else None,
                             revocation=revocation, warnings=warnings)  # type: ignore[arg-type]
 
-    try:
-        message = open_message(text)
-    except QrRefused as exc:
-        return refused(exc.reason, exc.detail)
     candidates = trust.candidates(message.kid)
     if not candidates:
         return refused("unknown-issuer", "no key in the trust list has this kid")
