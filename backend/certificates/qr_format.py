@@ -48,7 +48,8 @@ CLAIM_CERTIFICATE = -65537
 CERTIFICATE_LAYOUT_VERSION = 1
 
 Reason = Literal["bad-signature", "unknown-issuer", "expired", "not-yet-valid", "revoked", "malformed",
-                 "wrong-prefix", "wrong-algorithm", "too-large", "not-in-registry"]
+                 "wrong-prefix", "wrong-algorithm", "too-large", "not-in-registry", "trust-list-expired",
+                 "revocation-list-expired"]
 
 
 class QrRefused(Exception):

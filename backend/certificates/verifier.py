@@ -22,6 +22,10 @@ from backend.certificates.trust_lists import RevocationList, TrustedKey, TrustLi
 
 # Clocks of offline devices drift; a certificate signed moments ago must not look "not yet valid".
 CLOCK_SKEW_SECONDS = 300
+# How long past its `next_update` a list still vouches (with a warning) for a verifier that could not
+# refresh it — a kiosk offline over a long weekend. After that it vouches for nothing: an old list may
+# still trust a key withdrawn since, or miss a revocation.
+LIST_GRACE_SECONDS = 72 * 3600
 
 
 def _utc(seconds: int) -> dt.datetime:
@@ -52,17 +56,21 @@ def unreadable(refusal: QrRefused, at: dt.datetime | float | None = None) -> Ver
 
 
 def verify_qr(text: str, trust: TrustList, revocations: RevocationList | None = None,
-              at: dt.datetime | float | None = None) -> Verification:
-    """Verify `text` at time `at` (default now) against `trust` and, if given, `revocations`."""
+              at: dt.datetime | float | None = None, *, list_grace_seconds: int = LIST_GRACE_SECONDS) -> Verification:
+    """Verify `text` at time `at` (default now) against `trust` and, if given, `revocations`.
+
+    A list is used up to `list_grace_seconds` past its `next_update` (with a warning), not after.
+    """
     try:
         message = open_message(text)
     except QrRefused as exc:
         return unreadable(exc, at)
-    return verify_message(message, trust, revocations, at)
+    return verify_message(message, trust, revocations, at, list_grace_seconds=list_grace_seconds)
 
 
 def verify_message(message: SignedMessage, trust: TrustList, revocations: RevocationList | None = None,
-                   at: dt.datetime | float | None = None) -> Verification:
+                   at: dt.datetime | float | None = None, *,
+                   list_grace_seconds: int = LIST_GRACE_SECONDS) -> Verification:
     """`verify_qr` from the point where the text has been read into a COSE_Sign1 message."""
     now = _seconds(at)
     checked_at = _utc(int(now))
@@ -77,6 +85,9 @@ def verify_message(message: SignedMessage, trust: TrustList, revocations: Revoca
                             certificate=_certificate(claims) if claims else None,
                             revocation=revocation, warnings=warnings)  # type: ignore[arg-type]
 
+    if now > trust.document.next_update + list_grace_seconds:
+        return refused("trust-list-expired", f"the trust list expired at {_utc(trust.document.next_update).isoformat()} "
+                       "and can no longer vouch for any key; refresh it")
     candidates = trust.candidates(message.kid)
     if not candidates:
         return refused("unknown-issuer", "no key in the trust list has this kid")
@@ -109,6 +120,10 @@ def verify_message(message: SignedMessage, trust: TrustList, revocations: Revoca
         if now > revocations.document.next_update:
             revocation = "list-outdated"
             warnings.append("revocation-list-outdated")
+            if now > revocations.document.next_update + list_grace_seconds:
+                return refused("revocation-list-expired", "the revocation list expired at "
+                               f"{_utc(revocations.document.next_update).isoformat()}; refresh it", key, claims,
+                               revocation)
         entry = revocations.by_number.get(claims.certificate.number)
         if entry is not None and entry.issuer == claims.issuer:
             return refused("revoked", f"revoked ({entry.reason}) at {_utc(entry.revoked_at).isoformat()}",

@@ -200,9 +200,14 @@ def test_signed_garbage_is_refused_only_after_the_signature_checks():
         assert result.reason == "malformed" and result.issuer is not None  # the signature was good
 
 
+def current(trust_list: TrustList, at: int) -> TrustList:
+    """The same keys in a list fetched just before `at`, as a verifier that refreshes would hold."""
+    return TrustList.of(trust_list_document(trust_list.document.keys, at - 60, at + 86400))
+
+
 def test_expiry_and_not_yet_valid():
-    assert reason(TEXT, at=NOW + YEAR - 1) is None
-    assert reason(TEXT, at=NOW + YEAR) == "expired"
+    assert reason(TEXT, at=NOW + YEAR - 1, trust=current(TRUST, NOW + YEAR - 1)) is None
+    assert reason(TEXT, at=NOW + YEAR, trust=current(TRUST, NOW + YEAR)) == "expired"
     assert reason(TEXT, at=NOW - 3600) == "not-yet-valid"
     assert reason(TEXT, at=NOW - 60) is None  # within the allowed clock skew
     later = qr.sign(claims(not_before=NOW + 86400), ISSUER_KEY, KID)
@@ -298,3 +303,27 @@ def test_times_beyond_the_calendar_are_malformed(field, value):
     text = rewrap(cbor2.CBORTag(18, [protected, {}, encoded, ISSUER_KEY.sign(qr.sig_structure(protected, encoded))]))
 
     assert reason(text) == "malformed"
+
+
+def test_a_trust_list_long_past_its_next_update_no_longer_vouches():
+    from backend.certificates.verifier import LIST_GRACE_SECONDS
+
+    expires = TRUST.document.next_update + LIST_GRACE_SECONDS
+    lenient = verify_qr(TEXT, TRUST, at=expires)
+    expired = verify_qr(TEXT, TRUST, at=expires + 1)
+    strict = verify_qr(TEXT, TRUST, at=TRUST.document.next_update + 1, list_grace_seconds=0)
+
+    assert lenient.valid and lenient.warnings == ["trust-list-outdated"]
+    assert expired.reason == strict.reason == "trust-list-expired" and not expired.valid
+    assert expired.certificate is None  # nothing read from a QR is shown on an expired list's word
+
+
+def test_a_revocation_list_long_past_its_next_update_no_longer_vouches():
+    from backend.certificates.verifier import LIST_GRACE_SECONDS
+
+    revocations = RevocationList.of(revocation_list_document([], NOW, NOW + 3600))
+    at = NOW + 3600 + LIST_GRACE_SECONDS + 1
+
+    result = verify_qr(TEXT, current(TRUST, at), revocations, at=at)
+
+    assert not result.valid and result.reason == "revocation-list-expired" and result.revocation == "list-outdated"
