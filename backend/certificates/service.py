@@ -677,10 +677,18 @@ class CertificateService:
             keys.append(signing_key_jwk(
                 Ed25519PublicKey.from_public_bytes(row["public_key"]), issuer=row["authority_id"],
                 issuer_name=row["authority_name"], division=row["division_code"], status=row["status"],
-                valid_from=_epoch(row["created_at"]),
+                valid_from=self._valid_from(row),
                 signing_until=_epoch(row["retired_at"]) if retired else None,
                 listed_until=_epoch(row["last_expiry"]) if retired else None))
         return trust_list_document(keys, _epoch(now), _epoch(now) + self.trust_list_seconds)
+
+    def _valid_from(self, key: asyncpg.Record) -> int:
+        """From when a key's signatures count: its activation; for a standby key, the earliest moment a
+        rotation may activate it (published one trust-list period), so that a verifier whose list still
+        shows it on standby accepts what it signs once active — and nothing it signed before."""
+        if key["status"] == "standby":
+            return _epoch(key["created_at"]) + self.trust_list_seconds
+        return _epoch(key["activated_at"])
 
     async def _anchor(self, conn: asyncpg.Connection) -> Any:
         key = await repository.active_key(conn, "trust-anchor", None)

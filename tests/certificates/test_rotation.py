@@ -101,3 +101,45 @@ async def test_rotation_and_key_creation_are_audited_and_never_reveal_private_ke
     for secret in secrets:
         for encoded in (secret.hex(), base64.urlsafe_b64encode(secret).rstrip(b"=").decode()):
             assert all(encoded.encode() not in body for body in published)
+
+
+async def sign_with(services, key_id, issued_at: int) -> str:
+    """A certificate signed directly with one of the authority's keys, dated `issued_at`."""
+    from backend.certificates import qr_format as qr
+
+    row = await services.db.pool.fetchrow(
+        "SELECT kid, public_key, private_key_wrapped FROM certificate_keys WHERE id = $1", key_id)
+    claims = qr.Claims("330100-ga", issued_at, issued_at + 86400, qr.CertificateClaim(
+        1, "330100-ga-2026-00000077", "residence_permit", qr.HolderClaim("citizen", "王建国", "5101**********0010"),
+        {"residence_division": "330106", "residence_address": "杭州", "registered_on": "2025-09-01"}))
+    return qr.sign(claims, services.certificates.vault.unwrap(row["public_key"], row["private_key_wrapped"]),
+                   row["kid"])
+
+
+async def test_a_standby_key_signs_nothing_that_verifies_before_it_may_be_activated(services):
+    await certificate_authority(services, "330100-ga")
+    standby = await services.certificates.create_key("330100-ga", Actor.system())
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+
+    trust = await trust_at(services)
+    listed = next(k.jwk for keys in trust.by_kid.values() for k in keys if k.jwk.kid == standby.kid)
+
+    assert listed.status == "standby"
+    assert listed.valid_from == int(standby.created_at.timestamp()) + services.settings.trust_list_seconds
+    assert verify_qr(await sign_with(services, standby.id, now), trust).reason == "unknown-issuer"
+
+
+async def test_a_key_is_valid_from_its_activation_not_its_creation(services):
+    await certificate_authority(services, "330100-ga")
+    standby = await services.certificates.create_key("330100-ga", Actor.system())
+    await services.db.pool.execute(  # published two days ago, activated now
+        "UPDATE certificate_keys SET created_at = now() - interval '2 days' WHERE id = $1", standby.id)
+    await services.certificates.rotate_key("330100-ga", Actor.system())
+    activated = next(k for k in await services.certificates.list_keys("330100-ga") if k.id == standby.id)
+    backdated = int((activated.activated_at - dt.timedelta(days=1)).timestamp())
+
+    trust = await trust_at(services)
+    listed = next(k.jwk for keys in trust.by_kid.values() for k in keys if k.jwk.kid == standby.kid)
+
+    assert listed.valid_from == int(activated.activated_at.timestamp())
+    assert verify_qr(await sign_with(services, standby.id, backdated), trust).reason == "unknown-issuer"
