@@ -90,7 +90,7 @@ async def published_keys(conn: asyncpg.Connection, kid: bytes | None = None) -> 
     """Every certificate key that may still be published (or only those with `kid`), with its
     authority and last expiry."""
     return await conn.fetch(
-        f"""SELECT {KEY_COLUMNS}, {_LAST_EXPIRY}, a.name AS authority_name, a.division_code
+        f"""SELECT {KEY_COLUMNS}, {_LAST_EXPIRY}, a.name AS authority_name, a.division_code, a.certificate_types
             FROM certificate_keys k JOIN certificate_authorities a ON a.id = k.authority_id
             WHERE k.purpose = 'certificate' AND k.status IN ('standby', 'active', 'retired')
               AND ($1::bytea IS NULL OR k.kid = $1)

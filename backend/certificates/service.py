@@ -397,7 +397,8 @@ class CertificateService:
             raise ValidationFailed(_shorten(len(qr_text) - MAX_QR_TEXT, holder, fields))
         public_key = Ed25519PublicKey.from_public_bytes(key["public_key"])
         own_key = signing_key_jwk(public_key, issuer=authority["id"], issuer_name=authority["name"],
-                                  division=authority["division_code"], status="active", valid_from=claims.issued_at)
+                                  division=authority["division_code"], status="active", valid_from=claims.issued_at,
+                                  certificate_types=list(authority["certificate_types"]))
         starts = max(claims.issued_at, claims.not_before or 0)
         result = verify_qr(qr_text, TrustList.of(trust_list_document([own_key], starts, starts + 60)), at=starts)
         if not result.valid:
@@ -677,7 +678,7 @@ class CertificateService:
             keys.append(signing_key_jwk(
                 Ed25519PublicKey.from_public_bytes(row["public_key"]), issuer=row["authority_id"],
                 issuer_name=row["authority_name"], division=row["division_code"], status=row["status"],
-                valid_from=self._valid_from(row),
+                valid_from=self._valid_from(row), certificate_types=list(row["certificate_types"]),
                 signing_until=_epoch(row["retired_at"]) if retired else None,
                 listed_until=_epoch(row["last_expiry"]) if retired else None))
         return trust_list_document(keys, _epoch(now), _epoch(now) + self.trust_list_seconds)

@@ -3,9 +3,10 @@ optional revocation list and a time. No database, no network — a township kios
 another province's system can run it as it is.
 
 Order of checks (the first failure is the answer): length and prefix, Base45, bounded zlib, COSE
-envelope and protected header (algorithm, kid), trust list lookup by kid, the signature — tried
-with every key sharing the kid — and only then the claims: issuer, key in service at the issue
-time, revocation, validity period.
+envelope and protected header (algorithm, kid), the trust list's freshness, lookup by kid, the
+signature — tried with every key sharing the kid — and only then the claims: issuer, a type the key
+may sign, key in service at the issue time, revocation (and the revocation list's freshness),
+validity period.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ def verify_message(message: SignedMessage, trust: TrustList, revocations: Revoca
         return refused("unknown-issuer", f"signed with a key of {key.jwk.issuer} but names issuer {claims.issuer}",
                        key)
     jwk = key.jwk
+    if claims.certificate.certificate_type not in jwk.certificate_types:
+        return refused("unknown-issuer", f"{jwk.issuer} is not listed as an issuer of "
+                       f"{claims.certificate.certificate_type}", key)
     if claims.issued_at < jwk.valid_from - CLOCK_SKEW_SECONDS or (
             jwk.signing_until is not None and claims.issued_at > jwk.signing_until + CLOCK_SKEW_SECONDS):
         return refused("unknown-issuer", "the key was not in service at the certificate's issue time", key)

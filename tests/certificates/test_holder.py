@@ -146,5 +146,5 @@ def _trust_for(key):
 
     now = int(time.time())
     jwk = signing_key_jwk(key.public_key(), issuer="330100-ga", issuer_name="杭州市公安局", division="330100",
-                          status="active", valid_from=now - 60)
+                          status="active", valid_from=now - 60, certificate_types=["residence_permit"])
     return TrustList.of(trust_list_document([jwk], now, now + 60))

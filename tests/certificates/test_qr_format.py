@@ -8,6 +8,7 @@ import zlib
 
 import base45
 import cbor2
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -43,7 +44,8 @@ def claims(**changes: object) -> qr.Claims:
 
 
 def trust(*keys: tuple[Ed25519PrivateKey, str], **jwk: object) -> TrustList:
-    members = {"issuer_name": "杭州市公安局", "division": "330100", "status": "active", "valid_from": NOW - YEAR} | jwk
+    members = {"issuer_name": "杭州市公安局", "division": "330100", "status": "active", "valid_from": NOW - YEAR,
+               "certificate_types": ["residence_permit", "driving_licence"]} | jwk
     entries = [signing_key_jwk(key.public_key(), issuer=issuer, **members) for key, issuer in keys]
     return TrustList.of(trust_list_document(entries, NOW, NOW + 86400))
 
@@ -327,3 +329,14 @@ def test_a_revocation_list_long_past_its_next_update_no_longer_vouches():
     result = verify_qr(TEXT, current(TRUST, at), revocations, at=at)
 
     assert not result.valid and result.reason == "revocation-list-expired" and result.revocation == "list-outdated"
+
+
+def test_a_key_signs_only_the_certificate_types_its_authority_issues():
+    licence = qr.sign(claims(certificate=msgspec.structs.replace(
+        claims().certificate, certificate_type="business_licence",
+        fields={"entity_type": "有限责任公司", "business_scope": "软件开发"})), ISSUER_KEY, KID)
+
+    result = verify_qr(licence, TRUST, at=NOW + 60)
+
+    assert result.reason == "unknown-issuer" and "business_licence" in result.detail
+    assert reason(TEXT) is None  # a residence permit, which this key may sign

@@ -28,7 +28,7 @@ ANCHOR = Ed25519PrivateKey.generate()
 ANCHORS = anchors_from_jwks(msgspec.json.encode(AnchorSet([anchor_jwk(ANCHOR.public_key())])))
 ISSUER = Ed25519PrivateKey.generate()
 JWK = signing_key_jwk(ISSUER.public_key(), issuer="510000-gat", issuer_name="四川省公安厅", division="510000",
-                      status="active", valid_from=NOW)
+                      status="active", valid_from=NOW, certificate_types=["residence_permit"])
 DOCUMENT = trust_list_document([JWK], NOW, NOW + 86400)
 
 
@@ -96,3 +96,16 @@ def test_garbage_and_other_algorithms_are_refused():
     for token in ("not a jws", header + "." + _b64(b"{}") + "." + _b64(b"sig")):
         with pytest.raises(ListRefused):
             read_trust_list(token, ANCHORS)
+
+
+async def test_the_published_trust_list_names_what_each_key_may_sign(client, services):
+    from tests.factories import certificate_authority
+
+    await certificate_authority(services, "330100-ga", types=("residence_permit", "driving_licence"))
+    await certificate_authority(services, "510000-scjg", types=("business_licence",))
+    anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
+
+    trust = read_trust_list((await client.get("/.well-known/tongban/trust-list")).text, anchors)
+
+    types = {k.jwk.issuer: k.jwk.certificate_types for keys in trust.by_kid.values() for k in keys}
+    assert types == {"330100-ga": ["residence_permit", "driving_licence"], "510000-scjg": ["business_licence"]}
