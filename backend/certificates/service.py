@@ -239,18 +239,25 @@ class CertificateService:
         return AuthorityView(row["id"], row["name"], row["division_code"], list(row["certificate_types"]))
 
     async def create_key(self, authority_id: str | None, actor: Actor) -> SigningKeyView:
-        """A new key on standby (published before it signs), or active when none is in service."""
+        """A new key on standby (published before it signs). When no key is in service (a new authority,
+        or after a withdrawal) the longest-published standby key is activated — the new one if it is the
+        only one, whose first certificates then need verifiers to refresh their list."""
         purpose: KeyPurpose = "certificate" if authority_id else "trust-anchor"
         async with self.db.transaction() as conn:
             if authority_id and await repository.authority(conn, authority_id) is None:
                 raise NotFound(f"no issuing authority {authority_id}")
             existing = await repository.lock_keys(conn, purpose, authority_id)
             row = await self._new_key(conn, purpose, authority_id)
+            activated = None
             if not any(k["status"] == "active" for k in existing):
-                row = await repository.set_key_status(conn, row["id"], key_transition(row["status"], "activate"))
+                oldest = next((k for k in existing if k["status"] == "standby"), row)
+                activated = await repository.set_key_status(conn, oldest["id"], key_transition("standby", "activate"))
+                if activated["id"] == row["id"]:
+                    row = activated
             await self.audit.record(conn, actor, "certificate_key.created", "certificate_key", str(row["id"]),
                                     division=authority_id[:6] if authority_id else None,
-                                    detail={"kid": b64url(row["kid"]), "purpose": purpose, "status": row["status"]})
+                                    detail={"kid": b64url(row["kid"]), "purpose": purpose, "status": row["status"],
+                                            "activated": b64url(activated["kid"]) if activated else None})
         return _key_view(row)
 
     async def _new_key(self, conn: asyncpg.Connection, purpose: str, authority_id: str | None) -> asyncpg.Record:
@@ -258,19 +265,28 @@ class CertificateService:
         kid = key_id(Ed25519PublicKey.from_public_bytes(public))
         return await repository.insert_key(conn, purpose, authority_id, kid, public, wrapped)
 
-    async def rotate_key(self, authority_id: str | None, actor: Actor) -> list[SigningKeyView]:
-        """Retire the key in service and activate the oldest standby key (made now if there is none).
+    async def rotate_key(self, authority_id: str | None, actor: Actor, *,
+                         immediately: bool = False) -> list[SigningKeyView]:
+        """Retire the key in service and activate the oldest standby key that verifiers already hold:
+        one published for at least a trust-list period (they refresh their list that often).
 
-        The retired key stays in the trust list until the last certificate it signed expires.
+        Without such a key the rotation is refused, unless `immediately` (the CLI's `--now`, for a
+        compromise): then the oldest standby key, or a new one, is activated at once, and verifiers that
+        have not refreshed their list cannot verify its certificates until they do. The retired key stays
+        in the trust list until the last certificate it signed expires.
         """
         purpose: KeyPurpose = "certificate" if authority_id else "trust-anchor"
         async with self.db.transaction() as conn:
             if authority_id and await repository.authority(conn, authority_id) is None:
                 raise NotFound(f"no issuing authority {authority_id}")
             existing = await repository.lock_keys(conn, purpose, authority_id)
-            standby = next((k for k in existing if k["status"] == "standby"), None)
+            waiting = [k for k in existing if k["status"] == "standby"]
+            held_since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.trust_list_seconds)
+            standby = next((k for k in waiting if k["created_at"] <= held_since), None)
+            if standby is None and not immediately:
+                raise Conflict(self._not_yet_held(waiting))
             if standby is None:
-                standby = await self._new_key(conn, purpose, authority_id)
+                standby = waiting[0] if waiting else await self._new_key(conn, purpose, authority_id)
             changed = []
             for key in existing:
                 if key["status"] == "active":
@@ -281,8 +297,18 @@ class CertificateService:
             await self.audit.record(conn, actor, "certificate_key.rotated", "certificate_key", str(standby["id"]),
                                     division=authority_id[:6] if authority_id else None,
                                     detail={"purpose": purpose, "activated": b64url(standby["kid"]),
-                                            "retired": [b64url(k["kid"]) for k in changed[:-1]]})
+                                            "retired": [b64url(k["kid"]) for k in changed[:-1]],
+                                            "immediately": immediately})
         return [_key_view(k) for k in changed]
+
+    def _not_yet_held(self, waiting: list[asyncpg.Record]) -> str:
+        if not waiting:
+            return ("no standby key to activate: create one with `create-key`, and rotate once it has been "
+                    f"published for {self.trust_list_seconds} s (or now with `--now`)")
+        ready = waiting[0]["created_at"] + dt.timedelta(seconds=self.trust_list_seconds)
+        return (f"the standby key {b64url(waiting[0]['kid'])} has been published for less than "
+                f"{self.trust_list_seconds} s, so verifiers may not hold it yet: rotate after {ready.isoformat()}, "
+                "or now with `--now`")
 
     async def withdraw_key(self, key_id_: uuid.UUID, actor: Actor) -> SigningKeyView:
         """Take a compromised key out of every list at once; what it signed stops verifying."""
