@@ -9,6 +9,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import asyncpg
@@ -94,6 +95,10 @@ KeyPurpose = Literal["certificate", "trust-anchor"]
 # start up to a year ahead, no further either way.
 EARLIEST_VALID_FROM = dt.date(1949, 10, 1)
 MAX_LEAD = dt.timedelta(days=366)
+# The signed lists are served from Redis for up to this long. Every change to what they say (a key
+# created, rotated or withdrawn; a certificate revoked) bumps a version, so a change shows at once; the
+# time bound covers what changes with the clock alone (a retired key's last certificate expiring).
+LIST_CACHE_SECONDS = 60
 # A certificate in one of these states is not shared: no new consent, and nothing disclosed on a check.
 _UNSHAREABLE = frozenset({"revoked", "key-withdrawn"})
 
@@ -258,6 +263,7 @@ class CertificateService:
                                     division=authority_id[:6] if authority_id else None,
                                     detail={"kid": b64url(row["kid"]), "purpose": purpose, "status": row["status"],
                                             "activated": b64url(activated["kid"]) if activated else None})
+        await self._lists_changed()
         return _key_view(row)
 
     async def _new_key(self, conn: asyncpg.Connection, purpose: str, authority_id: str | None) -> asyncpg.Record:
@@ -299,6 +305,7 @@ class CertificateService:
                                     detail={"purpose": purpose, "activated": b64url(standby["kid"]),
                                             "retired": [b64url(k["kid"]) for k in changed[:-1]],
                                             "immediately": immediately})
+        await self._lists_changed()
         return [_key_view(k) for k in changed]
 
     def _not_yet_held(self, waiting: list[asyncpg.Record]) -> str:
@@ -320,6 +327,7 @@ class CertificateService:
             await self.audit.record(conn, actor, "certificate_key.withdrawn", "certificate_key", str(key_id_),
                                     division=row["authority_id"][:6] if row["authority_id"] else None,
                                     detail={"kid": b64url(updated["kid"])})
+        await self._lists_changed()
         return _key_view(updated)
 
     async def list_keys(self, authority_id: str | None = None) -> list[SigningKeyView]:
@@ -504,6 +512,7 @@ class CertificateService:
                                     division=row["division_code"],
                                     detail={"number": row["number"], "reason": request.reason})
             row = await repository.certificate(conn, certificate_id)
+        await self._lists_changed()
         return _view(row)
 
     async def staff_certificate(self, certificate_id: uuid.UUID, actor: Actor) -> CertificateView:
@@ -724,23 +733,49 @@ class CertificateService:
         return self.vault.unwrap(key["public_key"], key["private_key_wrapped"])
 
     async def signed_trust_list(self, at: dt.datetime | None = None) -> str:
-        """The trust list as a compact JWS signed by the trust anchor in service."""
-        now = at or _now()
+        """The trust list as a compact JWS signed by the trust anchor in service: the cached copy, or
+        (with `at`) one built for that moment."""
+        if at is not None:
+            return await self._signed_trust_list(at)
+        return await self._cached("trust-list", self._signed_trust_list)
+
+    async def _signed_trust_list(self, now: dt.datetime) -> str:
         async with self.db.transaction() as conn:
             document = await self._trust_document(conn, now)
             anchor = await self._anchor(conn)
-        return sign_document(document, anchor)
+        return await asyncio.to_thread(sign_document, document, anchor)
 
     async def signed_revocation_list(self, at: dt.datetime | None = None) -> str:
-        """Revoked certificates not yet expired, as a compact JWS signed by the trust anchor."""
-        now = at or _now()
+        """Revoked certificates not yet expired, as a compact JWS signed by the trust anchor: the cached
+        copy, or (with `at`) one built for that moment."""
+        if at is not None:
+            return await self._signed_revocation_list(at)
+        return await self._cached("revocation-list", self._signed_revocation_list)
+
+    async def _signed_revocation_list(self, now: dt.datetime) -> str:
         async with self.db.transaction() as conn:
             rows = await repository.revoked_unexpired(conn, now)
             anchor = await self._anchor(conn)
         entries = [RevokedEntry(number=r["number"], issuer=r["authority_id"], revoked_at=_epoch(r["revoked_at"]),
                                 reason=r["revocation_reason"], expires_at=_epoch(r["expires_at"])) for r in rows]
-        return sign_document(revocation_list_document(entries, _epoch(now), _epoch(now) + self.revocation_list_seconds),
-                             anchor)
+        document = revocation_list_document(entries, _epoch(now), _epoch(now) + self.revocation_list_seconds)
+        return await asyncio.to_thread(sign_document, document, anchor)
+
+    async def _cached(self, name: str, build: Callable[[dt.datetime], Awaitable[str]]) -> str:
+        """A signed list from Redis, built and stored on a miss under the current version."""
+        client = self.ephemeral.client
+        version = await client.get(self.ephemeral.key("certificate-lists", "version")) or b"0"
+        key = self.ephemeral.key("certificate-lists", name, version.decode())
+        if (cached := await client.get(key)) is not None:
+            return cached.decode()
+        # The version was read before the database: a list built from older data than a concurrent
+        # change can only land under the version that change has already left behind.
+        token = await build(_now())
+        await client.set(key, token, ex=LIST_CACHE_SECONDS)
+        return token
+
+    async def _lists_changed(self) -> None:
+        await self.ephemeral.client.incr(self.ephemeral.key("certificate-lists", "version"))
 
     async def trust_anchors(self) -> AnchorSet:
         async with self.db.connection() as conn:
