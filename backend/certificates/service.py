@@ -99,6 +99,8 @@ MAX_LEAD = dt.timedelta(days=366)
 # created, rotated or withdrawn; a certificate revoked) bumps a version, so a change shows at once; the
 # time bound covers what changes with the clock alone (a retired key's last certificate expiring).
 LIST_CACHE_SECONDS = 60
+# Pictures cost tens of milliseconds of CPU each (a QR code, an A4 page): a person gets this many a minute.
+RENDERS_PER_MINUTE = 30
 # A certificate in one of these states is not shared: no new consent, and nothing disclosed on a check.
 _UNSHAREABLE = frozenset({"revoked", "key-withdrawn"})
 
@@ -524,6 +526,7 @@ class CertificateService:
 
     async def staff_printout(self, certificate_id: uuid.UUID, actor: Actor, kind: Literal["png", "pdf"]) -> bytes:
         """The printable page, for handing a certificate over at a window (organisations included)."""
+        await self._limit_renders(actor)
         async with self.db.transaction() as conn:
             row = await self._staff_certificate(conn, certificate_id, actor, CERTIFICATE_READERS,
                                                 "certificate.printed")
@@ -565,12 +568,18 @@ class CertificateService:
         return QrCode(number=row["number"], qr_text=row["qr_text"], expires_at=row["expires_at"])
 
     async def my_qr_png(self, actor: Actor, certificate_id: uuid.UUID) -> bytes:
+        await self._limit_renders(actor)
         row = await self.my_certificate(actor, certificate_id, "certificate.qr_read", format="png")
         return await asyncio.to_thread(render.qr_png, row["qr_text"])
 
     async def my_printout(self, actor: Actor, certificate_id: uuid.UUID, kind: Literal["png", "pdf"]) -> bytes:
+        await self._limit_renders(actor)
         row = await self.my_certificate(actor, certificate_id, "certificate.printed", format=kind)
         return await self._render(row, kind)
+
+    async def _limit_renders(self, actor: Actor) -> None:
+        await self.ephemeral.limit("certificate-render", _who(actor), limit=RENDERS_PER_MINUTE, window_seconds=60,
+                                   what="certificate images")
 
     async def _render(self, row: asyncpg.Record, kind: Literal["png", "pdf"]) -> bytes:
         draw = render.certificate_pdf if kind == "pdf" else render.certificate_png
