@@ -125,21 +125,21 @@ def cmd_certificates(args: argparse.Namespace) -> int:
     authority = None if getattr(args, "trust_anchor", False) else getattr(args, "authority", None)
 
     async def work(services: Services) -> int:
-        certificates, actor = services.certificates, Actor.system()
+        authorities, actor = services.certificates.authorities, Actor.system()
         try:
             if args.certificates_command == "create-authority":
                 form = msgspec.convert({"id": args.id, "name": args.name, "certificate_types": args.types.split(",")},
                                        AuthorityCreate)
-                created = await certificates.create_authority(form, actor)
+                created = await authorities.create_authority(form, actor)
                 print(f"created authority {created.id} {created.name} ({', '.join(created.certificate_types)})")
             elif args.certificates_command == "create-key":
-                _print_keys([await certificates.create_key(authority, actor)])
+                _print_keys([await authorities.create_key(authority, actor)])
             elif args.certificates_command == "rotate-key":
-                _print_keys(await certificates.rotate_key(authority, actor, immediately=args.now))
+                _print_keys(await authorities.rotate_key(authority, actor, immediately=args.now))
             elif args.certificates_command == "withdraw-key":
-                _print_keys([await certificates.withdraw_key(uuid.UUID(args.id), actor)])
+                _print_keys([await authorities.withdraw_key(uuid.UUID(args.id), actor)])
             else:
-                _print_keys(await certificates.list_keys(args.authority))
+                _print_keys(await authorities.list_keys(args.authority))
         except (DomainError, msgspec.ValidationError) as exc:
             print(f"tongban: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 1

@@ -20,6 +20,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 _current: ContextVar[asyncpg.Connection | None] = ContextVar("tongban_transaction", default=None)
 
 
+@asynccontextmanager
+async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on a connection from `pool`, which nested calls in this task join."""
+    async with pool.acquire() as conn, conn.transaction():
+        token = _current.set(conn)
+        try:
+            yield conn
+        finally:
+            _current.reset(token)
+
+
 # Connections for `separate_transaction`. They come from a pool of their own: a task asking for one
 # already holds a connection of the main pool, and if every main connection were held by such a task,
 # waiting on the main pool would wait forever.
@@ -58,24 +69,16 @@ class Database:
             async with outer.transaction():
                 yield outer
             return
-        async with self.pool.acquire() as conn, conn.transaction():
-            token = _current.set(conn)
-            try:
-                yield conn
-            finally:
-                _current.reset(token)
+        async with _own_transaction(self.pool) as conn:
+            yield conn
 
     @asynccontextmanager
     async def separate_transaction(self) -> AsyncIterator[asyncpg.Connection]:
         """A transaction on a connection of its own, committed on its own even when this task is inside
         another transaction that will roll back (what a refusal's audit entry needs). Keep it short and
         never wait in it for anything the task's other transaction holds."""
-        async with self.separate_pool.acquire() as conn, conn.transaction():
-            token = _current.set(conn)
-            try:
-                yield conn
-            finally:
-                _current.reset(token)
+        async with _own_transaction(self.separate_pool) as conn:
+            yield conn
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:

@@ -12,11 +12,11 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from backend.certificates.certificate_types import CERTIFICATE_TYPES
+from backend.certificates.clock import CHINA_TIME
 from backend.certificates.schemas import CertificateView
 
 log = logging.getLogger("tongban.certificates")
 FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
 DPI = 150
 PAGE = (1240, 1754)  # A4 at 150 dpi
 INK, MUTED, RED, FRAME = (20, 20, 20), (90, 90, 90), (200, 30, 30), (150, 20, 20)

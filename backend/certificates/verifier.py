@@ -87,8 +87,9 @@ def verify_message(message: SignedMessage, trust: TrustList, revocations: Revoca
                             revocation=revocation, warnings=warnings)  # type: ignore[arg-type]
 
     if now > trust.document.next_update + list_grace_seconds:
-        return refused("trust-list-expired", f"the trust list expired at {_utc(trust.document.next_update).isoformat()} "
-                       "and can no longer vouch for any key; refresh it")
+        expired_at = _utc(trust.document.next_update).isoformat()
+        return refused("trust-list-expired", f"the trust list expired at {expired_at} and can no longer vouch "
+                       "for any key; refresh it")
     candidates = trust.candidates(message.kid)
     if not candidates:
         return refused("unknown-issuer", "no key in the trust list has this kid")

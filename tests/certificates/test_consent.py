@@ -129,9 +129,9 @@ async def test_a_certificate_whose_key_was_withdrawn_is_shown_as_such_and_no_lon
 
     token, certificate = await holder_with_certificate(client, services)
     given = await consent(client, token, certificate.id, max_uses=2)
-    key = next(k for k in await services.certificates.list_keys("330100-ga") if k.kid == certificate.kid)
+    key = next(k for k in await services.certificates.authorities.list_keys("330100-ga") if k.kid == certificate.kid)
 
-    await services.certificates.withdraw_key(key.id, Actor.system())
+    await services.certificates.authorities.withdraw_key(key.id, Actor.system())
 
     detail = (await client.get(f"/me/certificates/{certificate.id}", headers=bearer(token))).json()
     listed = (await client.get("/me/certificates", headers=bearer(token))).json()

@@ -151,7 +151,7 @@ def _trust_for(key):
 
 
 async def test_rendering_is_limited_per_person(client, services):
-    from backend.certificates.service import RENDERS_PER_MINUTE
+    from backend.certificates.registry import RENDERS_PER_MINUTE
 
     token, certificate = await wallet(client, services)
 

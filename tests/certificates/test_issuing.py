@@ -230,7 +230,7 @@ async def test_an_authority_without_a_key_in_service_cannot_issue(client, servic
     from backend.actors import Actor
     from backend.certificates.schemas import AuthorityCreate
 
-    await services.certificates.create_authority(msgspec.convert(
+    await services.certificates.authorities.create_authority(msgspec.convert(
         {"id": "330100-ga", "name": "杭州市公安局", "certificate_types": ["residence_permit"]}, AuthorityCreate),
         Actor.system())
     citizen = await register_citizen(client, services)

@@ -131,7 +131,7 @@ async def test_the_signed_lists_are_cached_and_refreshed_at_once_on_a_change(cli
     officer = await staff_token(client, services, "handling_officer", "330100")
     await client.post(f"/staff/certificates/{certificate.id}/revocation", headers=bearer(officer),
                       json={"reason": "fraud", "note": "冒用"})
-    standby = await services.certificates.create_key("330100-ga", Actor.system())
+    standby = await services.certificates.authorities.create_key("330100-ga", Actor.system())
     anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
     revocations = read_revocation_list((await client.get("/.well-known/tongban/revocation-list")).text, anchors)
     trust = read_trust_list((await client.get("/.well-known/tongban/trust-list")).text, anchors)
