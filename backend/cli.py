@@ -125,21 +125,21 @@ def cmd_certificates(args: argparse.Namespace) -> int:
     authority = None if getattr(args, "trust_anchor", False) else getattr(args, "authority", None)
 
     async def work(services: Services) -> int:
-        certificates, actor = services.certificates, Actor.system()
+        authorities, actor = services.certificates.authorities, Actor.system()
         try:
             if args.certificates_command == "create-authority":
                 form = msgspec.convert({"id": args.id, "name": args.name, "certificate_types": args.types.split(",")},
                                        AuthorityCreate)
-                created = await certificates.create_authority(form, actor)
+                created = await authorities.create_authority(form, actor)
                 print(f"created authority {created.id} {created.name} ({', '.join(created.certificate_types)})")
             elif args.certificates_command == "create-key":
-                _print_keys([await certificates.create_key(authority, actor)])
+                _print_keys([await authorities.create_key(authority, actor)])
             elif args.certificates_command == "rotate-key":
-                _print_keys(await certificates.rotate_key(authority, actor))
+                _print_keys(await authorities.rotate_key(authority, actor, immediately=args.now))
             elif args.certificates_command == "withdraw-key":
-                _print_keys([await certificates.withdraw_key(uuid.UUID(args.id), actor)])
+                _print_keys([await authorities.withdraw_key(uuid.UUID(args.id), actor)])
             else:
-                _print_keys(await certificates.list_keys(args.authority))
+                _print_keys(await authorities.list_keys(args.authority))
         except (DomainError, msgspec.ValidationError) as exc:
             print(f"tongban: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 1
@@ -242,12 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     authority.add_argument("--id", required=True, help="<division>-<department>, e.g. 330000-rst")
     authority.add_argument("--name", required=True)
     authority.add_argument("--types", required=True, help="comma-separated certificate type codes it issues")
-    for name, text in (("create-key", "make a key: standby, or active when none is in service"),
-                       ("rotate-key", "retire the key in service and activate a standby one")):
+    for name, text in (("create-key", "make a standby key (activating the oldest standby one if none is in service)"),
+                       ("rotate-key", "retire the key in service and activate a standby key verifiers already hold")):
         command = cert_sub.add_parser(name, help=text)
         owner = command.add_mutually_exclusive_group(required=True)
         owner.add_argument("--authority", help="issuing authority id")
         owner.add_argument("--trust-anchor", action="store_true", help="the key signing the published lists")
+        if name == "rotate-key":
+            command.add_argument("--now", action="store_true",
+                                 help="activate a standby (or new) key even if verifiers may not hold it yet")
     withdraw = cert_sub.add_parser("withdraw-key", help="take a compromised key out of every list now")
     withdraw.add_argument("--id", required=True, help="key id (from list-keys)")
     listing = cert_sub.add_parser("list-keys", help="keys with kid, status and how long they stay listed")

@@ -20,11 +20,29 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 _current: ContextVar[asyncpg.Connection | None] = ContextVar("tongban_transaction", default=None)
 
 
-class Database:
-    """Owns the connection pool; hands out connections and transactions."""
+@asynccontextmanager
+async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on a connection from `pool`, which nested calls in this task join."""
+    async with pool.acquire() as conn, conn.transaction():
+        token = _current.set(conn)
+        try:
+            yield conn
+        finally:
+            _current.reset(token)
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+
+# Connections for `separate_transaction`. They come from a pool of their own: a task asking for one
+# already holds a connection of the main pool, and if every main connection were held by such a task,
+# waiting on the main pool would wait forever.
+SEPARATE_POOL_SIZE = 2
+
+
+class Database:
+    """Owns the connection pools; hands out connections and transactions."""
+
+    def __init__(self, pool: asyncpg.Pool, separate_pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.separate_pool = separate_pool
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
@@ -32,9 +50,12 @@ class Database:
             dsn, min_size=min_size, max_size=max_size, init=_init_connection,
             command_timeout=30,
         )
-        return cls(pool)
+        separate_pool = await asyncpg.create_pool(
+            dsn, min_size=0, max_size=SEPARATE_POOL_SIZE, init=_init_connection, command_timeout=30)
+        return cls(pool, separate_pool)
 
     async def close(self) -> None:
+        await self.separate_pool.close()
         await self.pool.close()
 
     @asynccontextmanager
@@ -48,12 +69,16 @@ class Database:
             async with outer.transaction():
                 yield outer
             return
-        async with self.pool.acquire() as conn, conn.transaction():
-            token = _current.set(conn)
-            try:
-                yield conn
-            finally:
-                _current.reset(token)
+        async with _own_transaction(self.pool) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def separate_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction on a connection of its own, committed on its own even when this task is inside
+        another transaction that will roll back (what a refusal's audit entry needs). Keep it short and
+        never wait in it for anything the task's other transaction holds."""
+        async with _own_transaction(self.separate_pool) as conn:
+            yield conn
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:

@@ -106,18 +106,19 @@ async def load_demo_certificates(services: Services, progress: Callable[[str], N
     from backend.certificates.schemas import AuthorityCreate, CertificateIssue
 
     actor, certificates = Actor.system(), services.certificates
-    if not [k for k in await certificates.list_keys() if k.purpose == "trust-anchor"]:
-        await certificates.create_key(None, actor)
+    authorities = certificates.authorities
+    if not [k for k in await authorities.list_keys() if k.purpose == "trust-anchor"]:
+        await authorities.create_key(None, actor)
         progress("trust-anchor key")
     for authority_id, name, types in DEMO_AUTHORITIES:
         try:
-            await certificates.create_authority(
+            await authorities.create_authority(
                 msgspec.convert({"id": authority_id, "name": name, "certificate_types": types}, AuthorityCreate), actor)
             progress(f"issuing authority {authority_id} {name}")
         except Conflict:
             pass
-        if not await certificates.list_keys(authority_id):
-            await certificates.create_key(authority_id, actor)
+        if not await authorities.list_keys(authority_id):
+            await authorities.create_key(authority_id, actor)
     for reference, authority_id, certificate_type, holder, fields in DEMO_CERTIFICATES:
         order = msgspec.convert({"authority_id": authority_id, "certificate_type": certificate_type, "holder": holder,
                                  "fields": fields, "reference": reference}, CertificateIssue)

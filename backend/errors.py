@@ -230,3 +230,15 @@ class FaceUnavailable(DomainError):
     slug = "face-unavailable"
     title = "Face verification is unavailable"
     status = 503
+
+
+class CertificateRevoked(DomainError):
+    slug = "certificate-revoked"
+    title = "The certificate has been revoked; nothing of it is disclosed"
+    status = 410
+
+
+class CertificateKeyWithdrawn(DomainError):
+    slug = "certificate-key-withdrawn"
+    title = "The key that signed the certificate was withdrawn; nothing of it is disclosed"
+    status = 410

@@ -55,7 +55,8 @@ def fixture(keys: int, revoked: int) -> tuple[str, TrustList, RevocationList, Ed
     private = [Ed25519PrivateKey.generate() for _ in range(keys)]
     jwks = [signing_key_jwk(key.public_key(), issuer=f"{PROVINCE_CODES[i % len(PROVINCE_CODES)]}-dept{i}",
                             issuer_name="签发机关", division=PROVINCE_CODES[i % len(PROVINCE_CODES)],
-                            status="active", valid_from=NOW - 86400) for i, key in enumerate(private)]
+                            status="active", valid_from=NOW - 86400,
+                            certificate_types=["residence_permit", "driving_licence"]) for i, key in enumerate(private)]
     trust = TrustList.of(trust_list_document(jwks, NOW, NOW + 86400))
     signer = keys // 2
     claims = qr.Claims(

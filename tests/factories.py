@@ -92,11 +92,11 @@ async def certificate_authority(services: Services, authority_id: str = "330100-
     from backend.certificates.schemas import AuthorityCreate
 
     certificates = services.certificates
-    await certificates.create_authority(msgspec.convert(
+    await certificates.authorities.create_authority(msgspec.convert(
         {"id": authority_id, "name": name, "certificate_types": list(types)}, AuthorityCreate), Actor.system())
-    await certificates.create_key(authority_id, Actor.system())
-    if not [k for k in await certificates.list_keys() if k.purpose == "trust-anchor"]:
-        await certificates.create_key(None, Actor.system())
+    await certificates.authorities.create_key(authority_id, Actor.system())
+    if not [k for k in await certificates.authorities.list_keys() if k.purpose == "trust-anchor"]:
+        await certificates.authorities.create_key(None, Actor.system())
     return authority_id
 
 

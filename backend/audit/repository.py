@@ -20,6 +20,12 @@ async def lock_chain_tip(conn: asyncpg.Connection) -> asyncpg.Record:
     return await conn.fetchrow("SELECT chain, seq, hash FROM audit_chain_tip($1, $2)", CHAINS, _LOCK_BASE)
 
 
+async def lock_free_chain_tip(conn: asyncpg.Connection) -> asyncpg.Record:
+    """Like `lock_chain_tip`, but on the first chain whose lock is free: for a transaction that runs
+    beside another of the same task, which may hold its own chain's lock until it ends."""
+    return await conn.fetchrow("SELECT chain, seq, hash FROM audit_free_chain_tip($1, $2)", CHAINS, _LOCK_BASE)
+
+
 async def heads(conn: asyncpg.Connection) -> dict[int, asyncpg.Record]:
     return {r["chain"]: r for r in await conn.fetch("SELECT chain, seq, hash, seal FROM audit_head")}
 

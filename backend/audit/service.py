@@ -1,4 +1,5 @@
-"""The audit chain: append entries inside the caller's transaction, and verify the whole chain.
+"""The audit chain: append entries inside the caller's transaction (or, for refusals, in one of their
+own), and verify the whole chain.
 
 Entries are spread over a few chains (see `repository.lock_chain_tip`). In each, an entry's hash is an
 HMAC over the previous hash and the entry's canonical JSON, so changing, inserting or deleting an
@@ -19,6 +20,7 @@ import asyncpg
 
 from backend.actors import Actor
 from backend.audit import repository
+from backend.db import Database
 
 GENESIS = b"\x00" * 32
 
@@ -63,7 +65,32 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> int:
         """Append one entry in the caller's transaction; call it last, as it serialises writers."""
-        tip = await repository.lock_chain_tip(conn)
+        return await self._append(conn, await repository.lock_chain_tip(conn), actor, action, record_type,
+                                  record_id, division, detail)
+
+    async def record_refusal(
+        self,
+        db: Database,
+        actor: Actor,
+        action: str,
+        record_type: str,
+        record_id: str | None = None,
+        *,
+        division: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one entry in a transaction of its own, committed before the caller raises its refusal.
+
+        The refusal rolls back whatever transaction the caller is in (an idempotent request, a case's
+        unit of work); an entry written there would vanish with it.
+        """
+        async with db.separate_transaction() as conn:
+            return await self._append(conn, await repository.lock_free_chain_tip(conn), actor, action, record_type,
+                                      record_id, division, detail)
+
+    async def _append(self, conn: asyncpg.Connection, tip: asyncpg.Record, actor: Actor, action: str,
+                      record_type: str, record_id: str | None, division: str | None,
+                      detail: dict[str, Any] | None) -> int:
         chain = tip["chain"]
         prev_hash = tip["hash"] or GENESIS
         entry: dict[str, Any] = {

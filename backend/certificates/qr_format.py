@@ -6,15 +6,17 @@ follows the EU Digital COVID Certificate: CBOR Web Token claims (RFC 8392) signe
 message (RFC 9052) with EdDSA over Ed25519, compressed with zlib and encoded with Base45 (RFC 9285).
 
 Reading is defensive: the text length is bounded before decoding, the decompressed size is bounded
-while decompressing (a zlib bomb stops at the limit), and only the outer COSE structure and the
-protected header are parsed before the signature has been checked.
+while decompressing (a zlib bomb stops at the limit), CBOR tags other than COSE_Sign1's are refused
+while decoding, and only the outer COSE structure and the protected header are parsed before the
+signature has been checked. Refusal messages never quote what the text contains.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -25,16 +27,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 PREFIX = "TB1:"
-# The largest QR code (version 40) holds 4,296 alphanumeric characters at level L; nothing longer
-# can have come from a QR code.
-MAX_QR_TEXT = 4296
+# Certificates are printed at error-correction level Q, where the largest QR code (version 40) holds
+# 2,420 alphanumeric characters: issuing refuses anything longer, so no genuine text is longer.
+MAX_QR_TEXT = 2420
 # Base45 turns 2 bytes into 3 characters, so a full QR code carries under 2,900 compressed bytes;
 # 16 KiB of decompressed COSE leaves room for any honest certificate and none for a bomb.
 MAX_PAYLOAD_BYTES = 16 * 1024
+_AT = re.compile(r" - at `([^`]{1,200})`$")
 # Nesting of honest claims is three levels deep; the limit only stops pathological input.
 MAX_CBOR_DEPTH = 16
 
 COSE_SIGN1_TAG = 18
+# NumericDates up to the last second of year 9999, so every accepted time is a calendar date.
+MAX_NUMERIC_DATE = 253_402_300_799
 HEADER_ALG, HEADER_CRIT, HEADER_KID = 1, 2, 4
 ALG_EDDSA = -8
 CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT = 1, 4, 5, 6
@@ -43,7 +48,8 @@ CLAIM_CERTIFICATE = -65537
 CERTIFICATE_LAYOUT_VERSION = 1
 
 Reason = Literal["bad-signature", "unknown-issuer", "expired", "not-yet-valid", "revoked", "malformed",
-                 "wrong-prefix", "wrong-algorithm", "too-large"]
+                 "wrong-prefix", "wrong-algorithm", "too-large", "not-in-registry", "trust-list-expired",
+                 "revocation-list-expired"]
 
 
 class QrRefused(Exception):
@@ -147,11 +153,60 @@ class SignedMessage:
         return sig_structure(self.protected, self.payload)
 
 
-def _cbor(data: bytes, what: str) -> Any:
+class _TagRefused(ValueError):
+    pass
+
+
+def _refuse_tag(*_: object) -> Any:
+    raise _TagRefused
+
+
+class _OnlyTags(Mapping[int, Callable[..., Any]]):
+    """cbor2 `semantic_decoders` that replace the decoder of every tag but `allowed` with a refusal.
+
+    cbor2 would otherwise turn tag 2 into an integer of any size, tag 1 into a datetime, tag 35 into a
+    compiled regular expression, tags 28/29 into shared (even cyclic) references, and so on.
+    """
+
+    def __init__(self, allowed: frozenset[int]) -> None:
+        self.allowed = allowed
+
+    def __getitem__(self, tag: int) -> Callable[..., Any]:
+        if tag in self.allowed:
+            raise KeyError(tag)
+        return _refuse_tag
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+_NO_TAGS, _COSE_TAG_ONLY = _OnlyTags(frozenset()), _OnlyTags(frozenset({COSE_SIGN1_TAG}))
+
+
+def _cbor(data: bytes, what: str, tags: _OnlyTags = _NO_TAGS) -> Any:
+    # The tag hook sees tags cbor2 has no decoder for; allowed ones stay `CBORTag`s.
+    def tag_hook(tag: cbor2.CBORTag, _immutable: bool) -> Any:
+        return tag if tag.tag in tags.allowed else _refuse_tag()
+
     try:
-        return cbor2.loads(data, max_depth=MAX_CBOR_DEPTH, allow_duplicate_keys=False)
+        return cbor2.loads(data, max_depth=MAX_CBOR_DEPTH, allow_duplicate_keys=False, semantic_decoders=tags,
+                           tag_hook=tag_hook)
     except Exception as exc:  # cbor2 raises several types on hostile input; all mean the same here
+        if isinstance(exc.__cause__, _TagRefused) or isinstance(exc, _TagRefused):
+            raise QrRefused("malformed", f"{what} holds a CBOR tag; only COSE_Sign1 (18) is accepted") from None
         raise QrRefused("malformed", f"{what} is not valid CBOR ({type(exc).__name__})") from None
+
+
+def _labels_are_plain(header: Mapping[Any, Any]) -> bool:
+    """Map keys are integers or text; not 1.0 or True, which Python would take for the label 1."""
+    return all(type(label) is int or type(label) is str for label in header)
+
+
+def _numeric_date(value: object) -> bool:
+    return type(value) is int and 0 <= value <= MAX_NUMERIC_DATE
 
 
 def _inflate(compressed: bytes) -> bytes:
@@ -179,10 +234,8 @@ def open_message(text: str) -> SignedMessage:
         compressed = base45.b45decode(text[len(PREFIX):])
     except Exception:  # the base45 package raises ValueError or KeyError for characters outside its alphabet
         raise QrRefused("malformed", "the text after the prefix is not valid Base45") from None
-    envelope = _cbor(_inflate(compressed), "the COSE message")
+    envelope = _cbor(_inflate(compressed), "the COSE message", _COSE_TAG_ONLY)
     if isinstance(envelope, cbor2.CBORTag):
-        if envelope.tag != COSE_SIGN1_TAG:
-            raise QrRefused("malformed", f"CBOR tag {envelope.tag} is not COSE_Sign1 (18)")
         envelope = envelope.value
     # cbor2 decodes what sits inside a tag as immutable types (tuple, frozendict).
     if not isinstance(envelope, list | tuple) or len(envelope) != 4:
@@ -192,13 +245,13 @@ def open_message(text: str) -> SignedMessage:
             and isinstance(signature, bytes)):
         raise QrRefused("malformed", "COSE_Sign1 items must be bstr, map, bstr, bstr")
     header = _cbor(protected, "the protected header") if protected else {}
-    if not isinstance(header, Mapping):
-        raise QrRefused("malformed", "the protected header is not a map")
+    if not isinstance(header, Mapping) or not _labels_are_plain(header):
+        raise QrRefused("malformed", "the protected header is not a map with integer or text labels")
     if HEADER_CRIT in header:
         raise QrRefused("malformed", "critical header parameters are not supported")
     alg = header.get(HEADER_ALG)
-    if alg != ALG_EDDSA:
-        raise QrRefused("wrong-algorithm", f"the protected header names algorithm {alg!r}; only EdDSA (-8) is accepted")
+    if type(alg) is not int or alg != ALG_EDDSA:
+        raise QrRefused("wrong-algorithm", "the protected header must name algorithm -8 (EdDSA), an integer")
     kid = header.get(HEADER_KID)
     if not isinstance(kid, bytes) or len(kid) != 8:
         raise QrRefused("malformed", "the protected header must carry an 8-byte kid")
@@ -210,17 +263,19 @@ def open_message(text: str) -> SignedMessage:
 def read_claims(payload: bytes) -> Claims:
     """Parse the CWT claims of a payload whose signature has already been checked."""
     claims = _cbor(payload, "the CWT claims")
-    if not isinstance(claims, Mapping):
-        raise QrRefused("malformed", "the CWT claims are not a map")
+    if not isinstance(claims, Mapping) or not _labels_are_plain(claims):
+        raise QrRefused("malformed", "the CWT claims are not a map with integer or text keys")
     issuer, issued_at, expires_at = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT), claims.get(CLAIM_EXP)
     not_before = claims.get(CLAIM_NBF)
-    if not isinstance(issuer, str) or not all(isinstance(t, int) and not isinstance(t, bool)
-                                              for t in (issued_at, expires_at)):
-        raise QrRefused("malformed", "the claims need iss (text), iat and exp (integers)")
-    if not_before is not None and (not isinstance(not_before, int) or isinstance(not_before, bool)):
-        raise QrRefused("malformed", "nbf must be an integer")
+    if not isinstance(issuer, str) or not all(_numeric_date(t) for t in (issued_at, expires_at)):
+        raise QrRefused("malformed", f"the claims need iss (text), iat and exp (integers 0 to {MAX_NUMERIC_DATE})")
+    if not_before is not None and not _numeric_date(not_before):
+        raise QrRefused("malformed", f"nbf must be an integer 0 to {MAX_NUMERIC_DATE}")
     try:
         certificate = msgspec.convert(claims.get(CLAIM_CERTIFICATE), CertificateClaim)
     except msgspec.ValidationError as exc:
-        raise QrRefused("malformed", f"the certificate claim is not in layout {CERTIFICATE_LAYOUT_VERSION}: {exc}") from None
+        # Name where it failed, not what was found there.
+        where = _AT.search(str(exc))
+        raise QrRefused("malformed", f"the certificate claim is not in layout {CERTIFICATE_LAYOUT_VERSION}"
+                                     + (f" (at {where[1]})" if where else "")) from None
     return Claims(issuer, issued_at, expires_at, certificate, not_before)

@@ -13,7 +13,8 @@ KEY_COLUMNS = ("k.id, k.purpose, k.authority_id, k.kid, k.public_key, k.status, 
 _LAST_EXPIRY = "(SELECT max(c.expires_at) FROM certificates c WHERE c.signing_key_id = k.id) AS last_expiry"
 CERTIFICATE_COLUMNS = """c.id, c.number, c.certificate_type, c.authority_id, c.holder_kind, c.citizen_id,
     c.holder_name, c.holder_identifier, c.fields, c.issued_at, c.valid_from, c.expires_at, c.qr_text,
-    c.reference, c.revoked_at, c.revocation_reason, a.name AS authority_name, a.division_code, k.kid"""
+    c.reference, c.revoked_at, c.revocation_reason, a.name AS authority_name, a.division_code, k.kid,
+    k.status AS key_status"""
 _CERTIFICATE_FROM = """certificates c JOIN certificate_authorities a ON a.id = c.authority_id
     JOIN certificate_keys k ON k.id = c.signing_key_id"""
 CONSENT_COLUMNS = ("id, certificate_id, citizen_id, relying_party, scopes, purpose, created_at, expires_at, "
@@ -65,9 +66,8 @@ async def lock_keys(conn: asyncpg.Connection, purpose: str, authority_id: str | 
         purpose, authority_id)
 
 
-async def keys_with_kid(conn: asyncpg.Connection, kid: bytes) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT {KEY_COLUMNS}, {_LAST_EXPIRY} FROM certificate_keys k WHERE k.kid = $1 FOR UPDATE OF k", kid)
+async def lock_key(conn: asyncpg.Connection, key_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT status, authority_id FROM certificate_keys WHERE id = $1 FOR UPDATE", key_id)
 
 
 async def set_key_status(conn: asyncpg.Connection, key_id: uuid.UUID, status: str) -> asyncpg.Record:
@@ -90,7 +90,7 @@ async def published_keys(conn: asyncpg.Connection, kid: bytes | None = None) -> 
     """Every certificate key that may still be published (or only those with `kid`), with its
     authority and last expiry."""
     return await conn.fetch(
-        f"""SELECT {KEY_COLUMNS}, {_LAST_EXPIRY}, a.name AS authority_name, a.division_code
+        f"""SELECT {KEY_COLUMNS}, {_LAST_EXPIRY}, a.name AS authority_name, a.division_code, a.certificate_types
             FROM certificate_keys k JOIN certificate_authorities a ON a.id = k.authority_id
             WHERE k.purpose = 'certificate' AND k.status IN ('standby', 'active', 'retired')
               AND ($1::bytea IS NULL OR k.kid = $1)
@@ -109,16 +109,19 @@ async def next_serial(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT nextval('certificate_serial')")
 
 
-async def insert_certificate(conn: asyncpg.Connection, **values: object) -> uuid.UUID:
+async def insert_certificate(conn: asyncpg.Connection, **values: object) -> uuid.UUID | None:
+    """The new certificate's id, or None when the authority already issued one under the same reference
+    (a concurrent insert of it is waited for)."""
     return await conn.fetchval(
         """INSERT INTO certificates (number, certificate_type, authority_id, signing_key_id, holder_kind,
                citizen_id, holder_name, holder_identifier, fields, issued_at, valid_from, expires_at, qr_text,
-               reference, case_id, issued_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id""",
+               reference, case_id, issued_by, order_fingerprint)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+           ON CONFLICT (authority_id, reference) DO NOTHING RETURNING id""",
         values["number"], values["certificate_type"], values["authority_id"], values["signing_key_id"],
         values["holder_kind"], values["citizen_id"], values["holder_name"], values["holder_identifier"],
         values["fields"], values["issued_at"], values["valid_from"], values["expires_at"], values["qr_text"],
-        values["reference"], values["case_id"], values["issued_by"])
+        values["reference"], values["case_id"], values["issued_by"], values["order_fingerprint"])
 
 
 async def certificate(conn: asyncpg.Connection, certificate_id: uuid.UUID, *,
@@ -131,13 +134,15 @@ async def certificate(conn: asyncpg.Connection, certificate_id: uuid.UUID, *,
 async def certificate_by_reference(conn: asyncpg.Connection, authority_id: str,
                                    reference: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {CERTIFICATE_COLUMNS} FROM {_CERTIFICATE_FROM} WHERE c.authority_id = $1 AND c.reference = $2",
+        f"""SELECT {CERTIFICATE_COLUMNS}, c.order_fingerprint FROM {_CERTIFICATE_FROM}
+            WHERE c.authority_id = $1 AND c.reference = $2""",
         authority_id, reference)
 
 
-async def revocation_of(conn: asyncpg.Connection, number: str) -> asyncpg.Record | None:
+async def registered(conn: asyncpg.Connection, number: str) -> asyncpg.Record | None:
+    """What the registry holds under a certificate number: issuer, signed text and revocation."""
     return await conn.fetchrow(
-        "SELECT authority_id, revoked_at, revocation_reason FROM certificates WHERE number = $1", number)
+        "SELECT authority_id, qr_text, revoked_at, revocation_reason FROM certificates WHERE number = $1", number)
 
 
 async def certificates_of_citizen(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> list[asyncpg.Record]:

@@ -16,7 +16,8 @@ AuthorityId = Annotated[str, msgspec.Meta(
     description="Issuing authority: its GB/T 2260 division code and a department code")]
 TypeCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$", examples=["residence_permit"])]
 Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["residence_address"])]
-CertificateStatus = Literal["valid", "not-yet-valid", "expired", "revoked"]
+# `key-withdrawn`: the key that signed it was withdrawn as compromised, so it no longer verifies.
+CertificateStatus = Literal["valid", "not-yet-valid", "expired", "revoked", "key-withdrawn"]
 
 
 # -- issuing --------------------------------------------------------------------------------------
@@ -28,10 +29,15 @@ class CitizenHolder(msgspec.Struct, tag_field="kind", tag="citizen", forbid_unkn
     resident_id: Annotated[str, msgspec.Meta(max_length=32, examples=["11010519491231002X"])] | None = None
 
 
+# Text that is not only blanks: it is stripped before use, and must still say something.
+NOT_BLANK = r"\S"
+
+
 class OrganisationHolder(msgspec.Struct, tag_field="kind", tag="organisation", forbid_unknown_fields=True):
     credit_code: Annotated[str, msgspec.Meta(max_length=32, examples=["91330106MA2B0C8R59"],
                                              description="GB 32100 unified social credit code")]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, examples=["杭州示例科技有限公司"])]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NOT_BLANK,
+                                      examples=["杭州示例科技有限公司"])]
 
 
 class CertificateIssue(msgspec.Struct, forbid_unknown_fields=True):
@@ -136,7 +142,8 @@ class Verification(msgspec.Struct, kw_only=True):
 # -- consented checks (证明证照查验) ----------------------------------------------------------------
 
 class ConsentCreate(msgspec.Struct, forbid_unknown_fields=True):
-    relying_party: Annotated[str, msgspec.Meta(min_length=1, max_length=128, examples=["中国工商银行杭州分行"])]
+    relying_party: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NOT_BLANK,
+                                               examples=["中国工商银行杭州分行"])]
     scopes: Annotated[list[Scope], msgspec.Meta(max_length=64, description=(
         "Field names of the certificate type, plus `holder_name`, `holder_identifier`, `number`"))]
     valid_minutes: Annotated[int, msgspec.Meta(ge=1, le=30 * 24 * 60)] = 60
@@ -169,7 +176,7 @@ class ConsentIssued(msgspec.Struct):
 class CheckRequest(msgspec.Struct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(min_length=16, max_length=128)]
     presented_by: Annotated[str, msgspec.Meta(
-        min_length=1, max_length=128, examples=["工商银行杭州分行 柜员 0371"],
+        min_length=1, max_length=128, pattern=NOT_BLANK, examples=["工商银行杭州分行 柜员 0371"],
         description="Who is checking: organisation and operator, shown to the holder")]
 
 
@@ -197,7 +204,8 @@ class CheckRecord(msgspec.Struct):
     presented_by: str
     client: str
     checked_at: dt.datetime
-    outcome: Literal["answered", "expired", "used-up", "withdrawn"]
+    outcome: Annotated[Literal["answered", "expired", "used-up", "withdrawn", "revoked", "key-withdrawn"], msgspec.Meta(
+        description="`expired`, `used-up`, `withdrawn`: the consent; `revoked`, `key-withdrawn`: the certificate")]
     disclosed: list[str]
 
 

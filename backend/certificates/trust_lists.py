@@ -46,7 +46,7 @@ class ListRefused(Exception):
 # -- the documents --------------------------------------------------------------------------------
 
 class SigningKeyJwk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One issuer key as a JWK (OKP / Ed25519) plus whom it belongs to and when it may sign."""
+    """One issuer key as a JWK (OKP / Ed25519) plus whom it belongs to, what and when it may sign."""
 
     kty: Literal["OKP"]
     crv: Literal["Ed25519"]
@@ -59,6 +59,8 @@ class SigningKeyJwk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     division: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="GB/T 2260 code of the issuer")]
     status: KeyStatus
     valid_from: NumericDate
+    certificate_types: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]], msgspec.Meta(
+        description="the certificate types (`t` in the QR) this key may sign: its authority's")]
     signing_until: NumericDate | None = None
     listed_until: NumericDate | None = None
 

@@ -314,7 +314,6 @@ class IdentityService:
                 resident_id = normalise_resident_id(resident_id)
             except InvalidResidentId as exc:
                 raise ValidationFailed.field("resident_id", str(exc)) from None
-        refusal: Exception | None = None
         async with self.db.transaction() as conn:
             if citizen_id is not None:
                 row = await repository.citizen_by(conn, "id", citizen_id)
@@ -322,17 +321,13 @@ class IdentityService:
                 row = await repository.citizen_by(
                     conn, "resident_id_hash", self.cipher.lookup_hash(resident_id or "", purpose="resident_id"))
             if row is None:
-                refusal = NotFound("no such citizen")
-            elif not divisions.within(actor.division or "", row["home_division"]):
-                refusal = OutsideDivision("this citizen's record is outside your division")
-                # The refused attempt is audited and committed before the refusal is raised.
-                await self.audit.record(conn, actor, "citizen.read_refused", "citizen", str(row["id"]),
-                                        division=actor.division)
-            else:
-                await self.audit.record(conn, actor, "citizen.read", "citizen", str(row["id"]),
-                                        division=row["home_division"])
-        if refusal is not None:
-            raise refusal
+                raise NotFound("no such citizen")
+            if not divisions.within(actor.division or "", row["home_division"]):
+                await self.audit.record_refusal(self.db, actor, "citizen.read_refused", "citizen", str(row["id"]),
+                                                division=actor.division)
+                raise OutsideDivision("this citizen's record is outside your division")
+            await self.audit.record(conn, actor, "citizen.read", "citizen", str(row["id"]),
+                                    division=row["home_division"])
         return CitizenProfile(**dict(row))
 
     # -- staff accounts -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ async def test_authorities_and_keys_are_managed_from_the_command_line(settings, 
                       "--types", "residence_permit,driving_licence")
     first = tongban(settings, "create-key", "--authority", "510000-gat")
     anchor = tongban(settings, "create-key", "--trust-anchor")
-    rotated = tongban(settings, "rotate-key", "--authority", "510000-gat")
+    rotated = tongban(settings, "rotate-key", "--authority", "510000-gat", "--now")
     listed = tongban(settings, "list-keys")
     unknown = tongban(settings, "create-authority", "--id", "510000-gat", "--name", "重复", "--types", "nope")
 
@@ -38,3 +38,15 @@ async def test_authorities_and_keys_are_managed_from_the_command_line(settings, 
             assert secret.hex() not in output.stdout + output.stderr
             assert b64url(secret) not in output.stdout + output.stderr
     assert unknown.returncode == 1 and "certificate_types/0" in unknown.stderr
+
+
+async def test_rotation_from_the_command_line_needs_now_for_a_key_verifiers_may_not_hold(settings, services):
+    tongban(settings, "create-authority", "--id", "510000-gat", "--name", "四川省公安厅", "--types", "residence_permit")
+    tongban(settings, "create-key", "--authority", "510000-gat")
+
+    refused = tongban(settings, "rotate-key", "--authority", "510000-gat")
+    forced = tongban(settings, "rotate-key", "--authority", "510000-gat", "--now")
+
+    assert refused.returncode == 1 and "--now" in refused.stderr
+    assert forced.returncode == 0
+    assert [line.split()[3] for line in forced.stdout.splitlines()] == ["retired", "active"]

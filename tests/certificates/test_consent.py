@@ -122,3 +122,66 @@ async def test_the_token_is_stored_only_as_a_hash(client, services):
     assert given["token"].startswith("tbc_")
     assert given["token"].encode() not in b"".join(v if isinstance(v, bytes) else str(v).encode()
                                                    for v in stored.values())
+
+
+async def test_a_certificate_whose_key_was_withdrawn_is_shown_as_such_and_no_longer_shared(client, services):
+    from backend.actors import Actor
+
+    token, certificate = await holder_with_certificate(client, services)
+    given = await consent(client, token, certificate.id, max_uses=2)
+    key = next(k for k in await services.certificates.authorities.list_keys("330100-ga") if k.kid == certificate.kid)
+
+    await services.certificates.authorities.withdraw_key(key.id, Actor.system())
+
+    detail = (await client.get(f"/me/certificates/{certificate.id}", headers=bearer(token))).json()
+    listed = (await client.get("/me/certificates", headers=bearer(token))).json()
+    refused = await check(client, given["token"])
+    new_consent = await client.post(f"/me/certificates/{certificate.id}/consents", headers=bearer(token),
+                                    json={"relying_party": "某银行", "scopes": ["holder_name"]})
+    assert detail["status"] == listed[0]["status"] == "key-withdrawn"
+    assert refused.status_code == 410 and refused.json()["type"] == "/problems/certificate-key-withdrawn"
+    assert "王建国" not in refused.text
+    assert new_consent.status_code == 409
+    log = (await client.get("/me/certificate-checks", headers=bearer(token))).json()
+    assert [(e["outcome"], e["disclosed"]) for e in log] == [("key-withdrawn", [])]
+    consents = (await client.get(f"/me/certificates/{certificate.id}/consents", headers=bearer(token))).json()
+    assert consents[0]["uses"] == 0  # a refused check does not use the consent up
+
+
+async def test_a_revoked_certificate_is_no_longer_disclosed(client, services):
+    from tests.factories import staff_token
+
+    token, certificate = await holder_with_certificate(client, services)
+    given = await consent(client, token, certificate.id)
+    officer = await staff_token(client, services, "handling_officer", "330100")
+    await client.post(f"/staff/certificates/{certificate.id}/revocation", headers=bearer(officer),
+                      json={"reason": "issued-in-error", "note": "录入错误"})
+
+    refused = await check(client, given["token"])
+
+    assert refused.status_code == 410 and refused.json()["type"] == "/problems/certificate-revoked"
+    assert "杭州市西湖区" not in refused.text
+    log = (await client.get("/me/certificate-checks", headers=bearer(token))).json()
+    assert [e["outcome"] for e in log] == ["revoked"]
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'certificate.check_refused' AND record_id = $1",
+        str(certificate.id)) == 1
+
+
+async def test_the_relying_party_and_the_presenter_must_be_named(client, services):
+    token, certificate = await holder_with_certificate(client, services)
+    given = await consent(client, token, certificate.id, max_uses=3)
+
+    blank_party = await client.post(f"/me/certificates/{certificate.id}/consents", headers=bearer(token),
+                                    json={"relying_party": " \u3000 ", "scopes": ["holder_name"]})
+    blank_presenter = await check(client, given["token"], who="  \t ")
+    padded = await check(client, given["token"], who="  柜员 0371  ")
+
+    assert blank_party.status_code == 422 and blank_party.json()["errors"][0]["pointer"] == "#/relying_party"
+    assert blank_presenter.status_code == 422 and blank_presenter.json()["errors"][0]["pointer"] == "#/presented_by"
+    assert padded.status_code == 200
+    log = (await client.get("/me/certificate-checks", headers=bearer(token))).json()
+    assert [e["presented_by"] for e in log] == ["柜员 0371"]
+    audited = await services.db.pool.fetchval(
+        "SELECT detail FROM audit_log WHERE action = 'certificate.checked' AND record_id = $1", str(certificate.id))
+    assert audited["presented_by"] == "柜员 0371"

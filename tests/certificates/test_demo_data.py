@@ -19,8 +19,8 @@ async def test_demo_certificates_load_once_and_verify_across_provinces(services)
     again = await services.db.pool.fetchrow(
         "SELECT (SELECT count(*) FROM certificates) AS certificates, (SELECT count(*) FROM certificate_keys) AS keys")
     assert again == counts and counts["certificates"] >= 5
-    anchors = anchors_from_jwks(msgspec.json.encode(await services.certificates.trust_anchors()))
-    trust = read_trust_list(await services.certificates.signed_trust_list(), anchors)
+    anchors = anchors_from_jwks(msgspec.json.encode(await services.certificates.lists.trust_anchors()))
+    trust = read_trust_list(await services.certificates.lists.signed_trust_list(), anchors)
     provinces = set()
     for row in await services.db.pool.fetch("SELECT qr_text, holder_kind FROM certificates"):
         result = verify_qr(row["qr_text"], trust)

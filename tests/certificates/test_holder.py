@@ -146,5 +146,20 @@ def _trust_for(key):
 
     now = int(time.time())
     jwk = signing_key_jwk(key.public_key(), issuer="330100-ga", issuer_name="杭州市公安局", division="330100",
-                          status="active", valid_from=now - 60)
+                          status="active", valid_from=now - 60, certificate_types=["residence_permit"])
     return TrustList.of(trust_list_document([jwk], now, now + 60))
+
+
+async def test_rendering_is_limited_per_person(client, services):
+    from backend.certificates.registry import RENDERS_PER_MINUTE
+
+    token, certificate = await wallet(client, services)
+
+    answers = [(await client.get(f"/me/certificates/{certificate.id}/qr.png", headers=bearer(token))).status_code
+               for _ in range(RENDERS_PER_MINUTE)]
+    refused = await client.get(f"/me/certificates/{certificate.id}/printout.pdf", headers=bearer(token))
+    text = await client.get(f"/me/certificates/{certificate.id}/qr", headers=bearer(token))  # nothing to draw
+
+    assert answers == [200] * RENDERS_PER_MINUTE
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert text.status_code == 200

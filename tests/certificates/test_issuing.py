@@ -230,7 +230,7 @@ async def test_an_authority_without_a_key_in_service_cannot_issue(client, servic
     from backend.actors import Actor
     from backend.certificates.schemas import AuthorityCreate
 
-    await services.certificates.create_authority(msgspec.convert(
+    await services.certificates.authorities.create_authority(msgspec.convert(
         {"id": "330100-ga", "name": "杭州市公安局", "certificate_types": ["residence_permit"]}, AuthorityCreate),
         Actor.system())
     citizen = await register_citizen(client, services)
@@ -264,3 +264,122 @@ def test_every_catalogue_certificate_type_has_a_field_schema():
     assert set(catalogue["certificate_types"]) <= set(CERTIFICATE_TYPES)
     for kind in CERTIFICATE_TYPES.values():
         assert kind.fields and kind.default_days <= kind.max_days
+
+
+async def test_refused_attempts_are_audited_with_an_idempotency_key_or_inside_a_case(client, services):
+    import uuid
+
+    import msgspec
+    import pytest
+
+    from backend.actors import Actor
+    from backend.certificates.schemas import CertificateIssue
+    from backend.errors import OutsideDivision
+
+    await certificate_authority(services, "330100-ga")
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+    order = residence_order({"kind": "citizen", "citizen_id": str(uuid.uuid4())})
+
+    over_http = await client.post("/staff/certificates", json=order,
+                                  headers={**bearer(sichuan), "Idempotency-Key": "refused-1"})
+    claims = services.tokens.read(sichuan)
+    actor = Actor(kind="staff", id=claims.sub, role=claims.role, division=claims.division)
+    with pytest.raises(OutsideDivision):
+        async with services.db.transaction():  # a case's decision issuing in its own transaction
+            await services.certificates.issue(msgspec.convert(order, CertificateIssue), actor)
+
+    assert over_http.status_code == 403 and over_http.json()["type"] == "/problems/outside-division"
+    refused = await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'certificate.issue_refused' AND record_id = '330100-ga'")
+    assert refused == 2
+
+
+def chinese(length: int, seed: int) -> str:
+    """Varied Chinese text, the hardest to compress: what a long business scope looks like to zlib."""
+    import random
+
+    pick = random.Random(seed)
+    return "".join(chr(pick.randint(0x4E00, 0x9FA5)) for _ in range(length))
+
+
+async def test_a_certificate_too_large_for_a_qr_code_is_refused_naming_the_field(client, services):
+    await certificate_authority(services, "330100-scjg", types=("business_licence",))
+    officer = await staff_token(client, services, "handling_officer", "330100")
+    fields = BUSINESS_FIELDS | {"business_scope": chinese(512, 1), "address": chinese(60, 2)}
+    order = {"authority_id": "330100-scjg", "certificate_type": "business_licence", "fields": fields,
+             "holder": {"kind": "organisation", "credit_code": "91510100MA6C7K8R0C", "name": chinese(30, 3)}}
+
+    refused = await client.post("/staff/certificates", json=order, headers=bearer(officer))
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["pointer"] == "#/fields/business_scope"
+    assert "QR code" in refused.json()["errors"][0]["detail"]
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 0
+
+
+async def test_a_long_but_fitting_certificate_prints_and_verifies(client, services):
+    await certificate_authority(services, "330100-scjg", types=("business_licence",))
+    officer = await staff_token(client, services, "handling_officer", "330100")
+    fields = BUSINESS_FIELDS | {"business_scope": chinese(300, 4), "address": chinese(60, 5)}
+
+    issued = await client.post("/staff/certificates", headers=bearer(officer), json={
+        "authority_id": "330100-scjg", "certificate_type": "business_licence", "fields": fields,
+        "holder": {"kind": "organisation", "credit_code": "91510100MA6C7K8R0C", "name": chinese(30, 6)}})
+    printed = await client.get(f"/staff/certificates/{issued.json()['id']}/printout.pdf", headers=bearer(officer))
+    qr_text = await services.db.pool.fetchval("SELECT qr_text FROM certificates")
+    verified = await client.post("/certificates/verify", json={"qr_text": qr_text})
+
+    assert issued.status_code == 201, issued.text
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+    assert verified.json()["valid"] is True
+
+
+async def test_an_organisation_name_of_blanks_is_refused(client, services):
+    await certificate_authority(services, "510000-scjg", types=("business_licence",))
+    officer = await staff_token(client, services, "admin", "510000")
+
+    response = await client.post("/staff/certificates", headers=bearer(officer), json={
+        "authority_id": "510000-scjg", "certificate_type": "business_licence", "fields": BUSINESS_FIELDS,
+        "holder": {"kind": "organisation", "credit_code": "91510100MA6C7K8R0C", "name": " \u3000 "}})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "#/holder/name"
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 0
+
+
+async def test_concurrent_issues_with_one_reference_make_one_certificate(client, services):
+    import asyncio
+
+    from tests.factories import issue_certificate
+
+    await certificate_authority(services, "330100-ga")
+    holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+
+    for case in range(3):
+        issued = await asyncio.gather(*(issue_certificate(services, holder, reference=f"case:race-{case}")
+                                        for _ in range(4)))
+        assert len({c.id for c in issued}) == 1
+
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 3
+
+
+async def test_a_reference_used_for_a_different_order_conflicts(client, services):
+    import pytest
+
+    from backend.errors import Conflict
+    from tests.factories import issue_certificate
+
+    await certificate_authority(services, "330100-ga")
+    first_holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+    other_holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+    first = await issue_certificate(services, first_holder, reference="case:7")
+
+    with pytest.raises(Conflict, match="case:7"):
+        await issue_certificate(services, other_holder, reference="case:7")
+    with pytest.raises(Conflict, match="case:7"):
+        await issue_certificate(services, first_holder, reference="case:7",
+                                fields=RESIDENCE_FIELDS | {"residence_address": "杭州市上城区"})
+    again = await issue_certificate(services, first_holder, reference="case:7")
+
+    assert again.id == first.id and again.holder.name == first.holder.name
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 1

@@ -112,3 +112,67 @@ async def test_online_verification_refuses_garbage_with_a_reason_not_an_error(cl
     assert [a["reason"] for a in answers] == ["wrong-prefix", "too-large", "malformed"]
     assert all(a["valid"] is False and a["certificate"] is None for a in answers)
     assert too_big.status_code == 422
+
+
+async def test_a_crafted_qr_gets_a_refusal_online_not_a_server_error(client, services):
+    import zlib
+
+    import base45
+    import cbor2
+
+    await certificate_authority(services, "330100-ga")
+    protected = cbor2.dumps({1: 10**5000, 4: b"12345678"})
+    message = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, b"x", b"s" * 64]))
+
+    response = await client.post("/certificates/verify", json={
+        "qr_text": "TB1:" + base45.b45encode(zlib.compress(message, 9)).decode()})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["valid"] is False and response.json()["reason"] in {"too-large", "malformed"}
+
+
+async def test_a_refused_revocation_with_an_idempotency_key_is_audited(client, services):
+    certificate, _ = await issued(client, services)
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+
+    refused = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
+                                headers={**bearer(sichuan), "Idempotency-Key": "revoke-outside"})
+
+    assert refused.status_code == 403
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'certificate.revoked_refused' AND record_id = $1",
+        str(certificate.id)) == 1
+
+
+async def forge_with_the_real_key(services, **changes):
+    """What someone holding a leaked signing key can make: a correctly signed certificate."""
+    import datetime as dt
+
+    from backend.certificates import qr_format as qr
+
+    key = await services.db.pool.fetchrow(
+        "SELECT kid, public_key, private_key_wrapped FROM certificate_keys WHERE authority_id = '330100-ga'")
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    certificate = {"version": 1, "number": "330100-ga-2026-99999999", "certificate_type": "residence_permit",
+                   "holder": qr.HolderClaim("citizen", "冒名者", "3301**********0011"),
+                   "fields": {"residence_division": "330106", "residence_address": "杭州市西湖区某路 1 号",
+                              "registered_on": "2025-09-01"}} | changes
+    claims = qr.Claims("330100-ga", now - 60, now + 86400, qr.CertificateClaim(**certificate))
+    return qr.sign(claims, services.certificates.vault.unwrap(key["public_key"], key["private_key_wrapped"]),
+                   key["kid"])
+
+
+async def test_online_verification_refuses_what_the_registry_never_issued(client, services):
+    from backend.certificates.qr_format import HolderClaim
+
+    certificate, genuine = await issued(client, services)
+    same_holder = HolderClaim("citizen", certificate.holder.name, certificate.holder.identifier)
+
+    unknown_number = await client.post("/certificates/verify", json={"qr_text": await forge_with_the_real_key(services)})
+    altered = await client.post("/certificates/verify", json={"qr_text": await forge_with_the_real_key(
+        services, number=certificate.number, holder=same_holder)})  # a known number, other content
+    real = await client.post("/certificates/verify", json={"qr_text": genuine})
+
+    for forged in (unknown_number.json(), altered.json()):
+        assert forged["valid"] is False and forged["reason"] == "not-in-registry", forged
+    assert real.json()["valid"] is True and real.json()["revocation"] == "not-revoked"

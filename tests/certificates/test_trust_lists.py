@@ -28,7 +28,7 @@ ANCHOR = Ed25519PrivateKey.generate()
 ANCHORS = anchors_from_jwks(msgspec.json.encode(AnchorSet([anchor_jwk(ANCHOR.public_key())])))
 ISSUER = Ed25519PrivateKey.generate()
 JWK = signing_key_jwk(ISSUER.public_key(), issuer="510000-gat", issuer_name="四川省公安厅", division="510000",
-                      status="active", valid_from=NOW)
+                      status="active", valid_from=NOW, certificate_types=["residence_permit"])
 DOCUMENT = trust_list_document([JWK], NOW, NOW + 86400)
 
 
@@ -96,3 +96,44 @@ def test_garbage_and_other_algorithms_are_refused():
     for token in ("not a jws", header + "." + _b64(b"{}") + "." + _b64(b"sig")):
         with pytest.raises(ListRefused):
             read_trust_list(token, ANCHORS)
+
+
+async def test_the_published_trust_list_names_what_each_key_may_sign(client, services):
+    from tests.factories import certificate_authority
+
+    await certificate_authority(services, "330100-ga", types=("residence_permit", "driving_licence"))
+    await certificate_authority(services, "510000-scjg", types=("business_licence",))
+    anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
+
+    trust = read_trust_list((await client.get("/.well-known/tongban/trust-list")).text, anchors)
+
+    types = {k.jwk.issuer: k.jwk.certificate_types for keys in trust.by_kid.values() for k in keys}
+    assert types == {"330100-ga": ["residence_permit", "driving_licence"], "510000-scjg": ["business_licence"]}
+
+
+async def test_the_signed_lists_are_cached_and_refreshed_at_once_on_a_change(client, services):
+    import asyncio
+
+    from backend.actors import Actor
+    from tests.factories import bearer, certificate_authority, citizen_id, issue_certificate, register_citizen
+    from tests.factories import staff_token
+
+    await certificate_authority(services, "330100-ga")
+    certificate = await issue_certificate(services, await citizen_id(
+        client, (await register_citizen(client, services))["access_token"]))
+    first = {name: (await client.get(f"/.well-known/tongban/{name}")).text
+             for name in ("trust-list", "revocation-list")}
+
+    await asyncio.sleep(1.1)  # a list built now would carry a later `iat`
+    again = {name: (await client.get(f"/.well-known/tongban/{name}")).text for name in first}
+    assert again == first
+
+    officer = await staff_token(client, services, "handling_officer", "330100")
+    await client.post(f"/staff/certificates/{certificate.id}/revocation", headers=bearer(officer),
+                      json={"reason": "fraud", "note": "冒用"})
+    standby = await services.certificates.authorities.create_key("330100-ga", Actor.system())
+    anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
+    revocations = read_revocation_list((await client.get("/.well-known/tongban/revocation-list")).text, anchors)
+    trust = read_trust_list((await client.get("/.well-known/tongban/trust-list")).text, anchors)
+    assert [e.number for e in revocations.document.revoked] == [certificate.number]
+    assert standby.kid in {k.jwk.kid for keys in trust.by_kid.values() for k in keys}

@@ -113,3 +113,29 @@ async def test_the_cli_reports_a_broken_chain_with_a_failing_exit_code(client, s
 
     assert intact.returncode == 0 and "intact" in intact.stdout
     assert broken.returncode == 1 and f"BROKEN in chain {chain} at entry {seq}" in broken.stdout
+
+
+async def test_a_refusal_is_recorded_even_when_the_callers_transaction_rolls_back(client, services):
+    from backend.actors import Actor
+    from backend.audit import repository as audit_repository
+    from backend.errors import Forbidden
+
+    actor = Actor(kind="staff", id="00000000-0000-0000-0000-000000000001", role="handling_officer",
+                  division="510000")
+    with pytest.raises(Forbidden):
+        async with services.db.transaction() as conn:
+            # The caller has already appended an entry, so it holds its chain's lock until it ends; here it
+            # holds every chain's lock but one, so waiting for the usual chain would wait forever.
+            await services.audit.record(conn, actor, "test.before", "test", "1")
+            held = await conn.fetchval("SELECT chain FROM audit_log WHERE action = 'test.before'")
+            free = (held + 5) % audit_repository.CHAINS
+            for chain in range(audit_repository.CHAINS):
+                if chain != free:
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", audit_repository._LOCK_BASE + chain)
+            await services.audit.record_refusal(services.db, actor, "test.refused", "test", "1", division="510000",
+                                                detail={"why": "outside"})
+            raise Forbidden("refused")
+
+    rows = await services.db.pool.fetch("SELECT action, chain FROM audit_log WHERE record_type = 'test'")
+    assert [(r["action"], r["chain"]) for r in rows] == [("test.refused", free)]  # the caller's entry rolled back
+    assert (await verify(client, services))["ok"] is True

@@ -90,3 +90,41 @@ async def test_a_wrong_staff_password_is_refused_without_saying_which_part_was_w
 
     assert unknown.status_code == 401
     assert unknown.json()["detail"] == "wrong username or password"
+
+
+async def test_a_refused_read_inside_a_wider_transaction_is_still_audited(client, services):
+    import pytest
+
+    from backend.actors import Actor
+    from backend.errors import OutsideDivision
+
+    citizen = await register_citizen(client, services, division="330106")
+    me = (await client.get("/me", headers=bearer(citizen["access_token"]))).json()
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+    claims = services.tokens.read(sichuan)
+    actor = Actor(kind="staff", id=claims.sub, role=claims.role, division=claims.division)
+
+    with pytest.raises(OutsideDivision):
+        # As inside an idempotent request or a case's unit of work: the refusal rolls the outer transaction back.
+        async with services.db.transaction():
+            await services.identity.staff_read_citizen(actor, resident_id=citizen["resident_id"])
+
+    refused = await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'citizen.read_refused' AND record_id = $1", me["id"])
+    assert refused == 1
+
+
+async def test_more_concurrent_refusals_than_pooled_connections_do_not_hang(client, services, settings):
+    import asyncio
+
+    citizen = await register_citizen(client, services, division="330106")
+    me = (await client.get("/me", headers=bearer(citizen["access_token"]))).json()
+    sichuan = await staff_token(client, services, "handling_officer", "510000")
+    attempts = 3 * settings.db_pool_max
+
+    responses = await asyncio.wait_for(asyncio.gather(*(
+        client.get(f"/staff/citizens/{me['id']}", headers=bearer(sichuan)) for _ in range(attempts))), timeout=60)
+
+    assert [r.status_code for r in responses] == [403] * attempts
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'citizen.read_refused' AND record_id = $1", me["id"]) == attempts
