@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# OpenCV 5 warns once per network that its new engine ignores target hints; the peer runs on the CPU anyway.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
