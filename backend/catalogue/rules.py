@@ -6,21 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from backend import china_time
 from backend.actors import Actor
 from backend.errors import Conflict, Forbidden, OutsideDivision, OverlappingEffectiveDates, VersionImmutable
 from backend.identity.divisions import NATIONAL, within
 
-CHINA = ZoneInfo("Asia/Shanghai")
 FAQ_EDITORS = frozenset({"admin", "supervisor"})
 
 
 def today() -> dt.date:
     """Today in China, where every effective date of the catalogue is meant."""
-    return dt.datetime.now(CHINA).date()
+    return china_time.today()
 
 
 def require_admin(actor: Actor) -> str:

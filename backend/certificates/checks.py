@@ -5,8 +5,6 @@ fields; the holder sees every check."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 import uuid
 from typing import Any
 
@@ -38,6 +36,7 @@ from backend.errors import (
     NotFound,
     ValidationFailed,
 )
+from backend.security.tokens import new_opaque_token, opaque_token_hash
 
 # A certificate in one of these states is not shared: no new consent, and nothing disclosed on a check.
 _UNSHAREABLE = frozenset({"revoked", "key-withdrawn"})
@@ -59,10 +58,6 @@ def _consent_view(row: asyncpg.Record, now: dt.datetime) -> ConsentView:
         withdrawn_at=row["withdrawn_at"])
 
 
-def _token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
 class ConsentService:
     def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog) -> None:
         self.db, self.ephemeral, self.audit = db, ephemeral, audit
@@ -82,9 +77,9 @@ class ConsentService:
                 raise ValidationFailed(unknown)
             if (status := status_of(row, clock.now())) in _UNSHAREABLE:
                 raise Conflict(f"a certificate whose status is {status} cannot be shared")
-            token = "tbc_" + secrets.token_urlsafe(32)
+            token, token_hash = new_opaque_token("tbc_")
             consent = await repository.insert_consent(
-                conn, token_hash=_token_hash(token), certificate_id=certificate_id, citizen_id=uuid.UUID(actor.id),
+                conn, token_hash=token_hash, certificate_id=certificate_id, citizen_id=uuid.UUID(actor.id),
                 relying_party=relying_party, scopes=list(dict.fromkeys(form.scopes)),
                 purpose=form.purpose, expires_at=clock.now() + dt.timedelta(minutes=form.valid_minutes),
                 max_uses=form.max_uses)
@@ -119,7 +114,7 @@ class ConsentService:
         presented_by = request.presented_by.strip()
         if not presented_by:
             raise ValidationFailed.field("presented_by", "must not be blank")
-        token_hash = _token_hash(request.token)
+        token_hash = opaque_token_hash(request.token)
         now = clock.now()
         async with self.db.transaction() as conn:
             consent = await repository.use_consent(conn, token_hash)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+from backend.china_time import CHINA_TIME
 
 
 def now() -> dt.datetime:

@@ -45,8 +45,8 @@ from backend.security.pii import PiiCipher, mask_phone
 from backend.security.tokens import (
     AccessClaims,
     TokenCodec,
-    new_refresh_token,
-    refresh_token_hash,
+    new_opaque_token,
+    opaque_token_hash,
 )
 
 # An elevated assurance level is carried over by refresh only this long after the face check.
@@ -142,7 +142,7 @@ class IdentityService:
         self, conn: asyncpg.Connection, kind: str, principal_id: uuid.UUID, session_id: uuid.UUID,
         level: str, role: str | None, division: str | None,
     ) -> TokenPair:
-        refresh, refresh_hash = new_refresh_token()
+        refresh, refresh_hash = new_opaque_token()
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.refresh_seconds)
         await repository.insert_refresh_token(conn, refresh_hash, session_id, expires)
         access = self.tokens.issue(AccessClaims(
@@ -218,7 +218,7 @@ class IdentityService:
 
     async def refresh(self, refresh_token: str, actor: Actor) -> TokenPair:
         """Rotate a refresh token. Presenting a used one again revokes the whole session."""
-        token_hash = refresh_token_hash(refresh_token)
+        token_hash = opaque_token_hash(refresh_token)
         async with self.db.transaction() as conn:
             row = await repository.take_refresh_token(conn, token_hash)
             now = dt.datetime.now(dt.UTC)

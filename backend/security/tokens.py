@@ -59,13 +59,14 @@ class TokenCodec:
             raise InvalidToken(str(exc)) from exc
 
 
-def new_refresh_token() -> tuple[str, bytes]:
-    """A random refresh token and the hash under which the server stores it."""
-    token = secrets.token_urlsafe(32)
-    return token, refresh_token_hash(token)
+def new_opaque_token(prefix: str = "") -> tuple[str, bytes]:
+    """A random bearer secret (a refresh token, a consent token) and the hash under which the server
+    stores it: the secret itself is shown once and never kept."""
+    token = prefix + secrets.token_urlsafe(32)
+    return token, opaque_token_hash(token)
 
 
-def refresh_token_hash(token: str) -> bytes:
+def opaque_token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
