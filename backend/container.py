@@ -11,6 +11,7 @@ from backend.certificates.service import CertificateService
 from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
@@ -30,6 +31,7 @@ class Services:
     catalogue: CatalogueService
     certificates: CertificateService
     face: FaceService
+    events: EventService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -52,7 +54,8 @@ class Services:
         catalogue = CatalogueService(db, audit)
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face)
+        events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face, events)
 
     async def close(self) -> None:
         self.face.close()
