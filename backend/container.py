@@ -14,6 +14,7 @@ from backend.ephemeral import Ephemeral
 from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
+from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
 
@@ -30,6 +31,7 @@ class Services:
     catalogue: CatalogueService
     certificates: CertificateService
     face: FaceService
+    notifications: NotificationService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -40,8 +42,9 @@ class Services:
         audit = AuditLog(settings.secret_bytes("audit_key"))
         cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
         tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
+        sms = OutboxGateway()
         identity = IdentityService(
-            db, ephemeral, cipher, tokens, audit, OutboxGateway(),
+            db, ephemeral, cipher, tokens, audit, sms,
             refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,
             limits=CodeLimits(resend_seconds=settings.code_resend_seconds),
         )
@@ -52,7 +55,9 @@ class Services:
         catalogue = CatalogueService(db, audit)
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face)
+        notifications = NotificationService(db, audit, cipher, sms)
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
+                   notifications)
 
     async def close(self) -> None:
         self.face.close()
