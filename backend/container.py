@@ -15,6 +15,7 @@ from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
+from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
 
@@ -31,6 +32,7 @@ class Services:
     catalogue: CatalogueService
     certificates: CertificateService
     face: FaceService
+    notifications: NotificationService
     events: EventService
 
     @classmethod
@@ -42,8 +44,9 @@ class Services:
         audit = AuditLog(settings.secret_bytes("audit_key"))
         cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
         tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
+        sms = OutboxGateway()
         identity = IdentityService(
-            db, ephemeral, cipher, tokens, audit, OutboxGateway(),
+            db, ephemeral, cipher, tokens, audit, sms,
             refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,
             limits=CodeLimits(resend_seconds=settings.code_resend_seconds),
         )
@@ -55,7 +58,9 @@ class Services:
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face, events)
+        notifications = NotificationService(db, audit, cipher, sms)
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
+                   notifications, events)
 
     async def close(self) -> None:
         self.face.close()

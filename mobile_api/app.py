@@ -27,6 +27,7 @@ from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, 
 from mobile_api.events import EVENT_CONTROLLERS
 from mobile_api.face import FACE_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
+from mobile_api.notifications import NOTIFICATION_CONTROLLERS
 from mobile_api.openapi import document_problems
 from mobile_api.problems import EXCEPTION_HANDLERS
 from mobile_api.system import SYSTEM_CONTROLLERS
@@ -46,6 +47,7 @@ TAGS = [
                                  "liveness challenge (L3)"),
     Tag(name="events", description="Events for other systems: signed webhooks to registered subscribers, "
                                    "retries and dead letters, the delivery log of a subject"),
+    Tag(name="notifications", description="The citizen's inbox: messages about their cases, reminders, results"),
 ]
 
 
@@ -106,7 +108,7 @@ def create_app(
                                exclude=["/metrics", "/health", "/docs"])
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
-        *FACE_CONTROLLERS, *EVENT_CONTROLLERS, MetricsController, *extra_routes,
+        *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *EVENT_CONTROLLERS, MetricsController, *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),
     ]
