@@ -14,6 +14,7 @@ from backend.ephemeral import Ephemeral
 from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
+from backend.kiosks.service import KioskService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
 
@@ -30,6 +31,7 @@ class Services:
     catalogue: CatalogueService
     certificates: CertificateService
     face: FaceService
+    kiosks: KioskService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -52,7 +54,8 @@ class Services:
         catalogue = CatalogueService(db, audit)
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face)
+        kiosks = KioskService(db, ephemeral, audit, signature_window_seconds=settings.kiosk_signature_window_seconds)
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face, kiosks)
 
     async def close(self) -> None:
         self.face.close()
