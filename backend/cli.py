@@ -208,7 +208,7 @@ def cmd_kiosks(args: argparse.Namespace) -> int:
 
 def _face_models(settings: Settings) -> dict[str, bytes]:
     """Convert (first time) and check the face models; a bad file is a configuration error."""
-    from backend.face.service import model_dir
+    from backend.face.policy import model_dir
     from ml_models.models import ModelError, prepare_all
 
     try:
@@ -218,7 +218,7 @@ def _face_models(settings: Settings) -> dict[str, bytes]:
 
 
 def cmd_face_models(args: argparse.Namespace) -> int:
-    from backend.face.service import model_dir
+    from backend.face.policy import model_dir
     from ml_models.models import MODELS, content_digest
 
     settings = load_settings()

@@ -15,6 +15,7 @@ from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
+from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
 
@@ -31,6 +32,7 @@ class Services:
     catalogue: CatalogueService
     certificates: CertificateService
     face: FaceService
+    notifications: NotificationService
     kiosks: KioskService
 
     @classmethod
@@ -42,8 +44,9 @@ class Services:
         audit = AuditLog(settings.secret_bytes("audit_key"))
         cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
         tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
+        sms = OutboxGateway()
         identity = IdentityService(
-            db, ephemeral, cipher, tokens, audit, OutboxGateway(),
+            db, ephemeral, cipher, tokens, audit, sms,
             refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,
             limits=CodeLimits(resend_seconds=settings.code_resend_seconds),
         )
@@ -54,8 +57,10 @@ class Services:
         catalogue = CatalogueService(db, audit)
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
+        notifications = NotificationService(db, audit, cipher, sms)
         kiosks = KioskService(db, ephemeral, audit, signature_window_seconds=settings.kiosk_signature_window_seconds)
-        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face, kiosks)
+        return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
+                   notifications, kiosks)
 
     async def close(self) -> None:
         self.face.close()

@@ -28,7 +28,7 @@ from backend.face.schemas import (
     FaceVerified,
     LivenessChallenge,
 )
-from backend.face.service import FaceClient
+from backend.face.capture import FaceClient
 from mobile_api.context import citizen_guard, client_address, staff_guard
 from mobile_api.problems import handle_http, handle_validation
 

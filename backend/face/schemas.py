@@ -65,12 +65,15 @@ class FaceChecks(msgspec.Struct):
 
 
 class FaceVerified(msgspec.Struct):
-    """A passed check: the session's new assurance level and the tokens that carry it."""
+    """A passed check: the session's new assurance level and the tokens that carry it, and the
+    provenance of the capture it was made on (`unattested`, `android-key-attestation`, `app-attest`,
+    `kiosk:<id>`)."""
 
     decision: Literal["match"]
     assurance_level: Level
     checks: FaceChecks
     tokens: TokenPair
+    capture: str = "unattested"
 
 
 class ChallengeRequest(msgspec.Struct, forbid_unknown_fields=True):
