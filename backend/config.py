@@ -78,6 +78,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_concurrency: int = 16  # webhook requests in flight per worker
     events_poll_seconds: float = 1.0  # how often an idle worker looks for due work (besides NOTIFY)
     events_retention_days: int = 400  # events and their delivery log are kept this long
+    # Kiosks (docs/kiosk.md): a signed request's `created` may differ this much from the server's clock.
+    kiosk_signature_window_seconds: int = 60
 
     @property
     def is_production(self) -> bool:

@@ -15,6 +15,7 @@ from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
+from backend.kiosks.service import KioskService
 from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
@@ -33,6 +34,7 @@ class Services:
     certificates: CertificateService
     face: FaceService
     notifications: NotificationService
+    kiosks: KioskService
     events: EventService
 
     @classmethod
@@ -59,8 +61,9 @@ class Services:
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
         notifications = NotificationService(db, audit, cipher, sms)
+        kiosks = KioskService(db, ephemeral, audit, signature_window_seconds=settings.kiosk_signature_window_seconds)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, events)
+                   notifications, kiosks, events)
 
     async def close(self) -> None:
         self.face.close()
