@@ -394,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--username", required=True)
     staff.add_argument("--display-name")
     staff.add_argument("--role", required=True,
-                       choices=["receiving_officer", "handling_officer", "supervisor", "admin"])
+                       choices=["receiving_officer", "handling_officer", "supervisor", "admin", "pension_officer"])
     staff.add_argument("--division", required=True, help="GB/T 2260 code; 000000 for national scope")
     staff.set_defaults(run=cmd_create_staff)
 

@@ -10,6 +10,7 @@ from backend.certificates.keys import KeyVault
 from backend.certificates.service import CertificateService
 from backend.config import Settings
 from backend.db import Database
+from backend.eligibility.service import EligibilityService
 from backend.ephemeral import Ephemeral
 from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
@@ -36,6 +37,7 @@ class Services:
     notifications: NotificationService
     kiosks: KioskService
     events: EventService
+    eligibility: EligibilityService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -63,7 +65,7 @@ class Services:
         notifications = NotificationService(db, audit, cipher, sms)
         kiosks = KioskService(db, ephemeral, audit, signature_window_seconds=settings.kiosk_signature_window_seconds)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, kiosks, events)
+                   notifications, kiosks, events, EligibilityService(db, audit, cipher, certificates, events, face))
 
     async def close(self) -> None:
         self.face.close()

@@ -79,7 +79,7 @@ DEMO_AUTHORITIES = [
 # invented organisation whose credit code carries a correct check character.
 DEMO_CERTIFICATES = [
     ("demo:pension-wang", "510000-rst", "pension_eligibility_record", {"kind": "citizen", "resident_id": "510107195203150010"},
-     {"pension_scheme": "employee", "paying_division": "510000", "recognised_on": "2026-03-02", "method": "face",
+     {"pension_scheme": "employee", "paying_division": "510000", "recognised_on": "2026-03-02", "method": "face-phone",
       "next_due": "2027-03-02"}),
     ("demo:residence-wang", "330100-ga", "residence_permit", {"kind": "citizen", "resident_id": "510107195203150010"},
      {"residence_division": "330106", "residence_address": "杭州市西湖区文三路 90 号", "registered_on": "2025-09-01"}),

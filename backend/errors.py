@@ -286,3 +286,13 @@ class KioskSessionEnded(Unauthenticated):
 class KioskCapabilityMissing(Conflict):
     slug = "kiosk-capability-missing"
     title = "The kiosk is not registered with the device this needs"
+
+
+# -- pension eligibility recognition ------------------------------------------------------------
+
+
+class RecognitionNotPossible(Conflict):
+    """Carries `reasons` (each in Chinese and English with what to do) and the `methods` still open."""
+
+    slug = "recognition-not-possible"
+    title = "The recognition cannot be made now"

@@ -20,6 +20,19 @@ async def purge_events(services: Services) -> str:
     return f"{await services.events.purge()} event(s) past retention purged"
 
 
+async def pension_reminders(services: Services) -> str:
+    from backend.eligibility.reminders import send_reminders
+
+    return f"{await send_reminders(services.db, services.notifications)} pensioner(s) reminded"
+
+
+async def pension_silent(services: Services) -> str:
+    run = await services.eligibility.silent_run()
+    return f"silent recognition: {run.recognised} of {run.examined} open entries recognised in {run.seconds} s"
+
+
 SCHEDULED_JOBS: list[Job] = [
     Job("events.purge", dt.timedelta(days=1), purge_events),
+    Job("pension.reminders", dt.timedelta(hours=1), pension_reminders),
+    Job("pension.silent", dt.timedelta(hours=6), pension_silent),
 ]
