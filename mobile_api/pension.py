@@ -216,7 +216,7 @@ class AgencyController(Controller):
 
     path = "/staff/pension"
     tags = ["pension"]
-    guards = [staff_guard(*ROSTER_ROLES)]
+    guards = [staff_guard()]
     security = BEARER
 
     @put("/agencies/{division:str}", operation_id="setPensionAgency", summary="Set a paying agency",
@@ -229,7 +229,7 @@ class AgencyController(Controller):
 
     @post("/agencies/{division:str}/roster", operation_id="addPensionRosterEntry", summary="Put a pensioner on the roster",
           description="With the division where they live now (often another province). Send an `Idempotency-Key` "
-                      "for safe retries. Audited.")
+                      "for safe retries. Audited.", guards=[staff_guard(*ROSTER_ROLES)])
     async def add(self, request: Request[Any, Any, Any], division: Annotated[str, DIVISION],
                   data: JSONBody[RosterEntryCreate], services: NamedDependency[Services], actor: NamedDependency[Actor],
                   idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RosterEntryView]:
@@ -239,7 +239,7 @@ class AgencyController(Controller):
     @get("/roster", operation_id="listPensionRoster", summary="The roster",
          description="Pensioners of the agencies in my division, soonest due first, flagged by `standing` "
                      "(`not-due`, `due`, `due-soon`, `overdue`); filter by standing, status or residence division. "
-                     "Audited.")
+                     "Audited.", guards=[staff_guard(*ROSTER_ROLES)])
     async def roster(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
                      standing: FromQuery[Standing | None] = None, status: FromQuery[Status | None] = None,
                      residence_division: Annotated[str | None, Parameter(pattern=r"^[0-9]{6}(?!\n)$")] = None,
@@ -250,7 +250,7 @@ class AgencyController(Controller):
                                                          offset=offset)
 
     @get("/summary", operation_id="getPensionRosterSummary", summary="Due, due soon and overdue per division",
-         description="Per residence division: on the roster, due, due soon, overdue, suspended.")
+         description="Per residence division: on the roster, due, due soon, overdue, suspended.", guards=[staff_guard(*ROSTER_ROLES)])
     async def summary(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> list[DivisionSummary]:
         return await services.eligibility.rosters.summary(actor)
 
@@ -263,20 +263,20 @@ class AgencyController(Controller):
 
     @patch("/roster/{entry_id:uuid}", operation_id="updatePensionRosterEntry", summary="Change a roster entry",
            description="The residence division, stopping the pension (with the reason), or flagging roster data that "
-                       "needs fixing (empty text clears it). Audited.")
+                       "needs fixing (empty text clears it). Audited.", guards=[staff_guard(*ROSTER_ROLES)])
     async def update(self, entry_id: FromPath[uuid.UUID], data: JSONBody[RosterEntryUpdate],
                      services: NamedDependency[Services], actor: NamedDependency[Actor]) -> RosterEntryView:
         return await services.eligibility.rosters.update_entry(actor, entry_id, data)
 
     @post("/roster/{entry_id:uuid}/suspension", operation_id="suspendPension", summary="Suspend an overdue pension",
           description="The officer's recorded decision (never automatic), for an overdue pensioner only. A later "
-                      "recognition lifts it and states the back-payment period. Audited.")
+                      "recognition lifts it and states the back-payment period. Audited.", guards=[staff_guard(*ROSTER_ROLES)])
     async def suspend(self, entry_id: FromPath[uuid.UUID], data: JSONBody[SuspensionRequest],
                       services: NamedDependency[Services], actor: NamedDependency[Actor]) -> DecisionView:
         return await services.eligibility.rosters.suspend(actor, entry_id, data)
 
     @get("/roster/{entry_id:uuid}/decisions", operation_id="listPensionDecisions", summary="Suspensions and resumptions",
-         description="The agency's decisions on this pensioner, newest first, with back-payment periods.")
+         description="The agency's decisions on this pensioner, newest first, with back-payment periods.", guards=[staff_guard(*ROSTER_ROLES)])
     async def decisions(self, entry_id: FromPath[uuid.UUID], services: NamedDependency[Services],
                         actor: NamedDependency[Actor]) -> list[DecisionView]:
         return await services.eligibility.rosters.decisions(actor, entry_id)

@@ -289,7 +289,7 @@ async def silent_candidates(conn: asyncpg.Connection, today: dt.date, after_id: 
             CROSS JOIN LATERAL (
                 SELECT s.* FROM life_signals s JOIN data_providers dp ON dp.id = s.provider_id AND dp.active
                 WHERE s.citizen_id = r.citizen_id AND s.kind = ANY(a.silent_signal_kinds)
-                  AND s.occurred_on >= $1 - a.silent_max_age_days AND s.occurred_on <= $1
+                  AND s.occurred_on >= $1::date - a.silent_max_age_days::integer AND s.occurred_on <= $1
                   AND (r.last_recognised_on IS NULL OR s.occurred_on > r.last_recognised_on)
                 ORDER BY s.occurred_on DESC LIMIT 1) s
             JOIN data_providers p ON p.id = s.provider_id
