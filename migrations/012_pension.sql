@@ -170,3 +170,13 @@ CREATE TABLE pension_reminders (
     sent_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (entry_id, kind, due_date)
 );
+
+-- The sample item 养老金领取资格认证 (RS-20-004-00) results in the pension-eligibility e-certificate; a
+-- database loaded before this names no certificate type for it.
+INSERT INTO catalogue_certificate_types (code, name, sample)
+SELECT 'pension_eligibility_record', '养老金领取资格认证记录', true
+WHERE EXISTS (SELECT 1 FROM catalogue_items WHERE code = 'RS-20-004-00')
+ON CONFLICT (code) DO NOTHING;
+UPDATE catalogue_items
+SET standard = jsonb_set(standard, '{result,e_certificate_type}', '"pension_eligibility_record"'), updated_at = now()
+WHERE code = 'RS-20-004-00' AND standard #>> '{result,e_certificate_type}' IS NULL;
