@@ -133,15 +133,7 @@ class Providers:
                 candidates = await repository.silent_candidates(conn, today, after, SILENT_CHUNK)
                 if not candidates:
                     break
-                used = []
-                for entry in candidates:
-                    evidence = {"signal": {
-                        "id": entry["signal_id"], "provider": entry["provider_id"], "provider_name": entry["provider_name"],
-                        "kind": entry["signal_kind"], "occurred_on": entry["occurred_on"].isoformat(),
-                        "place_division": entry["signal_place"], "reference": entry["source_reference"]}}
-                    view = await self.recognitions.record(conn, entry, "silent", system, evidence=evidence,
-                                                          place_division=entry["signal_place"], today=today)
-                    used.append((entry["signal_id"], view.id))
+                used = await self.recognitions.record_silent(conn, candidates, system, today)
                 await repository.use_signals(conn, used)
             examined += len(candidates)
             recognised += len(used)

@@ -30,7 +30,7 @@ from backend.eligibility.schemas import (
     RecognitionView,
     ServicePoint,
 )
-from backend.events.service import EventService
+from backend.events.service import Event, EventService
 from backend.face.service import FaceService
 
 CONSENT_PURPOSE = "pension-recognition"
@@ -163,6 +163,60 @@ class Recognitions:
                                         "resumed": resumed is not None, "event": str(event_id)})
         row = await repository.last_recognition(conn, entry["id"])
         return recognition_view(row, resumed)
+
+    async def record_silent(self, conn: asyncpg.Connection, candidates: list[asyncpg.Record], actor: Actor,
+                            today: dt.date) -> list[tuple[int, uuid.UUID]]:
+        """Silent recognitions of many entries at once, each with its sign of life as evidence, in the
+        caller's transaction: what `record` does for one, in a few statements for all (records,
+        certificates, events, new due dates, one audit entry). A suspended entry goes through `record`
+        (its suspension is lifted with the back-payment period). Returns (signal id, recognition id)."""
+        done = []
+        bulk = []
+        for entry in candidates:
+            evidence = {"signal": {
+                "id": entry["signal_id"], "provider": entry["provider_id"], "provider_name": entry["provider_name"],
+                "kind": entry["signal_kind"], "occurred_on": entry["occurred_on"].isoformat(),
+                "place_division": entry["signal_place"], "reference": entry["source_reference"]}}
+            if entry["status"] == "suspended":
+                view = await self.record(conn, entry, "silent", actor, evidence=evidence,
+                                         place_division=entry["signal_place"], today=today)
+                done.append((entry["signal_id"], view.id))
+            else:
+                bulk.append((entry, evidence, uuid.uuid4(), rules.next_due_after(today, entry["window_months"])))
+        if not bulk:
+            return done
+        orders = [msgspec.convert({
+            "authority_id": entry["authority_id"], "certificate_type": "pension_eligibility_record",
+            "holder": {"kind": "citizen", "citizen_id": str(entry["citizen_id"])},
+            "fields": {"pension_scheme": entry["scheme"], "paying_division": entry["agency_division"],
+                       "recognised_on": today.isoformat(), "method": "silent", "next_due": next_due.isoformat()},
+            "reference": f"pension-recognition:{recognition_id}"}, CertificateIssue)
+            for entry, _, recognition_id, next_due in bulk if entry["authority_id"] is not None]
+        certificates: dict[str, uuid.UUID] = {}
+        for authority in {o.authority_id for o in orders}:
+            certificates |= await self.certificates.issue_many([o for o in orders if o.authority_id == authority],
+                                                                Actor.system(actor.request_id))
+        rows = []
+        events = []
+        for entry, evidence, recognition_id, next_due in bulk:
+            certificate_id = certificates.get(f"pension-recognition:{recognition_id}")
+            event = Event(kind=RECOGNISED_KIND, subject_type="pension_roster_entry", subject_id=str(entry["id"]),
+                          division=entry["agency_division"], id=uuid.uuid4(), payload={
+                              "recognition_id": str(recognition_id), "citizen_id": str(entry["citizen_id"]),
+                              "method": "silent", "recognised_on": today, "next_due": next_due,
+                              "place_division": entry["signal_place"], "residence_division": entry["residence_division"],
+                              "proxy": False, "certificate_id": str(certificate_id) if certificate_id else None,
+                              "resumed": None, "evidence": evidence})
+            events.append(event)
+            rows.append((recognition_id, entry["id"], today, entry["signal_place"], evidence, actor.kind, actor.id,
+                         certificate_id, event.id, next_due))
+        await self.events.publish_many(conn, events)
+        await repository.insert_silent_recognitions(conn, rows)
+        await repository.mark_many_recognised(conn, [(entry["id"], today, next_due) for entry, _, _, next_due in bulk])
+        await self.audit.record(conn, actor, "pension.recognised_silently", "pension_recognition", None,
+                                detail={"count": len(rows), "recognitions": [str(r[0]) for r in rows],
+                                        "on": today.isoformat()})
+        return done + [(entry["signal_id"], recognition_id) for entry, _, recognition_id, _ in bulk]
 
     # -- the status page and offers ----------------------------------------------------------------
 

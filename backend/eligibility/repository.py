@@ -121,6 +121,28 @@ async def insert_recognition(conn: asyncpg.Connection, **values: Any) -> uuid.UU
         f"INSERT INTO pension_recognitions ({columns}) VALUES ({placeholders}) RETURNING id", *values.values())
 
 
+async def insert_silent_recognitions(conn: asyncpg.Connection, rows: list[tuple]) -> None:
+    """Silent recognitions in one statement: (id, entry, on, place, evidence, actor kind, actor id,
+    certificate, event, next due)."""
+    columns = list(zip(*rows, strict=True))
+    await conn.execute(
+        """INSERT INTO pension_recognitions (id, entry_id, method, recognised_on, place_division, evidence, actor_kind,
+                                             actor_id, certificate_id, event_id, next_due)
+           SELECT id, entry_id, 'silent', recognised_on, place_division, evidence, actor_kind, actor_id, certificate_id,
+                  event_id, next_due
+           FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::uuid[],
+                       $9::uuid[], $10::date[])
+                AS t(id, entry_id, recognised_on, place_division, evidence, actor_kind, actor_id, certificate_id,
+                     event_id, next_due)""", *columns)
+
+
+async def mark_many_recognised(conn: asyncpg.Connection, rows: list[tuple[uuid.UUID, dt.date, dt.date]]) -> None:
+    ids, days, dues = (list(c) for c in zip(*rows, strict=True))
+    await conn.execute(
+        """UPDATE pension_roster r SET last_recognised_on = t.day, next_due = t.due, updated_at = now()
+           FROM unnest($1::uuid[], $2::date[], $3::date[]) AS t(id, day, due) WHERE r.id = t.id""", ids, days, dues)
+
+
 async def set_recognition_links(conn: asyncpg.Connection, recognition_id: uuid.UUID, certificate_id: uuid.UUID | None,
                                 event_id: uuid.UUID) -> None:
     await conn.execute("UPDATE pension_recognitions SET certificate_id = $2, event_id = $3 WHERE id = $1",
@@ -300,7 +322,10 @@ async def silent_candidates(conn: asyncpg.Connection, today: dt.date, after_id: 
 
 
 async def use_signals(conn: asyncpg.Connection, pairs: list[tuple[int, uuid.UUID]]) -> None:
-    await conn.executemany("UPDATE life_signals SET used_by = $2 WHERE id = $1", pairs)
+    signal_ids, recognition_ids = (list(c) for c in zip(*pairs, strict=True))
+    await conn.execute(
+        """UPDATE life_signals s SET used_by = t.recognition FROM unnest($1::bigint[], $2::uuid[]) AS t(id, recognition)
+           WHERE s.id = t.id""", signal_ids, recognition_ids)
 
 
 async def service_points(conn: asyncpg.Connection, residence_division: str, limit: int = 5) -> list[asyncpg.Record]:
