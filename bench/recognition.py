@@ -163,9 +163,7 @@ async def phone(admin_url: str, redis_url: str, seconds: float, clients: int) ->
                         failures += not ok
                         await reopen(person)
 
-                started = time.perf_counter()
                 await asyncio.gather(*(worker(p) for p in people))
-                wall = time.perf_counter() - started
                 # Flows per second of the clients' time in flows (the re-opening between them excluded).
                 return len(latencies) / (busy / clients), latencies, failures
 
@@ -203,7 +201,6 @@ def _files(frames: list[bytes]) -> list:
 # -- 2. silent recognition ---------------------------------------------------------------------------------
 
 async def silent(admin_url: str, redis_url: str, entries: int) -> list[str]:
-    from backend.actors import Actor
     from backend.china_time import today
     from backend.eligibility import repository
     from backend.eligibility.providers import CREDENTIAL_PURPOSE
@@ -245,7 +242,6 @@ async def silent(admin_url: str, redis_url: str, entries: int) -> list[str]:
             """SELECT (SELECT count(*) FROM pension_recognitions) AS recognitions,
                       (SELECT count(*) FROM certificates) AS certificates,
                       (SELECT count(*) FROM event_outbox) AS events""")
-        del Actor
     finally:
         await services.close()
     return ["### Silent recognition of a roster from a day's signs of life", "",

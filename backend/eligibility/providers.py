@@ -24,6 +24,7 @@ from backend.china_time import today as china_today
 from backend.db import Database
 from backend.eligibility import repository
 from backend.eligibility.recognition import Recognitions
+from backend.eligibility.roster import known_division
 from backend.eligibility.schemas import (
     ProviderCreate,
     ProviderCredential,
@@ -54,10 +55,7 @@ class Providers:
 
     async def register(self, actor: Actor, form: ProviderCreate) -> ProviderCredential:
         """Register a provider; the answer holds its credential, shown this once (only a keyed hash is kept)."""
-        try:
-            divisions.check_known_division(form.division)
-        except divisions.InvalidDivision as exc:
-            raise ValidationFailed.field("division", str(exc)) from None
+        known_division(form.division, "division")
         if actor.kind == "staff" and not divisions.within(actor.division or "", form.division):
             raise ValidationFailed.field("division", "outside the division you administer")
         secret = secrets.token_urlsafe(32)
@@ -95,10 +93,7 @@ class Providers:
             resident_id = normalise_resident_id(report.resident_id)
         except InvalidResidentId as exc:
             raise ValidationFailed.field("resident_id", str(exc)) from None
-        try:
-            divisions.check_known_division(report.place_division)
-        except divisions.InvalidDivision as exc:
-            raise ValidationFailed.field("place_division", str(exc)) from None
+        known_division(report.place_division, "place_division")
         if report.occurred_on > today:
             raise ValidationFailed.field("occurred_on", "a sign of life cannot be in the future")
         if (today - report.occurred_on).days > MAX_SIGNAL_AGE_DAYS:

@@ -75,7 +75,8 @@ def decision_view(row: asyncpg.Record) -> DecisionView:
                         decided_at=row["decided_at"])
 
 
-def _division(code: str, field: str) -> str:
+def known_division(code: str, field: str) -> str:
+    """`code` if the GB/T 2260 table knows it; else a 422 problem at the top-level `field`."""
     try:
         return divisions.check_known_division(code)
     except divisions.InvalidDivision as exc:
@@ -104,7 +105,7 @@ class Rosters:
 
     async def set_agency(self, actor: Actor, division: str, form: AgencySettings) -> AgencyView:
         """Create or change a paying agency's settings (its window, when recognition opens, silent signals)."""
-        _division(division, "division")
+        known_division(division, "division")
         if actor.kind == "staff" and (actor.role not in AGENCY_ROLES or not divisions.within(actor.division or "", division)):
             raise Forbidden("only a pension officer or admin of this division sets its agency")
         async with self.db.transaction() as conn:
@@ -141,7 +142,7 @@ class Rosters:
             resident_id = normalise_resident_id(form.resident_id)
         except InvalidResidentId as exc:
             raise ValidationFailed.field("resident_id", str(exc)) from None
-        _division(form.residence_division, "residence_division")
+        known_division(form.residence_division, "residence_division")
         today = china_today()
         async with self.db.transaction() as conn:
             agency = await repository.agency(conn, agency_division)
@@ -197,7 +198,7 @@ class Rosters:
     async def update_entry(self, actor: Actor, entry_id: uuid.UUID, form: RosterEntryUpdate) -> RosterEntryView:
         """Residence moved, pension stopped (with the reason), or roster data flagged / cleared."""
         if form.residence_division is not None:
-            _division(form.residence_division, "residence_division")
+            known_division(form.residence_division, "residence_division")
         issue = form.data_issue.strip() if form.data_issue is not None else None
         async with self.db.transaction() as conn:
             entry = await self.entry_for_staff(conn, actor, entry_id, residence=False, roster=True, for_update=True)
