@@ -58,7 +58,8 @@ class Services:
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         notifications = NotificationService(db, audit, cipher, sms)
-        kiosks = KioskService(db, ephemeral, audit, signature_window_seconds=settings.kiosk_signature_window_seconds)
+        kiosks = KioskService(db, ephemeral, audit, cipher, identity, face,
+                              signature_window_seconds=settings.kiosk_signature_window_seconds)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks)
 
