@@ -11,6 +11,7 @@ from backend.certificates.service import CertificateService
 from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
@@ -34,6 +35,7 @@ class Services:
     face: FaceService
     notifications: NotificationService
     kiosks: KioskService
+    events: EventService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -57,11 +59,12 @@ class Services:
         catalogue = CatalogueService(db, audit)
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
+        events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
         notifications = NotificationService(db, audit, cipher, sms)
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, kiosks)
+                   notifications, kiosks, events)
 
     async def close(self) -> None:
         self.face.close()
