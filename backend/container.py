@@ -12,6 +12,7 @@ from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
 from backend.face.service import FaceService
+from backend.filings.service import AnnualFilings
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.notifications.service import NotificationService
@@ -32,6 +33,7 @@ class Services:
     certificates: CertificateService
     face: FaceService
     notifications: NotificationService
+    filings: AnnualFilings
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -56,8 +58,9 @@ class Services:
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         notifications = NotificationService(db, audit, cipher, sms)
+        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications)
+                   notifications, filings)
 
     async def close(self) -> None:
         self.face.close()

@@ -242,3 +242,16 @@ class CertificateKeyWithdrawn(DomainError):
     slug = "certificate-key-withdrawn"
     title = "The key that signed the certificate was withdrawn; nothing of it is disclosed"
     status = 410
+
+
+# -- annual filings -----------------------------------------------------------------------------------
+
+
+class FilingWindowNotOpen(Conflict):
+    slug = "filing-window-not-open"
+    title = "The filing window for this period has not opened yet"
+
+
+class FilingExists(Conflict):
+    slug = "filing-exists"
+    title = "This period already has a filing; amend it instead"
