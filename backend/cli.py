@@ -1,4 +1,4 @@
-"""The `tongban` command: serve, migrate, demo-data, create-staff, certificates, face, audit verify."""
+"""The `tongban` command: serve, migrate, demo-data, create-staff, certificates, kiosks, face, audit verify."""
 
 from __future__ import annotations
 
@@ -148,6 +148,64 @@ def cmd_certificates(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def _print_kiosk(view) -> None:
+    state = "SILENT" if view.silent else ("revoked" if view.status == "revoked" else "ok")
+    heard = view.last_heartbeat_at.isoformat(timespec="seconds") if view.last_heartbeat_at else "never"
+    print(f"{view.id}  {view.division_code}  {state:<7}  key {view.key_fingerprint} v{view.key_version}  "
+          f"last heartbeat {heard}  {','.join(view.capabilities)}  {view.address}")
+
+
+def _device_public_key(args: argparse.Namespace) -> str:
+    """The public key to register: given, or read from a key file made on this machine (made now if missing)."""
+    from kiosk.device.keys import DeviceKey
+
+    if args.public_key:
+        return args.public_key
+    key = DeviceKey.load_or_create(Path(args.key_file))
+    _progress(f"device key {args.key_file} (fingerprint {key.fingerprint}); only its public half is registered")
+    return key.public_key
+
+
+def cmd_kiosks(args: argparse.Namespace) -> int:
+    """Kiosk devices: key pairs made on the device, registration of the public half, revocation, re-keying."""
+    import uuid
+
+    from backend.actors import Actor
+    from backend.kiosks.schemas import KioskRegistration, KioskRekey, KioskRevocation
+    from kiosk.device.keys import DeviceKey
+
+    if args.kiosks_command == "keygen":
+        key = DeviceKey.load_or_create(Path(args.key_file))
+        print(f"public key {key.public_key}  fingerprint {key.fingerprint}  (private key stays in {args.key_file})")
+        return 0
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        devices, actor = services.kiosks.devices, Actor.system()
+        try:
+            if args.kiosks_command == "register":
+                form = msgspec.convert({"division_code": args.division, "address": args.address,
+                                        "capabilities": args.capabilities.split(","),
+                                        "public_key": _device_public_key(args)}, KioskRegistration)
+                _print_kiosk(await devices.register(form, actor))
+            elif args.kiosks_command == "revoke":
+                form = msgspec.convert({"reason": args.reason}, KioskRevocation)
+                _print_kiosk(await devices.revoke(uuid.UUID(args.id), form, actor))
+            elif args.kiosks_command == "rekey":
+                form = msgspec.convert({"public_key": _device_public_key(args)}, KioskRekey)
+                _print_kiosk(await devices.rekey(uuid.UUID(args.id), form, actor))
+            else:
+                staff = Actor(kind="staff", id="cli", role="admin", division=args.division)
+                for view in await devices.kiosks_in_scope(staff, silent_only=args.silent):
+                    _print_kiosk(view)
+        except (DomainError, msgspec.ValidationError, ValueError) as exc:
+            print(f"tongban: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def _face_models(settings: Settings) -> dict[str, bytes]:
     """Convert (first time) and check the face models; a bad file is a configuration error."""
     from backend.face.policy import model_dir
@@ -256,6 +314,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing = cert_sub.add_parser("list-keys", help="keys with kid, status and how long they stay listed")
     listing.add_argument("--authority")
     certificates.set_defaults(run=cmd_certificates)
+    kiosks = sub.add_parser("kiosks", help="township self-service kiosks: device keys and registration")
+    kiosk_sub = kiosks.add_subparsers(dest="kiosks_command", required=True)
+    keygen = kiosk_sub.add_parser("keygen", help="on the device: make its Ed25519 key pair (if missing), print the "
+                                                 "public key to register")
+    keygen.add_argument("--key-file", required=True, help="where the private key lives on the device (mode 0600)")
+    register = kiosk_sub.add_parser("register", help="register a device by its public key")
+    register.add_argument("--division", required=True, help="GB/T 2260 code of the kiosk's place")
+    register.add_argument("--address", required=True)
+    register.add_argument("--capabilities", required=True, help="comma-separated: reader,camera,printer,scanner")
+    rekey = kiosk_sub.add_parser("rekey", help="replace a device's public key after it made a new key pair")
+    rekey.add_argument("--id", required=True, help="kiosk id (the keyid it signs with)")
+    for command in (register, rekey):
+        given = command.add_mutually_exclusive_group(required=True)
+        given.add_argument("--public-key", help="the device's public key (from `tongban kiosks keygen` on it)")
+        given.add_argument("--key-file", help="a key file on this machine, made now if missing (development)")
+    revoke = kiosk_sub.add_parser("revoke", help="refuse a device's requests from now on")
+    revoke.add_argument("--id", required=True)
+    revoke.add_argument("--reason", required=True)
+    listing = kiosk_sub.add_parser("list", help="kiosks with their last heartbeat; silent ones first")
+    listing.add_argument("--division", default="000000")
+    listing.add_argument("--silent", action="store_true", help="only kiosks without a recent heartbeat")
+    kiosks.set_defaults(run=cmd_kiosks)
     face = sub.add_parser("face", help="face verification tools")
     face_sub = face.add_subparsers(dest="face_command", required=True)
     face_sub.add_parser("models", help="convert (once) and check the face models").set_defaults(run=cmd_face_models)

@@ -68,6 +68,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_attempts_per_session_hour: int = 5
     face_attempts_per_address_hour: int = 300  # high: many people share one address behind a NAT
     face_dispute_retention_days: int = 0  # 0: photos are never kept
+    # Kiosks (docs/kiosk.md): a signed request's `created` may differ this much from the server's clock.
+    kiosk_signature_window_seconds: int = 60
 
     @property
     def is_production(self) -> bool:

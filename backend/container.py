@@ -15,6 +15,7 @@ from backend.face.service import FaceService
 from backend.filings.service import AnnualFilings
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
+from backend.kiosks.service import KioskService
 from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
@@ -33,6 +34,7 @@ class Services:
     certificates: CertificateService
     face: FaceService
     notifications: NotificationService
+    kiosks: KioskService
     filings: AnnualFilings
 
     @classmethod
@@ -58,9 +60,10 @@ class Services:
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         notifications = NotificationService(db, audit, cipher, sms)
+        kiosks = KioskService(db, ephemeral, audit, signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, filings)
+                   notifications, kiosks, filings)
 
     async def close(self) -> None:
         self.face.close()

@@ -244,6 +244,48 @@ class CertificateKeyWithdrawn(DomainError):
     status = 410
 
 
+# -- kiosks ---------------------------------------------------------------------------------------
+# A kiosk proves each request with an RFC 9421 signature; each refusal names what was wrong.
+
+
+class KioskSignatureMissing(Unauthenticated):
+    slug = "kiosk-signature-missing"
+    title = "The request carries no kiosk signature"
+
+
+class KioskSignatureInvalid(Unauthenticated):
+    slug = "kiosk-signature-invalid"
+    title = "The kiosk signature does not verify"
+
+
+class KioskSignatureStale(Unauthenticated):
+    slug = "kiosk-signature-stale"
+    title = "The kiosk signature was made outside the accepted time window"
+
+
+class KioskRequestReplayed(Unauthenticated):
+    slug = "kiosk-request-replayed"
+    title = "The kiosk request was already received once (its nonce was used)"
+
+
+class KioskUnknown(Unauthenticated):
+    slug = "kiosk-unknown"
+    title = "No kiosk is registered under this key id"
+
+
+class KioskRevoked(Forbidden):
+    slug = "kiosk-revoked"
+    title = "The kiosk has been revoked"
+
+
+class KioskSessionEnded(Unauthenticated):
+    slug = "kiosk-session-ended"
+    title = "The resident's kiosk session has ended"
+
+
+class KioskCapabilityMissing(Conflict):
+    slug = "kiosk-capability-missing"
+    title = "The kiosk is not registered with the device this needs"
 # -- annual filings -----------------------------------------------------------------------------------
 
 

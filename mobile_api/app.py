@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.logs import configure_logging
+from kiosk.devices import KIOSK_CONTROLLERS
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
@@ -46,6 +47,8 @@ TAGS = [
     Tag(name="face", description="Face verification: enrolment at a service window, photo match (L2), "
                                  "liveness challenge (L3)"),
     Tag(name="notifications", description="The citizen's inbox: messages about their cases, reminders, results"),
+    Tag(name="kiosk", description="Township self-service kiosks: devices that sign every request (RFC 9421), "
+                                  "their registration, health and configuration, residents' sessions and printing"),
     Tag(name="filings", description="Annual filings (年审年报): organisations and their filers, annual obligations "
                                     "with a window per year, drafts, submission, amendments, receipts; staff overview"),
 ]
@@ -71,6 +74,11 @@ def _openapi() -> OpenAPIConfig:
         components=Components(security_schemes={
             "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
                                      description="Access token from `/auth/sign-in` or `/auth/staff/sign-in`"),
+            "kiosk-signature": SecurityScheme(
+                type="apiKey", name="Signature", security_scheme_in="header",
+                description="RFC 9421 HTTP Message Signature by a registered kiosk's Ed25519 key over `@method`, "
+                            "`@path`, `@query` and `content-digest` (RFC 9530), with `created`, `nonce`, "
+                            "`keyid` and `tag=\"tongban-kiosk\"`; see docs/kiosk.md"),
         }),
     )
 
@@ -108,7 +116,8 @@ def create_app(
                                exclude=["/metrics", "/health", "/docs"])
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
-        *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *FILING_CONTROLLERS, MetricsController, *extra_routes,
+        *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *FILING_CONTROLLERS, MetricsController,
+        *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),
     ]

@@ -142,5 +142,7 @@ async def insert_sms(conn: asyncpg.Connection, phone_hash: bytes, phone_masked: 
 
 
 async def citizen_phone(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> asyncpg.Record | None:
-    """The citizen's encrypted phone with its lookup hash and mask, for sending them a text message."""
-    return await conn.fetchrow("SELECT phone_enc, phone_hash, phone_masked FROM citizens WHERE id = $1", citizen_id)
+    """The citizen's encrypted phone with its lookup hash and mask, for sending them a text message; None
+    also for a resident without a phone (signed in with an ID card at a kiosk)."""
+    return await conn.fetchrow("SELECT phone_enc, phone_hash, phone_masked FROM citizens "
+                               "WHERE id = $1 AND phone_hash IS NOT NULL", citizen_id)

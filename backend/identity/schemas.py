@@ -68,7 +68,7 @@ class CitizenProfile(msgspec.Struct):
     id: uuid.UUID
     name: str
     resident_id_masked: str
-    phone_masked: str
+    phone_masked: str | None  # None: a resident who signed in with an ID card at a kiosk and gave no phone
     home_division: str
     birth_date: dt.date
 

@@ -1,0 +1,78 @@
+"""SQL of kiosks, the residents' sessions at them, and their print jobs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+KIOSK_COLUMNS = """id, division_code, address, capabilities, public_key, key_version, status, configuration,
+                   health, last_heartbeat_at, registered_at, revoked_at, revoked_reason"""
+
+
+async def insert_kiosk(conn: asyncpg.Connection, *, division_code: str, address: str, capabilities: list[str],
+                       public_key: bytes, configuration: dict[str, Any], registered_by: str) -> asyncpg.Record | None:
+    """None when the public key is already registered."""
+    return await conn.fetchrow(
+        f"""INSERT INTO kiosks (division_code, address, capabilities, public_key, configuration, registered_by)
+            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (public_key) DO NOTHING RETURNING {KIOSK_COLUMNS}""",
+        division_code, address, capabilities, public_key, configuration, registered_by)
+
+
+async def kiosk(conn: asyncpg.Connection, kiosk_id: uuid.UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {KIOSK_COLUMNS} FROM kiosks WHERE id = $1{lock}", kiosk_id)
+
+
+async def kiosks_within(conn: asyncpg.Connection, prefix: str) -> list[asyncpg.Record]:
+    """Kiosks whose division starts with `prefix` (a scope's prefix), silent ones first."""
+    return await conn.fetch(
+        f"""SELECT {KIOSK_COLUMNS} FROM kiosks WHERE division_code LIKE $1 || '%'
+            ORDER BY status, last_heartbeat_at NULLS FIRST, registered_at""", prefix)
+
+
+async def revoke(conn: asyncpg.Connection, kiosk_id: uuid.UUID, reason: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""UPDATE kiosks SET status = 'revoked', revoked_at = now(), revoked_reason = $2
+            WHERE id = $1 AND status = 'active' RETURNING {KIOSK_COLUMNS}""", kiosk_id, reason)
+
+
+async def rekey(conn: asyncpg.Connection, kiosk_id: uuid.UUID, public_key: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""UPDATE kiosks SET public_key = $2, key_version = key_version + 1, rekeyed_at = now()
+            WHERE id = $1 AND status = 'active' RETURNING {KIOSK_COLUMNS}""", kiosk_id, public_key)
+
+
+async def public_key_taken(conn: asyncpg.Connection, public_key: bytes) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM kiosks WHERE public_key = $1", public_key))
+
+
+async def configure(conn: asyncpg.Connection, kiosk_id: uuid.UUID, configuration: dict[str, Any]) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"UPDATE kiosks SET configuration = $2 WHERE id = $1 RETURNING {KIOSK_COLUMNS}", kiosk_id, configuration)
+
+
+async def record_heartbeat(conn: asyncpg.Connection, kiosk_id: uuid.UUID, health: dict[str, Any]) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""UPDATE kiosks SET health = $2, last_heartbeat_at = now() WHERE id = $1 RETURNING {KIOSK_COLUMNS}""",
+        kiosk_id, health)
+
+
+async def pending_print_jobs(conn: asyncpg.Connection, kiosk_id: uuid.UUID) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM kiosk_print_jobs WHERE kiosk_id = $1 AND status IN ('queued', 'printing', 'waiting')",
+        kiosk_id)
+
+
+async def end_sessions_of_kiosk(conn: asyncpg.Connection, kiosk_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
+    """End every open resident session at the kiosk (and its auth session); return their ids."""
+    rows = await conn.fetch(
+        """UPDATE kiosk_sessions SET ended_at = now(), end_reason = $2
+           WHERE kiosk_id = $1 AND ended_at IS NULL RETURNING session_id""", kiosk_id, reason)
+    ids = [r["session_id"] for r in rows]
+    if ids:
+        await conn.execute(
+            """UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+               WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL""", ids, f"kiosk session ended: {reason}")
+    return ids
