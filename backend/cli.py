@@ -1,4 +1,5 @@
-"""The `tongban` command: serve, migrate, demo-data, create-staff, certificates, kiosks, face, audit verify."""
+"""The `tongban` command: serve, worker, migrate, demo-data, create-staff, certificates, kiosks, face,
+events, audit verify."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import getpass
 import os
 import shutil
+import signal
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -239,6 +242,97 @@ def cmd_face_purge(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Deliver events and run scheduled jobs until SIGTERM or SIGINT (then finish what is in hand)."""
+    from backend.events.worker import Worker
+    from backend.jobs import SCHEDULED_JOBS
+    from backend.logs import configure_logging
+
+    settings, _embedded = _resolve(args)
+    configure_logging(settings.log_level)
+
+    async def work(services: Services) -> int:
+        worker = Worker(services, SCHEDULED_JOBS)
+        if args.once:
+            await worker.run_until_idle()
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await worker.run(stop)
+        return 0
+
+    async def run() -> int:
+        await _migrate(settings)
+        return await _with_services(settings, work)
+
+    return asyncio.run(run())
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    """The development worker beside `serve`, with the same environment (database, Redis, settings)."""
+    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=os.environ.copy())
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 20 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    """Webhook subscribers and dead deliveries from the command line (acting as the system)."""
+    import msgspec
+
+    from backend.actors import Actor
+    from backend.events.schemas import SubscriberCreate
+
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        events, actor = services.events, Actor.system()
+        try:
+            if args.events_command == "add-subscriber":
+                form = msgspec.convert({"name": args.name, "url": args.url, "kinds": args.kinds.split(","),
+                                        "division": args.division}, SubscriberCreate)
+                created = await events.create_subscriber(form, actor)
+                print(f"created webhook subscriber {created.subscriber.name} id={created.subscriber.id}")
+                print(f"secret (shown once, keep it safe): {created.secret}")
+            elif args.events_command == "rotate-secret":
+                subscriber = await events.subscriber_by_name(args.name)
+                rotated = await events.rotate_secret(actor, subscriber.id)
+                print(f"new secret for {args.name} (the old one signs too until "
+                      f"{rotated.subscriber.previous_secret_until:%Y-%m-%d %H:%M} UTC): {rotated.secret}")
+            elif args.events_command == "list-subscribers":
+                for sub in await events.list_subscribers(actor):
+                    print(f"{sub.name:<24} {'active' if sub.active else 'paused':<7} {sub.division} "
+                          f"{','.join(sub.kinds):<30} pending={sub.pending} dead={sub.dead}  {sub.url}")
+            elif args.events_command == "redeliver":
+                subscriber = await events.subscriber_by_name(args.subscriber) if args.subscriber else None
+                ids = await events.redeliver(actor, delivery_id=args.delivery,
+                                             subscriber_id=subscriber.id if subscriber else None)
+                print(f"{len(ids)} dead deliver{'y' if len(ids) == 1 else 'ies'} due again")
+            else:
+                status = await events.status()
+                print(f"deliveries pending: {status.pending}, dead: {status.dead}, oldest pending since: "
+                      f"{status.oldest_pending_at or '-'}")
+                for job in status.jobs:
+                    print(f"job {job.name:<28} every {job.interval_seconds} s, next {job.next_run_at:%Y-%m-%d %H:%M:%S}, "
+                          f"last {job.last_outcome or '-'}: {job.last_summary or '-'}")
+        except (DomainError, msgspec.ValidationError) as exc:
+            print(f"tongban: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -262,11 +356,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(prepare())
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Tongban API docs: http://{host}:{port}/docs  (workers: {args.workers})", flush=True)
+    # In development one event worker runs beside the API; in production run `tongban worker` yourself.
+    worker = _start_worker() if args.worker and not settings.is_production else None
     try:
         Granian("mobile_api.app:create_app", address=host, port=port, interface=Interfaces.ASGI,
                 workers=args.workers, factory=True, log_access=False,
                 log_level="warning").serve()  # type: ignore[arg-type]
     finally:
+        if worker is not None:
+            stop_process(worker)
         embedded.close()
     return 0
 
@@ -280,7 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--demo-data", action="store_true", help="load demonstration data first")
+    serve.add_argument("--no-worker", dest="worker", action="store_false",
+                       help="do not start the event worker beside the API (development starts one)")
     serve.set_defaults(run=cmd_serve)
+
+    worker = sub.add_parser("worker", help="deliver events and run scheduled jobs until stopped")
+    worker.add_argument("--once", action="store_true", help="do what is due now, then exit")
+    worker.set_defaults(run=cmd_worker)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
     sub.add_parser("demo-data", help="load demonstration data").set_defaults(run=cmd_demo_data)
@@ -341,6 +445,23 @@ def build_parser() -> argparse.ArgumentParser:
     face_sub.add_parser("models", help="convert (once) and check the face models").set_defaults(run=cmd_face_models)
     face_sub.add_parser("purge", help="delete retained face photos past their retention").set_defaults(
         run=cmd_face_purge)
+
+    events = sub.add_parser("events", help="webhook subscribers and event deliveries")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    add = events_sub.add_parser("add-subscriber", help="register a webhook receiver (prints its secret once)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--url", required=True)
+    add.add_argument("--kinds", required=True, help="comma-separated event kinds, `prefix.*` or `*`")
+    add.add_argument("--division", required=True, help="events of this division and below; 000000 for all")
+    rotate = events_sub.add_parser("rotate-secret", help="new signing secret (the old one signs 24 h more)")
+    rotate.add_argument("--name", required=True)
+    events_sub.add_parser("list-subscribers", help="subscribers with pending and dead deliveries")
+    redeliver = events_sub.add_parser("redeliver", help="send dead deliveries again")
+    target = redeliver.add_mutually_exclusive_group(required=True)
+    target.add_argument("--delivery", type=int, help="one delivery id")
+    target.add_argument("--subscriber", help="every dead delivery of this subscriber (by name)")
+    events_sub.add_parser("status", help="deliveries waiting and dead, scheduled jobs")
+    events.set_defaults(run=cmd_events)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

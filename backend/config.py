@@ -68,6 +68,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_attempts_per_session_hour: int = 5
     face_attempts_per_address_hour: int = 300  # high: many people share one address behind a NAT
     face_dispute_retention_days: int = 0  # 0: photos are never kept
+    # Events and the worker (docs/events.md).
+    events_max_attempts: int = 15  # then the delivery is dead (dead letter), until redelivered
+    events_retry_base_seconds: float = 10.0  # back-off after the first failure; doubles each time
+    events_retry_max_seconds: float = 3600.0
+    events_http_timeout_seconds: float = 10.0
+    events_lease_seconds: float = 60.0  # a claimed delivery's lease; must exceed the HTTP timeout
+    events_batch: int = 100  # deliveries claimed at once
+    events_concurrency: int = 16  # webhook requests in flight per worker
+    events_poll_seconds: float = 1.0  # how often an idle worker looks for due work (besides NOTIFY)
+    events_retention_days: int = 400  # events and their delivery log are kept this long
     # Kiosks (docs/kiosk.md): a signed request's `created` may differ this much from the server's clock.
     kiosk_signature_window_seconds: int = 60
 
@@ -86,6 +96,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Refuse a production start on development secrets or missing servers."""
         for name in ("pii_key", "pii_hash_key", "audit_key", "signing_key_kek"):
             self.secret_bytes(name)
+        if self.events_lease_seconds <= self.events_http_timeout_seconds:
+            raise ConfigError("TONGBAN_EVENTS_LEASE_SECONDS must exceed TONGBAN_EVENTS_HTTP_TIMEOUT_SECONDS")
         if not self.is_production:
             return
         still_default = [n for n, v in DEV_SECRETS.items() if getattr(self, n) == v]

@@ -11,6 +11,7 @@ from backend.certificates.service import CertificateService
 from backend.config import Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.filings.service import AnnualFilings
 from backend.identity.service import CodeLimits, IdentityService
@@ -35,6 +36,7 @@ class Services:
     face: FaceService
     notifications: NotificationService
     kiosks: KioskService
+    events: EventService
     filings: AnnualFilings
 
     @classmethod
@@ -59,11 +61,12 @@ class Services:
         catalogue = CatalogueService(db, audit)
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
+        events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
         notifications = NotificationService(db, audit, cipher, sms)
         kiosks = KioskService(db, ephemeral, audit, signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, kiosks, filings)
+                   notifications, kiosks, events, filings)
 
     async def close(self) -> None:
         self.face.close()

@@ -25,6 +25,7 @@ from kiosk.devices import KIOSK_CONTROLLERS
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
+from mobile_api.events import EVENT_CONTROLLERS
 from mobile_api.face import FACE_CONTROLLERS
 from mobile_api.filings import FILING_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
@@ -46,6 +47,8 @@ TAGS = [
                                          "revocation, signed trust lists, consented third-party checks"),
     Tag(name="face", description="Face verification: enrolment at a service window, photo match (L2), "
                                  "liveness challenge (L3)"),
+    Tag(name="events", description="Events for other systems: signed webhooks to registered subscribers, "
+                                   "retries and dead letters, the delivery log of a subject"),
     Tag(name="notifications", description="The citizen's inbox: messages about their cases, reminders, results"),
     Tag(name="kiosk", description="Township self-service kiosks: devices that sign every request (RFC 9421), "
                                   "their registration, health and configuration, residents' sessions and printing"),
@@ -116,7 +119,8 @@ def create_app(
                                exclude=["/metrics", "/health", "/docs"])
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
-        *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *FILING_CONTROLLERS, MetricsController,
+        *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
+        MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

@@ -42,3 +42,21 @@ async def test_reminders_reach_every_filer_once_per_stage_while_the_period_is_du
     assert texts == 2  # the 7-day reminder also goes out as a text message, to each filer
     stages = await services.db.pool.fetch("SELECT stage FROM filing_reminders ORDER BY sent_at")
     assert [r["stage"] for r in stages] == ["30d", "7d"]
+
+
+async def test_the_worker_runs_the_reminders_as_a_scheduled_job(client, services):
+    from backend.events.scheduler import JobRunner
+    from backend.jobs import SCHEDULED_JOBS
+
+    on(services, dt.date(2026, 6, 25))
+    due = await organisation(client, services)
+    runner = JobRunner(services, [j for j in SCHEDULED_JOBS if j.name == "filings.reminders"], "test-worker")
+    await runner.register()
+
+    assert await runner.tick() == ["filings.reminders"]
+    await runner.wait_idle()
+
+    job = await services.db.pool.fetchrow("SELECT last_outcome, last_summary FROM scheduled_jobs WHERE name = $1",
+                                          "filings.reminders")
+    assert (job["last_outcome"], job["last_summary"]) == ("ok", "1 filing obligation(s) reminded")
+    assert len(await inbox(client, due["representative"]["access_token"])) == 1

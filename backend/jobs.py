@@ -1,0 +1,30 @@
+"""The registry of scheduled jobs that `tongban worker` runs: add yours here, one line each.
+
+A job is a name, an interval and an async function of the services returning a one-line summary;
+one worker at a time runs it (see `backend/events/scheduler.py`). Keep each job idempotent: a run
+cut short by a dying worker is run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from backend.events.scheduler import Job
+
+if TYPE_CHECKING:
+    from backend.container import Services
+
+
+async def purge_events(services: Services) -> str:
+    return f"{await services.events.purge()} event(s) past retention purged"
+
+
+async def filing_reminders(services: Services) -> str:
+    return f"{await services.filings.reminders.send_due()} filing obligation(s) reminded"
+
+
+SCHEDULED_JOBS: list[Job] = [
+    Job("events.purge", dt.timedelta(days=1), purge_events),
+    Job("filings.reminders", dt.timedelta(hours=6), filing_reminders),
+]
