@@ -25,3 +25,8 @@ class Actor:
     @classmethod
     def system(cls, request_id: str | None = None) -> Actor:
         return cls(kind="system", id="tongban", request_id=request_id)
+
+
+def who(actor: Actor) -> str:
+    """The actor as stored with what they did (`issued_by`, `revoked_by`) and as a rate-limit subject."""
+    return f"{actor.kind}:{actor.id or '-'}"

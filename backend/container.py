@@ -13,6 +13,7 @@ from backend.db import Database
 from backend.ephemeral import Ephemeral
 from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
+from backend.filings.service import AnnualFilings
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
@@ -36,6 +37,7 @@ class Services:
     notifications: NotificationService
     kiosks: KioskService
     events: EventService
+    filings: AnnualFilings
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -63,8 +65,9 @@ class Services:
         notifications = NotificationService(db, audit, cipher, sms)
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
+        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, kiosks, events)
+                   notifications, kiosks, events, filings)
 
     async def close(self) -> None:
         self.face.close()

@@ -20,6 +20,11 @@ async def purge_events(services: Services) -> str:
     return f"{await services.events.purge()} event(s) past retention purged"
 
 
+async def filing_reminders(services: Services) -> str:
+    return f"{await services.filings.reminders.send_due()} filing obligation(s) reminded"
+
+
 SCHEDULED_JOBS: list[Job] = [
     Job("events.purge", dt.timedelta(days=1), purge_events),
+    Job("filings.reminders", dt.timedelta(hours=6), filing_reminders),
 ]
