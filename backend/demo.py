@@ -10,6 +10,7 @@ from collections.abc import Callable
 from backend.actors import Actor
 from backend.container import Services
 from backend.errors import Conflict
+from backend.filings.demo import load_demo_filings
 from backend.identity import repository
 from backend.identity.resident_id import birth_date, mask_resident_id
 from backend.identity.schemas import StaffCreate
@@ -200,5 +201,7 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await load_demo_catalogue(services, progress)
     progress("demo data: certificates")
     await load_demo_certificates(services, progress)
+    progress("demo data: annual filings (sample data)")
+    await load_demo_filings(services, progress)
     progress("demo data: pension recognition")
     await load_demo_pension(services, progress)

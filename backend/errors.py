@@ -286,6 +286,17 @@ class KioskSessionEnded(Unauthenticated):
 class KioskCapabilityMissing(Conflict):
     slug = "kiosk-capability-missing"
     title = "The kiosk is not registered with the device this needs"
+# -- annual filings -----------------------------------------------------------------------------------
+
+
+class FilingWindowNotOpen(Conflict):
+    slug = "filing-window-not-open"
+    title = "The filing window for this period has not opened yet"
+
+
+class FilingExists(Conflict):
+    slug = "filing-exists"
+    title = "This period already has a filing; amend it instead"
 
 
 # -- pension eligibility recognition ------------------------------------------------------------

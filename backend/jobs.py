@@ -20,6 +20,10 @@ async def purge_events(services: Services) -> str:
     return f"{await services.events.purge()} event(s) past retention purged"
 
 
+async def filing_reminders(services: Services) -> str:
+    return f"{await services.filings.reminders.send_due()} filing obligation(s) reminded"
+
+
 async def pension_reminders(services: Services) -> str:
     from backend.eligibility.reminders import send_reminders
 
@@ -33,6 +37,7 @@ async def pension_silent(services: Services) -> str:
 
 SCHEDULED_JOBS: list[Job] = [
     Job("events.purge", dt.timedelta(days=1), purge_events),
+    Job("filings.reminders", dt.timedelta(hours=6), filing_reminders),
     Job("pension.reminders", dt.timedelta(hours=1), pension_reminders),
     Job("pension.silent", dt.timedelta(hours=6), pension_silent),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -43,6 +44,32 @@ async def template_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     await conn.execute(f"CREATE DATABASE {name}")
     await conn.close()
     await apply_migrations(with_database(admin_url, name))
+    yield name
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.close()
+
+
+@asynccontextmanager
+async def template_with_catalogue(server_urls: tuple[str, str], base: str, name: str) -> AsyncIterator[str]:
+    """A template copied from `base` with the GB/T 2260 divisions and the SAMPLE catalogue loaded (for
+    tests of domains built on the catalogue), dropped afterwards. The name carries the process id:
+    other test runs may share the server."""
+    from backend.actors import Actor
+
+    admin_url, redis_url = server_urls
+    name = f"{name}_{os.getpid()}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {base}")
+    await conn.close()
+    services = await Services.start(load_settings(
+        {}, mode="test", database_url=with_database(admin_url, name), redis_url=redis_url,
+        redis_prefix=f"{name}:"))
+    try:
+        await services.catalogue.load_catalogue(Actor.system(), progress=lambda _: None)
+    finally:
+        await services.close()
     yield name
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -128,3 +128,20 @@ async def enrol_face(client: AsyncClient, services: Services, citizen: dict[str,
     return await client.put(f"/staff/citizens/{await citizen_id(client, citizen['access_token'])}/face-enrolment",
                             files={"photo": ("photo.jpg", photo, "image/jpeg")}, data={"consent": "true"},
                             headers=bearer(token))
+
+
+async def step_up(services: Services, tokens: dict[str, Any], level: str = "L2") -> str:
+    """Raise the citizen's session to `level` as a passed face check would (the face checks have their
+    own tests); return the new access token."""
+    claims = services.tokens.read(tokens["access_token"])
+    actor = Actor(kind="citizen", id=claims.sub, session_id=claims.session_id)
+    async with services.db.transaction() as conn:
+        return (await services.identity.elevate(conn, actor, level, "test")).access_token
+
+
+def credit_code(division: str = "510100", serial: int | None = None) -> str:
+    """A GB 32100 code with a correct check character (invented), registered in `division`."""
+    from backend.identity.credit_code import check_character
+
+    first17 = f"91{division}MA{(serial or next(_sequence)) % 10**7:07d}"
+    return first17 + check_character(first17)

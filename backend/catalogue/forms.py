@@ -317,13 +317,21 @@ def _messages(error: ValidationError, base: str) -> list[FieldError]:
     return [FieldError(_pointer(base, here), _shorten(detail))]
 
 
-def form_problems(schema: dict[str, Any], form: Any, at: str = "#/form") -> list[FieldError]:
-    """Every way `form` fails `schema` (at most `MAX_ERRORS`), as pointers into the form, in
-    document order. CPU work: call it from a worker thread."""
+def form_shape_problems(form: Any, at: str = "#/form") -> list[FieldError]:
+    """Whether `form` stays within the bounds every form keeps (size and nesting), whatever its
+    schema: what a saved draft, checked against no schema yet, must meet too."""
     if len(msgspec.json.encode(form)) > MAX_FORM_BYTES:
         return [FieldError(at, f"is larger than {MAX_FORM_BYTES // 1024} KB")]
     if _depth(form, MAX_FORM_DEPTH) > MAX_FORM_DEPTH:
         return [FieldError(at, f"nests deeper than {MAX_FORM_DEPTH} levels")]
+    return []
+
+
+def form_problems(schema: dict[str, Any], form: Any, at: str = "#/form") -> list[FieldError]:
+    """Every way `form` fails `schema` (at most `MAX_ERRORS`), as pointers into the form, in
+    document order. CPU work: call it from a worker thread."""
+    if problems := form_shape_problems(form, at):
+        return problems
     validator = _validator(msgspec.json.encode(schema, order="sorted"))
     if isinstance(validator, str):
         raise FormSchemaUnusable(validator)

@@ -84,18 +84,20 @@ class ReceiptService:
     ) -> list[FieldError]:
         """Every way an application form fails the item's form schema (the handling province's local
         variant's schema where it has one), as JSON pointers under `at`; empty when it is valid."""
-        schema, _ = await self._form_schema(item_code, handling_division, as_of)
+        schema, _ = await self.form_schema(item_code, handling_division, as_of)
         return await asyncio.to_thread(form_problems, schema, form, at)
 
     async def check_form(self, item_code: str, request: FormCheck) -> FormCheckResult:
         """The public form check: the same problems, and which schema was used."""
-        schema, source = await self._form_schema(item_code, request.handling_division, None)
+        schema, source = await self.form_schema(item_code, request.handling_division, None)
         problems = await asyncio.to_thread(form_problems, schema, request.form, "#/form")
         return FormCheckResult(item_code, not problems, [FormProblem(p.pointer, p.detail) for p in problems], source)
 
-    async def _form_schema(
+    async def form_schema(
         self, item_code: str, handling_division: str | None, as_of: dt.date | None
     ) -> tuple[dict[str, Any], str]:
+        """The item's form schema for a case decided in `handling_division` (its province's local variant
+        in force, else the national standard's), and which one it is: `national` or `variant:<province>:<n>`."""
         async with self.db.connection() as conn:
             row = await item_row(conn, item_code)
             if handling_division:

@@ -71,3 +71,10 @@ class CatalogueService:
         """
         return await self.receipt.form_problems(item_code, form, handling_division=handling_division, as_of=as_of,
                                                 at=at)
+
+    async def form_schema(
+        self, item_code: str, *, handling_division: str | None = None, as_of: dt.date | None = None,
+    ) -> dict[str, Any]:
+        """The form schema `validate_application_form` checks against (for other domains that show it)."""
+        schema, _ = await self.receipt.form_schema(item_code, handling_division, as_of)
+        return schema

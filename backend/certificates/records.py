@@ -45,11 +45,6 @@ def summary_view(row: asyncpg.Record, now: dt.datetime) -> CertificateSummary:
         issued_at=row["issued_at"], expires_at=row["expires_at"], status=status_of(row, now))
 
 
-def who(actor: Actor) -> str:
-    """The actor as stored with what they did (`issued_by`, `revoked_by`) and as a rate-limit subject."""
-    return f"{actor.kind}:{actor.id or '-'}"
-
-
 async def holder_certificate(conn: asyncpg.Connection, actor: Actor, certificate_id: uuid.UUID) -> asyncpg.Record:
     """The signed-in citizen's own certificate; someone else's looks exactly like a missing one."""
     row = await repository.certificate(conn, certificate_id)

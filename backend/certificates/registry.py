@@ -14,14 +14,14 @@ import asyncpg
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from backend.actors import Actor
+from backend.actors import Actor, who
 from backend.audit.service import AuditLog
 from backend.certificates import clock, render, repository
 from backend.certificates.certificate_types import CERTIFICATE_TYPES, CertificateType, certificate_type
 from backend.certificates.keys import KeyVault
 from backend.certificates.published import PublishedLists
 from backend.certificates.qr_format import MAX_QR_TEXT, CertificateClaim, Claims, sign
-from backend.certificates.records import certificate_view, holder_certificate, summary_view, who
+from backend.certificates.records import certificate_view, holder_certificate, summary_view
 from backend.certificates.schemas import (
     CertificateIssue,
     CertificateSummary,

@@ -1,5 +1,7 @@
 """Pictures of a certificate: its QR code alone, and a printable A4 page (PNG or PDF) for kiosk
-printers. CPU work: callers run these in a worker thread, never on the event loop."""
+printers; the page's parts (frame and title, labelled rows, stamp, PNG and PDF output) also print other
+documents, such as a filing's receipt. CPU work: callers run these in a worker thread, never on the
+event loop."""
 
 from __future__ import annotations
 
@@ -84,21 +86,26 @@ def _rows(view: CertificateView) -> list[tuple[str, str]]:
     return rows
 
 
-def certificate_page(view: CertificateView, qr_text: str) -> Image.Image:
-    """An A4 page: title, every field with its Chinese label, validity, issuer and the QR code."""
+def blank_page(title: str, subtitle: str) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    """An A4 page with the double frame, a title and a subtitle: what every printed document of the
+    service (a certificate, a filing receipt) starts from."""
     page = Image.new("RGB", PAGE, "white")
     draw = ImageDraw.Draw(page)
     width, height = PAGE
     draw.rectangle((40, 40, width - 40, height - 40), outline=FRAME, width=6)
     draw.rectangle((56, 56, width - 56, height - 56), outline=FRAME, width=2)
-    title = _font(64)
-    draw.text((width // 2, 150), view.type_name, font=title, fill=INK, anchor="mm")
-    draw.text((width // 2, 225), "电子证照 · Electronic certificate", font=_font(28), fill=MUTED, anchor="mm")
+    draw.text((width // 2, 150), title, font=_font(64), fill=INK, anchor="mm")
+    draw.text((width // 2, 225), subtitle, font=_font(28), fill=MUTED, anchor="mm")
+    return page, draw
 
+
+def labelled_rows(draw: ImageDraw.ImageDraw, rows: list[tuple[str, str]], y: int = 310) -> int:
+    """Draw each (label, value) row from `y` down, values wrapped and cut at `MAX_VALUE_LINES` lines;
+    return the height below the last row."""
     label_font, value_font = _font(30), _font(32)
-    y, left, value_x = 310, 120, 420
-    for label, value in _rows(view):
-        lines = _wrap(draw, value, value_font, width - value_x - 120)
+    left, value_x = 120, 420
+    for label, value in rows:
+        lines = _wrap(draw, value, value_font, PAGE[0] - value_x - 120)
         if len(lines) > MAX_VALUE_LINES:
             # A long value (a business scope) is cut on paper; the QR code carries all of it.
             lines = [*lines[:MAX_VALUE_LINES - 1], lines[MAX_VALUE_LINES - 1][:-1] + "…"]
@@ -107,6 +114,19 @@ def certificate_page(view: CertificateView, qr_text: str) -> Image.Image:
             draw.text((value_x, y), line, font=value_font, fill=INK)
             y += 44
         y += 10
+    return y
+
+
+def stamp(draw: ImageDraw.ImageDraw, text: str) -> None:
+    """A red status word in the top right corner (已撤销, 逾期)."""
+    draw.text((PAGE[0] - 200, 330), text, font=_font(72), fill=RED, anchor="mm")
+
+
+def certificate_page(view: CertificateView, qr_text: str) -> Image.Image:
+    """An A4 page: title, every field with its Chinese label, validity, issuer and the QR code."""
+    page, draw = blank_page(view.type_name, "电子证照 · Electronic certificate")
+    width, height = PAGE
+    y = labelled_rows(draw, _rows(view))
 
     # The QR code takes the space left below the text, never less than a phone can scan from paper.
     room = max(360, min(560, height - 200 - (y + 20)))
@@ -120,21 +140,27 @@ def certificate_page(view: CertificateView, qr_text: str) -> Image.Image:
               anchor="mm")
     draw.text((width // 2, top + side + 85), "格式: TB1 (COSE_Sign1 · Ed25519 · Base45)", font=_font(22), fill=MUTED,
               anchor="mm")
-    stamp = _STATUS_STAMP.get(view.status)
-    if stamp:
-        draw.text((width - 200, 330), stamp, font=_font(72), fill=RED, anchor="mm")
+    if status_word := _STATUS_STAMP.get(view.status):
+        stamp(draw, status_word)
     return page
 
 
-def certificate_png(view: CertificateView, qr_text: str) -> bytes:
+def page_png(page: Image.Image) -> bytes:
     buffer = io.BytesIO()
     # Not `optimize`: it tripled the time for a few per cent of bytes.
-    certificate_page(view, qr_text).save(buffer, format="PNG", dpi=(DPI, DPI))
+    page.save(buffer, format="PNG", dpi=(DPI, DPI))
     return buffer.getvalue()
+
+
+def page_pdf(page: Image.Image, title: str, author: str) -> bytes:
+    buffer = io.BytesIO()
+    page.save(buffer, format="PDF", resolution=DPI, title=title, author=author)
+    return buffer.getvalue()
+
+
+def certificate_png(view: CertificateView, qr_text: str) -> bytes:
+    return page_png(certificate_page(view, qr_text))
 
 
 def certificate_pdf(view: CertificateView, qr_text: str) -> bytes:
-    buffer = io.BytesIO()
-    certificate_page(view, qr_text).save(buffer, format="PDF", resolution=DPI,
-                                         title=f"{view.type_name} {view.number}", author=view.authority_name)
-    return buffer.getvalue()
+    return page_pdf(certificate_page(view, qr_text), f"{view.type_name} {view.number}", view.authority_name)

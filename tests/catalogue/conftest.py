@@ -11,32 +11,14 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 
-from backend.actors import Actor
 from backend.catalogue.rules import today
-from backend.config import load_settings
-from backend.container import Services
-from tests.conftest import with_database
+from tests.conftest import template_with_catalogue, with_database
 
 
 @pytest.fixture(scope="session")
 async def template_database(server_urls: tuple[str, str], template_database: str) -> AsyncIterator[str]:
-    admin_url, redis_url = server_urls
-    name = f"tongban_cat_tpl_{os.getpid()}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
-    await conn.close()
-    services = await Services.start(load_settings(
-        {}, mode="test", database_url=with_database(admin_url, name), redis_url=redis_url,
-        redis_prefix=f"cattpl{os.getpid()}:"))
-    try:
-        await services.catalogue.load_catalogue(Actor.system(), progress=lambda _: None)
-    finally:
-        await services.close()
-    yield name
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.close()
+    async with template_with_catalogue(server_urls, template_database, "tongban_cat_tpl") as name:
+        yield name
 
 
 @asynccontextmanager

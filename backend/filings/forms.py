@@ -1,0 +1,73 @@
+"""A filing's form: the filer's fields, the bound fields the service fills in from the record, how
+both are checked against the kind's form schema (the catalogue's form machinery), stored encrypted,
+shown masked and fingerprinted for the receipt."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from backend.catalogue.forms import form_problems, form_shape_problems
+from backend.errors import FieldError
+from backend.filings.kinds import ObligationKind
+from backend.identity.resident_id import mask_resident_id
+from backend.security.pii import PiiCipher, mask_phone
+
+_PURPOSE = "filing.form"
+# Form fields holding a resident ID or a phone, shown masked in every answer (the catalogue's forms
+# name them so).
+MASKED_FIELDS: dict[str, Callable[[str], str]] = {"resident_id": mask_resident_id, "phone": mask_phone}
+
+
+def seal(cipher: PiiCipher, form: dict[str, Any]) -> bytes:
+    return cipher.encrypt(msgspec.json.encode(form).decode(), purpose=_PURPOSE)
+
+
+def unseal(cipher: PiiCipher, blob: bytes) -> dict[str, Any]:
+    return msgspec.json.decode(cipher.decrypt(blob, purpose=_PURPOSE))
+
+
+def masked(form: dict[str, Any]) -> dict[str, Any]:
+    return {name: MASKED_FIELDS[name](value) if name in MASKED_FIELDS and isinstance(value, str) else value
+            for name, value in form.items()}
+
+
+def digest(form: dict[str, Any]) -> bytes:
+    """SHA-256 of the form's canonical JSON (keys sorted): what the receipt prints."""
+    return hashlib.sha256(msgspec.json.encode(form, order="sorted")).digest()
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7396 JSON merge patch: given fields replace theirs, `null` removes one, objects merge."""
+    merged = dict(target)
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        elif isinstance(value, dict) and isinstance(merged.get(name), dict):
+            merged[name] = merge_patch(merged[name], value)
+        else:
+            merged[name] = value
+    return merged
+
+
+def filer_problems(kind: ObligationKind, form: dict[str, Any], at: str = "#/form") -> list[FieldError]:
+    """What a saved form may never hold, whatever else is missing yet: a bound field, or more than
+    any form may be."""
+    bound = [FieldError(f"{at}/{name}", "is filled in by the service from the record; leave it out")
+             for name in form if name in kind.bound]
+    return bound or form_shape_problems(form, at)
+
+
+def compose(kind: ObligationKind, form: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
+    """The whole form: the filer's fields and the bound ones, from `sources` (see `kinds.BOUND_SOURCES`)."""
+    return {**form, **{name: sources[source] for name, source in kind.bound.items()
+                       if sources.get(source) is not None}}
+
+
+async def schema_problems(schema: dict[str, Any], form: dict[str, Any], at: str = "#/form") -> list[FieldError]:
+    """Every way the whole form fails the kind's schema; checked in a worker thread."""
+    return await asyncio.to_thread(form_problems, schema, form, at)
