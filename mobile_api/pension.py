@@ -4,6 +4,7 @@ providers reporting signs of life."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Annotated, Any
 
@@ -59,6 +60,11 @@ from mobile_api.identity import BEARER
 DIVISION = Parameter(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 code of the paying agency")
 PROVIDER_KEY = HeaderParameter(name="X-Provider-Key", required=True,
                                description="The provider's credential `<provider id>:<secret>`")
+
+
+def _burst_content(frames: list[bytes]) -> bytes:
+    """What identifies a multipart burst for `Idempotency-Key` (its body was parsed as a form)."""
+    return b"".join(hashlib.sha256(frame).digest() for frame in frames)
 
 
 class PensionController(Controller):
@@ -199,16 +205,19 @@ class RepresentedPensionController(Controller):
     async def recognise(self, request: Request[Any, Any, Any], citizen_id: FromPath[uuid.UUID],
                         challenge_id: Annotated[str, CHALLENGE_ID_PARAM], data: Annotated[FramesForm, MULTIPART],
                         services: NamedDependency[Services], actor: NamedDependency[Actor],
-                        device_id: Annotated[str | None, DEVICE_PARAM] = None) -> RecognitionView:
+                        device_id: Annotated[str | None, DEVICE_PARAM] = None,
+                        idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RecognitionView]:
         frames = [await frame.read() for frame in data.frames]
-        return await services.eligibility.proxy_recognise(actor, citizen_id, challenge_id, frames,
-                                                          client_of(request, device_id))
+        return await idempotent_create(request, services, actor, lambda: services.eligibility.proxy_recognise(
+            actor, citizen_id, challenge_id, frames, client_of(request, device_id)), content=_burst_content(frames))
 
     @post("/bookings", operation_id="bookRepresentedPensionVisit", summary="Book a visit for a relative",
           description="An assisted or home visit for the pensioner I act for.")
-    async def book(self, citizen_id: FromPath[uuid.UUID], data: JSONBody[BookingCreate],
-                   services: NamedDependency[Services], actor: NamedDependency[Actor]) -> BookingView:
-        return await services.eligibility.book(actor, data, citizen_id)
+    async def book(self, request: Request[Any, Any, Any], citizen_id: FromPath[uuid.UUID],
+                   data: JSONBody[BookingCreate], services: NamedDependency[Services], actor: NamedDependency[Actor],
+                   idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[BookingView]:
+        return await idempotent_create(request, services, actor,
+                                       lambda: services.eligibility.book(actor, data, citizen_id))
 
 
 class AgencyController(Controller):
@@ -315,20 +324,23 @@ class ResidenceStaffController(Controller):
                         challenge_id: Annotated[str, CHALLENGE_ID_PARAM], method: FromQuery[VisitKind],
                         data: Annotated[FramesForm, MULTIPART], services: NamedDependency[Services],
                         actor: NamedDependency[Actor], booking_id: FromQuery[uuid.UUID | None] = None,
-                        device_id: Annotated[str | None, DEVICE_PARAM] = None) -> RecognitionView:
+                        device_id: Annotated[str | None, DEVICE_PARAM] = None,
+                        idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RecognitionView]:
         frames = [await frame.read() for frame in data.frames]
-        return await services.eligibility.staff_recognise(
-            actor, entry_id, method, face=(challenge_id, frames, client_of(request, device_id)), booking_id=booking_id)
+        return await idempotent_create(request, services, actor, lambda: services.eligibility.staff_recognise(
+            actor, entry_id, method, face=(challenge_id, frames, client_of(request, device_id)), booking_id=booking_id),
+            content=request.url.query.encode() + _burst_content(frames))
 
     @post("/pension/roster/{entry_id:uuid}/declarations", operation_id="recordDeclaredRecognition",
           summary="Record an assisted or home-visit recognition (signed declaration)",
           description="When a face check is impossible (bedridden, blind, no enrolment): the declaration the "
                       "pensioner signed, who witnessed it and why face was not used.")
-    async def declare(self, entry_id: FromPath[uuid.UUID], method: FromQuery[VisitKind],
-                      data: JSONBody[DeclarationForm], services: NamedDependency[Services],
-                      actor: NamedDependency[Actor], booking_id: FromQuery[uuid.UUID | None] = None) -> RecognitionView:
-        return await services.eligibility.staff_recognise(actor, entry_id, method, declaration=data,
-                                                          booking_id=booking_id)
+    async def declare(self, request: Request[Any, Any, Any], entry_id: FromPath[uuid.UUID],
+                      method: FromQuery[VisitKind], data: JSONBody[DeclarationForm], services: NamedDependency[Services],
+                      actor: NamedDependency[Actor], booking_id: FromQuery[uuid.UUID | None] = None,
+                      idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RecognitionView]:
+        return await idempotent_create(request, services, actor, lambda: services.eligibility.staff_recognise(
+            actor, entry_id, method, declaration=data, booking_id=booking_id))
 
     @post("/citizens/{citizen_id:uuid}/relatives", operation_id="authoriseRelativeAtWindow",
           summary="Authorise a relative at a window", description="The citizen, present at the window of their home "

@@ -329,12 +329,16 @@ async def use_signals(conn: asyncpg.Connection, pairs: list[tuple[int, uuid.UUID
 
 
 async def service_points(conn: asyncpg.Connection, residence_division: str, limit: int = 5) -> list[asyncpg.Record]:
-    """Active windows and kiosks nearest the residence: the same county first, then the city, then the
-    province (by the length of the shared division-code prefix)."""
+    """Active service windows, and registered kiosks with a camera (the kiosk domain's table), nearest
+    the residence: the same county first, then the city, then the province."""
     return await conn.fetch(
-        """SELECT id, kind, division, name, address, hours FROM service_points
-           WHERE active AND left(division, 2) = left($1, 2)
-           ORDER BY (division = $1) DESC, (left(division, 4) = left($1, 4)) DESC, kind, id LIMIT $2""",
+        """SELECT * FROM (
+               SELECT id, kind, division, name, address, hours FROM service_points WHERE active
+               UNION ALL
+               SELECT id::text, 'kiosk', division_code, '自助终端 Self-service kiosk', address, NULL FROM kiosks
+               WHERE status = 'active' AND 'camera' = ANY(capabilities)) p
+           WHERE left(division, 2) = left($1, 2)
+           ORDER BY (division = $1) DESC, (left(division, 4) = left($1, 4)) DESC, kind DESC, id LIMIT $2""",
         residence_division, limit)
 
 

@@ -91,12 +91,17 @@ async def test_residence_staff_in_hangzhou_assist_a_pensioner_paid_by_sichuan(cl
     seen = await client.get(f"/staff/pension/roster/{entry}", headers=bearer(hangzhou))
     challenge = (await client.post(f"/staff/pension/roster/{entry}/face-challenges", json={},
                                    headers=bearer(hangzhou))).json()
-    recognised = await client.post(
-        f"/staff/pension/roster/{entry}/face-challenges/{challenge['challenge_id']}/recognition",
-        params={"method": "assisted-counter"}, files=files(frames_for(challenge)), headers=bearer(hangzhou))
+    url = f"/staff/pension/roster/{entry}/face-challenges/{challenge['challenge_id']}/recognition"
+    keyed = bearer(hangzhou) | {"Idempotency-Key": "assist-1"}
+    recognised = await client.post(url, params={"method": "assisted-counter"}, files=files(frames_for(challenge)),
+                                   headers=keyed)
+    retried = await client.post(url, params={"method": "assisted-counter"}, files=files(frames_for(challenge)),
+                                headers=keyed)
 
     assert seen.status_code == 200 and seen.json()["residence_division"] == RESIDENCE
     assert recognised.status_code == 201, recognised.text
+    assert retried.status_code == 201 and retried.json() == recognised.json()
+    assert retried.headers["idempotent-replayed"] == "true"
     assert recognised.json()["place_division"] == "330100"
     await assert_recognised(client, services, citizen, recognised.json(), "assisted-counter")
 

@@ -13,7 +13,7 @@ from backend.china_time import today
 from backend.eligibility.methods import FACE_ALTERNATIVES, METHODS
 from backend.face.reasons import ALTERNATIVES
 from tests.eligibility.helpers import agency, pensioner
-from tests.factories import bearer
+from tests.factories import bearer, staff_token
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ async def test_after_the_daily_cap_the_pensioner_is_offered_every_other_way(clie
     async with services.db.transaction() as conn:
         for point in ({"id": "xihu-window", "kind": "service-window", "division": "330106", "name": "西湖区政务服务中心",
                        "address": "杭州市西湖区文三路 1 号", "hours": "周一至周五 9:00-17:00"},
-                      {"id": "hz-kiosk-1", "kind": "kiosk", "division": "330102", "name": "上城区街道自助终端",
+                      {"id": "sc-window", "kind": "service-window", "division": "330102", "name": "上城区政务服务中心",
                        "address": "杭州市上城区 2 号"},
                       {"id": "cd-window", "kind": "service-window", "division": "510107", "name": "武侯区政务中心",
                        "address": "成都市武侯区"}):
@@ -35,6 +35,11 @@ async def test_after_the_daily_cap_the_pensioner_is_offered_every_other_way(clie
 
             await repository.upsert_service_point(conn, point)
     headers = bearer(citizen["access_token"])
+    admin = await staff_token(client, services, "admin", "330000")
+    kiosk = await client.post("/admin/kiosks", headers=bearer(admin), json={
+        "division_code": "330106", "address": "西湖区转塘街道便民服务中心", "capabilities": ["reader", "camera"],
+        "public_key": "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"})
+    assert kiosk.status_code == 201, kiosk.text
 
     tries = [await client.post("/face/liveness/challenges", json={}, headers=headers) for _ in range(3)]
     precheck = await client.get("/me/pension/precheck", headers=headers)
@@ -52,7 +57,9 @@ async def test_after_the_daily_cap_the_pensioner_is_offered_every_other_way(clie
     assert precheck.json()["attempts_left_day"] == 0
     assert precheck.json()["methods"] == ["assisted-counter", "home-visit"]
     points = offers.json()["service_points"]
-    assert [p["id"] for p in points] == ["xihu-window", "hz-kiosk-1"]  # nearest first; none in another province
+    # Nearest first (same county, then the city), windows before kiosks; none in another province.
+    assert [p["id"] for p in points] == ["xihu-window", kiosk.json()["id"], "sc-window"]
+    assert points[1]["kind"] == "kiosk" and points[1]["address"] == "西湖区转塘街道便民服务中心"
     assert offers.json()["methods"] == FACE_ALTERNATIVES
     assert booked.status_code == 201 and twice.status_code == 409
     assert status.json()["booking"]["id"] == booked.json()["id"]
