@@ -85,6 +85,10 @@ def _openapi() -> OpenAPIConfig:
                 description="RFC 9421 HTTP Message Signature by a registered kiosk's Ed25519 key over `@method`, "
                             "`@path`, `@query` and `content-digest` (RFC 9530), with `created`, `nonce`, "
                             "`keyid` and `tag=\"tongban-kiosk\"`; see docs/kiosk.md"),
+            "kiosk-session": SecurityScheme(
+                type="apiKey", name="Kiosk-Session", security_scheme_in="header",
+                description="The id of a resident's session at the signing kiosk (from `POST /kiosk/v1/sessions`); "
+                            "usable only on requests that kiosk signs"),
         }),
     )
 
