@@ -15,6 +15,7 @@ from backend.ephemeral import Ephemeral
 from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.filings.service import AnnualFilings
+from backend.information.service import InformationService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
@@ -39,6 +40,7 @@ class Services:
     kiosks: KioskService
     events: EventService
     filings: AnnualFilings
+    information: InformationService
     eligibility: EligibilityService
 
     @classmethod
@@ -69,7 +71,7 @@ class Services:
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, kiosks, events, filings,
+                   notifications, kiosks, events, filings, InformationService(db, audit, cipher, events),
                    EligibilityService(db, audit, cipher, certificates, events, face))
 
     async def close(self) -> None:
