@@ -114,6 +114,33 @@ class OrganisationService:
                                     division=row["division_code"])
         return view
 
+    async def replace_legal_representative(self, code: str, form: FilerGrant, actor: Actor) -> OrganisationView:
+        """The registration authority records a new legal representative; the previous one stops acting
+        for the organisation at once (their row is kept). A filer who becomes the representative stops
+        being a filer."""
+        scope = require_staff(actor, REGISTRARS)
+        async with self.db.transaction() as conn:
+            row = await repository.organisation_by_code(conn, code)
+            if row is None:
+                raise NotFound("no such organisation")
+            if not divisions.within(scope, row["division_code"]):
+                await self.audit.record_refusal(self.db, actor, "organisation.change_refused", "organisation",
+                                                str(row["id"]), division=actor.division)
+                raise NotFound("no such organisation")
+            await repository.lock_organisation(conn, row["id"])
+            successor = await citizen_by_resident_id(conn, self.cipher, form.resident_id, "#/resident_id")
+            if await repository.representation(conn, row["id"], successor["id"]) == "legal_representative":
+                raise Conflict("this citizen is the legal representative already")
+            previous = await repository.revoke_representation(conn, row["id"], role="legal_representative",
+                                                              revoked_by=who(actor))
+            await repository.revoke_representation(conn, row["id"], citizen_id=successor["id"], revoked_by=who(actor))
+            await repository.insert_representative(conn, row["id"], successor["id"], "legal_representative", who(actor))
+            await self.audit.record(conn, actor, "organisation.legal_representative_replaced", "organisation",
+                                    str(row["id"]), division=row["division_code"],
+                                    detail={"previous": [str(r["citizen_id"]) for r in previous],
+                                            "legal_representative": str(successor["id"])})
+            return await self._view(conn, row)
+
     async def my_organisations(self, actor: Actor) -> list[MyOrganisation]:
         async with self.db.connection() as conn:
             rows = await repository.organisations_of(conn, uuid.UUID(actor.id))
