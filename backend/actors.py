@@ -17,6 +17,10 @@ class Actor:
     division: str | None = None
     assurance_level: str = "L1"
     session_id: str | None = None
+    # At a kiosk: the device the person acts through, and who operates it for them (帮办代办), as
+    # "staff:<id>" or "relative:<citizen id>". Every audit entry of such an actor names both.
+    device: str | None = None
+    assisted_by: str | None = None
 
     @classmethod
     def system(cls, request_id: str | None = None) -> Actor:

@@ -68,6 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_attempts_per_session_hour: int = 5
     face_attempts_per_address_hour: int = 300  # high: many people share one address behind a NAT
     face_dispute_retention_days: int = 0  # 0: photos are never kept
+    face_card_threshold: float = 0.50  # live photo against the ID card's chip photo; evidence in the docs
     # Events and the worker (docs/events.md).
     events_max_attempts: int = 15  # then the delivery is dead (dead letter), until redelivered
     events_retry_base_seconds: float = 10.0  # back-off after the first failure; doubles each time

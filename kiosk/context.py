@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Request
@@ -10,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from backend.actors import Actor
+from backend.errors import KioskSessionEnded
 from backend.kiosks.devices import Kiosk
 from backend.kiosks.signatures import SignedMessage
 from backend.logs import request_id_var
@@ -35,6 +37,30 @@ async def kiosk_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
     request = connection if isinstance(connection, Request) else Request(connection.scope, connection.receive)
     kiosk = await services_of(connection).kiosks.devices.authenticate(await signed_message(request))
     connection.scope[_KIOSK_KEY] = kiosk  # type: ignore[literal-required]
+
+
+SESSION_HEADER = "Kiosk-Session"
+_RESIDENT_KEY = "tongban.kiosk_resident"
+
+
+async def resident_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """A signed request of a kiosk naming (`Kiosk-Session`) a resident's open session at that kiosk."""
+    await kiosk_guard(connection, handler)
+    given = connection.headers.get(SESSION_HEADER, "")
+    try:
+        session_id = uuid.UUID(given) if len(given) == 36 else None
+    except ValueError:
+        session_id = None
+    if session_id is None:
+        raise KioskSessionEnded(f"name the resident's session in the {SESSION_HEADER} header; sign in with the "
+                                "ID card first", reason="unknown")
+    actor = await services_of(connection).kiosks.sessions.resume(kiosk_of(connection), session_id,
+                                                                 request_id_var.get())
+    connection.scope[_RESIDENT_KEY] = actor  # type: ignore[literal-required]
+
+
+async def provide_resident(request: Request[Any, Any, Any]) -> Actor:
+    return request.scope[_RESIDENT_KEY]  # type: ignore[literal-required]
 
 
 def kiosk_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Kiosk:

@@ -22,6 +22,7 @@ from backend.kiosks.schemas import (
     KioskRevocation,
     KioskView,
 )
+from kiosk.residents import RESIDENT_CONTROLLERS
 from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor
 from mobile_api.context import staff_guard
 from mobile_api.idempotent import IDEMPOTENCY_PARAM, idempotent_create
@@ -102,4 +103,4 @@ class StaffKioskController(Controller):
         return await services.kiosks.devices.kiosk_view(kiosk_id, actor)
 
 
-KIOSK_CONTROLLERS = [KioskDeviceController, AdminKioskController, StaffKioskController]
+KIOSK_CONTROLLERS = [KioskDeviceController, AdminKioskController, StaffKioskController, *RESIDENT_CONTROLLERS]

@@ -43,6 +43,17 @@ def _canonical(entry: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _with_context(actor: Actor, detail: dict[str, Any] | None) -> dict[str, Any]:
+    """The entry's detail plus, for an actor at a kiosk, the device and whoever assisted: the second
+    identity of an assisted action is in every entry, whatever use case wrote it."""
+    detail = dict(detail or {})
+    if actor.device is not None:
+        detail.setdefault("kiosk", actor.device)
+    if actor.assisted_by is not None:
+        detail.setdefault("assisted_by", actor.assisted_by)
+    return detail
+
+
 class AuditLog:
     def __init__(self, key: bytes) -> None:
         self._key = key
@@ -104,7 +115,7 @@ class AuditLog:
             "record_id": record_id,
             "division_code": division,
             "request_id": actor.request_id,
-            "detail": detail or {},
+            "detail": _with_context(actor, detail),
             "prev_hash": prev_hash,
         }
         entry["hash"] = self._mac(prev_hash, _canonical(entry))

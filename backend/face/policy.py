@@ -36,6 +36,11 @@ class FacePolicy:
     pipeline: PipelineConfig = PipelineConfig()
     frame_pipeline: PipelineConfig = PipelineConfig(image=ImageLimits(max_pixels=2_000_000))
     continuity: ContinuityThresholds = ContinuityThresholds()
+    # The resident ID card's chip photo (102×126 px): its own rules and threshold (backend/face/card.py).
+    card_threshold: float = 0.50
+    card_pipeline: PipelineConfig = PipelineConfig(
+        image=ImageLimits(max_bytes=256 * 1024, max_pixels=250_000),
+        quality=QualityThresholds(min_face_pixels=40, min_sharpness=20.0))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FacePolicy:
@@ -48,6 +53,7 @@ class FacePolicy:
             attempts_per_device_hour=settings.face_attempts_per_device_hour,
             attempts_per_address_hour=settings.face_attempts_per_address_hour,
             retention_days=settings.face_dispute_retention_days,
+            card_threshold=settings.face_card_threshold,
             pipeline=PipelineConfig(image=ImageLimits(max_bytes=settings.face_max_image_bytes,
                                                       max_pixels=settings.face_max_image_pixels),
                                     quality=quality),

@@ -67,6 +67,12 @@ REASONS: dict[str, tuple[str, str]] = {
                           "Too much photo data was sent at once. Please start again."),
     "request-invalid": ("没有收到完整的照片。请重新拍照再试。",
                         "The photos did not arrive complete. Please take them again and retry."),
+    "card-mismatch": ("您的面部与身份证照片不一致。请本人正对镜头再试一次，或请工作人员协助。",
+                      "Your face does not match the photo on the ID card. Please face the camera yourself and try "
+                      "again, or ask staff for help."),
+    "card-photo-unusable": ("身份证芯片照片无法识别。请重新插卡，或到窗口办理。",
+                            "The photo on the ID card's chip cannot be read. Please insert the card again, or go to "
+                            "a service window."),
     "attempts-exhausted": ("尝试次数太多，请稍后再试；也可以预约窗口协助或上门认证。",
                            "Too many attempts. Please try later, or book help at a service window or a home visit."),
 }

@@ -29,6 +29,20 @@ async def save_enrolment(conn: asyncpg.Connection, citizen_id: uuid.UUID, *, tem
     )
 
 
+async def save_kiosk_enrolment(conn: asyncpg.Connection, citizen_id: uuid.UUID, *, template_enc: bytes, model: str,
+                               quality: dict[str, Any], kiosk_id: uuid.UUID) -> asyncpg.Record | None:
+    """Insert a reference enrolled at a kiosk from the ID card's chip photo; None if one exists already
+    (a kiosk never replaces a reference)."""
+    return await conn.fetchrow(
+        f"""INSERT INTO face_enrolments (citizen_id, template_enc, model, source, quality, enrolled_kiosk,
+                                         enrolled_division)
+            SELECT $1, $2, $3, 'kiosk_chip_photo', $4, k.id, k.division_code FROM kiosks k WHERE k.id = $5
+            ON CONFLICT (citizen_id) DO NOTHING
+            RETURNING {ENROLMENT_COLUMNS}""",
+        citizen_id, template_enc, model, quality, kiosk_id,
+    )
+
+
 async def delete_enrolment(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> bool:
     status = await conn.execute("DELETE FROM face_enrolments WHERE citizen_id = $1", citizen_id)
     return status.endswith(" 1")

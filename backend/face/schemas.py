@@ -11,7 +11,7 @@ import msgspec
 from backend.identity.schemas import Level, TokenPair
 from ml_models.liveness import Action
 
-EnrolmentSource = Literal["service_window"]
+EnrolmentSource = Literal["service_window", "kiosk_chip_photo"]
 Movement = Literal["any", "turn", "nod"]
 
 

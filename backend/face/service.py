@@ -12,7 +12,9 @@ rate-limited and audited with its scores, reasons and capture provenance, never 
 - `enrolment`: enrol, read status, withdraw;
 - `checks`: the single-photo check (L2);
 - `challenges`: the liveness challenge and its answer (L3);
-- `retention`: photos kept for disputes, and their purge.
+- `retention`: photos kept for disputes, and their purge;
+- `card`: a live photo against the resident ID card's chip photo (kiosk sign-in), and enrolment from
+  that chip photo at a kiosk.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from backend.ephemeral import Ephemeral
 from backend.face.analysis import FaceAnalyser
 from backend.face.attempts import FaceAttempts
 from backend.face.capture import FaceClient
+from backend.face.card import CardCheck, CardMatch
 from backend.face.challenges import LivenessChallenges
 from backend.face.checks import PhotoCheck
 from backend.face.engine import FaceEngine
@@ -58,6 +61,7 @@ class FaceService:
                                          self.retention)
         self.photo_check = PhotoCheck(db, self.references, self.analyser, self.attempts)
         self.challenges = LivenessChallenges(db, ephemeral, audit, self.references, self.analyser, self.attempts)
+        self.card = CardCheck(db, ephemeral, audit, cipher, policy, self.analyser)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database, ephemeral: Ephemeral, audit: AuditLog,
@@ -105,6 +109,14 @@ class FaceService:
     async def answer_challenge(self, actor: Actor, challenge_id: str, frames: list[bytes],
                                client: FaceClient) -> FaceVerified:
         return await self.challenges.answer(actor, challenge_id, frames, client)
+
+    async def compare_with_card(self, actor: Actor, card: str, card_masked: str, chip_photo: bytes,
+                                live_photo: bytes, client: FaceClient) -> CardMatch:
+        return await self.card.compare(actor, card, card_masked, chip_photo, live_photo, client)
+
+    async def enrol_from_card(self, actor: Actor, citizen_id: uuid.UUID, kiosk_id: uuid.UUID, chip_photo: bytes, *,
+                              consent: bool) -> FaceEnrolment:
+        return await self.card.enrol(actor, citizen_id, kiosk_id, chip_photo, consent=consent)
 
     async def purge_retained_photos(self) -> int:
         return await self.retention.purge()

@@ -182,6 +182,33 @@ class IdentityService:
                                     division=form.home_division, detail={"session": str(session_id)})
         return pair
 
+    async def card_holder(self, conn: asyncpg.Connection, resident_id: str, name: str,
+                          actor: Actor) -> tuple[asyncpg.Record, bool]:
+        """The citizen holding this resident ID card, registered now without a phone if new; runs in the
+        caller's transaction (a kiosk sign-in whose face matched the card's chip photo). Returns the row
+        and whether it was created. The home division is the one the ID number names."""
+        resident_id = normalise_resident_id(resident_id)
+        lookup = self.cipher.lookup_hash(resident_id, purpose="resident_id")
+        row = await repository.citizen_by(conn, "resident_id_hash", lookup)
+        if row is not None:
+            return row, False
+        try:
+            home = divisions.check_known_division(resident_id[:6])
+        except divisions.InvalidDivision:
+            raise ValidationFailed.field("resident_id", "the ID number names no known division; register at a "
+                                                        "service window") from None
+        row = await repository.insert_citizen(
+            conn, resident_id_enc=self.cipher.encrypt(resident_id, purpose="citizen.resident_id"),
+            resident_id_hash=lookup, resident_id_masked=mask_resident_id(resident_id), name=name.strip(),
+            phone_enc=None, phone_hash=None, phone_masked=None, home_division=home,
+            birth_date=birth_date(resident_id))
+        if row is None:  # registered by a concurrent sign-in
+            return await repository.citizen_by(conn, "resident_id_hash", lookup), False
+        who = Actor(kind="citizen", id=str(row["id"]), request_id=actor.request_id, device=actor.device)
+        await self.audit.record(conn, who, "citizen.registered", "citizen", str(row["id"]), division=home,
+                                detail={"source": "kiosk-id-card", "phone": None})
+        return row, True
+
     async def sign_in_citizen(self, phone: str, code: str, actor: Actor) -> TokenPair:
         phone_hash = await self._consume_code(phone, code)
         async with self.db.transaction() as conn:

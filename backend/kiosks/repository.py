@@ -76,3 +76,43 @@ async def end_sessions_of_kiosk(conn: asyncpg.Connection, kiosk_id: uuid.UUID, r
             """UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
                WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL""", ids, f"kiosk session ended: {reason}")
     return ids
+
+
+async def insert_kiosk_session(conn: asyncpg.Connection, session_id: uuid.UUID, kiosk_id: uuid.UUID,
+                               citizen_id: uuid.UUID, card_hash: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO kiosk_sessions (session_id, kiosk_id, citizen_id, card_hash) VALUES ($1, $2, $3, $4)",
+        session_id, kiosk_id, citizen_id, card_hash)
+
+
+async def kiosk_session(conn: asyncpg.Connection, session_id: uuid.UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"""SELECT session_id, kiosk_id, citizen_id, card_hash, assistant_kind, assistant_id, started_at,
+                   last_activity_at, ended_at, end_reason, now() AS now
+            FROM kiosk_sessions WHERE session_id = $1{lock}""", session_id)
+
+
+async def touch_kiosk_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE kiosk_sessions SET last_activity_at = now() WHERE session_id = $1", session_id)
+
+
+async def end_kiosk_session(conn: asyncpg.Connection, session_id: uuid.UUID, reason: str) -> bool:
+    """End one open session and revoke its auth session; False when it had ended already."""
+    ended = await conn.fetchval(
+        """UPDATE kiosk_sessions SET ended_at = now(), end_reason = $2
+           WHERE session_id = $1 AND ended_at IS NULL RETURNING session_id""", session_id, reason)
+    if ended is None:
+        return False
+    await conn.execute("UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 "
+                       "WHERE id = $1 AND revoked_at IS NULL", session_id, f"kiosk session ended: {reason}")
+    return True
+
+
+async def set_assistant(conn: asyncpg.Connection, session_id: uuid.UUID, kind: str, assistant_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE kiosk_sessions SET assistant_kind = $2, assistant_id = $3 WHERE session_id = $1",
+                       session_id, kind, assistant_id)
+
+
+async def face_enrolled(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM face_enrolments WHERE citizen_id = $1", citizen_id))

@@ -99,3 +99,53 @@ class KioskView(msgspec.Struct):
     registered_at: dt.datetime
     revoked_at: dt.datetime | None = None
     revoked_reason: str | None = None
+
+
+# -- residents at a kiosk -------------------------------------------------------------------------
+
+EndReason = Literal["card-removed", "idle-timeout", "signed-out", "kiosk-revoked", "replaced"]
+ResidentIdInput = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=r"^[0-9]{17}[0-9Xx]$",
+                                              examples=["11010519491231002X"])]
+
+
+class CardRead(msgspec.Struct, forbid_unknown_fields=True):
+    """What the ID-card reader read from the chip (the photo travels beside it as a file)."""
+
+    resident_id: ResidentIdInput
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S", examples=["李秀英"])]
+    valid_until: Annotated[dt.date | None, msgspec.Meta(description="The card's last day; None: long-term (长期)")]
+
+
+class KioskResident(msgspec.Struct):
+    name: str
+    resident_id_masked: str
+    has_phone: bool
+    face_enrolled: bool
+
+
+class KioskSignIn(msgspec.Struct):
+    """A resident's session at this kiosk: only this device, signing each request, can use it."""
+
+    session_id: uuid.UUID
+    resident: KioskResident
+    assurance_level: Literal["L2"]
+    new_resident: Annotated[bool, msgspec.Meta(description="Registered now, from the card, without a phone")]
+    idle_timeout_seconds: int
+    idle_warning_seconds: int
+    capture: str
+
+
+class KioskSessionState(msgspec.Struct):
+    session_id: uuid.UUID
+    resident: KioskResident
+    assisted_by: str | None
+    idle_timeout_seconds: int
+    idle_warning_seconds: int
+    seconds_left: int
+
+
+class StaffAssistance(msgspec.Struct, forbid_unknown_fields=True):
+    """A staff member operates the kiosk for the resident (帮办): they sign in with their own account."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]

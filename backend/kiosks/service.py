@@ -2,7 +2,9 @@
 use cases.
 
 - `devices`: registration, revocation, re-keying and configuration of kiosks, heartbeats, the staff
-  view, and the check of every signed kiosk request (RFC 9421, `signatures.py`).
+  view, and the check of every signed kiosk request (RFC 9421, `signatures.py`);
+- `sessions`: residents signing in with the ID card and a face match against its chip photo, their
+  sessions bound to the device, staff assistance, face enrolment from the chip photo.
 """
 
 from __future__ import annotations
@@ -10,9 +12,15 @@ from __future__ import annotations
 from backend.audit.service import AuditLog
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.face.service import FaceService
+from backend.identity.service import IdentityService
 from backend.kiosks.devices import KioskDevices
+from backend.kiosks.sessions import KioskSessions
+from backend.security.pii import PiiCipher
 
 
 class KioskService:
-    def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, *, signature_window_seconds: int) -> None:
+    def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: PiiCipher,
+                 identity: IdentityService, face: FaceService, *, signature_window_seconds: int) -> None:
         self.devices = KioskDevices(db, ephemeral, audit, signature_window_seconds=signature_window_seconds)
+        self.sessions = KioskSessions(db, audit, cipher, identity, face)

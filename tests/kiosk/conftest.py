@@ -63,3 +63,41 @@ async def register_kiosk(client, services, admin_token):
 
 HEALTHY = {"reader": "ok", "camera": "ok", "scanner": "ok", "printer": {"status": "ok", "sheets_left": 200},
            "agent_version": "1.0.0"}
+
+
+# -- ID cards and faces -----------------------------------------------------------------------------
+
+@pytest.fixture
+def settings(settings):
+    """Face checks against the test run's one converted-model folder (one loaded pipeline per run)."""
+    import msgspec
+
+    from tests import face_samples
+
+    return msgspec.structs.replace(settings, face_model_dir=str(face_samples.model_dir()))
+
+
+def id_card(resident_id: str, name: str = "测试居民", photo: str = "obama.jpg",
+              valid_until: str = "2036-01-01") -> dict[str, Any]:
+    """A card as the reader gives it: chip data and a chip photo made from one of the public photos."""
+    from kiosk.device.reader import chip_photo
+    from tests import face_samples
+
+    data = face_samples.photo(photo)
+    face = face_samples.pipeline().detector.detect(face_samples.rgb_of(data))[0]
+    return {"resident_id": resident_id, "name": name, "valid_until": valid_until,
+            "chip_photo": chip_photo(data, tuple(float(v) for v in face.box))}
+
+
+async def sign_in(device: Device, card: dict[str, Any], live_photo: str = "obama2.jpg") -> httpx.Response:
+    """The kiosk signs the resident in: card data, chip photo and a live photo from its camera."""
+    from tests import face_samples
+
+    fields = {k: v for k, v in card.items() if k != "chip_photo"}
+    return await device.client.post("/kiosk/v1/sessions", data=fields, files={
+        "chip_photo": ("chip.png", card["chip_photo"], "image/png"),
+        "photo": ("live.jpg", face_samples.photo(live_photo), "image/jpeg")})
+
+
+def session(signed_in: httpx.Response) -> dict[str, str]:
+    return {"Kiosk-Session": signed_in.json()["session_id"]}

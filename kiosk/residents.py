@@ -1,0 +1,142 @@
+"""Residents at a kiosk over HTTP: sign-in with the ID card and a live photo, the session bound to the
+device, staff assistance, face enrolment from the chip photo, and the resident's tasks — each a call
+into the same services the phone uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody
+
+from backend.actors import Actor
+from backend.certificates.schemas import CertificateSummary, CertificateView
+from backend.container import Services
+from backend.errors import FieldError, ValidationFailed
+from backend.face.schemas import FaceEnrolment
+from backend.kiosks.devices import Kiosk
+from backend.kiosks.schemas import CardRead, KioskSessionState, KioskSignIn, StaffAssistance
+from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor, provide_resident, resident_guard
+from mobile_api.context import client_address
+from mobile_api.face import FACE_EXCEPTION_HANDLERS
+
+MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
+
+
+@dataclass
+class CardForm:
+    resident_id: str = field(metadata={"description": "From the chip: the 18-character resident ID number"})
+    name: str = field(metadata={"description": "From the chip: the name"})
+    chip_photo: UploadFile = field(metadata={"description": "From the chip: the 102×126 photo (PNG or JPEG)"})
+    valid_until: str = field(default="", metadata={"description": "From the chip: last day (YYYY-MM-DD); "
+                                                                  "empty for a long-term card"})
+
+    def card(self) -> CardRead:
+        try:
+            return msgspec.convert({"resident_id": self.resident_id, "name": self.name,
+                                    "valid_until": dt.date.fromisoformat(self.valid_until) if self.valid_until else None},
+                                   CardRead)
+        except ValueError:
+            raise ValidationFailed([FieldError("#/valid_until", "a date YYYY-MM-DD, or empty")]) from None
+        except msgspec.ValidationError as exc:
+            raise ValidationFailed([FieldError("#/card", str(exc))]) from None
+
+
+@dataclass
+class SignInForm(CardForm):
+    photo: UploadFile | None = field(default=None, metadata={
+        "description": "The live photo the kiosk camera took now (JPEG, PNG or WebP)"})
+
+
+@dataclass
+class EnrolmentForm(CardForm):
+    consent: bool = field(default=False, metadata={
+        "description": "The resident gave separate consent to enrol their face for verification"})
+
+
+class KioskSignInController(Controller):
+    path = "/kiosk/v1/sessions"
+    tags = ["kiosk"]
+    guards = [kiosk_guard]
+    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_kiosk_actor)}
+    security = SIGNED
+    exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
+
+    @post("/", operation_id="kioskSignIn", summary="Sign a resident in with the ID card and a live photo",
+          description="The card reader's data and chip photo plus a photo from the kiosk camera: the live face is "
+                      "compared 1:1 with the chip photo (`face-mismatch` with reason `card-mismatch` otherwise). A "
+                      "resident never seen before is registered from the card, without a phone. The session (L2) is "
+                      "bound to this kiosk: it is used by naming it in `Kiosk-Session` on requests this kiosk signs.",
+          status_code=201)
+    async def sign_in(self, request: Request[Any, Any, Any], data: Annotated[SignInForm, MULTIPART],
+                      services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                      actor: NamedDependency[Actor]) -> KioskSignIn:
+        if data.photo is None:
+            raise ValidationFailed.field("photo", "the live photo from the kiosk camera is required")
+        return await services.kiosks.sessions.sign_in(kiosk, data.card(), await data.chip_photo.read(),
+                                                      await data.photo.read(), client_address(request),
+                                                      actor.request_id)
+
+
+class KioskResidentController(Controller):
+    path = "/kiosk/v1"
+    tags = ["kiosk"]
+    guards = [resident_guard]
+    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
+    security = SESSION_SECURITY
+    exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
+
+    @get("/session", operation_id="kioskSessionState", summary="The resident's session at this kiosk",
+         description="Who is signed in (masked), who assists, and how long until the idle timeout. Each signed "
+                     "request on the session counts as activity: the screen calls this on every touch.")
+    async def state(self, services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                    actor: NamedDependency[Actor]) -> KioskSessionState:
+        return await services.kiosks.sessions.state(kiosk, actor)
+
+    @delete("/session", operation_id="kioskSignOut", summary="End the resident's session",
+            description="When the card is removed (`reason=card-removed`) or the resident is done (`signed-out`).")
+    async def end(self, services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                  actor: NamedDependency[Actor],
+                  reason: FromQuery[Literal["card-removed", "signed-out"]] = "signed-out") -> None:
+        await services.kiosks.sessions.end(kiosk, actor, reason)
+
+    @post("/session/assistance", operation_id="kioskStaffAssistance", summary="A staff member assists (帮办)",
+          description="Window staff of the kiosk's division sign in with their own account; from then on every "
+                      "audit entry of the session names them beside the resident.", status_code=200)
+    async def assist(self, request: Request[Any, Any, Any], data: JSONBody[StaffAssistance],
+                     services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                     actor: NamedDependency[Actor]) -> KioskSessionState:
+        return await services.kiosks.sessions.assist(kiosk, actor, data, client_address(request))
+
+    @post("/session/face-enrolment", operation_id="kioskFaceEnrolment",
+          summary="Enrol my face from my ID card's chip photo",
+          description="For a resident with no face reference yet, with their separate consent: the chip photo of "
+                      "the card the session was opened with becomes the reference (source `kiosk_chip_photo`). A "
+                      "reference taken at a window is never replaced.", status_code=201)
+    async def enrol(self, data: Annotated[EnrolmentForm, MULTIPART], services: NamedDependency[Services],
+                    kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor]) -> FaceEnrolment:
+        return await services.kiosks.sessions.enrol_face(kiosk, actor, data.card(), await data.chip_photo.read(),
+                                                         data.consent)
+
+    @get("/me/certificates", operation_id="kioskMyCertificates", summary="My certificates (at a kiosk)",
+         description="The same list as `GET /me/certificates`, for the resident signed in at this kiosk.")
+    async def certificates(self, services: NamedDependency[Services],
+                           actor: NamedDependency[Actor]) -> list[CertificateSummary]:
+        return await services.certificates.registry.my_certificates(actor)
+
+    @get("/me/certificates/{certificate_id:uuid}", operation_id="kioskMyCertificate",
+         summary="One of my certificates (at a kiosk)", description="As `GET /me/certificates/{id}`. Audited.")
+    async def certificate(self, certificate_id: FromPath[uuid.UUID], services: NamedDependency[Services],
+                          actor: NamedDependency[Actor]) -> CertificateView:
+        return await services.certificates.registry.my_certificate_view(actor, certificate_id)
+
+
+RESIDENT_CONTROLLERS = [KioskSignInController, KioskResidentController]
