@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -22,10 +22,18 @@ from backend.container import Services
 from backend.errors import FieldError, ValidationFailed
 from backend.face.schemas import FaceEnrolment
 from backend.kiosks.devices import Kiosk
-from backend.kiosks.schemas import CardRead, KioskSessionState, KioskSignIn, StaffAssistance
+from backend.kiosks.schemas import (
+    CardRead,
+    KioskSessionState,
+    KioskSignIn,
+    PrintJobView,
+    PrintRequest,
+    StaffAssistance,
+)
 from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor, provide_resident, resident_guard
 from mobile_api.context import client_address
 from mobile_api.face import FACE_EXCEPTION_HANDLERS
+from mobile_api.idempotent import IDEMPOTENCY_PARAM
 
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
@@ -139,4 +147,29 @@ class KioskResidentController(Controller):
         return await services.certificates.registry.my_certificate_view(actor, certificate_id)
 
 
-RESIDENT_CONTROLLERS = [KioskSignInController, KioskResidentController]
+class KioskPrintController(Controller):
+    path = "/kiosk/v1/print-jobs"
+    tags = ["kiosk"]
+    guards = [resident_guard]
+    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
+    security = SESSION_SECURITY
+
+    @post("/", operation_id="kioskRequestPrint", summary="Print one of my documents here",
+          description="A print job for this kiosk's printer: one of my certificates (a case receipt once cases "
+                      "reach the kiosk). `Idempotency-Key` is required: the same key again answers with the same "
+                      "job (200) and nothing prints twice. The page is rendered when the printer takes the job.")
+    async def request_print(self, data: JSONBody[PrintRequest], services: NamedDependency[Services],
+                            kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor],
+                            idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[PrintJobView]:
+        job, created = await services.kiosks.printing.request(kiosk, actor, idempotency_key, data)
+        return Response(job, status_code=201 if created else 200)
+
+    @get("/{job_id:uuid}", operation_id="kioskPrintJob", summary="A print job of mine",
+         description="Its state for the screen: queued, printing, waiting (with the reason: out of paper, paper "
+                     "jam, printer offline), printed or failed.")
+    async def job(self, job_id: FromPath[uuid.UUID], services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                  actor: NamedDependency[Actor]) -> PrintJobView:
+        return await services.kiosks.printing.job(kiosk, actor, job_id)
+
+
+RESIDENT_CONTROLLERS = [KioskPrintController, KioskSignInController, KioskResidentController]
