@@ -14,6 +14,7 @@ from backend.ephemeral import Ephemeral
 from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.filings.service import AnnualFilings
+from backend.information.service import InformationService
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
@@ -38,6 +39,7 @@ class Services:
     kiosks: KioskService
     events: EventService
     filings: AnnualFilings
+    information: InformationService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -67,7 +69,7 @@ class Services:
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, kiosks, events, filings)
+                   notifications, kiosks, events, filings, InformationService(db, audit, cipher, events))
 
     async def close(self) -> None:
         self.face.close()

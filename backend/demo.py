@@ -11,6 +11,7 @@ from backend.actors import Actor
 from backend.container import Services
 from backend.errors import Conflict
 from backend.filings.demo import load_demo_filings
+from backend.information.demo import load_demo_information
 from backend.identity import repository
 from backend.identity.resident_id import birth_date, mask_resident_id
 from backend.identity.schemas import StaffCreate
@@ -137,3 +138,5 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await load_demo_certificates(services, progress)
     progress("demo data: annual filings (sample data)")
     await load_demo_filings(services, progress)
+    progress("demo data: information changes (sample data)")
+    await load_demo_information(services, progress)

@@ -40,3 +40,11 @@ class PiiCipher:
 def mask_phone(phone: str) -> str:
     """`13812345678` → `138****5678`."""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
+
+
+def mask_middle(value: str, keep_start: int, keep_end: int) -> str:
+    """Keep the first `keep_start` and last `keep_end` characters, star the rest:
+    `6222021234567890123` → `6222***********0123` with 4 and 4."""
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end:]
