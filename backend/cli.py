@@ -1,5 +1,5 @@
 """The `tongban` command: serve, worker, migrate, demo-data, create-staff, certificates, kiosks, face,
-events, audit verify."""
+events, pension, audit verify."""
 
 from __future__ import annotations
 
@@ -337,6 +337,46 @@ def cmd_events(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def cmd_pension(args: argparse.Namespace) -> int:
+    """Data providers, a provider's signs of life (the demo feed) and silent recognition, as the system."""
+    import datetime as dt
+
+    import msgspec
+
+    from backend.actors import Actor
+    from backend.eligibility.schemas import ProviderCreate, SignalReport
+
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        eligibility = services.eligibility
+        try:
+            if args.pension_command == "add-provider":
+                form = msgspec.convert({"id": args.id, "name": args.name, "division": args.division,
+                                        "signal_kinds": args.kinds.split(",")}, ProviderCreate)
+                created = await eligibility.providers.register(Actor.system(), form)
+                print(f"registered data provider {created.provider.id} ({', '.join(created.provider.signal_kinds)})")
+                print(f"credential (shown once, for the X-Provider-Key header): {created.credential}")
+            elif args.pension_command == "signal":
+                report = msgspec.convert({"resident_id": args.resident_id, "kind": args.kind,
+                                          "occurred_on": args.date or dt.date.today().isoformat(),
+                                          "place_division": args.place, "source_reference": args.reference},
+                                         SignalReport)
+                provider = Actor(kind="system", id=f"data-provider:{args.provider}", role="data_provider")
+                await eligibility.providers.report(provider, report)
+                print(f"sign of life from {args.provider} recorded ({args.kind}, {report.occurred_on})")
+            else:
+                run = await eligibility.silent_run(progress=_progress)
+                print(f"silent recognition: {run.recognised} of {run.examined} open entries recognised "
+                      f"in {run.seconds} s")
+        except (DomainError, msgspec.ValidationError) as exc:
+            print(f"tongban: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -399,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--username", required=True)
     staff.add_argument("--display-name")
     staff.add_argument("--role", required=True,
-                       choices=["receiving_officer", "handling_officer", "supervisor", "admin"])
+                       choices=["receiving_officer", "handling_officer", "supervisor", "admin", "pension_officer"])
     staff.add_argument("--division", required=True, help="GB/T 2260 code; 000000 for national scope")
     staff.set_defaults(run=cmd_create_staff)
 
@@ -467,6 +507,23 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--subscriber", help="every dead delivery of this subscriber (by name)")
     events_sub.add_parser("status", help="deliveries waiting and dead, scheduled jobs")
     events.set_defaults(run=cmd_events)
+
+    pension = sub.add_parser("pension", help="data providers, signs of life and silent recognition")
+    pension_sub = pension.add_subparsers(dest="pension_command", required=True)
+    provider = pension_sub.add_parser("add-provider", help="register a data provider (prints its credential once)")
+    provider.add_argument("--id", required=True)
+    provider.add_argument("--name", required=True)
+    provider.add_argument("--division", required=True)
+    provider.add_argument("--kinds", required=True, help="comma-separated kinds of signs it reports")
+    signal_ = pension_sub.add_parser("signal", help="record a sign of life as a registered provider (demo feed)")
+    signal_.add_argument("--provider", required=True)
+    signal_.add_argument("--resident-id", required=True)
+    signal_.add_argument("--kind", required=True)
+    signal_.add_argument("--date", help="YYYY-MM-DD; default today")
+    signal_.add_argument("--place", required=True, help="division code where it happened")
+    signal_.add_argument("--reference", required=True, help="the provider's own reference")
+    pension_sub.add_parser("silent-run", help="silent recognition now (the worker runs it every 6 hours)")
+    pension.set_defaults(run=cmd_pension)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -64,6 +64,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_min_face_pixels: int = 80
     face_challenge_seconds: int = 120
     face_attempts_per_citizen_hour: int = 10
+    face_attempts_per_citizen_day: int = 20  # the daily cap beside the hourly limits
     face_attempts_per_device_hour: int = 30  # only when the client names a device (a hint)
     face_attempts_per_session_hour: int = 5
     face_attempts_per_address_hour: int = 300  # high: many people share one address behind a NAT

@@ -10,6 +10,7 @@ from backend.certificates.keys import KeyVault
 from backend.certificates.service import CertificateService
 from backend.config import Settings
 from backend.db import Database
+from backend.eligibility.service import EligibilityService
 from backend.ephemeral import Ephemeral
 from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
@@ -40,6 +41,7 @@ class Services:
     events: EventService
     filings: AnnualFilings
     information: InformationService
+    eligibility: EligibilityService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -69,7 +71,8 @@ class Services:
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
-                   notifications, kiosks, events, filings, InformationService(db, audit, cipher, events))
+                   notifications, kiosks, events, filings, InformationService(db, audit, cipher, events),
+                   EligibilityService(db, audit, cipher, certificates, events, face))
 
     async def close(self) -> None:
         self.face.close()

@@ -25,12 +25,15 @@ DEMO_STAFF = [
     ("sc.receiving", "四川收件窗口", "receiving_officer", "510000"),
     ("sc.handling", "四川办理窗口", "handling_officer", "510000"),
     ("bj.supervisor", "北京监督员", "supervisor", "110000"),
+    ("sc.pension", "四川社保待遇认证", "pension_officer", "510000"),
 ]
 # Sample people: the ID numbers are structurally valid but invented.
 DEMO_CITIZENS = [
     ("11010519491231002X", "李秀英", "13800000001", "110105"),
     ("510107195203150010", "王建国", "13800000002", "510107"),
     ("330106198806120025", "陈静", "13800000003", "330106"),
+    ("510104194806120028", "张桂兰", "13800000004", "510104"),  # 四川 pensioner in 杭州, overdue
+    ("51010719500903004X", "赵淑芬", "13800000005", "510107"),  # 四川 pensioner in 杭州, recognised silently
 ]
 
 
@@ -81,7 +84,7 @@ DEMO_AUTHORITIES = [
 # invented organisation whose credit code carries a correct check character.
 DEMO_CERTIFICATES = [
     ("demo:pension-wang", "510000-rst", "pension_eligibility_record", {"kind": "citizen", "resident_id": "510107195203150010"},
-     {"pension_scheme": "employee", "paying_division": "510000", "recognised_on": "2026-03-02", "method": "face",
+     {"pension_scheme": "employee", "paying_division": "510000", "recognised_on": "2026-03-02", "method": "face-phone",
       "next_due": "2027-03-02"}),
     ("demo:residence-wang", "330100-ga", "residence_permit", {"kind": "citizen", "resident_id": "510107195203150010"},
      {"residence_division": "330106", "residence_address": "杭州市西湖区文三路 90 号", "registered_on": "2025-09-01"}),
@@ -128,6 +131,69 @@ async def load_demo_certificates(services: Services, progress: Callable[[str], N
         progress(f"certificate {issued.number} ({issued.type_name})")
 
 
+# The pension demo: the 四川 agency pays three people living in 杭州 — 王建国 due soon (his daughter-in-law
+# 陈静 is his authorised relative), 张桂兰 overdue, 赵淑芬 recognised silently from a 杭州 medical settlement.
+DEMO_PENSIONERS = [("510107195203150010", "330106", 20), ("510104194806120028", "330102", -15),
+                   ("51010719500903004X", "330106", 5)]
+DEMO_SERVICE_POINTS = [
+    {"id": "hz-xihu-centre", "kind": "service-window", "division": "330106", "name": "西湖区政务服务中心",
+     "address": "杭州市西湖区文三路 1 号（示例）", "hours": "周一至周五 9:00-17:00"},
+    {"id": "hz-shangcheng-centre", "kind": "service-window", "division": "330102", "name": "上城区政务服务中心",
+     "address": "杭州市上城区解放路 2 号（示例）", "hours": "周一至周六 9:00-17:00"},
+]
+
+
+async def load_demo_pension(services: Services, progress: Callable[[str], None] = print) -> None:
+    """Agencies, a roster of 四川 pensioners living in 杭州, a relative, windows, a data provider and a
+    silent recognition (sample data; idempotent)."""
+    import datetime as dt
+
+    import msgspec
+
+    from backend.china_time import today
+    from backend.eligibility import repository as pension_repository
+    from backend.eligibility.schemas import AgencySettings, ProviderCreate, RelativeAuthorise, RosterEntryCreate, SignalReport
+
+    actor, eligibility = Actor.system(), services.eligibility
+    await eligibility.rosters.set_agency(actor, "510000", AgencySettings(
+        name="四川省社会保险事业管理局（示例）", authority_id="510000-rst",
+        silent_signal_kinds=["medical_settlement", "counter_collection"]))
+    await eligibility.rosters.set_agency(actor, "330000", AgencySettings(
+        name="浙江省社会保险和就业服务中心（示例）", authority_id="330000-rst", silent_signal_kinds=["medical_settlement"]))
+    for resident_id, residence, due_in in DEMO_PENSIONERS:
+        try:
+            await eligibility.rosters.add_entry(actor, "510000", RosterEntryCreate(
+                resident_id=resident_id, residence_division=residence, scheme="employee",
+                next_due=today() + dt.timedelta(days=due_in)))
+            progress(f"pensioner {mask_resident_id(resident_id)} on the 四川 roster, living in {residence}")
+        except Conflict:
+            pass
+    async with services.db.transaction() as conn:
+        for point in DEMO_SERVICE_POINTS:
+            await pension_repository.upsert_service_point(conn, point)
+        wang = await pension_repository.citizen_by_resident_hash(
+            conn, services.cipher.lookup_hash("510107195203150010", purpose="resident_id"))
+    try:
+        await eligibility.relatives.authorise(actor, wang["id"], RelativeAuthorise(
+            relative_resident_id="330106198806120025", relationship="child"))
+        progress("陈静 authorised as 王建国's relative")
+    except Conflict:
+        pass
+    try:
+        created = await eligibility.providers.register(actor, msgspec.convert({
+            "id": "hz-medical-demo", "name": "杭州市医疗保障局（示例）", "division": "330100",
+            "signal_kinds": ["medical_settlement"]}, ProviderCreate))
+        progress(f"data provider hz-medical-demo, credential {created.credential}")
+    except Conflict:
+        pass
+    provider = Actor(kind="system", id="data-provider:hz-medical-demo", role="data_provider")
+    await eligibility.providers.report(provider, SignalReport(
+        resident_id="51010719500903004X", kind="medical_settlement", occurred_on=today() - dt.timedelta(days=3),
+        place_division="330106", source_reference="DEMO-HZ-MED-0001"))
+    run = await eligibility.silent_run()
+    progress(f"silent recognition: {run.recognised} recognised")
+
+
 async def load_demo_data(services: Services, progress: Callable[[str], None] = print) -> None:
     """Every domain's demonstration data, in dependency order."""
     progress("demo data: identity")
@@ -140,3 +206,5 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await load_demo_filings(services, progress)
     progress("demo data: information changes (sample data)")
     await load_demo_information(services, progress)
+    progress("demo data: pension recognition")
+    await load_demo_pension(services, progress)

@@ -297,3 +297,13 @@ class FilingWindowNotOpen(Conflict):
 class FilingExists(Conflict):
     slug = "filing-exists"
     title = "This period already has a filing; amend it instead"
+
+
+# -- pension eligibility recognition ------------------------------------------------------------
+
+
+class RecognitionNotPossible(Conflict):
+    """Carries `reasons` (each in Chinese and English with what to do) and the `methods` still open."""
+
+    slug = "recognition-not-possible"
+    title = "The recognition cannot be made now"

@@ -24,7 +24,20 @@ async def filing_reminders(services: Services) -> str:
     return f"{await services.filings.reminders.send_due()} filing obligation(s) reminded"
 
 
+async def pension_reminders(services: Services) -> str:
+    from backend.eligibility.reminders import send_reminders
+
+    return f"{await send_reminders(services.db, services.notifications)} pensioner(s) reminded"
+
+
+async def pension_silent(services: Services) -> str:
+    run = await services.eligibility.silent_run()
+    return f"silent recognition: {run.recognised} of {run.examined} open entries recognised in {run.seconds} s"
+
+
 SCHEDULED_JOBS: list[Job] = [
     Job("events.purge", dt.timedelta(days=1), purge_events),
     Job("filings.reminders", dt.timedelta(hours=6), filing_reminders),
+    Job("pension.reminders", dt.timedelta(hours=1), pension_reminders),
+    Job("pension.silent", dt.timedelta(hours=6), pension_silent),
 ]

@@ -34,6 +34,7 @@ from mobile_api.information import INFORMATION_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.notifications import NOTIFICATION_CONTROLLERS
 from mobile_api.openapi import document_problems
+from mobile_api.pension import PENSION_CONTROLLERS
 from mobile_api.problems import EXCEPTION_HANDLERS
 from mobile_api.system import SYSTEM_CONTROLLERS
 
@@ -50,6 +51,8 @@ TAGS = [
                                          "revocation, signed trust lists, consented third-party checks"),
     Tag(name="face", description="Face verification: enrolment at a service window, photo match (L2), "
                                  "liveness challenge (L3)"),
+    Tag(name="pension", description="Pension eligibility recognition (养老金领取资格认证): rosters of paying agencies, "
+                                    "the pre-check, every way of being recognised, silent recognition, visits"),
     Tag(name="events", description="Events for other systems: signed webhooks to registered subscribers, "
                                    "retries and dead letters, the delivery log of a subject"),
     Tag(name="notifications", description="The citizen's inbox: messages about their cases, reminders, results"),
@@ -130,7 +133,7 @@ def create_app(
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
         *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
-        *INFORMATION_CONTROLLERS, agent_router(), MetricsController,
+        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, agent_router(), MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

@@ -30,17 +30,19 @@ IDEMPOTENCY_PARAM = HeaderParameter(
 
 async def idempotent_create(
     request: Request[Any, Any, Any], services: Services, actor: Actor,
-    create: Callable[[], Awaitable[msgspec.Struct]], status: int = 201,
+    create: Callable[[], Awaitable[msgspec.Struct]], status: int = 201, content: bytes | None = None,
 ) -> Response[Any]:
     """Run `create` once per (caller, key); a retry gets the first answer and creates nothing.
 
-    The key, the created records and the stored answer commit in one transaction.
+    The key, the created records and the stored answer commit in one transaction. A handler whose body
+    the framework has already parsed as a form (multipart) passes what identifies the request as `content`.
     """
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return Response(await create(), status_code=status)
     key = check_key(key)
-    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    fingerprint = request_fingerprint(request.method, request.url.path,
+                                      content if content is not None else await request.body())
     principal = f"{actor.kind}:{actor.id or '-'}"
     async with services.db.transaction() as conn:
         stored = await claim(conn, principal, key, fingerprint)

@@ -124,6 +124,36 @@ async def insert_certificate(conn: asyncpg.Connection, **values: object) -> uuid
         values["reference"], values["case_id"], values["issued_by"], values["order_fingerprint"])
 
 
+async def next_serials(conn: asyncpg.Connection, count: int) -> list[int]:
+    return [r[0] for r in await conn.fetch("SELECT nextval('certificate_serial') FROM generate_series(1, $1)", count)]
+
+
+async def insert_certificates(conn: asyncpg.Connection, rows: list[tuple]) -> list[asyncpg.Record]:
+    """Many certificates in one statement (columns as `insert_certificate`'s, with `id` first); those
+    whose (authority, reference) was taken meanwhile are skipped. Returns (id, reference) of those written."""
+    columns = list(zip(*rows, strict=True))
+    return await conn.fetch(
+        """INSERT INTO certificates (id, number, certificate_type, authority_id, signing_key_id, holder_kind, citizen_id,
+               holder_name, holder_identifier, fields, issued_at, valid_from, expires_at, qr_text, reference, case_id,
+               issued_by, order_fingerprint)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::uuid[],
+                                $8::text[], $9::text[], $10::jsonb[], $11::timestamptz[], $12::timestamptz[],
+                                $13::timestamptz[], $14::text[], $15::text[], $16::uuid[], $17::text[], $18::bytea[])
+           ON CONFLICT (authority_id, reference) DO NOTHING RETURNING id, reference""", *columns)
+
+
+async def certificates_by_references(conn: asyncpg.Connection, authority_id: str,
+                                     references: list[str]) -> dict[str, uuid.UUID]:
+    rows = await conn.fetch("SELECT reference, id FROM certificates WHERE authority_id = $1 AND reference = ANY($2)",
+                            authority_id, references)
+    return {r["reference"]: r["id"] for r in rows}
+
+
+async def holders(conn: asyncpg.Connection, citizen_ids: list[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
+    rows = await conn.fetch("SELECT id, name, resident_id_masked FROM citizens WHERE id = ANY($1)", citizen_ids)
+    return {r["id"]: r for r in rows}
+
+
 async def certificate(conn: asyncpg.Connection, certificate_id: uuid.UUID, *,
                       for_update: bool = False) -> asyncpg.Record | None:
     lock = " FOR UPDATE OF c" if for_update else ""

@@ -10,6 +10,8 @@ one group of use cases.
 
 from __future__ import annotations
 
+import uuid
+
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.certificates.authorities import AuthorityService
@@ -37,3 +39,7 @@ class CertificateService:
         """Issue a certificate: what other domains call (a case's decision, inside its own transaction).
         The rules are `CertificateRegistry.issue`'s."""
         return await self.registry.issue(order, actor)
+
+    async def issue_many(self, orders: list[CertificateIssue], actor: Actor) -> dict[str, uuid.UUID]:
+        """Issue a bulk job's certificates in its transaction (see `CertificateRegistry.issue_many`)."""
+        return await self.registry.issue_many(orders, actor)

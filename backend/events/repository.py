@@ -39,19 +39,20 @@ async def insert_event(conn: asyncpg.Connection, kind: str, subject_type: str, s
         kind, subject_type, subject_id, division, payload)
 
 
-async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str, str | None, Any]]) -> int:
-    """Many events in one statement (a bulk job's), fanned out like `insert_event`."""
+async def insert_events(conn: asyncpg.Connection,
+                        rows: Sequence[tuple[uuid.UUID, str, str, str, str | None, Any]]) -> int:
+    """Many events (with their ids) in one statement (a bulk job's), fanned out like `insert_event`."""
     if not rows:
         return 0
-    kinds, types, ids, divisions, payloads = (list(column) for column in zip(*rows, strict=True))
+    event_ids, kinds, types, ids, divisions, payloads = (list(column) for column in zip(*rows, strict=True))
     return await conn.fetchval(
         f"""WITH new_events AS (
-                INSERT INTO event_outbox (kind, subject_type, subject_id, division, payload)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+                INSERT INTO event_outbox (id, kind, subject_type, subject_id, division, payload)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
                 RETURNING id, kind, division),
             fanned AS ({_FAN_OUT})
             SELECT count(*) FROM new_events, pg_notify('{NOTIFY_CHANNEL}', '')""",
-        kinds, types, ids, divisions, payloads)
+        event_ids, kinds, types, ids, divisions, payloads)
 
 
 # -- deliveries ------------------------------------------------------------------------------------

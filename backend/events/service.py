@@ -53,6 +53,7 @@ class Event:
     subject_id: str
     division: str | None
     payload: Any
+    id: uuid.UUID | None = None  # chosen by the caller when it must name the event before it is written
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +134,15 @@ class EventService:
         return await repository.insert_event(conn, kind, subject_type, subject_id, division,
                                              _payload(payload if payload is not None else {}))
 
-    async def publish_many(self, conn: asyncpg.Connection, events: Sequence[Event]) -> int:
-        """Many events in one statement, in the caller's transaction (for bulk jobs)."""
+    async def publish_many(self, conn: asyncpg.Connection, events: Sequence[Event]) -> list[uuid.UUID]:
+        """Many events in one statement, in the caller's transaction (for bulk jobs); their ids, in order."""
         for event in events:
             _check_event(event.kind, event.subject_type, event.subject_id, event.division)
-        return await repository.insert_events(conn, [
-            (e.kind, e.subject_type, e.subject_id, e.division, _payload(e.payload if e.payload is not None else {}))
-            for e in events])
+        ids = [e.id or uuid.uuid4() for e in events]
+        await repository.insert_events(conn, [
+            (event_id, e.kind, e.subject_type, e.subject_id, e.division,
+             _payload(e.payload if e.payload is not None else {})) for event_id, e in zip(ids, events, strict=True)])
+        return ids
 
     async def delivery_log(self, conn: asyncpg.Connection, subject_type: str, subject_id: str) -> list[EventView]:
         """Where the subject's events went and when, newest first, for another domain to show (the

@@ -29,33 +29,43 @@ class FaceAttempts:
         self.db, self.ephemeral, self.audit, self.identity = db, ephemeral, audit, identity
         self.policy, self.analyser, self.retention = policy, analyser, retention
 
-    async def count(self, actor: Actor, client: FaceClient) -> None:
-        """One more face check; refuse past the hourly caps. Per person and per session are the
-        controls; per address is set high (many people share one address behind a NAT) and per
-        device only counts when the client names one."""
-        limits = [("face-session", actor.session_id or "", self.policy.attempts_per_session_hour,
+    async def count(self, actor: Actor, client: FaceClient, citizen_id: str | None = None) -> None:
+        """One more face check of `citizen_id` (default: the actor); refuse past the hourly caps and
+        the person's daily cap. Per person and per session are the controls; per address is set high
+        (many people share one address behind a NAT) and per device only counts when the client names
+        one."""
+        person = citizen_id or actor.id or ""
+        limits = [("face-session", actor.session_id or "", self.policy.attempts_per_session_hour, 3600,
                    "face checks in this session"),
-                  ("face-citizen", actor.id or "", self.policy.attempts_per_citizen_hour,
+                  ("face-citizen", person, self.policy.attempts_per_citizen_hour, 3600,
                    "face checks for this person"),
-                  ("face-address", client.address, self.policy.attempts_per_address_hour,
+                  ("face-citizen-day", person, self.policy.attempts_per_citizen_day, 86400,
+                   "face checks for this person today"),
+                  ("face-address", client.address, self.policy.attempts_per_address_hour, 3600,
                    "face checks from this network address")]
         if client.device is not None:
-            limits.append(("face-device", client.device, self.policy.attempts_per_device_hour,
+            limits.append(("face-device", client.device, self.policy.attempts_per_device_hour, 3600,
                            "face checks from this device"))
         try:
-            for name, subject, limit, what in limits:
-                await self.ephemeral.limit(name, subject, limit=limit, window_seconds=3600, what=what)
+            for name, subject, limit, window, what in limits:
+                await self.ephemeral.limit(name, subject, limit=limit, window_seconds=window, what=what)
         except RateLimited as exc:
             raise with_reasons(FaceAttemptsExhausted(exc.detail, exc.retry_after, alternatives=ALTERNATIVES),
                                "attempts-exhausted") from None
 
     async def left(self, actor: Actor, citizen_id: str) -> int:
-        """Attempts left this hour: the smaller of what the person and this session have left."""
-        left = await self.ephemeral.remaining("face-citizen", citizen_id, limit=self.policy.attempts_per_citizen_hour)
+        """Attempts left now: the smallest of what the person has left this hour and today, and what
+        this session has left."""
+        left = min(await self.ephemeral.remaining("face-citizen", citizen_id, limit=self.policy.attempts_per_citizen_hour),
+                   await self.left_today(citizen_id))
         if actor.kind == "citizen" and actor.session_id:
             left = min(left, await self.ephemeral.remaining("face-session", actor.session_id,
                                                             limit=self.policy.attempts_per_session_hour))
         return left
+
+    async def left_today(self, citizen_id: str) -> int:
+        return await self.ephemeral.remaining("face-citizen-day", citizen_id,
+                                              limit=self.policy.attempts_per_citizen_day)
 
     def detail(self, kind: str, client: FaceClient) -> dict[str, Any]:
         """The audit detail every attempt starts from: what was checked, how, and from where."""

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import secrets
+import uuid
 from typing import Any
 
 import asyncpg
@@ -54,14 +55,17 @@ class LivenessChallenges:
         self.db, self.ephemeral, self.audit, self.references = db, ephemeral, audit, references
         self.analyser, self.attempts, self.policy = analyser, attempts, analyser.policy
 
-    async def issue(self, actor: Actor, movement: Movement, client: FaceClient) -> LivenessChallenge:
-        """A random sequence of head movements, single-use, valid for a short time.
+    async def issue(self, actor: Actor, movement: Movement, client: FaceClient,
+                    citizen_id: uuid.UUID | None = None) -> LivenessChallenge:
+        """A random sequence of head movements, single-use, valid for a short time, for the actor's own
+        face or (`citizen_id`, see `on_behalf`) for a named person's.
 
-        Each challenge counts as an attempt (asking for challenges until one fits a prepared burst
-        costs attempts), and a session has one open challenge: a new one replaces the last."""
-        await self.attempts.count(actor, client)
+        Each challenge counts as an attempt of the person checked (asking for challenges until one fits
+        a prepared burst costs attempts), and a session has one open challenge: a new one replaces the last."""
+        await self.attempts.count(actor, client, str(citizen_id) if citizen_id else None)
         async with self.db.connection() as conn:
-            row = await self.references.own(conn, actor)
+            row = await (self.references.own(conn, actor) if citizen_id is None
+                         else self.references.named(conn, citizen_id))
         if row["template_enc"] is None:
             raise not_enrolled()
         choices = MOVEMENTS[movement]
@@ -70,7 +74,7 @@ class LivenessChallenges:
         actions: list[Action] = [chooser.choice(choices) for _ in range(self.policy.challenge_steps)]
         challenge_id = secrets.token_urlsafe(24)
         seconds = self.policy.challenge_seconds
-        state = {"citizen": actor.id, "actions": actions}
+        state = {"citizen": str(row["id"]), "actions": actions}
         session = actor.session_id or ""
         replaced = await self.ephemeral.client.set(self.ephemeral.key("face-challenge-open", session), challenge_id,
                                                    ex=seconds, get=True)
@@ -78,10 +82,11 @@ class LivenessChallenges:
             await self.ephemeral.client.delete(self._key(session, replaced.decode()))
         await self.ephemeral.client.set(self._key(session, challenge_id), json.dumps(state), ex=seconds)
         async with self.db.transaction() as conn:
-            await self.audit.record(conn, actor, "face.challenge_issued", "citizen", actor.id,
+            await self.audit.record(conn, actor, "face.challenge_issued", "citizen", str(row["id"]),
                                     division=row["home_division"],
                                     detail={"challenge": challenge_id, "actions": actions, "movement": movement,
-                                            "replaced": replaced is not None, "capture": client.capture})
+                                            "replaced": replaced is not None, "capture": client.capture,
+                                            "on_behalf": citizen_id is not None})
         return LivenessChallenge(
             challenge_id=challenge_id, steps=[step(a) for a in actions],
             expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds), expires_in=seconds,
@@ -90,9 +95,10 @@ class LivenessChallenges:
     def _key(self, session: str, challenge_id: str) -> str:
         return self.ephemeral.key("face-challenge", session, challenge_id)
 
-    async def _take(self, actor: Actor, challenge_id: str) -> list[Action]:
+    async def take(self, actor: Actor, challenge_id: str, citizen_id: str | None = None) -> list[Action]:
         """The challenge's actions, consumed: a second answer, a late one, one from another session,
-        or one to a challenge since replaced, is refused."""
+        one issued for another person than `citizen_id` (default: the actor), or one to a challenge
+        since replaced, is refused."""
         session = actor.session_id or ""
         state = await self.ephemeral.take_once("face-challenge", session, challenge_id)
         if state is None:
@@ -105,29 +111,33 @@ class LivenessChallenges:
         await self.ephemeral.client.set(self.ephemeral.key("face-challenge-used", session, challenge_id), 1,
                                         ex=24 * 3600)
         issued = json.loads(state)
-        if issued["citizen"] != actor.id:
+        if issued["citizen"] != (citizen_id or actor.id):
             raise with_reasons(ChallengeExpired("this challenge was issued to someone else; request a new one"),
                                "challenge-expired")
         return issued["actions"]
 
-    async def answer(self, actor: Actor, challenge_id: str, frames: list[bytes], client: FaceClient) -> FaceVerified:
-        """Check a burst of frames against the challenge and the reference; success raises the session to L3.
-
-        The attempt was counted when the challenge was issued. Room on the pool is reserved before the
-        challenge is used up, so a busy pool (503) leaves the challenge open for a retry."""
+    def check_answer_shape(self, challenge_id: str, frames: list[bytes]) -> None:
+        """Refuse an id never issued, or a burst of the wrong length, before anything is spent."""
         if not CHALLENGE_ID.fullmatch(challenge_id):
             raise with_reasons(ChallengeExpired("no challenge has this id; request a new one"), "challenge-expired")
         if not self.policy.min_frames <= len(frames) <= self.policy.max_frames:
             error = ValidationFailed.field(
                 "frames", f"send between {self.policy.min_frames} and {self.policy.max_frames} frames")
             raise with_reasons(error, "frame-count")
+
+    async def answer(self, actor: Actor, challenge_id: str, frames: list[bytes], client: FaceClient) -> FaceVerified:
+        """Check a burst of frames against the challenge and the reference; success raises the session to L3.
+
+        The attempt was counted when the challenge was issued. Room on the pool is reserved before the
+        challenge is used up, so a busy pool (503) leaves the challenge open for a retry."""
+        self.check_answer_shape(challenge_id, frames)
         detail = self.attempts.detail("liveness", client) | {"challenge": challenge_id, "frames": len(frames)}
         failure: DomainError | None = None
         async with self.analyser.engine.reserve(len(frames)) as slot:
             async with self.db.connection() as conn:
                 row = await self.references.own(conn, actor)
             try:
-                actions = await self._take(actor, challenge_id)
+                actions = await self.take(actor, challenge_id)
             except (ChallengeExpired, ChallengeUsed) as exc:
                 failure = exc
             else:

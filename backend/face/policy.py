@@ -29,6 +29,7 @@ class FacePolicy:
     challenge_steps: int = 4
     max_frames: int = 16
     attempts_per_citizen_hour: int = 10
+    attempts_per_citizen_day: int = 20
     attempts_per_session_hour: int = 5
     attempts_per_device_hour: int = 30
     attempts_per_address_hour: int = 300
@@ -49,6 +50,7 @@ class FacePolicy:
             threshold=settings.face_threshold, burst_threshold=settings.face_burst_threshold,
             challenge_seconds=settings.face_challenge_seconds,
             attempts_per_citizen_hour=settings.face_attempts_per_citizen_hour,
+            attempts_per_citizen_day=settings.face_attempts_per_citizen_day,
             attempts_per_session_hour=settings.face_attempts_per_session_hour,
             attempts_per_device_hour=settings.face_attempts_per_device_hour,
             attempts_per_address_hour=settings.face_attempts_per_address_hour,

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import msgspec
 
+from backend.eligibility.methods import FACE_ALTERNATIVES
 from backend.errors import DomainError
 from backend.face.schemas import ChallengeStep, FaceReason
 
@@ -84,8 +85,9 @@ ACTION_PROMPTS: dict[str, tuple[str, str]] = {
     "look_down": ("请慢慢低头", "Slowly look down"),
 }
 
-# What a person can do instead when face checks keep failing; face is never the only route.
-ALTERNATIVES = ["assisted-counter", "home-visit", "family-proxy"]
+# What a person can do instead when face checks keep failing; face is never the only route. The codes
+# are the recognition methods' (one vocabulary: backend/eligibility/methods.py).
+ALTERNATIVES = FACE_ALTERNATIVES
 
 
 def reason(code: str, frame: int | None = None) -> FaceReason:

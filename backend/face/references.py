@@ -39,6 +39,14 @@ class References:
             raise NotFound("citizen not found")
         return row
 
+    async def named(self, conn: asyncpg.Connection, citizen_id: uuid.UUID) -> asyncpg.Record:
+        """A named citizen's row with enrolment, for a check run on their behalf (the caller has
+        established that the actor may act for them)."""
+        row = await repository.citizen_with_enrolment(conn, citizen_id)
+        if row is None:
+            raise NotFound("no such citizen")
+        return row
+
     async def in_scope(self, actor: Actor, citizen_id: uuid.UUID, refused: str) -> asyncpg.Record:
         """The citizen's row with enrolment, if inside the staff member's division (refusals audited)."""
         async with self.db.transaction() as conn:

@@ -76,6 +76,19 @@ class FaceVerified(msgspec.Struct):
     capture: str = "unattested"
 
 
+class FaceDecision(msgspec.Struct):
+    """A passed check of a named person run by another actor (see `backend/face/on_behalf.py`): the
+    decision with what it rests on; no session is raised and no token issued."""
+
+    decision: Literal["match"]
+    citizen_id: uuid.UUID
+    score: float
+    threshold: float
+    checks: FaceChecks
+    capture: str
+    challenge: str
+
+
 class ChallengeRequest(msgspec.Struct, forbid_unknown_fields=True):
     movement: Annotated[Movement, msgspec.Meta(
         description="Which movements the person can do: `turn` (left and right), `nod` (up and down), "

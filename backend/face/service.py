@@ -14,7 +14,8 @@ rate-limited and audited with its scores, reasons and capture provenance, never 
 - `challenges`: the liveness challenge and its answer (L3);
 - `retention`: photos kept for disputes, and their purge;
 - `card`: a live photo against the resident ID card's chip photo (kiosk sign-in), and enrolment from
-  that chip photo at a kiosk.
+  that chip photo at a kiosk;
+- `on_behalf`: a named person's liveness check run by an authorised actor, returning the decision.
 """
 
 from __future__ import annotations
@@ -33,11 +34,19 @@ from backend.face.card import CardCheck, CardMatch
 from backend.face.challenges import LivenessChallenges
 from backend.face.checks import PhotoCheck
 from backend.face.engine import FaceEngine
+from backend.face.on_behalf import OnBehalfChecks
 from backend.face.enrolment import FaceEnrolments
 from backend.face.policy import FacePolicy, model_dir
 from backend.face.references import References
 from backend.face.retention import PhotoRetention
-from backend.face.schemas import FaceEnrolment, FaceEnrolmentStatus, FaceVerified, LivenessChallenge, Movement
+from backend.face.schemas import (
+    FaceDecision,
+    FaceEnrolment,
+    FaceEnrolmentStatus,
+    FaceVerified,
+    LivenessChallenge,
+    Movement,
+)
 from backend.face.templates import FaceDataCipher
 from backend.identity.service import IdentityService
 from ml_models.liveness import PresentationAttackDetector
@@ -62,6 +71,8 @@ class FaceService:
         self.photo_check = PhotoCheck(db, self.references, self.analyser, self.attempts)
         self.challenges = LivenessChallenges(db, ephemeral, audit, self.references, self.analyser, self.attempts)
         self.card = CardCheck(db, ephemeral, audit, cipher, policy, self.analyser)
+        self.on_behalf = OnBehalfChecks(db, audit, self.references, self.analyser, self.attempts, self.challenges,
+                                        self.retention)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database, ephemeral: Ephemeral, audit: AuditLog,
@@ -117,6 +128,20 @@ class FaceService:
     async def enrol_from_card(self, actor: Actor, citizen_id: uuid.UUID, kiosk_id: uuid.UUID, chip_photo: bytes, *,
                               consent: bool) -> FaceEnrolment:
         return await self.card.enrol(actor, citizen_id, kiosk_id, chip_photo, consent=consent)
+    async def issue_challenge_for(self, actor: Actor, citizen_id: uuid.UUID, movement: Movement,
+                                  client: FaceClient) -> LivenessChallenge:
+        """A liveness challenge of the named person, for an actor the caller has authorised to act for them."""
+        return await self.on_behalf.issue(actor, citizen_id, movement, client)
+
+    async def check_for(self, actor: Actor, citizen_id: uuid.UUID, challenge_id: str, frames: list[bytes],
+                        client: FaceClient) -> FaceDecision:
+        """The named person's liveness check, decided without raising the actor's session."""
+        return await self.on_behalf.answer(actor, citizen_id, challenge_id, frames, client)
+
+    async def attempts_left(self, actor: Actor, citizen_id: uuid.UUID) -> tuple[int, int]:
+        """(left now, left today) of a person's face checks."""
+        person = str(citizen_id)
+        return await self.attempts.left(actor, person), await self.attempts.left_today(person)
 
     async def purge_retained_photos(self) -> int:
         return await self.retention.purge()
