@@ -4,6 +4,7 @@ into the same services the phone uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ from backend.actors import Actor
 from backend.certificates.schemas import CertificateSummary, CertificateView
 from backend.container import Services
 from backend.errors import FieldError, ValidationFailed
-from backend.face.schemas import FaceEnrolment
+from backend.eligibility.schemas import FaceConsentView, PensionStatus, Precheck, RecognitionView
+from backend.face.capture import FaceClient
+from backend.face.schemas import ChallengeRequest, FaceEnrolment, LivenessChallenge
 from backend.kiosks.devices import Kiosk
 from backend.kiosks.schemas import (
     CardRead,
@@ -32,10 +35,16 @@ from backend.kiosks.schemas import (
 )
 from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor, provide_resident, resident_guard
 from mobile_api.context import client_address
-from mobile_api.face import FACE_EXCEPTION_HANDLERS
+from mobile_api.face import CHALLENGE_ID_PARAM, FACE_EXCEPTION_HANDLERS
 from mobile_api.idempotent import IDEMPOTENCY_PARAM
 
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+
+
+class KioskPension(msgspec.Struct):
+    status: PensionStatus
+    precheck: Precheck
+    face_consent: FaceConsentView
 SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
 
 
@@ -173,3 +182,70 @@ class KioskPrintController(Controller):
 
 
 RESIDENT_CONTROLLERS = [KioskPrintController, KioskSignInController, KioskResidentController]
+
+
+@dataclass
+class BurstForm:
+    frames: list[UploadFile] = field(metadata={
+        "description": "The kiosk camera's burst, in capture order, unmirrored: facing the camera, then each "
+                       "movement of the challenge with a return to facing it"})
+
+
+class KioskPensionController(Controller):
+    """Pension eligibility recognition (养老金资格认证) at the kiosk: the pension service's rules, with the
+    kiosk as the place and its camera as the capture (`kiosk:<id>`)."""
+
+    path = "/kiosk/v1/pension"
+    tags = ["kiosk"]
+    guards = [resident_guard]
+    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
+    security = SESSION_SECURITY
+    exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
+
+    @get("/", operation_id="kioskPensionStatus", summary="My pension recognition status (at a kiosk)",
+         description="The status page and the pre-check (everything that would make a recognition fail, with what "
+                     "to do), as on the phone. Audited.")
+    async def status(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> KioskPension:
+        return KioskPension(status=await services.eligibility.status(actor),
+                            precheck=await services.eligibility.precheck(actor),
+                            face_consent=await services.eligibility.face_consent(actor))
+
+    @post("/face-consent", operation_id="kioskPensionFaceConsent", summary="Agree to face recognition (at a kiosk)",
+          description="The separate consent to face recognition for pension recognition, given at the kiosk.",
+          status_code=200)
+    async def consent(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> FaceConsentView:
+        return await services.eligibility.give_face_consent(actor, via="kiosk")
+
+    @post("/challenges", operation_id="kioskPensionChallenge", summary="Start the liveness challenge (at a kiosk)",
+          description="Head movements to follow in front of the kiosk camera; `movement` lets the person choose "
+                      "turning or nodding.", status_code=201)
+    async def challenge(self, request: Request[Any, Any, Any], services: NamedDependency[Services],
+                        kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor],
+                        data: JSONBody[ChallengeRequest | None] = None) -> LivenessChallenge:
+        return await services.eligibility.kiosk_challenge(
+            _kiosk_acting(kiosk, actor), uuid.UUID(actor.id or ""), (data or ChallengeRequest()).movement,
+            _camera(request, kiosk))
+
+    @post("/challenges/{challenge_id:str}/answer", operation_id="kioskPensionRecognise",
+          summary="Be recognised with the liveness burst (at a kiosk)",
+          description="The burst is checked against the resident's enrolled reference; a pass records the "
+                      "recognition with method `kiosk` (a new 12 months begin) and issues its certificate.",
+          status_code=201)
+    async def recognise(self, request: Request[Any, Any, Any], challenge_id: Annotated[str, CHALLENGE_ID_PARAM],
+                        data: Annotated[BurstForm, MULTIPART], services: NamedDependency[Services],
+                        kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor]) -> RecognitionView:
+        frames = [await frame.read() for frame in data.frames]
+        return await services.eligibility.kiosk_recognise(
+            _kiosk_acting(kiosk, actor), uuid.UUID(actor.id or ""), challenge_id, frames, _camera(request, kiosk))
+
+
+def _kiosk_acting(kiosk: Kiosk, resident: Actor) -> Actor:
+    """The kiosk as the acting device, carrying whoever assists the resident into the audit."""
+    return dataclasses.replace(kiosk.actor(resident.request_id), assisted_by=resident.assisted_by)
+
+
+def _camera(request: Request[Any, Any, Any], kiosk: Kiosk) -> FaceClient:
+    return FaceClient(address=client_address(request), device=str(kiosk.id), capture=f"kiosk:{kiosk.id}")
+
+
+RESIDENT_CONTROLLERS.append(KioskPensionController)

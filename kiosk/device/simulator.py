@@ -41,6 +41,8 @@ DEMO_CARDS = [
     TestCard("wang", "510107195203150010", "王建国", "obama3.jpg", "obama.jpg", dt.date(2032, 3, 15), "成都市武侯区"),
     TestCard("chen", "330106198806120025", "陈静", "biden.jpg", "biden.jpg", dt.date(2034, 6, 12), "杭州市西湖区"),
     TestCard("zhao", _with_check("33010619450218002"), "赵秀兰", "obama2.jpg", "obama3.jpg", None, "杭州市西湖区"),
+    # 张桂兰, a 四川 pensioner living in 杭州, overdue (backend/demo.py): pension recognition at the kiosk.
+    TestCard("zhang", "510104194806120028", "张桂兰", "obama3.jpg", "obama.jpg", None, "成都市锦江区"),
 ]
 
 

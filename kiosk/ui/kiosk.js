@@ -37,6 +37,13 @@ const TEXT = {
     offlineTitle: "网络连接中断", offlineHint: "刚才的操作没有提交，不会留下办了一半的事情。网络恢复后请重新开始。",
     retry: "重新连接", helpAsked: "已通知工作人员，请稍候。",
     errorTitle: "出了点问题", errorHint: "请再试一次，或请工作人员协助。",
+    pensionNotOnRoster: "系统中没有您领取养老金的记录。如有疑问，请到社保服务窗口咨询。",
+    pensionTitle: "养老金资格认证", pensionNextDue: (d) => `下次认证截止日期：${d}`, pensionStart: "开始刷脸认证",
+    pensionNotReady: "现在还不能刷脸认证", consentTitle: "同意用人脸识别认证养老金资格",
+    consentHint: "认证时会拍下您的面部动作，与您登记的人像比对，只用于这次认证。不同意也可以到窗口认证或预约上门。",
+    livenessStep: "动作认证", livenessFront: "请正对镜头，保持不动", livenessBack: "请回到正对镜头",
+    livenessHold: "很好，请保持", livenessSending: "正在认证，请稍候……",
+    recognised: "认证成功", recognisedHint: (d) => `下次请在 ${d} 之前认证。`, printRecord: "打印认证凭证",
   },
   en: {
     brand: "Cross-province services · Self-service", language: "中文", large: "Large text", help: "Ask staff for help", exit: "Exit",
@@ -70,6 +77,13 @@ const TEXT = {
     offlineTitle: "The network is down", offlineHint: "Nothing was submitted; nothing is left half done. Please start again when the network is back.",
     retry: "Reconnect", helpAsked: "Staff have been called, please wait.",
     errorTitle: "Something went wrong", errorHint: "Please try again, or ask staff for help.",
+    pensionNotOnRoster: "No paying agency lists you as a pensioner. Please ask at a social-insurance window.",
+    pensionTitle: "Pension eligibility", pensionNextDue: (d) => `Next recognition due by ${d}`, pensionStart: "Start the face check",
+    pensionNotReady: "The face check is not possible yet", consentTitle: "Agree to face recognition for your pension",
+    consentHint: "Your head movements are filmed and compared with your registered face, only for this recognition. Without it you can use a window or book a home visit.",
+    livenessStep: "Movements", livenessFront: "Please face the camera and hold still", livenessBack: "Please face the camera again",
+    livenessHold: "Good, hold still", livenessSending: "Checking, please wait…",
+    recognised: "Recognised", recognisedHint: (d) => `Please come again before ${d}.`, printRecord: "Print the record",
   },
 };
 
@@ -217,10 +231,10 @@ async function capture(video, take, status) {
 async function menu() {
   const enabled = (state.device.configuration.enabled_tasks) || ["certificates", "pension", "apply", "cases"];
   const tasks = [["certificates", "taskCertificates", "taskCertificatesHint", certificates],
-                 ["pension", "taskPension", "taskPensionHint", () => notYet("pension")],
+                 ["pension", "taskPension", "taskPensionHint", pension],
                  ["apply", "taskApply", "taskApplyHint", () => notYet("apply")],
                  ["cases", "taskCases", "taskCasesHint", () => notYet("cases")]].filter(([key]) => enabled.includes(key));
-  if (!state.session.resident.face_enrolled) tasks.push(["enrol", "taskEnrol", "taskEnrolHint", enrolOffer]);
+  if (!state.session.resident.face_enrolled) tasks.push(["enrol", "taskEnrol", "taskEnrolHint", () => enrolOffer()]);
   const name = maskedName(state.session.resident.name);
   show("menu", "", el("h1", {}, t("menuTitle", name)), el("p", {}, t("menuHint")),
        el("ul", { class: "choices" }, tasks.map(([key, title, hint, go]) =>
@@ -291,7 +305,104 @@ async function followJob() {
   if (answer.ok) printing(answer.body);
 }
 
-function enrolOffer() {
+// -- pension eligibility recognition (the pension service's rules; this screen only follows them) -----
+
+async function pension() {
+  const answer = await call("api/pension");
+  if (answer.status === 404) {
+    return show("pension", "", el("h1", {}, t("pensionTitle")), el("p", { class: "notice" }, t("pensionNotOnRoster")),
+                el("div", { class: "actions" }, button(t("back"), menu, "secondary")));
+  }
+  if (!answer.ok) return failed(answer);
+  const { status, precheck, face_consent: consent } = answer.body;
+  const summary = state.lang === "zh" ? status.summary_zh : status.summary_en;
+  const blockers = precheck.reasons.filter((r) => !["overdue"].includes(r.code));
+  const content = [el("h1", {}, t("pensionTitle")), el("p", { class: "notice" }, summary),
+                   el("p", {}, t("pensionNextDue", status.next_due))];
+  let next;
+  if (precheck.reasons.some((r) => r.code === "not-enrolled")) next = button(t("taskEnrol"), () => enrolOffer(pension), "primary", { id: "pension-next" });
+  else if (!consent.given) next = button(t("agree"), () => pensionConsent(), "primary", { id: "pension-next" });
+  else if (precheck.ready) next = button(t("pensionStart"), () => liveness(), "primary", { id: "pension-next" });
+  if (!precheck.ready && blockers.length) {
+    content.push(el("div", { class: "notice warn" }, el("strong", {}, "⚠ " + t("pensionNotReady")),
+      blockers.map((r) => el("p", {}, state.lang === "zh" ? `${r.zh} ${r.todo_zh}` : `${r.en} ${r.todo_en}`))));
+  }
+  content.push(el("div", { class: "actions" }, next || "", button(t("back"), menu, "secondary")));
+  show("pension", "", ...content);
+  say(summary);
+}
+
+function pensionConsent() {
+  show("pension-consent", "", el("h1", {}, t("consentTitle")), el("p", {}, t("consentHint")),
+       el("div", { class: "actions" }, button(t("agree"), async () => {
+         const answer = await call("api/pension/face-consent", { method: "POST" });
+         return answer.ok ? pension() : failed(answer);
+       }, "primary", { id: "agree" }), button(t("decline"), menu, "secondary")));
+  say(t("consentTitle") + "。" + t("consentHint"));
+}
+
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function liveness() {
+  const answer = await call("api/pension/challenges", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ movement: "any" }) });
+  if (!answer.ok) return failed(answer);
+  const challenge = answer.body;
+  const video = el("video", { autoplay: "", playsinline: "", muted: "", "aria-label": t("livenessStep") });
+  const prompt = el("p", { class: "step-title", "aria-live": "assertive" });
+  const total = challenge.steps.length + 1;
+  show("liveness", t("stepOf", 1, total, t("livenessStep")), el("h1", {}, t("livenessStep")),
+       el("div", { class: "camera" }, video, el("div", {}, prompt)));
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    video.srcObject = state.stream;
+    await new Promise((resolve) => { video.onloadeddata = resolve; if (video.readyState >= 2) resolve(); });
+  } catch (_) {
+    return failed({ body: {} });
+  }
+  const frames = [];
+  const grab = async () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    frames.push(await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92)));
+  };
+  const pose = async (action, text, stepNumber) => {
+    $("screen").dataset.action = action;
+    prompt.textContent = text;
+    $("progress").textContent = t("stepOf", stepNumber, total, t("livenessStep"));
+    say(text);
+    await wait(window.KIOSK_POSE_MS || 1800);  // time to move; a test's camera moves at once
+    await grab();
+  };
+  await pose("frontal", t("livenessFront"), 1);
+  for (const [index, step] of challenge.steps.entries()) {
+    await pose(step.action, state.lang === "zh" ? step.zh : step.en, index + 2);
+    await pose("frontal", t("livenessBack"), index + 2);
+  }
+  delete $("screen").dataset.action;
+  prompt.textContent = t("livenessSending");
+  say(t("livenessSending"));
+  const form = new FormData();
+  frames.forEach((frame, i) => form.append("frames", frame, `frame${i}.jpg`));
+  const result = await call(`api/pension/challenges/${challenge.challenge_id}/answer`, { method: "POST", body: form });
+  if (result.status !== 201) {
+    const problem = result.body || {};
+    if ((problem.type || "").endsWith("/kiosk-session-ended")) return failed(result);
+    return show("liveness-failed", "", el("h1", {}, "⚠ " + t("faceFailed")), problemNotice(problem),
+                el("div", { class: "actions" }, button(t("tryAgain"), liveness, "primary", { id: "pension-retry" }),
+                   button(t("back"), menu, "secondary")));
+  }
+  const recognition = result.body;
+  show("recognised", "", el("h1", {}, "✓ " + t("recognised")),
+       el("p", { class: "notice ok", role: "status" }, t("recognisedHint", recognition.next_due)),
+       el("div", { class: "actions" }, recognition.certificate_id
+         ? button(t("printRecord"), () => printDocument("certificate", recognition.certificate_id), "primary", { id: "print" }) : "",
+         button(t("back"), menu, "secondary")));
+  say(t("recognised") + "。" + t("recognisedHint", recognition.next_due));
+}
+
+function enrolOffer(after = menu) {
+  state.afterEnrol = after;
   show("enrol", "", el("h1", {}, t("enrolTitle")), el("p", {}, t("enrolHint")),
        el("div", { class: "actions" }, button(t("agree"), enrol, "primary", { id: "agree" }), button(t("decline"), menu, "secondary")));
   say(t("enrolTitle") + "。" + t("enrolHint"));
@@ -301,8 +412,9 @@ async function enrol() {
   const answer = await call("face-enrolment", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ consent: true }) });
   if (!answer.ok) return failed(answer);
   state.session.resident.face_enrolled = true;
+  const after = typeof state.afterEnrol === "function" ? state.afterEnrol : menu;
   show("enrolled", "", el("h1", {}, "✓ " + t("enrolled")), el("p", {}, t("enrolledHint")),
-       el("div", { class: "actions" }, button(t("back"), menu, "primary")));
+       el("div", { class: "actions" }, button(t("back"), after, "primary", { id: "after-enrol" })));
 }
 
 function failed(answer) {
@@ -399,7 +511,8 @@ $("help").addEventListener("click", () => { say(t("helpAsked")); $("progress").t
 $("exit").addEventListener("click", async () => { await call("session", { method: "DELETE" }); ended("endedCard"); });
 
 function rerender() {
-  const again = { welcome, menu, certificates, face: () => faceCheck(), "not-yet": () => notYet(), enrol: enrolOffer };
+  const again = { welcome, menu, certificates, pension, face: () => faceCheck(), "not-yet": () => notYet(),
+                  enrol: () => enrolOffer(state.afterEnrol) };
   (again[state.screen] || (() => {}))();
 }
 

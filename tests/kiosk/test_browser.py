@@ -297,6 +297,86 @@ async def test_the_network_dropping_between_screens_clears_the_screen(kiosk):
 async def test_tasks_whose_services_are_not_built_yet_say_so(kiosk):
     page, screens, _, _ = kiosk
     await sign_in(page, screens)
-    await page.click("[data-task=pension]")
+    await page.click("[data-task=apply]")
     await page.wait_for_selector("main[data-screen=not-yet]")
     await screens.check("not-yet")
+    await page.click("text=返回")
+    await page.click("[data-task=pension]")  # 李秀英 draws no pension: told so, in words
+    await page.wait_for_selector("main[data-screen=pension]")
+    assert "没有您领取养老金的记录" in await page.inner_text("main")
+
+
+async def test_pension_recognition_with_the_liveness_challenge(kiosk_server, browser, figures):
+    """张桂兰 (overdue) registers her face from the chip photo, agrees to face recognition, follows the
+    random head movements and prints the record. The camera here is a page-level stand-in that shows
+    whatever pose the screen asks for (a fake capture file cannot follow a random challenge)."""
+    import base64
+
+    import axe_playwright_python
+
+    from kiosk.device.simulator import framed
+
+    base_url, data_dir = kiosk_server
+    photo = face_samples.photo("obama.jpg")
+    face = face_samples.pipeline().detector.detect(face_samples.rgb_of(photo))[0]
+    standing = framed(photo, tuple(float(v) for v in face.box))
+    actions = ["frontal", "turn_left", "turn_right", "look_up", "look_down"]
+    poses = dict(zip(actions, face_samples.burst(standing, actions, seed=3), strict=True))
+    urls = {k: "data:image/jpeg;base64," + base64.b64encode(v).decode() for k, v in poses.items()}
+    camera = """(() => {
+      window.KIOSK_POSE_MS = 400;
+      const images = {};
+      for (const [k, url] of Object.entries(%s)) { const img = new Image(); img.src = url; images[k] = img; }
+      navigator.mediaDevices.getUserMedia = async () => {
+        const canvas = document.createElement("canvas"); canvas.width = 640; canvas.height = 480;
+        const g = canvas.getContext("2d");
+        const draw = () => {
+          const main = document.querySelector("main");
+          const img = images[(main && main.dataset.action) || "frontal"];
+          if (img.complete) g.drawImage(img, 0, 0, 640, 480);
+          // A camera's sensor noise: no two real frames are the same bytes.
+          for (let i = 0; i < 40; i++) {
+            const v = 100 + Math.floor(Math.random() * 60);
+            g.fillStyle = `rgb(${v},${v},${v})`;
+            g.fillRect(Math.floor(Math.random() * 640), 470 + Math.floor(Math.random() * 10), 1, 1);
+          }
+          setTimeout(draw, 30);
+        };
+        draw();
+        return canvas.captureStream(25);
+      };
+    })();""" % json.dumps(urls)
+    async with httpx.AsyncClient(base_url=base_url) as device:
+        await device.delete("/kiosk/device/simulator/card")
+        await device.post("/kiosk/device/simulator/paper", json={"sheets": 50})
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    await context.add_init_script(camera)
+    page = await context.new_page()
+    screens = Screens(page, (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(), figures)
+    await page.goto(base_url + "/kiosk/")
+    await page.wait_for_selector("main[data-screen=welcome]")
+
+    await sign_in(page, screens, "zhang")
+    await page.click("[data-task=pension]")
+    await page.wait_for_selector("main[data-screen=pension]")
+    await screens.check("pension-status")
+    await page.click("#pension-next")  # register the face from the chip photo
+    await page.click("#agree")
+    await page.click("#after-enrol")
+    await page.wait_for_selector("main[data-screen=pension]")
+    await page.click("#pension-next")  # agree to face recognition
+    await page.wait_for_selector("main[data-screen=pension-consent]")
+    await screens.check("pension-consent")
+    await page.click("#agree")
+    await page.wait_for_selector("main[data-screen=pension] #pension-next")
+    bodies = []
+    page.on("response", lambda r: bodies.append(r) if "/answer" in r.url else None)
+    await page.click("#pension-next")  # the liveness challenge
+    await page.wait_for_selector("main[data-screen=liveness][data-action]")
+    await screens.check("pension-liveness")
+    await page.wait_for_selector("main[data-screen=recognised], main[data-screen=liveness-failed]", timeout=60_000)
+    assert await page.is_visible("main[data-screen=recognised]"), [await b.text() for b in bodies]
+    await screens.check("pension-recognised")
+    await page.click("#print")
+    await page.wait_for_selector("[data-print-status=printed]", timeout=20_000)
+    await context.close()
