@@ -4,7 +4,6 @@ into the same services the phone uses."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -15,16 +14,17 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.actors import Actor
 from backend.certificates.schemas import CertificateSummary, CertificateView
 from backend.container import Services
 from backend.errors import FieldError, ValidationFailed
-from backend.eligibility.schemas import FaceConsentView, PensionStatus, Precheck, RecognitionView
+from backend.eligibility.schemas import FaceConsentView, PensionStatus, Precheck, RecognitionView, RelativeView
 from backend.face.capture import FaceClient
 from backend.face.schemas import ChallengeRequest, FaceEnrolment, LivenessChallenge
 from backend.kiosks.devices import Kiosk
+from backend.kiosks.pension import KioskPensionHelp
 from backend.kiosks.schemas import (
     CardRead,
     KioskSessionState,
@@ -44,7 +44,7 @@ MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 class KioskPension(msgspec.Struct):
     status: PensionStatus
     precheck: Precheck
-    face_consent: FaceConsentView
+    face_consent: FaceConsentView | None  # the signed-in resident's own; None when acting for a relative
 SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
 
 
@@ -205,10 +205,19 @@ class KioskPensionController(Controller):
     @get("/", operation_id="kioskPensionStatus", summary="My pension recognition status (at a kiosk)",
          description="The status page and the pre-check (everything that would make a recognition fail, with what "
                      "to do), as on the phone. Audited.")
-    async def status(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> KioskPension:
-        return KioskPension(status=await services.eligibility.status(actor),
-                            precheck=await services.eligibility.precheck(actor),
-                            face_consent=await services.eligibility.face_consent(actor))
+    async def status(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
+                     for_citizen: Annotated[uuid.UUID | None, FOR_PARAM] = None) -> KioskPension:
+        pensioner = await _help(services).pensioner(actor, for_citizen)
+        consent = await services.eligibility.face_consent(actor) if str(pensioner) == actor.id else None
+        return KioskPension(status=await services.eligibility.status(actor, pensioner),
+                            precheck=await services.eligibility.precheck(actor, pensioner), face_consent=consent)
+
+    @get("/acting-for", operation_id="kioskPensionActingFor", summary="Whom I may act for (at a kiosk)",
+         description="The pensioners who authorised the signed-in resident as a relative (亲情代办), from the "
+                     "pension service's relatives registry.")
+    async def acting_for(self, services: NamedDependency[Services],
+                         actor: NamedDependency[Actor]) -> list[RelativeView]:
+        return await services.eligibility.relatives.acting_for(actor)
 
     @post("/face-consent", operation_id="kioskPensionFaceConsent", summary="Agree to face recognition (at a kiosk)",
           description="The separate consent to face recognition for pension recognition, given at the kiosk.",
@@ -221,9 +230,12 @@ class KioskPensionController(Controller):
                       "turning or nodding.", status_code=201)
     async def challenge(self, request: Request[Any, Any, Any], services: NamedDependency[Services],
                         kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor],
-                        data: JSONBody[ChallengeRequest | None] = None) -> LivenessChallenge:
+                        data: JSONBody[ChallengeRequest | None] = None,
+                        for_citizen: Annotated[uuid.UUID | None, FOR_PARAM] = None) -> LivenessChallenge:
+        help_ = _help(services)
+        pensioner = await help_.pensioner(actor, for_citizen)
         return await services.eligibility.kiosk_challenge(
-            _kiosk_acting(kiosk, actor), uuid.UUID(actor.id or ""), (data or ChallengeRequest()).movement,
+            help_.kiosk_acting(kiosk, actor, pensioner), pensioner, (data or ChallengeRequest()).movement,
             _camera(request, kiosk))
 
     @post("/challenges/{challenge_id:str}/answer", operation_id="kioskPensionRecognise",
@@ -233,15 +245,23 @@ class KioskPensionController(Controller):
           status_code=201)
     async def recognise(self, request: Request[Any, Any, Any], challenge_id: Annotated[str, CHALLENGE_ID_PARAM],
                         data: Annotated[BurstForm, MULTIPART], services: NamedDependency[Services],
-                        kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor]) -> RecognitionView:
+                        kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor],
+                        for_citizen: Annotated[uuid.UUID | None, FOR_PARAM] = None) -> RecognitionView:
+        help_ = _help(services)
+        pensioner = await help_.pensioner(actor, for_citizen)
         frames = [await frame.read() for frame in data.frames]
         return await services.eligibility.kiosk_recognise(
-            _kiosk_acting(kiosk, actor), uuid.UUID(actor.id or ""), challenge_id, frames, _camera(request, kiosk))
+            help_.kiosk_acting(kiosk, actor, pensioner), pensioner, challenge_id, frames, _camera(request, kiosk),
+            assisting_relative=help_.relative(actor, pensioner))
 
 
-def _kiosk_acting(kiosk: Kiosk, resident: Actor) -> Actor:
-    """The kiosk as the acting device, carrying whoever assists the resident into the audit."""
-    return dataclasses.replace(kiosk.actor(resident.request_id), assisted_by=resident.assisted_by)
+FOR_PARAM = QueryParameter(name="for", required=False, description=(
+    "A pensioner who authorised the signed-in resident as a relative (亲情代办): act for them. The pensioner "
+    "still faces the camera; both identities go in the audit"))
+
+
+def _help(services: Services) -> KioskPensionHelp:
+    return KioskPensionHelp(services.db, services.eligibility)
 
 
 def _camera(request: Request[Any, Any, Any], kiosk: Kiosk) -> FaceClient:
