@@ -1,23 +1,41 @@
-"""The demo filings load on top of the demo people, and loading them twice changes nothing."""
+"""The demo data of issue #12 — filings, information changes, the gateway's providers — loads on top of
+the demo people, shows each feature, and loading it twice changes nothing. (One test for the three: the
+demo people are costly to make.)"""
 
 from __future__ import annotations
 
 from backend.demo import load_demo_identity
 from backend.filings.demo import load_demo_filings
+from backend.information.demo import load_demo_information
+from backend.sharing.demo import load_demo_sharing
 
-TABLES = ("organisations", "organisation_representatives", "filing_obligations", "filings", "audit_log")
+TABLES = ("organisations", "organisation_representatives", "filing_obligations", "filings",
+          "citizen_information_changes", "event_outbox", "data_providers", "demo_providers.social_insurance",
+          "demo_providers.housing_fund", "demo_providers.household_registration", "demo_providers.driving_licence",
+          "audit_log")
 
 
-async def test_demo_filings_show_each_status_and_load_once(services):
+async def load(services) -> None:
     quiet = lambda _: None  # noqa: E731
-    await load_demo_identity(services, quiet)
     await load_demo_filings(services, quiet)
+    await load_demo_information(services, quiet)
+    await load_demo_sharing(services, quiet)
+
+
+async def test_the_demo_shows_each_part_and_loads_once(client, services):
+    await load_demo_identity(services, lambda _: None)
+    await load(services)
     before = [await services.db.pool.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES]
 
-    await load_demo_filings(services, quiet)
+    await load(services)
 
     after = [await services.db.pool.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES]
     assert after == before
-    assert before[:4] == [1, 2, 3, 2]
+    assert before[:-1] == [1, 2, 3, 2, 3, 3, 4, 2, 1, 3, 1]
     states = [r["state"] for r in await services.db.pool.fetch("SELECT state FROM filings ORDER BY created_at")]
     assert states == ["submitted", "draft"]
+    kinds = [r["kind"] for r in await services.db.pool.fetch(
+        "SELECT kind FROM citizen_information_changes ORDER BY changed_at")]
+    assert kinds == ["address", "emergency_contact", "bank_account"]
+    providers = (await client.get("/data-sharing/providers")).json()
+    assert all(p["registered"] and p["sample"] for p in providers)
