@@ -100,7 +100,7 @@ class Recognitions:
         if entry["data_issue"]:
             reasons.append(rules.advice("roster-data-issue", issue=entry["data_issue"]))
         if not enrolled:
-            reasons.append(rules.advice("not-enrolled"))
+            reasons.append(await self._where_to_enrol(entry["residence_division"]))
         if consent is None or consent["withdrawn_at"] is not None:
             reasons.append(rules.advice("no-face-consent"))
         if min(left_now, left_today) <= 0:
@@ -114,6 +114,19 @@ class Recognitions:
             m for m in METHODS if m != "silent" and not (m in FACE_METHODS and codes & FACE_ONLY)]  # type: ignore[misc]
         return Precheck(ready=not codes & (BLOCKING | FACE_ONLY), methods=methods, reasons=reasons, entry_id=entry["id"],
                         next_due=entry["next_due"], attempts_left_hour=left_now, attempts_left_day=left_today)
+
+    async def _where_to_enrol(self, residence_division: str) -> Advice:
+        """`not-enrolled`, naming the nearest service window of the residence division when one is known."""
+        found = rules.advice("not-enrolled")
+        async with self.db.connection() as conn:
+            windows = [p for p in await repository.service_points(conn, residence_division)
+                       if p["kind"] == "service-window"]
+        if not windows:
+            return found
+        window = windows[0]
+        return msgspec.structs.replace(
+            found, todo_zh=f"{found.todo_zh}最近的窗口：{window['name']}（{window['address']}）。",
+            todo_en=f"{found.todo_en} Nearest window: {window['name']}, {window['address']}.")
 
     # -- recording ---------------------------------------------------------------------------------
 

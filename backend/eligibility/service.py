@@ -108,10 +108,20 @@ class EligibilityService:
         return status
 
     async def precheck(self, actor: Actor, citizen_id: uuid.UUID | None = None) -> Precheck:
-        return await self.recognitions.precheck(actor, await self._for(actor, citizen_id))
+        person = await self._for(actor, citizen_id)
+        await self._audit_relatives_read(actor, person, "pension.precheck_read")
+        return await self.recognitions.precheck(actor, person)
 
     async def offers(self, actor: Actor, citizen_id: uuid.UUID | None = None) -> Offers:
-        return await self.recognitions.offers(await self._for(actor, citizen_id))
+        person = await self._for(actor, citizen_id)
+        await self._audit_relatives_read(actor, person, "pension.offers_read")
+        return await self.recognitions.offers(person)
+
+    async def _audit_relatives_read(self, actor: Actor, person: uuid.UUID, action: str) -> None:
+        """A relative reading about the person they act for is audited (one's own reads are not)."""
+        if str(person) != actor.id:
+            async with self.db.transaction() as conn:
+                await self.audit.record(conn, actor, action, "citizen", str(person))
 
     async def book(self, actor: Actor, form: BookingCreate, citizen_id: uuid.UUID | None = None) -> BookingView:
         person = await self._for(actor, citizen_id)
