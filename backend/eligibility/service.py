@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -50,8 +51,10 @@ from backend.eligibility.schemas import (
     PensionStatus,
     Precheck,
     RecognitionView,
+    SilentRun,
 )
 from backend.eligibility.visits import Visits
+from backend.ephemeral import Ephemeral
 from backend.errors import Conflict, NotFound, RecognitionNotPossible, StepUpRequired, ValidationFailed
 from backend.events.service import EventService
 from backend.face.capture import FaceClient
@@ -77,13 +80,13 @@ def _face_evidence(decision: FaceDecision) -> dict[str, Any]:
 
 
 class EligibilityService:
-    def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, certificates: CertificateService,
-                 events: EventService, face: FaceService) -> None:
+    def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: PiiCipher,
+                 certificates: CertificateService, events: EventService, face: FaceService) -> None:
         self.db, self.audit, self.face = db, audit, face
         self.rosters = Rosters(db, audit, cipher)
         self.recognitions = Recognitions(db, audit, certificates, events, face)
         self.relatives = Relatives(db, audit, cipher)
-        self.providers = Providers(db, audit, cipher, self.recognitions)
+        self.providers = Providers(db, ephemeral, audit, cipher, self.recognitions)
         self.visits = Visits(db, audit)
 
     # -- the pensioner, or a relative for them ---------------------------------------------------
@@ -274,5 +277,6 @@ class EligibilityService:
 
     # -- jobs --------------------------------------------------------------------------------------
 
-    async def silent_run(self, today: dt.date | None = None, progress=lambda _: None):  # noqa: ANN001
+    async def silent_run(self, today: dt.date | None = None,
+                         progress: Callable[[str], None] = lambda _: None) -> SilentRun:
         return await self.providers.silent_run(today or china_today(), progress)
