@@ -72,7 +72,8 @@ class Services:
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events),
-                   EligibilityService(db, ephemeral, audit, cipher, certificates, events, face))
+                   EligibilityService(db, ephemeral, audit, cipher, certificates, events, face,
+                                      notifications))
 
     async def close(self) -> None:
         self.face.close()

@@ -61,6 +61,7 @@ from backend.face.capture import FaceClient
 from backend.face.schemas import FaceDecision, LivenessChallenge, Movement
 from backend.face.service import FaceService
 from backend.identity.service import STEP_UP_SECONDS
+from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 
 
@@ -81,10 +82,11 @@ def _face_evidence(decision: FaceDecision) -> dict[str, Any]:
 
 class EligibilityService:
     def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: PiiCipher,
-                 certificates: CertificateService, events: EventService, face: FaceService) -> None:
+                 certificates: CertificateService, events: EventService, face: FaceService,
+                 notifications: NotificationService) -> None:
         self.db, self.audit, self.face = db, audit, face
         self.rosters = Rosters(db, audit, cipher)
-        self.recognitions = Recognitions(db, audit, certificates, events, face)
+        self.recognitions = Recognitions(db, audit, certificates, events, face, notifications)
         self.relatives = Relatives(db, audit, cipher)
         self.providers = Providers(db, ephemeral, audit, cipher, self.recognitions)
         self.visits = Visits(db, audit)
