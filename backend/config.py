@@ -82,6 +82,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_retention_days: int = 400  # events and their delivery log are kept this long
     # Kiosks (docs/kiosk.md): a signed request's `created` may differ this much from the server's clock.
     kiosk_signature_window_seconds: int = 60
+    # Data-sharing gateway (docs/data-sharing.md): the longest any provider may take to answer (each
+    # provider's own declared timeout applies below it), and how long an evidence preview waits.
+    provider_timeout_seconds: float = 2.0
+    preview_seconds: int = 3 * 24 * 3600
+    shared_evidence_days: int = 30
 
     @property
     def is_production(self) -> bool:

@@ -16,6 +16,7 @@ from backend.events.service import DeliveryPolicy, EventService
 from backend.face.service import FaceService
 from backend.filings.service import AnnualFilings
 from backend.information.service import InformationService
+from backend.sharing.service import DataSharing
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
@@ -42,6 +43,7 @@ class Services:
     filings: AnnualFilings
     information: InformationService
     eligibility: EligibilityService
+    sharing: DataSharing
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -72,10 +74,11 @@ class Services:
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events),
-                   EligibilityService(db, ephemeral, audit, cipher, certificates, events, face,
-                                      notifications))
+                   EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
+                   DataSharing(settings, db, audit, cipher, notifications))
 
     async def close(self) -> None:
         self.face.close()
+        await self.sharing.close()
         await self.ephemeral.close()
         await self.db.close()

@@ -12,6 +12,7 @@ from backend.container import Services
 from backend.errors import Conflict
 from backend.filings.demo import load_demo_filings
 from backend.information.demo import load_demo_information
+from backend.sharing.demo import load_demo_sharing
 from backend.identity import repository
 from backend.identity.resident_id import birth_date, mask_resident_id
 from backend.identity.schemas import StaffCreate
@@ -206,5 +207,7 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await load_demo_filings(services, progress)
     progress("demo data: information changes (sample data)")
     await load_demo_information(services, progress)
+    progress("demo data: data-sharing providers (sample data)")
+    await load_demo_sharing(services, progress)
     progress("demo data: pension recognition")
     await load_demo_pension(services, progress)

@@ -307,3 +307,42 @@ class RecognitionNotPossible(Conflict):
 
     slug = "recognition-not-possible"
     title = "The recognition cannot be made now"
+
+# -- the data-sharing gateway ---------------------------------------------------------------------------
+
+
+class PurposeNotServed(DomainError):
+    slug = "purpose-not-served"
+    title = "The provider does not serve this purpose, or not with these fields"
+    status = 422
+
+    def __init__(self, detail: str, pointer: str = "#/purpose", **extensions: object) -> None:
+        super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
+
+
+class ConsentNotCovering(Forbidden):
+    slug = "consent-not-covering"
+    title = "The citizen's consent does not cover this request"
+
+
+class PreviewExpired(DomainError):
+    slug = "preview-expired"
+    title = "The evidence preview expired unanswered; nothing was shared"
+    status = 410
+
+
+class ProviderUnavailable(DomainError):
+    slug = "provider-unavailable"
+    title = "The data provider cannot be reached; nothing was shared"
+    status = 503
+
+
+class ProviderTimedOut(DomainError):
+    slug = "provider-timeout"
+    title = "The data provider did not answer in time; nothing was shared"
+    status = 504
+
+
+class NoRecord(NotFound):
+    slug = "no-record"
+    title = "The provider holds no record of this person"

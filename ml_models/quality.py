@@ -1,4 +1,5 @@
-"""Is this photo good enough to compare? Head pose from the five landmarks, sharpness, light.
+"""Is this photo good enough to compare? Face size, framing, sharpness, light, and head pose (measured
+by `ml_models.mesh`).
 
 Every check returns a stable reason code, so a phone or kiosk can tell the person what to change —
 all the problems at once, not one per attempt.
@@ -6,22 +7,11 @@ all the problems at once, not one per attempt.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ml_models.align import ARCFACE_TEMPLATE
 from ml_models.detect import Face
-
-# Depth of the nose tip in front of the plane of the eyes and mouth corners, relative to the distance
-# between the eyes (yaw) and to the eye-to-mouth height (pitch), for an average adult face. The angles
-# below are estimates from these ratios: right in direction, within about ten degrees in size.
-NOSE_DEPTH_PER_EYE_DISTANCE = 0.5
-NOSE_DEPTH_PER_FACE_HEIGHT = 0.45
-# Where the nose tip sits between the eye line and the mouth line in a frontal face (0 = eyes, 1 = mouth).
-_FRONTAL_NOSE_HEIGHT = float((ARCFACE_TEMPLATE[2, 1] - ARCFACE_TEMPLATE[:2, 1].mean())
-                             / (ARCFACE_TEMPLATE[3:, 1].mean() - ARCFACE_TEMPLATE[:2, 1].mean()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,34 +22,6 @@ class HeadPose:
     yaw: float
     pitch: float
     roll: float
-
-
-def head_pose(landmarks: np.ndarray) -> HeadPose:
-    """Estimate the head pose from five landmarks.
-
-    The nose tip stands out of the face: turning the head moves it sideways from the line between
-    the eye midpoint and the mouth midpoint, nodding moves it along that line. A photo of a face
-    tilted in front of the camera keeps the nose on that line, so it does not look like a head turn.
-    """
-    points = np.asarray(landmarks, np.float64)
-    right_eye, left_eye = points[0], points[1]
-    eye_vector = left_eye - right_eye
-    # In the image the person's right eye is on the left, so a level head has eye_vector pointing right.
-    roll = math.degrees(math.atan2(-eye_vector[1], eye_vector[0]))
-    angle = math.atan2(eye_vector[1], eye_vector[0])
-    rotation = np.array([[math.cos(-angle), -math.sin(-angle)], [math.sin(-angle), math.cos(-angle)]])
-    eyes_mid = (right_eye + left_eye) / 2
-    level = (points - eyes_mid) @ rotation.T  # eye line horizontal, eyes' midpoint at the origin
-    eye_distance = max(float(np.linalg.norm(eye_vector)), 1e-6)
-    mouth_mid = (level[3] + level[4]) / 2
-    face_height = max(float(mouth_mid[1]), 1e-6)
-    nose_level = level[2]
-    # The face's midline at the nose's height, between the eyes' and the mouth's midpoints.
-    along = nose_level[1] / face_height
-    midline_x = along * mouth_mid[0]
-    yaw = math.degrees(math.atan2((nose_level[0] - midline_x) / eye_distance, NOSE_DEPTH_PER_EYE_DISTANCE))
-    pitch = math.degrees(math.atan2(_FRONTAL_NOSE_HEIGHT - along, NOSE_DEPTH_PER_FACE_HEIGHT))
-    return HeadPose(round(yaw, 1), round(pitch, 1), round(roll, 1))
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from mobile_api.events import EVENT_CONTROLLERS
 from mobile_api.face import FACE_CONTROLLERS
 from mobile_api.filings import FILING_CONTROLLERS
 from mobile_api.information import INFORMATION_CONTROLLERS
+from mobile_api.sharing import SHARING_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.notifications import NOTIFICATION_CONTROLLERS
 from mobile_api.openapi import document_problems
@@ -60,6 +61,8 @@ TAGS = [
                                     "with a window per year, drafts, submission, amendments, receipts; staff overview"),
     Tag(name="information", description="Information change (信息变更): address, emergency contact, bank account for "
                                         "benefits, each at its assurance level, delivered to subscribing agencies"),
+    Tag(name="data-sharing", description="Information query (信息查询): records other agencies hold, from registered "
+                                         "providers, purpose-bound, with the citizen's evidence preview and log"),
 ]
 
 
@@ -130,7 +133,7 @@ def create_app(
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
         *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
-        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, MetricsController,
+        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

@@ -14,6 +14,8 @@ import io
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -159,10 +161,9 @@ def turn_head(rgb: np.ndarray, face: Face, yaw: float = 0.0, pitch: float = 0.0)
     return out
 
 
-# Degrees (yaw, pitch) rendered for each pose. Nodding needs a larger rendered angle than turning for
-# the same landmark response: the flat photo carries no shading change to follow.
-POSES = {"frontal": (0.0, 0.0), "turn_left": (32.0, 0.0), "turn_right": (-32.0, 0.0),
-         "look_up": (0.0, 38.0), "look_down": (0.0, -32.0)}
+# Degrees (yaw, pitch) rendered for each pose: a moderate turn and nod, as an older person makes them.
+POSES = {"frontal": (0.0, 0.0), "turn_left": (25.0, 0.0), "turn_right": (-25.0, 0.0),
+         "look_up": (0.0, 20.0), "look_down": (0.0, -20.0)}
 
 
 def burst(data: bytes, poses: list[str], seed: int = 0) -> list[bytes]:
@@ -180,6 +181,62 @@ def _frame(data: bytes, pose: str, seed: int) -> bytes:
     out = turn_head(rgb, face, yaw + rng.uniform(-1, 1), pitch + rng.uniform(-1, 1))
     noisy = out.astype(np.float32) * rng.uniform(0.95, 1.05) + rng.normal(0, 2.0, out.shape)
     return jpeg(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+# -- how steady a head-pose measure is --------------------------------------------------------------
+
+# Photos with one face each: the four portraits and the two crops of obama.jpg.
+POSE_PHOTOS = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "obama_partial_face.jpg",
+               "obama_partial_face2.jpg")
+RENDERED_ANGLES = tuple(range(-30, 31, 5))
+
+
+@dataclass(frozen=True)
+class PoseFigures:
+    """What the head-pose goals are about, in degrees.
+
+    `mirror`: per photo, |yaw(photo) + yaw(mirrored photo)| (yaw changes sign and keeps its size);
+    `scale`: per photo and factor 0.5 and 2, the larger change of yaw or pitch against the photo as is;
+    `yaw_errors` / `pitch_errors`: per portrait and rendered angle, |measured change − rendered angle|,
+    the change counted from the same portrait rendered at 0° (a photo's own pose is not known)."""
+
+    mirror: list[float]
+    scale: list[float]
+    yaw_errors: list[float]
+    pitch_errors: list[float]
+
+
+def resized(rgb: np.ndarray, factor: float) -> np.ndarray:
+    image = Image.fromarray(rgb)
+    return np.asarray(image.resize((round(image.width * factor), round(image.height * factor)),
+                                   Image.Resampling.LANCZOS))
+
+
+def pose_figures(estimate: Callable[[np.ndarray, Face], tuple[float, float]]) -> PoseFigures:
+    """Measure a head-pose estimator `estimate(rgb, face) → (yaw, pitch)` on the test photos, their
+    mirror images and rescalings, and on rendered turns and nods of known angle."""
+    detect = pipeline().detector.detect
+
+    def measured(rgb: np.ndarray) -> tuple[float, float]:
+        return estimate(rgb, max(detect(rgb), key=lambda f: f.width))
+
+    mirror, scale = [], []
+    for name in POSE_PHOTOS:
+        rgb = rgb_of(photo(name))
+        yaw, pitch = measured(rgb)
+        mirror.append(abs(yaw + measured(np.ascontiguousarray(rgb[:, ::-1]))[0]))
+        for factor in (0.5, 2.0):
+            yaw_scaled, pitch_scaled = measured(resized(rgb, factor))
+            scale.append(max(abs(yaw_scaled - yaw), abs(pitch_scaled - pitch)))
+    yaw_errors, pitch_errors = [], []
+    for name in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"):
+        rgb = rgb_of(photo(name))
+        face = detect(rgb)[0]
+        yaw0, pitch0 = measured(turn_head(rgb, face))
+        for angle in RENDERED_ANGLES:
+            yaw_errors.append(abs(measured(turn_head(rgb, face, yaw=angle))[0] - yaw0 - angle))
+            pitch_errors.append(abs(measured(turn_head(rgb, face, pitch=angle))[1] - pitch0 - angle))
+    return PoseFigures(mirror, scale, yaw_errors, pitch_errors)
 
 
 def tilted_photo(data: bytes, degrees: float) -> bytes:

@@ -231,7 +231,8 @@ class ProviderCreate(msgspec.Struct, forbid_unknown_fields=True):
     id: ProviderId
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"\S")]
     division: DivisionCode
-    signal_kinds: Annotated[list[SignalKind], msgspec.Meta(min_length=1, max_length=20)]
+    # Empty for a provider that only answers the data-sharing gateway's queries (backend/sharing).
+    signal_kinds: Annotated[list[SignalKind], msgspec.Meta(max_length=20)]
 
 
 class ProviderView(msgspec.Struct):

@@ -44,9 +44,9 @@ def test_the_burst_must_show_exactly_the_challenge_with_a_return_to_frontal_afte
 
 
 def test_poses_are_measured_from_the_first_frame():
-    smiling = HeadPose(yaw=2.0, pitch=-10.0, roll=0.0)  # a broad smile reads as looking down
-    assert pose_labels([smiling, HeadPose(3.0, -2.0, 0.0), HeadPose(2.0, -19.0, 0.0)]) == \
-        ["frontal", "look_up", "look_down"]
+    smiling = HeadPose(yaw=2.0, pitch=-10.0, roll=0.0)  # a person's resting pose carries an offset
+    assert pose_labels([smiling, HeadPose(3.0, 4.0, 0.0), HeadPose(2.0, -24.0, 0.0), HeadPose(12.0, -10.0, 0.0)]) == \
+        ["frontal", "look_up", "look_down", "between"]
     assert pose_labels([HeadPose(30.0, 0.0, 0.0), HeadPose(0.0, 0.0, 0.0)]) == ["between", "between"]
 
 

@@ -17,7 +17,7 @@ def test_real_portraits_pass_and_are_embedded():
         analysis = face_samples.pipeline().analyse(face_samples.photo(name))
         assert analysis.problems == [], name
         assert analysis.embedding.shape == (128,) and abs(float(np.linalg.norm(analysis.embedding)) - 1) < 1e-5
-        assert set(analysis.timings_ms) == {"decode", "detect", "align", "embed"}
+        assert set(analysis.timings_ms) == {"decode", "detect", "pose", "align", "embed"}
 
 
 def test_no_face_several_faces_and_a_tiny_face():
