@@ -70,6 +70,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_attempts_per_address_hour: int = 300  # high: many people share one address behind a NAT
     face_dispute_retention_days: int = 0  # 0: photos are never kept
     face_card_threshold: float = 0.50  # live photo against the ID card's chip photo; evidence in the docs
+    # Attested captures (docs/face-verification.md). Lists are comma-separated; an empty app list turns
+    # that platform's attestation off. Roots: empty means the real ones shipped in backend/face/data.
+    face_android_attestation_roots: str = ""  # PEM bundle of Google hardware-attestation roots
+    face_android_packages: str = ""  # our app's package name(s)
+    face_android_signing_digests: str = ""  # SHA-256 (hex) of our app's signing certificate(s)
+    face_android_revoked_serials: str = ""  # hex serials of attestation certificates Google revoked
+    face_app_attest_root: str = ""  # PEM of Apple's App Attestation root
+    face_apple_app_ids: str = ""  # "<team id>.<bundle id>"
+    face_app_attest_environments: str = "production"  # and/or "development"
+    face_installation_nonce_seconds: int = 300
+    # Which captures each use accepts: "use=class,class;…", classes unattested, attested, kiosk.
+    face_capture_policies: str = ("face-l3=unattested,attested,kiosk;bank-account-change=attested,kiosk;"
+                                  "pension-recognition=unattested,attested,kiosk")
     # Events and the worker (docs/events.md).
     events_max_attempts: int = 15  # then the delivery is dead (dead letter), until redelivered
     events_retry_base_seconds: float = 10.0  # back-off after the first failure; doubles each time
@@ -82,6 +95,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_retention_days: int = 400  # events and their delivery log are kept this long
     # Kiosks (docs/kiosk.md): a signed request's `created` may differ this much from the server's clock.
     kiosk_signature_window_seconds: int = 60
+    kiosk_demo_device: bool = False  # development: run the demo kiosk's device (simulator) inside the server
     # Data-sharing gateway (docs/data-sharing.md): the longest any provider may take to answer (each
     # provider's own declared timeout applies below it), and how long an evidence preview waits.
     provider_timeout_seconds: float = 2.0
@@ -111,6 +125,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if still_default:
             names = ", ".join(f"TONGBAN_{n.upper()}" for n in still_default)
             raise ConfigError(f"production mode refuses development secrets: set {names}")
+        if self.kiosk_demo_device:
+            raise ConfigError("production mode never runs the simulated demo kiosk (TONGBAN_KIOSK_DEMO_DEVICE)")
         if len(self.jwt_secret) < 32:
             raise ConfigError("TONGBAN_JWT_SECRET must be at least 32 characters in production")
         if not self.database_url or not self.redis_url:

@@ -226,6 +226,21 @@ class FaceAttemptsExhausted(RateLimited):
         self.extensions.update(extensions)
 
 
+class CaptureNotVerified(Forbidden):
+    slug = "capture-not-verified"
+    title = "The capture's attestation or signature does not verify"
+
+
+class CaptureNotAccepted(Forbidden):
+    slug = "capture-not-accepted"
+    title = "This use needs a capture from an attested app or a kiosk"
+
+
+class AttestationRejected(Forbidden):
+    slug = "attestation-rejected"
+    title = "The app attestation was not accepted"
+
+
 class FaceUnavailable(DomainError):
     slug = "face-unavailable"
     title = "Face verification is unavailable"

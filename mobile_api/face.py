@@ -19,6 +19,8 @@ from litestar.params import Body, FromPath, HeaderParameter, JSONBody, Parameter
 
 from backend.actors import Actor
 from backend.container import Services
+from backend.errors import ValidationFailed
+from backend.face.installations import CaptureProof, decode_base64
 from backend.face.reasons import reasons
 from backend.face.schemas import (
     ChallengeRequest,
@@ -26,6 +28,10 @@ from backend.face.schemas import (
     FaceEnrolmentStatus,
     FaceProblem,
     FaceVerified,
+    InstallationNonce,
+    InstallationRegistration,
+    InstallationRevocation,
+    InstallationView,
     LivenessChallenge,
 )
 from backend.face.capture import FaceClient
@@ -79,6 +85,25 @@ class FramesForm:
     frames: list[UploadFile] = field(metadata={
         "description": "The burst of camera frames, in capture order, unmirrored: first facing the "
                        "camera, then each movement of the challenge in turn"})
+    installation: str | None = field(default=None, metadata={
+        "description": "From an attested app: the id of this phone's registered installation"})
+    signature: str | None = field(default=None, metadata={
+        "description": "From an attested app, base64: the installation key's signature (Android: ECDSA or RSA "
+                       "with SHA-256) or App Attest assertion (Apple) over `tongban-face-capture/1\\n` + "
+                       "challenge id + `\\n` + hex SHA-256 of the frames' SHA-256 digests in order"})
+
+
+def proof_of(form: FramesForm) -> CaptureProof | None:
+    """The attested-capture proof an answer carries, if any; half a proof is a bad request."""
+    if form.installation is None and form.signature is None:
+        return None
+    if form.installation is None or form.signature is None:
+        raise ValidationFailed.field("installation", "send both the installation and its signature, or neither")
+    try:
+        installation = uuid.UUID(form.installation)
+    except ValueError:
+        raise ValidationFailed.field("installation", "must be an installation id") from None
+    return CaptureProof(installation, decode_base64(form.signature, "signature"))
 
 
 def client_of(request: Request[Any, Any, Any], device_id: str | None) -> FaceClient:
@@ -192,7 +217,57 @@ class FaceController(Controller):
                      actor: NamedDependency[Actor],
                      device_id: Annotated[str | None, DEVICE_PARAM] = None) -> FaceVerified:
         frames = [await frame.read() for frame in data.frames]
-        return await services.face.answer_challenge(actor, challenge_id, frames, client_of(request, device_id))
+        return await services.face.answer_challenge(actor, challenge_id, frames, client_of(request, device_id),
+                                                    proof_of(data))
+
+    @post("/installations/nonces", operation_id="createInstallationNonce", summary="Start registering this phone",
+          description="A one-time nonce (valid for minutes) to bind into the app's key attestation: the attestation "
+                      "challenge of an Android keystore key, or (hashed with SHA-256) the client data of an App "
+                      "Attest attestation.", status_code=201,
+          responses=_problems(exhausted="`rate-limited`: too many registrations this hour"))
+    async def installation_nonce(self, services: NamedDependency[Services],
+                                 actor: NamedDependency[Actor]) -> InstallationNonce:
+        return await services.face.installations.issue_nonce(actor)
+
+    @post("/installations", operation_id="registerInstallation", summary="Register this phone's attested key",
+          description="Checks the Android Key Attestation chain (to Google's hardware-attestation roots: our "
+                      "package and signing certificate, secure hardware, locked bootloader, verified boot) or the "
+                      "App Attest attestation (to Apple's root: our app id, the nonce) and keeps the attested "
+                      "public key. Liveness answers signed by it are recorded as attested captures.",
+          status_code=201, responses=_problems(refused="`attestation-rejected`, with `reasons`"))
+    async def register_installation(self, data: JSONBody[InstallationRegistration], services: NamedDependency[Services],
+                                    actor: NamedDependency[Actor]) -> InstallationView:
+        return await services.face.installations.register(actor, data)
+
+    @get("/installations", operation_id="listMyInstallations", summary="My registered phones",
+         description="The phone installations I registered, with what their attestation said and whether "
+                     "they are revoked.")
+    async def installations(self, services: NamedDependency[Services],
+                            actor: NamedDependency[Actor]) -> list[InstallationView]:
+        return await services.face.installations.mine(actor)
+
+    @delete("/installations/{installation_id:uuid}", operation_id="revokeMyInstallation",
+            summary="Block one of my registered phones",
+            description="For a lost, sold or replaced phone: its key no longer signs captures, and a session "
+                        "stepped up with it no longer counts as attested.")
+    async def revoke_installation(self, installation_id: FromPath[uuid.UUID], services: NamedDependency[Services],
+                                  actor: NamedDependency[Actor]) -> None:
+        await services.face.installations.revoke_own(actor, installation_id)
 
 
-FACE_CONTROLLERS = [StaffFaceEnrolmentController, FaceController]
+class StaffFaceInstallationController(Controller):
+    path = "/staff/face-installations"
+    tags = ["face"]
+    security = BEARER
+    guards = [staff_guard("admin")]
+
+    @post("/{installation_id:uuid}/revocation", operation_id="revokeFaceInstallation",
+          summary="Block a citizen's phone installation",
+          description="An administrator whose division covers the citizen's home division blocks an attested "
+                      "installation (a compromised device, a key reported stolen). Audited.", status_code=200)
+    async def revoke(self, installation_id: FromPath[uuid.UUID], data: JSONBody[InstallationRevocation],
+                     services: NamedDependency[Services], actor: NamedDependency[Actor]) -> InstallationView:
+        return await services.face.installations.revoke(actor, installation_id, data.reason)
+
+
+FACE_CONTROLLERS = [StaffFaceEnrolmentController, FaceController, StaffFaceInstallationController]

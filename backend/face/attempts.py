@@ -4,6 +4,7 @@ image), the session raised on success, the refusal answered with attempts left a
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -87,6 +88,10 @@ class FaceAttempts:
             if failure is None:
                 await repository.mark_verified(conn, citizen_id, level)
                 tokens = await self.identity.elevate(conn, actor, level, method)
+                installation = detail.get("installation")
+                await repository.record_session_capture(conn, uuid.UUID(actor.session_id or ""), level,
+                                                        detail["capture"],
+                                                        uuid.UUID(installation) if installation else None)
                 await self.audit.record(conn, actor, "face.verified", "citizen", str(citizen_id),
                                         division=row["home_division"], detail=detail | {"decision": "match"})
             else:

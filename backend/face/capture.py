@@ -1,5 +1,6 @@
 """Where a face check's pictures come from: the client's address and device, and the capture's
-provenance — how far the server can trust that the frames came from a camera in front of the person.
+provenance — how far the server can trust that the frames came from a camera in front of the person —
+and which provenances each use accepts.
 
 Provenance kinds:
 - `unattested`: an ordinary phone or browser; the frames could have come from anywhere;
@@ -11,12 +12,23 @@ Provenance kinds:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 UNATTESTED = "unattested"
 ATTESTED_KINDS = frozenset({"android-key-attestation", "app-attest"})
 # ASCII only and anchored with fullmatch: no trailing newline slips through.
 _CAPTURE = re.compile(r"unattested|android-key-attestation|app-attest|kiosk:[A-Za-z0-9._-]{1,64}")
+
+
+CLASSES = ("unattested", "attested", "kiosk")
+
+
+def capture_class(capture: str) -> str:
+    """`unattested`, `attested` (either platform's attestation) or `kiosk` (any registered kiosk)."""
+    if capture in ATTESTED_KINDS:
+        return "attested"
+    return "kiosk" if capture.startswith("kiosk:") else UNATTESTED
 
 
 def valid_capture(capture: str) -> bool:
@@ -41,3 +53,31 @@ class FaceClient:
     def __post_init__(self) -> None:
         if not valid_capture(self.capture):
             raise ValueError(f"unknown capture provenance {self.capture!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePolicies:
+    """Which capture classes each use accepts, e.g. a bank-account change only attested or kiosk ones.
+
+    Written `use=class,class;use=class` (`TONGBAN_FACE_CAPTURE_POLICIES`). A use nobody configured is
+    a programming error, not an open door: asking about it raises `KeyError`."""
+
+    rules: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def parse(cls, text: str) -> CapturePolicies:
+        rules: dict[str, frozenset[str]] = {}
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            use, _, classes = part.partition("=")
+            accepted = frozenset(c.strip() for c in classes.split(",") if c.strip())
+            if not re.fullmatch(r"[a-z0-9-]{1,64}", use.strip()) or not accepted or accepted - set(CLASSES):
+                raise ValueError(f"capture policy {part!r}: write use=class,class with classes {', '.join(CLASSES)}")
+            rules[use.strip()] = accepted
+        return cls(rules)
+
+    def accepts(self, use: str, capture: str) -> bool:
+        return capture_class(capture) in self.rules[use]
+
+    def accepted(self, use: str) -> list[str]:
+        """The classes `use` accepts, in order from weakest to strongest."""
+        return [c for c in CLASSES if c in self.rules[use]]

@@ -31,6 +31,7 @@ from backend.face.analysis import FaceAnalyser, builtins, check_sizes, unusable_
 from backend.face.attempts import FaceAttempts
 from backend.face.capture import FaceClient
 from backend.face.engine import PoolSlot
+from backend.face.installations import CaptureProof, FaceInstallations
 from backend.face.policy import MOVEMENTS
 from backend.face.reasons import reasons, step, with_reasons
 from backend.face.references import References, not_enrolled
@@ -51,9 +52,10 @@ def _neighbours(index: int, frontal: list[int]) -> list[int]:
 
 class LivenessChallenges:
     def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, references: References,
-                 analyser: FaceAnalyser, attempts: FaceAttempts) -> None:
+                 analyser: FaceAnalyser, attempts: FaceAttempts, installations: FaceInstallations) -> None:
         self.db, self.ephemeral, self.audit, self.references = db, ephemeral, audit, references
         self.analyser, self.attempts, self.policy = analyser, attempts, analyser.policy
+        self.installations = installations
 
     async def issue(self, actor: Actor, movement: Movement, client: FaceClient,
                     citizen_id: uuid.UUID | None = None) -> LivenessChallenge:
@@ -125,9 +127,12 @@ class LivenessChallenges:
                 "frames", f"send between {self.policy.min_frames} and {self.policy.max_frames} frames")
             raise with_reasons(error, "frame-count")
 
-    async def answer(self, actor: Actor, challenge_id: str, frames: list[bytes], client: FaceClient) -> FaceVerified:
+    async def answer(self, actor: Actor, challenge_id: str, frames: list[bytes], client: FaceClient,
+                     proof: CaptureProof | None = None) -> FaceVerified:
         """Check a burst of frames against the challenge and the reference; success raises the session to L3.
 
+        With a `proof` the answer's provenance is what the attested installation's signature proves
+        (refused when it does not verify); the `face-l3` capture policy must accept the provenance.
         The attempt was counted when the challenge was issued. Room on the pool is reserved before the
         challenge is used up, so a busy pool (503) leaves the challenge open for a retry."""
         self.check_answer_shape(challenge_id, frames)
@@ -142,7 +147,10 @@ class LivenessChallenges:
                 failure = exc
             else:
                 detail["actions"] = actions
-                failure = await self.judge_burst(slot, row, actions, frames, detail)
+                client, failure = await self.installations.attest_answer(actor, proof, challenge_id, frames, client,
+                                                                         detail)
+                failure = failure or await self.judge_burst(slot, row, actions, frames, detail)
+                failure = failure or self.installations.refuse_unaccepted("face-l3", client.capture)
         return await self.attempts.conclude(actor, row, "liveness", frames, detail, failure, "L3")
 
     async def judge_burst(self, slot: PoolSlot, row: asyncpg.Record, actions: list[Action], frames: list[bytes],

@@ -82,3 +82,68 @@ async def citizen_with_enrolment(conn: asyncpg.Connection, citizen_id: uuid.UUID
 async def delete_retained_photos(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> int:
     status = await conn.execute("DELETE FROM face_retained_photos WHERE citizen_id = $1", citizen_id)
     return int(status.split()[-1])
+
+
+# -- attested installations and the captures behind step-ups ------------------------------------
+
+INSTALLATION_COLUMNS = """id, citizen_id, kind, key_id, public_key, app_id, attested, counter, registered_at,
+                          last_used_at, revoked_at, revoked_by, revocation_reason"""
+
+
+async def add_installation(conn: asyncpg.Connection, installation_id: uuid.UUID, citizen_id: uuid.UUID, *,
+                           kind: str, key_id: bytes, public_key: bytes, app_id: str,
+                           attested: dict[str, Any]) -> asyncpg.Record | None:
+    """The new installation, or None when this key is already registered."""
+    return await conn.fetchrow(
+        f"""INSERT INTO face_installations (id, citizen_id, kind, key_id, public_key, app_id, attested)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key_id) DO NOTHING
+            RETURNING {INSTALLATION_COLUMNS}""",
+        installation_id, citizen_id, kind, key_id, public_key, app_id, attested)
+
+
+async def installation(conn: asyncpg.Connection, installation_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {INSTALLATION_COLUMNS} FROM face_installations WHERE id = $1",
+                               installation_id)
+
+
+async def installations_of(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {INSTALLATION_COLUMNS} FROM face_installations WHERE citizen_id = $1 ORDER BY registered_at DESC",
+        citizen_id)
+
+
+async def revoke_installation(conn: asyncpg.Connection, installation_id: uuid.UUID, by: str,
+                              reason: str) -> asyncpg.Record | None:
+    """Revoke once; None when it was already revoked (or does not exist)."""
+    return await conn.fetchrow(
+        f"""UPDATE face_installations SET revoked_at = now(), revoked_by = $2, revocation_reason = $3
+            WHERE id = $1 AND revoked_at IS NULL RETURNING {INSTALLATION_COLUMNS}""",
+        installation_id, by, reason)
+
+
+async def use_installation(conn: asyncpg.Connection, installation_id: uuid.UUID, counter: int | None) -> bool:
+    """Mark a signed answer's use; with an App Attest counter, only if it rose (one of two racing
+    answers with the same assertion wins). False when revoked meanwhile or the counter did not rise."""
+    status = await conn.execute(
+        """UPDATE face_installations SET last_used_at = now(), counter = COALESCE($2, counter)
+           WHERE id = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR counter < $2)""",
+        installation_id, counter)
+    return status.endswith(" 1")
+
+
+async def record_session_capture(conn: asyncpg.Connection, session_id: uuid.UUID, level: str, capture: str,
+                                 installation_id: uuid.UUID | None) -> None:
+    await conn.execute(
+        """INSERT INTO face_session_captures (session_id, level, capture, installation_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (session_id, level) DO UPDATE SET capture = EXCLUDED.capture,
+               installation_id = EXCLUDED.installation_id, verified_at = now()""",
+        session_id, level, capture, installation_id)
+
+
+async def session_capture(conn: asyncpg.Connection, session_id: uuid.UUID, level: str) -> asyncpg.Record | None:
+    """The capture behind the session's step-up to `level`, unless its installation was revoked since."""
+    return await conn.fetchrow(
+        """SELECT s.capture, s.installation_id, s.verified_at, i.revoked_at
+           FROM face_session_captures s LEFT JOIN face_installations i ON i.id = s.installation_id
+           WHERE s.session_id = $1 AND s.level = $2""",
+        session_id, level)

@@ -122,3 +122,46 @@ class FaceProblem(msgspec.Struct, omit_defaults=True):
     attempts_left: int | None = None
     alternatives: list[str] | None = None
     errors: list[dict[str, str]] | None = None
+
+
+CaptureKind = Literal["android-key-attestation", "app-attest"]
+_BASE64 = r"^[A-Za-z0-9+/_-]+={0,2}$"
+Base64 = Annotated[str, msgspec.Meta(pattern=_BASE64, min_length=4, max_length=16_384)]
+
+
+class InstallationNonce(msgspec.Struct):
+    """A one-time nonce for registering this phone's attested key: the attestation challenge (Android)
+    or, hashed with SHA-256, the client data (Apple). Base64url, 32 bytes."""
+
+    nonce: str
+    expires_at: dt.datetime
+    expires_in: int
+
+
+class InstallationRegistration(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Annotated[CaptureKind, msgspec.Meta(description="`android-key-attestation` or `app-attest`")]
+    nonce: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$", description="from `POST /face/installations/nonces`")]
+    certificate_chain: Annotated[list[Base64], msgspec.Meta(
+        max_length=10, description="Android: the key's attestation certificate chain, leaf first, each DER in "
+                                   "base64")] | None = None
+    attestation_object: Annotated[Base64 | None, msgspec.Meta(
+        description="Apple: the App Attest attestation object (CBOR), base64")] = None
+    key_id: Annotated[Base64 | None, msgspec.Meta(description="Apple: the App Attest key id, base64")] = None
+
+
+class InstallationView(msgspec.Struct):
+    """A registered phone installation. The key itself is never shown."""
+
+    id: uuid.UUID
+    kind: CaptureKind
+    app_id: str
+    attested: dict[str, object]
+    registered_at: dt.datetime
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    revocation_reason: str | None = None
+
+
+class InstallationRevocation(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=r"\S",
+                                        examples=["phone reported lost"])]

@@ -24,16 +24,17 @@ import uuid
 
 from backend.actors import Actor
 from backend.audit.service import AuditLog
-from backend.config import Settings
+from backend.config import ConfigError, Settings
 from backend.db import Database
 from backend.ephemeral import Ephemeral
 from backend.face.analysis import FaceAnalyser
 from backend.face.attempts import FaceAttempts
-from backend.face.capture import FaceClient
+from backend.face.capture import CapturePolicies, FaceClient
 from backend.face.card import CardCheck, CardMatch
 from backend.face.challenges import LivenessChallenges
 from backend.face.checks import PhotoCheck
 from backend.face.engine import FaceEngine
+from backend.face.installations import AttestationConfig, CaptureProof, FaceInstallations
 from backend.face.on_behalf import OnBehalfChecks
 from backend.face.enrolment import FaceEnrolments
 from backend.face.policy import FacePolicy, model_dir
@@ -59,6 +60,7 @@ class FaceService:
         self, db: Database, ephemeral: Ephemeral, audit: AuditLog, identity: IdentityService,
         engine: FaceEngine, cipher: FaceDataCipher, policy: FacePolicy,
         attack_detector: PresentationAttackDetector | None = None,
+        attestation: AttestationConfig | None = None, capture_policies: CapturePolicies | None = None,
     ) -> None:
         self.db, self.ephemeral, self.audit, self.identity = db, ephemeral, audit, identity
         self.engine, self.cipher, self.policy = engine, cipher, policy
@@ -69,7 +71,11 @@ class FaceService:
         self.enrolments = FaceEnrolments(db, audit, cipher, self.references, self.analyser, self.attempts,
                                          self.retention)
         self.photo_check = PhotoCheck(db, self.references, self.analyser, self.attempts)
-        self.challenges = LivenessChallenges(db, ephemeral, audit, self.references, self.analyser, self.attempts)
+        self.installations = FaceInstallations(
+            db, ephemeral, audit, attestation or AttestationConfig(None, None),
+            capture_policies or CapturePolicies.parse(Settings().face_capture_policies))
+        self.challenges = LivenessChallenges(db, ephemeral, audit, self.references, self.analyser, self.attempts,
+                                             self.installations)
         self.card = CardCheck(db, ephemeral, audit, cipher, policy, self.analyser)
         self.on_behalf = OnBehalfChecks(db, audit, self.references, self.analyser, self.attempts, self.challenges,
                                         self.retention)
@@ -79,8 +85,13 @@ class FaceService:
                       identity: IdentityService) -> FaceService:
         engine = FaceEngine(model_dir(settings), workers=settings.face_workers,
                             onnx_threads=settings.face_onnx_threads, queue=settings.face_queue)
+        try:
+            policies = CapturePolicies.parse(settings.face_capture_policies)
+        except ValueError as exc:
+            raise ConfigError(f"TONGBAN_FACE_CAPTURE_POLICIES: {exc}") from None
         return cls(db, ephemeral, audit, identity, engine, FaceDataCipher(settings.secret_bytes("pii_key")),
-                   FacePolicy.from_settings(settings))
+                   FacePolicy.from_settings(settings), attestation=AttestationConfig.from_settings(settings),
+                   capture_policies=policies)
 
     @property
     def attack_detector(self) -> PresentationAttackDetector:
@@ -118,8 +129,8 @@ class FaceService:
         return await self.challenges.issue(actor, movement, client)
 
     async def answer_challenge(self, actor: Actor, challenge_id: str, frames: list[bytes],
-                               client: FaceClient) -> FaceVerified:
-        return await self.challenges.answer(actor, challenge_id, frames, client)
+                               client: FaceClient, proof: CaptureProof | None = None) -> FaceVerified:
+        return await self.challenges.answer(actor, challenge_id, frames, client, proof)
 
     async def compare_with_card(self, actor: Actor, card: str, card_masked: str, chip_photo: bytes,
                                 live_photo: bytes, client: FaceClient) -> CardMatch:
