@@ -74,7 +74,7 @@ class Services:
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events),
-                   EligibilityService(db, audit, cipher, certificates, events, face),
+                   EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
                    DataSharing(settings, db, audit, cipher, notifications))
 
     async def close(self) -> None:
