@@ -48,7 +48,9 @@ class MyInformationController(Controller):
         return await services.information.change_emergency_contact(actor, data)
 
     @put("/bank-account", operation_id="changeMyBankAccount", summary="Change the account my benefits are paid into",
-         description="Needs assurance L3 (face and liveness in this session; 403 `step-up-required` below). The "
+         description="Needs assurance L3 (face and liveness in this session; 403 `step-up-required` below), "
+                     "and that face check made through an attested app or at a kiosk (403 `capture-not-accepted` "
+                     "otherwise, naming the accepted captures; the `bank-account-change` capture policy). The "
                      "account must be held in my registered name. Subscribers of `citizen.bank_account_changed` "
                      "(paying agencies) are told.")
     async def bank_account(self, data: JSONBody[BankAccountChange], services: NamedDependency[Services],

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import uuid
 from typing import Any
 
 from httpx import AsyncClient
 
 from backend.actors import Actor
 from backend.container import Services
+from backend.face import repository as face_repository
 from backend.identity.resident_id import check_character
 from backend.identity.schemas import StaffCreate
 
@@ -130,13 +132,17 @@ async def enrol_face(client: AsyncClient, services: Services, citizen: dict[str,
                             headers=bearer(token))
 
 
-async def step_up(services: Services, tokens: dict[str, Any], level: str = "L2") -> str:
+async def step_up(services: Services, tokens: dict[str, Any], level: str = "L2", capture: str | None = None) -> str:
     """Raise the citizen's session to `level` as a passed face check would (the face checks have their
-    own tests); return the new access token."""
+    own tests); return the new access token. With `capture` (`android-key-attestation`, `kiosk:<id>`,
+    `unattested`…), the check is recorded as made through that capture, as `FaceAttempts.conclude` does."""
     claims = services.tokens.read(tokens["access_token"])
     actor = Actor(kind="citizen", id=claims.sub, session_id=claims.session_id)
     async with services.db.transaction() as conn:
-        return (await services.identity.elevate(conn, actor, level, "test")).access_token
+        access = (await services.identity.elevate(conn, actor, level, "test")).access_token
+        if capture is not None:
+            await face_repository.record_session_capture(conn, uuid.UUID(claims.session_id), level, capture, None)
+        return access
 
 
 def credit_code(division: str = "510100", serial: int | None = None) -> str:

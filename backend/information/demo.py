@@ -1,5 +1,6 @@
 """Demonstration information changes: 陈静's address and emergency contact, and the account 王建国's
-pension is paid into (as made in an L3 session). SAMPLE data; loading twice changes nothing."""
+pension is paid into (as made in an L3 session whose face check came from an attested phone app, which a
+bank-account change requires). SAMPLE data; loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 
 from backend.actors import Actor
 from backend.container import Services
+from backend.face import repository as face_repository
 from backend.identity import repository as identity_repository
 from backend.information import repository
 from backend.information.schemas import AddressChange, BankAccountChange, EmergencyContactChange
@@ -18,6 +20,7 @@ CHANGES = [
     ("510107195203150010", "bank_account",
      BankAccountChange(bank_name="中国农业银行", account_number="6228480402564890018", holder_name="王建国")),
 ]
+DEMO_CAPTURE = "android-key-attestation"
 
 
 async def load_demo_information(services: Services, progress: Callable[[str], None] = print) -> None:
@@ -30,5 +33,15 @@ async def load_demo_information(services: Services, progress: Callable[[str], No
                 conn, "resident_id_hash", services.cipher.lookup_hash(resident_id, purpose="resident_id"))
             if await repository.has_changed(conn, citizen["id"], kind):
                 continue
-        await change[kind](Actor(kind="citizen", id=str(citizen["id"]), assurance_level="L3"), form)  # type: ignore[operator]
+        async with services.db.transaction() as conn:
+            # A session of its own, stepped up to L3 by an attested capture (the demo has no phone to
+            # attest), closed once the change is made.
+            session_id = await identity_repository.insert_session(conn, "citizen", citizen["id"], "L3")
+            await face_repository.record_session_capture(conn, session_id, "L3", DEMO_CAPTURE, None)
+        actor = Actor(kind="citizen", id=str(citizen["id"]), session_id=str(session_id), assurance_level="L3")
+        try:
+            await change[kind](actor, form)  # type: ignore[operator]
+        finally:
+            async with services.db.transaction() as conn:
+                await identity_repository.revoke_session(conn, session_id, "demo change made")
         progress(f"information change: {kind} of {citizen['resident_id_masked']}")

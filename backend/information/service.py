@@ -1,6 +1,8 @@
 """Information change (信息变更): the citizen changes their address, emergency contact or bank account
 for benefit payments. Each kind declares the assurance level a change needs (`CHANGE_LEVELS`; a
-session below it gets `step-up-required`). The change, its log row, its event and its audit entry
+session below it gets `step-up-required`); a bank-account change also needs the face check behind the
+session's L3 to come from a capture the `bank-account-change` policy accepts (an attested app or a
+kiosk; `capture-not-accepted` otherwise, audited). The change, its log row, its event and its audit entry
 commit together; agencies that subscribed to the kind get the event as a signed webhook from the
 worker, and the citizen sees where each change was delivered and when."""
 
@@ -16,8 +18,9 @@ import msgspec
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
-from backend.errors import NotFound, StepUpRequired, ValidationFailed
+from backend.errors import CaptureNotAccepted, NotFound, StepUpRequired, ValidationFailed
 from backend.events.service import EventService
+from backend.face.installations import FaceInstallations
 from backend.identity import divisions
 from backend.information import repository
 from backend.information.schemas import (
@@ -34,6 +37,8 @@ from backend.security.tokens import level_at_least
 
 # The assurance level each kind of change needs: where benefits are paid is worth a liveness check.
 CHANGE_LEVELS = {"address": "L2", "emergency_contact": "L1", "bank_account": "L3"}
+# The capture policy (backend/face/capture.py) a bank-account change's face check must satisfy.
+BANK_ACCOUNT_CAPTURE_USE = "bank-account-change"
 # Changes are published as `citizen.<kind>_changed`, about the subject `citizen_information_change`.
 SUBJECT_TYPE = "citizen_information_change"
 
@@ -48,8 +53,10 @@ def mask_name(name: str) -> str:
 
 
 class InformationService:
-    def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, events: EventService) -> None:
+    def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, events: EventService,
+                 installations: FaceInstallations) -> None:
         self.db, self.audit, self.cipher, self.events = db, audit, cipher, events
+        self.installations = installations
 
     @staticmethod
     def _require_level(actor: Actor, kind: str) -> str:
@@ -85,14 +92,22 @@ class InformationService:
             masked)
 
     async def change_bank_account(self, actor: Actor, form: BankAccountChange) -> ChangeView:
-        self._require_level(actor, "bank_account")
+        required = self._require_level(actor, "bank_account")
+        try:
+            capture = await self.installations.require(actor, BANK_ACCOUNT_CAPTURE_USE, required)
+        except CaptureNotAccepted as exc:
+            await self.audit.record_refusal(self.db, actor, "citizen.information_change_refused", "citizen", actor.id,
+                                            detail={"kind": "bank_account", "reason": exc.slug,
+                                                    "capture": exc.extensions.get("capture")})
+            raise
         masked = {"bank_name": form.bank_name.strip(), "account_number": mask_middle(form.account_number, 4, 4)}
         return await self._change(actor, "bank_account", {
             "bank_name": masked["bank_name"], "bank_account_enc": self._seal("bank_account", form.account_number),
-            "bank_account_masked": masked["account_number"]}, masked, holder_name=form.holder_name.strip())
+            "bank_account_masked": masked["account_number"]}, masked, holder_name=form.holder_name.strip(),
+            capture=capture)
 
     async def _change(self, actor: Actor, kind: str, columns: dict[str, Any], masked: dict[str, Any],
-                      holder_name: str | None = None) -> ChangeView:
+                      holder_name: str | None = None, capture: str | None = None) -> ChangeView:
         """Store the change, log it, publish its event and audit it, in one transaction."""
         citizen_id = uuid.UUID(actor.id)
         change_id = uuid.uuid4()
@@ -112,9 +127,11 @@ class InformationService:
             row = await repository.insert_change(conn, change_id, citizen_id, kind, actor.assurance_level, masked,
                                                  event_id)
             view = await self._view(conn, row)
+            detail = {"kind": kind, "change_id": str(change_id), "level": actor.assurance_level, "value": masked}
+            if capture is not None:
+                detail["capture"] = capture
             await self.audit.record(conn, actor, "citizen.information_changed", "citizen", actor.id, division=division,
-                                    detail={"kind": kind, "change_id": str(change_id), "level": actor.assurance_level,
-                                            "value": masked})
+                                    detail=detail)
         return view
 
     # -- reading ----------------------------------------------------------------------------------------

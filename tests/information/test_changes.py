@@ -1,5 +1,5 @@
-"""Information change: each kind at its assurance level; the change and its event commit together and
-reach subscribing agencies as signed webhooks; the citizen sees where each change went and when."""
+"""Information change: each kind at its assurance level (a bank account's L3 from an attested app or a
+kiosk only); the change and its event commit together and reach subscribing agencies as signed webhooks; the citizen sees where each change went and when."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ async def test_each_change_needs_its_assurance_level(client, services):
     l2 = await step_up(services, person, "L2")
     address_l2 = await client.put("/me/information/address", headers=bearer(l2), json=ADDRESS)
     bank_l2 = await client.put("/me/information/bank-account", headers=bearer(l2), json=account("陈静"))
-    l3 = await step_up(services, person, "L3")
+    unattested = await step_up(services, person, "L3", capture="unattested")
+    bank_unattested = await client.put("/me/information/bank-account", headers=bearer(unattested),
+                                       json=account("陈静"))
+    l3 = await step_up(services, person, "L3", capture="android-key-attestation")
     bank_l3 = await client.put("/me/information/bank-account", headers=bearer(l3), json=account("陈静"))
 
     assert contact.status_code == 200, contact.text
@@ -34,12 +37,19 @@ async def test_each_change_needs_its_assurance_level(client, services):
     for refused, needed, had in ((address_l1, "L2", "L1"), (bank_l1, "L3", "L1"), (bank_l2, "L3", "L2")):
         assert refused.status_code == 403 and refused.json()["type"] == "/problems/step-up-required"
         assert (refused.json()["required_level"], refused.json()["current_level"]) == (needed, had)
+    assert bank_unattested.status_code == 403, bank_unattested.text
+    problem = bank_unattested.json()
+    assert problem["type"] == "/problems/capture-not-accepted" and problem["capture"] == "unattested"
+    assert problem["accepted"] == ["attested", "kiosk"]
+    refusal = await services.db.pool.fetchrow(
+        "SELECT detail FROM audit_log WHERE action = 'citizen.information_change_refused'")
+    assert refusal is not None and "unattested" in str(refusal["detail"])
     assert address_l2.status_code == 200 and address_l2.json()["value"]["detail"] == "文三路" + "*" * (len(ADDRESS["detail"]) - 3)
     assert bank_l3.status_code == 200 and bank_l3.json()["assurance_level"] == "L3"
     assert bank_l3.json()["value"] == {"bank_name": "中国工商银行", "account_number": "6222***********0123"}
     kinds = [r["kind"] for r in await services.db.pool.fetch(
         "SELECT kind FROM citizen_information_changes ORDER BY changed_at")]
-    assert kinds == ["emergency_contact", "address", "bank_account"]
+    assert kinds == ["emergency_contact", "address", "bank_account"]  # the refused ones left nothing
     assert await services.db.pool.fetchval("SELECT count(*) FROM event_outbox") == 3
 
     mine = (await client.get("/me/information", headers=bearer(token))).json()
@@ -61,7 +71,7 @@ async def test_a_change_reaches_subscribing_agencies_as_a_signed_webhook_and_the
     await subscribe(services, receiver.url, name="zj-post-office", kinds=("citizen.address_changed",),
                     division="330000")
     person = await register_citizen(client, services, name="陈静", division="330106")
-    l3 = await step_up(services, person, "L3")
+    l3 = await step_up(services, person, "L3", capture="kiosk:hz-xihu-01")
 
     wrong_holder = await client.put("/me/information/bank-account", headers=bearer(l3), json=account("李四"))
     changed = await client.put("/me/information/bank-account", headers=bearer(l3), json=account("陈静"))
@@ -87,3 +97,6 @@ async def test_a_change_reaches_subscribing_agencies_as_a_signed_webhook_and_the
     actions = [r["action"] for r in await services.db.pool.fetch(
         "SELECT action FROM audit_log WHERE actor_kind = 'citizen' ORDER BY at")]
     assert actions.count("citizen.information_changed") == 1 and "citizen.information_changes_read" in actions
+    changed_entry = await services.db.pool.fetchval(
+        "SELECT detail FROM audit_log WHERE action = 'citizen.information_changed'")
+    assert "kiosk:hz-xihu-01" in str(changed_entry)
