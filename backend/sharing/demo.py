@@ -1,5 +1,8 @@
-"""Demonstration providers for the gateway: the four SAMPLE providers registered in the data-provider
-registry, and their own rows for the demo people. Loading twice changes nothing."""
+"""Demonstration of the gateway: the four SAMPLE providers registered in the data-provider registry,
+their own rows for the demo people, and 陈静's log showing each kind of request — her own query, a
+四川 handling window's request on her consent that she accepted, and a 杭州 handling window's request on
+a legal basis whose evidence preview awaits her decision (sign in as 陈静 to accept or refuse it;
+unanswered, it expires after `TONGBAN_PREVIEW_SECONDS`). Loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ from backend.actors import Actor
 from backend.container import Services
 from backend.eligibility.schemas import ProviderCreate
 from backend.errors import Conflict
+from backend.identity import repository as identity_repository
 from backend.sharing import repository
 from backend.sharing.declarations import DECLARATIONS
+from backend.sharing.schemas import AgencyRequest, ConsentCreate
 
 # resident ID → the demo providers' rows about that person (table → columns).
 DEMO_ROWS: dict[str, dict[str, dict[str, object]]] = {
@@ -64,8 +69,43 @@ async def load_provider_rows(services: Services, resident_id: str, rows: dict[st
                     for table, columns in rows.items()])
 
 
+DEMO_REQUESTS_ABOUT = "330106198806120025"  # 陈静
+
+
+async def _staff(services: Services, username: str) -> Actor:
+    async with services.db.connection() as conn:
+        row = await identity_repository.staff_by_username(conn, username)
+    return Actor(kind="staff", id=str(row["id"]), role=row["role"], division=row["division_code"])
+
+
+async def load_demo_requests(services: Services, progress: Callable[[str], None] = print) -> None:
+    """陈静's log: her own housing-fund query; a consent to 四川's handling windows and their request on it,
+    accepted; a 杭州 request on a legal basis, awaiting her. Skipped when she has any request already."""
+    async with services.db.connection() as conn:
+        citizen = await identity_repository.citizen_by(
+            conn, "resident_id_hash", services.cipher.lookup_hash(DEMO_REQUESTS_ABOUT, purpose="resident_id"))
+        if citizen is None or await repository.requests_of(conn, citizen["id"], 1, 0):
+            return
+    gateway, previews = services.sharing.gateway, services.sharing.previews
+    chen = Actor(kind="citizen", id=str(citizen["id"]), assurance_level="L1")
+    await gateway.query_mine(chen, "demo.housing-fund")
+    consent = await previews.give_consent(chen, ConsentCreate(
+        requester_division="510000", purposes=["case-handling"], providers=["demo.social-insurance"], valid_days=90))
+    accepted = await gateway.request(await _staff(services, "sc.handling"), AgencyRequest(
+        resident_id=DEMO_REQUESTS_ABOUT, provider="demo.social-insurance", purpose="case-handling",
+        consent_id=consent.id, case_reference="SC-2026-000042"))
+    await previews.decide(chen, accepted.id, "accept")
+    await gateway.request(await _staff(services, "hz.handling"), AgencyRequest(
+        resident_id=DEMO_REQUESTS_ABOUT, provider="demo.housing-fund", purpose="housing-fund-business",
+        fields=["balance", "account_status"], legal_reference="《住房公积金管理条例》第二十四条",
+        case_reference="HZ-2026-000123"))
+    progress("data requests about 陈静: her own query, a shared one on her consent, one awaiting her preview")
+
+
 async def load_demo_sharing(services: Services, progress: Callable[[str], None] = print) -> None:
     await register_demo_providers(services, progress)
     added = sum([await load_provider_rows(services, resident_id, rows) for resident_id, rows in DEMO_ROWS.items()])
     if added:
         progress(f"demo providers: {added} record(s)")
+    await load_demo_requests(services, progress)
+
