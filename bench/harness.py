@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -127,3 +128,13 @@ async def bench_citizen(services, phone: str, resident_id: str, name: str, divis
         phone=phone, code=re.search(r"\d{6}", body)[0], resident_id=resident_id, name=name, home_division=division),
         Actor(kind="anonymous"))
     return tokens.access_token
+
+
+def http_arguments(description: str | None) -> tuple[argparse.Namespace, dict[str, int]]:
+    """The HTTP benchmarks' options (workers, seconds, connections) and the wrk load they make."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    return args, {"seconds": args.seconds, "connections": args.connections}

@@ -6,14 +6,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.harness import bench_citizen, free_port, report, run_async, running, scratch_database, servers, wrk  # noqa: E402
+from bench.harness import bench_citizen, free_port, http_arguments, report, run_async, running, scratch_database, servers, wrk  # noqa: E402
 
 
 async def prepare(database_url: str, redis_url: str) -> str:
@@ -33,12 +32,7 @@ async def prepare(database_url: str, redis_url: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
-    args = parser.parse_args()
-    load = {"seconds": args.seconds, "connections": args.connections}
+    args, load = http_arguments(__doc__)
 
     with servers() as (admin_url, redis_url):
         database_url = run_async(scratch_database(admin_url, "tongban_bench"))

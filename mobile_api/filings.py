@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
@@ -184,6 +184,16 @@ class StaffFilingController(Controller):
     async def get_organisation(self, credit_code: CreditCode, services: NamedDependency[Services],
                                actor: NamedDependency[Actor]) -> OrganisationView:
         return await services.filings.organisations.staff_view(credit_code, actor)
+
+    @put("/organisations/{credit_code:str}/legal-representative", operation_id="replaceLegalRepresentative",
+         summary="Record a new legal representative",
+         description="Handling officers and admins of the registration division; the previous representative stops "
+                     "acting for the organisation at once (the filers they authorised stay). The resident ID travels in "
+                     "the body. Audited.", guards=[staff_guard(*REGISTRARS)])
+    async def replace_legal_representative(self, credit_code: CreditCode, data: JSONBody[FilerGrant],
+                                           services: NamedDependency[Services],
+                                           actor: NamedDependency[Actor]) -> OrganisationView:
+        return await services.filings.organisations.replace_legal_representative(credit_code, data, actor)
 
     @post("/filing-obligations", operation_id="registerFilingObligation", summary="Register an annual obligation",
           description="An organisation (by credit code) or a citizen (by resident ID) must file a kind every year "

@@ -99,20 +99,47 @@ class OrganisationService:
                                     detail={"credit_code": code, "legal_representative": str(representative["id"])})
             return await self._view(conn, row)
 
+    async def _in_scope(self, conn: asyncpg.Connection, code: str, actor: Actor, roles: frozenset[str],
+                        refusal: str) -> asyncpg.Record:
+        """The organisation, for staff of `roles` whose division covers its registration division; for
+        anyone else it does not exist, and the refusal is audited as `refusal`."""
+        scope = require_staff(actor, roles)
+        row = await repository.organisation_by_code(conn, code)
+        if row is None:
+            raise NotFound("no such organisation")
+        if not divisions.within(scope, row["division_code"]):
+            await self.audit.record_refusal(self.db, actor, refusal, "organisation", str(row["id"]),
+                                            division=actor.division)
+            raise NotFound("no such organisation")
+        return row
+
     async def staff_view(self, code: str, actor: Actor) -> OrganisationView:
-        scope = require_staff(actor, FILING_READERS)
         async with self.db.transaction() as conn:
-            row = await repository.organisation_by_code(conn, code)
-            if row is None:
-                raise NotFound("no such organisation")
-            if not divisions.within(scope, row["division_code"]):
-                await self.audit.record_refusal(self.db, actor, "organisation.read_refused", "organisation",
-                                                str(row["id"]), division=actor.division)
-                raise NotFound("no such organisation")
+            row = await self._in_scope(conn, code, actor, FILING_READERS, "organisation.read_refused")
             view = await self._view(conn, row)
             await self.audit.record(conn, actor, "organisation.read", "organisation", str(row["id"]),
                                     division=row["division_code"])
         return view
+
+    async def replace_legal_representative(self, code: str, form: FilerGrant, actor: Actor) -> OrganisationView:
+        """The registration authority records a new legal representative; the previous one stops acting
+        for the organisation at once (their row is kept). A filer who becomes the representative stops
+        being a filer."""
+        async with self.db.transaction() as conn:
+            row = await self._in_scope(conn, code, actor, REGISTRARS, "organisation.change_refused")
+            await repository.lock_organisation(conn, row["id"])
+            successor = await citizen_by_resident_id(conn, self.cipher, form.resident_id, "#/resident_id")
+            if await repository.representation(conn, row["id"], successor["id"]) == "legal_representative":
+                raise Conflict("this citizen is the legal representative already")
+            previous = await repository.revoke_representation(conn, row["id"], role="legal_representative",
+                                                              revoked_by=who(actor))
+            await repository.revoke_representation(conn, row["id"], citizen_id=successor["id"], revoked_by=who(actor))
+            await repository.insert_representative(conn, row["id"], successor["id"], "legal_representative", who(actor))
+            await self.audit.record(conn, actor, "organisation.legal_representative_replaced", "organisation",
+                                    str(row["id"]), division=row["division_code"],
+                                    detail={"previous": [str(r["citizen_id"]) for r in previous],
+                                            "legal_representative": str(successor["id"])})
+            return await self._view(conn, row)
 
     async def my_organisations(self, actor: Actor) -> list[MyOrganisation]:
         async with self.db.connection() as conn:

@@ -68,6 +68,16 @@ async def revoke_filer(conn: asyncpg.Connection, organisation_id: uuid.UUID, rep
            RETURNING id, citizen_id""", organisation_id, representative_id, revoked_by)
 
 
+async def revoke_representation(conn: asyncpg.Connection, organisation_id: uuid.UUID, *, role: str | None = None,
+                                citizen_id: uuid.UUID | None = None, revoked_by: str) -> list[asyncpg.Record]:
+    """End the active representation of a role, or of a citizen, for the organisation."""
+    return await conn.fetch(
+        """UPDATE organisation_representatives SET revoked_at = now(), revoked_by = $4
+           WHERE organisation_id = $1 AND revoked_at IS NULL
+             AND ($2::text IS NULL OR role = $2) AND ($3::uuid IS NULL OR citizen_id = $3)
+           RETURNING id, citizen_id, role""", organisation_id, role, citizen_id, revoked_by)
+
+
 async def lock_organisation(conn: asyncpg.Connection, organisation_id: uuid.UUID) -> None:
     """Serialise changes to who acts for one organisation (the cap on filers)."""
     await conn.execute("SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE", organisation_id)

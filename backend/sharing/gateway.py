@@ -229,7 +229,8 @@ class Gateway:
                                                 str(row["citizen_id"]), detail={"request_id": str(request_id)})
                 raise NotFound("no such data request")
             evidence = None
-            if row["state"] == "shared" and row["evidence_enc"] is not None:
+            kept = row["evidence_until"] is not None and row["evidence_until"] > await conn.fetchval("SELECT now()")
+            if row["state"] == "shared" and row["evidence_enc"] is not None and kept:
                 evidence = unseal_evidence(self.cipher, row["evidence_enc"])
             await self.audit.record(conn, actor, "data_request.read", "citizen", str(row["citizen_id"]),
                                     detail={"request_id": str(request_id), "state": row["state"],

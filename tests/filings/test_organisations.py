@@ -57,7 +57,8 @@ async def test_an_authorised_filer_files_and_one_without_authority_gets_nothing(
     assert [r["role"] for r in who["representatives"]] == ["legal_representative"]
 
 
-async def test_registering_an_organisation_checks_the_code_scope_and_representative(client, services):
+async def test_registering_an_organisation_checks_the_code_scope_and_representative_who_can_be_replaced(
+        client, services):
     registrar = await staff_token(client, services, "handling_officer", "510000")
     receiving = await staff_token(client, services, "receiving_officer", "510000")
     person = await register_citizen(client, services, division="510107")
@@ -90,3 +91,17 @@ async def test_registering_an_organisation_checks_the_code_scope_and_representat
     assert bad_path.status_code == 422 and bad_path.json()["errors"][0]["parameter"] == "credit_code"
     assert await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'organisation.read_refused'") == 1
+
+
+    # The registration authority records a new legal representative; the previous one stops acting at once.
+    replaced = await client.put(f"/staff/organisations/{org['code']}/legal-representative",
+                                headers=bearer(registrar), json={"resident_id": person["resident_id"]})
+    again = await client.put(f"/staff/organisations/{org['code']}/legal-representative",
+                             headers=bearer(registrar), json={"resident_id": person["resident_id"]})
+    assert replaced.status_code == 200, replaced.text
+    assert [r["role"] for r in replaced.json()["representatives"]] == ["legal_representative"]
+    assert replaced.json()["representatives"][0]["citizen_id"] != legal["citizen_id"]
+    assert again.status_code == 409
+    assert (await client.get("/me/organisations", headers=bearer(org["representative"]["access_token"]))).json() == []
+    mine = (await client.get("/me/organisations", headers=bearer(person["access_token"]))).json()
+    assert [(o["credit_code"], o["role"]) for o in mine] == [(org["code"], "legal_representative")]

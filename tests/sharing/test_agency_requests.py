@@ -50,23 +50,28 @@ async def test_the_agency_gets_the_evidence_only_after_the_citizen_accepts_its_p
                        "data_request.read", "data_request.read_refused"]
 
 
-async def test_a_refused_or_expired_preview_shares_nothing(client, services, providers):
+async def test_a_refused_or_expired_preview_shares_nothing_and_shared_evidence_is_kept_for_its_time(
+        client, services, providers):
     person = await person_with_records(client, services)
     token = person["access_token"]
     officer = await handling_officer(client, services, "330100")
-    refused_id = (await agency_request(client, officer, person)).json()["id"]
-    silent_id = (await agency_request(client, officer, person)).json()["id"]
-    swept_id = (await agency_request(client, officer, person)).json()["id"]
+    refused_id, silent_id, swept_id, old_id = [(await agency_request(client, officer, person)).json()["id"]
+                                               for _ in range(4)]
+    await client.post(f"/me/data-requests/{old_id}/acceptance", headers=bearer(token))
 
     refused = await client.post(f"/me/data-requests/{refused_id}/refusal", headers=bearer(token))
     await services.db.pool.execute("UPDATE data_requests SET preview_expires_at = now() - interval '1 second' "
                                    "WHERE id = ANY($1::uuid[])", [silent_id, swept_id])
+    await services.db.pool.execute(
+        "UPDATE data_requests SET evidence_until = now() - interval '1 second' WHERE id = $1", old_id)
+    past = (await client.get(f"/staff/data-requests/{old_id}", headers=bearer(officer))).json()
     too_late = await client.post(f"/me/data-requests/{silent_id}/acceptance", headers=bearer(token))
     swept = await services.sharing.previews.expire_due()
 
     assert refused.status_code == 200 and refused.json()["state"] == "refused" and refused.json()["disclosed"] == []
     assert too_late.status_code == 410 and too_late.json()["type"] == "/problems/preview-expired"
-    assert swept.startswith("1 preview(s) expired")
+    assert swept == "1 preview(s) expired, 1 shared evidence erased"
+    assert past["evidence"] is None and past["request"]["state"] == "shared"  # past its keeping, before the sweep
     for request_id, state in ((refused_id, "refused"), (silent_id, "expired"), (swept_id, "expired")):
         seen = (await client.get(f"/staff/data-requests/{request_id}", headers=bearer(officer))).json()
         assert seen["evidence"] is None and seen["request"]["state"] == state
@@ -108,3 +113,4 @@ async def test_purposes_and_consents_bound_every_request(client, services, provi
     assert [e["basis"] for e in log] == ["consent"]
     assert await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'data_request.refused'") == 3
+
