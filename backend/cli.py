@@ -53,6 +53,10 @@ async def _demo(services: Services) -> int:
     from backend.demo import load_demo_data
 
     await load_demo_data(services, progress=_progress)
+    from kiosk.demo import load_demo_kiosk
+
+    _progress("demo data: kiosk")
+    await load_demo_kiosk(services, progress=_progress)
     return 0
 
 
@@ -392,6 +396,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         await _migrate(settings)
         if args.demo_data:
             await _with_services(settings, _demo)
+            os.environ["TONGBAN_KIOSK_DEMO_DEVICE"] = "1"  # the demo kiosk's UI works with the simulator
 
     asyncio.run(prepare())
     host, port = args.host or settings.host, args.port or settings.port

@@ -95,6 +95,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_retention_days: int = 400  # events and their delivery log are kept this long
     # Kiosks (docs/kiosk.md): a signed request's `created` may differ this much from the server's clock.
     kiosk_signature_window_seconds: int = 60
+    kiosk_demo_device: bool = False  # development: run the demo kiosk's device (simulator) inside the server
     # Data-sharing gateway (docs/data-sharing.md): the longest any provider may take to answer (each
     # provider's own declared timeout applies below it), and how long an evidence preview waits.
     provider_timeout_seconds: float = 2.0
@@ -124,6 +125,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if still_default:
             names = ", ".join(f"TONGBAN_{n.upper()}" for n in still_default)
             raise ConfigError(f"production mode refuses development secrets: set {names}")
+        if self.kiosk_demo_device:
+            raise ConfigError("production mode never runs the simulated demo kiosk (TONGBAN_KIOSK_DEMO_DEVICE)")
         if len(self.jwt_secret) < 32:
             raise ConfigError("TONGBAN_JWT_SECRET must be at least 32 characters in production")
         if not self.database_url or not self.redis_url:

@@ -69,12 +69,12 @@ class Services:
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
         notifications = NotificationService(db, audit, cipher, sms)
-        kiosks = KioskService(db, ephemeral, audit, cipher, identity, face,
+        kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events),
-                   EligibilityService(db, audit, cipher, certificates, events, face),
+                   EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
                    DataSharing(settings, db, audit, cipher, notifications))
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.actors import Actor
@@ -21,9 +22,11 @@ from backend.kiosks.schemas import (
     KioskRekey,
     KioskRevocation,
     KioskView,
+    PrintJobView,
+    PrintOutcome,
 )
-from kiosk.residents import RESIDENT_CONTROLLERS
 from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor
+from kiosk.residents import RESIDENT_CONTROLLERS
 from mobile_api.context import staff_guard
 from mobile_api.idempotent import IDEMPOTENCY_PARAM, idempotent_create
 from mobile_api.identity import BEARER
@@ -45,6 +48,29 @@ class KioskDeviceController(Controller):
     async def heartbeat(self, data: JSONBody[Heartbeat], services: NamedDependency[Services],
                         kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor]) -> HeartbeatAnswer:
         return await services.kiosks.devices.heartbeat(kiosk, data, actor)
+
+    @post("/printer/take", operation_id="kioskTakePrintJob", summary="Take the next print job",
+          description="The oldest job waiting for this kiosk's printer (queued, or waiting for paper), now marked "
+                      "printing; 204 when there is none.", status_code=200,
+          responses={204: ResponseSpec(None, description="No job is waiting")})
+    async def take(self, services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                   actor: NamedDependency[Actor]) -> Response[PrintJobView | None]:
+        job = await services.kiosks.printing.take(kiosk, actor)
+        return Response(job, status_code=200 if job else 204)
+
+    @get("/printer/jobs/{job_id:uuid}/document", operation_id="kioskPrintDocument", summary="The page to print",
+         description="Rendered now (A4 PNG at 150 dpi) for a job this kiosk has taken.", media_type="image/png")
+    async def document(self, job_id: FromPath[uuid.UUID], services: NamedDependency[Services],
+                       kiosk: NamedDependency[Kiosk]) -> Response[bytes]:
+        return Response(await services.kiosks.printing.document(kiosk, job_id), media_type="image/png")
+
+    @post("/printer/jobs/{job_id:uuid}/outcome", operation_id="kioskPrintOutcome", summary="Report what was printed",
+          description="`printed` ends the job; `out-of-paper`, `paper-jam` or `printer-offline` make it wait, to be "
+                      "taken again once the printer is ready; `failed` ends it unprinted.", status_code=200)
+    async def outcome(self, job_id: FromPath[uuid.UUID], data: JSONBody[PrintOutcome],
+                      services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                      actor: NamedDependency[Actor]) -> PrintJobView:
+        return await services.kiosks.printing.report(kiosk, actor, job_id, data)
 
 
 class AdminKioskController(Controller):

@@ -10,24 +10,41 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from backend.actors import Actor
 from backend.certificates.schemas import CertificateSummary, CertificateView
 from backend.container import Services
 from backend.errors import FieldError, ValidationFailed
-from backend.face.schemas import FaceEnrolment
+from backend.eligibility.schemas import FaceConsentView, PensionStatus, Precheck, RecognitionView, RelativeView
+from backend.face.capture import FaceClient
+from backend.face.schemas import ChallengeRequest, FaceEnrolment, LivenessChallenge
 from backend.kiosks.devices import Kiosk
-from backend.kiosks.schemas import CardRead, KioskSessionState, KioskSignIn, StaffAssistance
+from backend.kiosks.pension import KioskPensionHelp
+from backend.kiosks.schemas import (
+    CardRead,
+    KioskSessionState,
+    KioskSignIn,
+    PrintJobView,
+    PrintRequest,
+    StaffAssistance,
+)
 from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor, provide_resident, resident_guard
 from mobile_api.context import client_address
-from mobile_api.face import FACE_EXCEPTION_HANDLERS
+from mobile_api.face import CHALLENGE_ID_PARAM, FACE_EXCEPTION_HANDLERS
+from mobile_api.idempotent import IDEMPOTENCY_PARAM
 
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+
+
+class KioskPension(msgspec.Struct):
+    status: PensionStatus
+    precheck: Precheck
+    face_consent: FaceConsentView | None  # the signed-in resident's own; None when acting for a relative
 SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
 
 
@@ -139,4 +156,116 @@ class KioskResidentController(Controller):
         return await services.certificates.registry.my_certificate_view(actor, certificate_id)
 
 
-RESIDENT_CONTROLLERS = [KioskSignInController, KioskResidentController]
+class KioskPrintController(Controller):
+    path = "/kiosk/v1/print-jobs"
+    tags = ["kiosk"]
+    guards = [resident_guard]
+    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
+    security = SESSION_SECURITY
+
+    @post("/", operation_id="kioskRequestPrint", summary="Print one of my documents here",
+          description="A print job for this kiosk's printer: one of my certificates (a case receipt once cases "
+                      "reach the kiosk). `Idempotency-Key` is required: the same key again answers with the same "
+                      "job (200) and nothing prints twice. The page is rendered when the printer takes the job.")
+    async def request_print(self, data: JSONBody[PrintRequest], services: NamedDependency[Services],
+                            kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor],
+                            idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[PrintJobView]:
+        job, created = await services.kiosks.printing.request(kiosk, actor, idempotency_key, data)
+        return Response(job, status_code=201 if created else 200)
+
+    @get("/{job_id:uuid}", operation_id="kioskPrintJob", summary="A print job of mine",
+         description="Its state for the screen: queued, printing, waiting (with the reason: out of paper, paper "
+                     "jam, printer offline), printed or failed.")
+    async def job(self, job_id: FromPath[uuid.UUID], services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                  actor: NamedDependency[Actor]) -> PrintJobView:
+        return await services.kiosks.printing.job(kiosk, actor, job_id)
+
+
+RESIDENT_CONTROLLERS = [KioskPrintController, KioskSignInController, KioskResidentController]
+
+
+@dataclass
+class BurstForm:
+    frames: list[UploadFile] = field(metadata={
+        "description": "The kiosk camera's burst, in capture order, unmirrored: facing the camera, then each "
+                       "movement of the challenge with a return to facing it"})
+
+
+class KioskPensionController(Controller):
+    """Pension eligibility recognition (养老金资格认证) at the kiosk: the pension service's rules, with the
+    kiosk as the place and its camera as the capture (`kiosk:<id>`)."""
+
+    path = "/kiosk/v1/pension"
+    tags = ["kiosk"]
+    guards = [resident_guard]
+    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
+    security = SESSION_SECURITY
+    exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
+
+    @get("/", operation_id="kioskPensionStatus", summary="My pension recognition status (at a kiosk)",
+         description="The status page and the pre-check (everything that would make a recognition fail, with what "
+                     "to do), as on the phone. Audited.")
+    async def status(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
+                     for_citizen: Annotated[uuid.UUID | None, FOR_PARAM] = None) -> KioskPension:
+        pensioner = await _help(services).pensioner(actor, for_citizen)
+        consent = await services.eligibility.face_consent(actor) if str(pensioner) == actor.id else None
+        return KioskPension(status=await services.eligibility.status(actor, pensioner),
+                            precheck=await services.eligibility.precheck(actor, pensioner), face_consent=consent)
+
+    @get("/acting-for", operation_id="kioskPensionActingFor", summary="Whom I may act for (at a kiosk)",
+         description="The pensioners who authorised the signed-in resident as a relative (亲情代办), from the "
+                     "pension service's relatives registry.")
+    async def acting_for(self, services: NamedDependency[Services],
+                         actor: NamedDependency[Actor]) -> list[RelativeView]:
+        return await services.eligibility.relatives.acting_for(actor)
+
+    @post("/face-consent", operation_id="kioskPensionFaceConsent", summary="Agree to face recognition (at a kiosk)",
+          description="The separate consent to face recognition for pension recognition, given at the kiosk.",
+          status_code=200)
+    async def consent(self, services: NamedDependency[Services], actor: NamedDependency[Actor]) -> FaceConsentView:
+        return await services.eligibility.give_face_consent(actor, via="kiosk")
+
+    @post("/challenges", operation_id="kioskPensionChallenge", summary="Start the liveness challenge (at a kiosk)",
+          description="Head movements to follow in front of the kiosk camera; `movement` lets the person choose "
+                      "turning or nodding.", status_code=201)
+    async def challenge(self, request: Request[Any, Any, Any], services: NamedDependency[Services],
+                        kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor],
+                        data: JSONBody[ChallengeRequest | None] = None,
+                        for_citizen: Annotated[uuid.UUID | None, FOR_PARAM] = None) -> LivenessChallenge:
+        help_ = _help(services)
+        pensioner = await help_.pensioner(actor, for_citizen)
+        return await services.eligibility.kiosk_challenge(
+            help_.kiosk_acting(kiosk, actor, pensioner), pensioner, (data or ChallengeRequest()).movement,
+            _camera(request, kiosk))
+
+    @post("/challenges/{challenge_id:str}/answer", operation_id="kioskPensionRecognise",
+          summary="Be recognised with the liveness burst (at a kiosk)",
+          description="The burst is checked against the resident's enrolled reference; a pass records the "
+                      "recognition with method `kiosk` (a new 12 months begin) and issues its certificate.",
+          status_code=201)
+    async def recognise(self, request: Request[Any, Any, Any], challenge_id: Annotated[str, CHALLENGE_ID_PARAM],
+                        data: Annotated[BurstForm, MULTIPART], services: NamedDependency[Services],
+                        kiosk: NamedDependency[Kiosk], actor: NamedDependency[Actor],
+                        for_citizen: Annotated[uuid.UUID | None, FOR_PARAM] = None) -> RecognitionView:
+        help_ = _help(services)
+        pensioner = await help_.pensioner(actor, for_citizen)
+        frames = [await frame.read() for frame in data.frames]
+        return await services.eligibility.kiosk_recognise(
+            help_.kiosk_acting(kiosk, actor, pensioner), pensioner, challenge_id, frames, _camera(request, kiosk),
+            assisting_relative=help_.relative(actor, pensioner))
+
+
+FOR_PARAM = QueryParameter(name="for", required=False, description=(
+    "A pensioner who authorised the signed-in resident as a relative (亲情代办): act for them. The pensioner "
+    "still faces the camera; both identities go in the audit"))
+
+
+def _help(services: Services) -> KioskPensionHelp:
+    return KioskPensionHelp(services.db, services.eligibility)
+
+
+def _camera(request: Request[Any, Any, Any], kiosk: Kiosk) -> FaceClient:
+    return FaceClient(address=client_address(request), device=str(kiosk.id), capture=f"kiosk:{kiosk.id}")
+
+
+RESIDENT_CONTROLLERS.append(KioskPensionController)

@@ -21,6 +21,8 @@ from litestar.types import ControllerRouterHandler
 from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.logs import configure_logging
+from kiosk.agent import agent_router
+from kiosk.demo import running_demo_device
 from kiosk.devices import KIOSK_CONTROLLERS
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
@@ -124,7 +126,8 @@ def create_app(
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with running_demo_device(app, started):
+                yield
         finally:
             await started.close()
 
@@ -133,7 +136,7 @@ def create_app(
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
         *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
-        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, MetricsController,
+        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, agent_router(), MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

@@ -44,7 +44,7 @@ from backend.eligibility.schemas import (
     VisitKind,
 )
 from backend.face.schemas import ChallengeRequest, LivenessChallenge
-from mobile_api.context import citizen_guard, staff_guard
+from mobile_api.context import citizen_guard, client_address, staff_guard
 from mobile_api.face import (
     ANSWER_PROBLEMS,
     CHALLENGE_ID_PARAM,
@@ -383,9 +383,9 @@ class DataProviderController(Controller):
           description="A registered provider reports that a person was seen alive: a medical settlement, an in-person "
                       "service, a pension collected at a counter — when, where and its own reference (sent twice, "
                       "kept once). The answer is the same whether or not the person is known here.", status_code=202)
-    async def report(self, data: JSONBody[SignalReport], services: NamedDependency[Services],
-                     provider_key: Annotated[str, PROVIDER_KEY]) -> SignalReceipt:
-        provider = await services.eligibility.providers.authenticate(provider_key)
+    async def report(self, request: Request[Any, Any, Any], data: JSONBody[SignalReport],
+                     services: NamedDependency[Services], provider_key: Annotated[str, PROVIDER_KEY]) -> SignalReceipt:
+        provider = await services.eligibility.providers.authenticate(provider_key, client_address(request))
         return await services.eligibility.providers.report(provider, data)
 
 

@@ -13,8 +13,10 @@ signature has been checked. Refusal messages never quote what the text contains.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import re
+import sys
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -135,7 +137,25 @@ def sign(claims: Claims, private_key: Ed25519PrivateKey, kid: bytes) -> str:
     payload = claims.to_cbor()
     signature = private_key.sign(sig_structure(protected, payload))
     message = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
-    return PREFIX + base45.b45encode(zlib.compress(message, 9)).decode("ascii")
+    return PREFIX + b45encode(zlib.compress(message, 9))
+
+
+_BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+# Every two-byte group's three characters (RFC 9285: n = a·256 + b → n mod 45, n div 45 mod 45, n div 2025).
+_BASE45_PAIRS = [_BASE45[n % 45] + _BASE45[n // 45 % 45] + _BASE45[n // 2025] for n in range(65536)]
+
+
+def b45encode(data: bytes) -> str:
+    """Base45 (RFC 9285), the same text as the `base45` package writes, eight times faster: signing a
+    certificate spent more time here than in the signature (bulk issuing, bench/recognition.py)."""
+    even = len(data) & ~1
+    groups = array.array("H", data[:even])
+    if sys.byteorder == "little":
+        groups.byteswap()  # each group is big-endian: first byte × 256 + second
+    text = "".join(map(_BASE45_PAIRS.__getitem__, groups))
+    if even != len(data):
+        text += _BASE45[data[-1] % 45] + _BASE45[data[-1] // 45]
+    return text
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.china_time import today as china_today
 from backend.db import Database
+from backend.ephemeral import Ephemeral
 from backend.eligibility import repository
 from backend.eligibility.recognition import Recognitions
 from backend.eligibility.roster import known_division
@@ -42,6 +43,7 @@ CREDENTIAL_PURPOSE = "data-provider.credential"
 # No agency counts a sign older than a year; older reports are refused at the door.
 MAX_SIGNAL_AGE_DAYS = 366
 SILENT_CHUNK = 500
+AUTH_FAILURES_PER_HOUR = 20
 
 
 def provider_view(row) -> ProviderView:
@@ -50,8 +52,9 @@ def provider_view(row) -> ProviderView:
 
 
 class Providers:
-    def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, recognitions: Recognitions) -> None:
-        self.db, self.audit, self.cipher, self.recognitions = db, audit, cipher, recognitions
+    def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: PiiCipher,
+                 recognitions: Recognitions) -> None:
+        self.db, self.ephemeral, self.audit, self.cipher, self.recognitions = db, ephemeral, audit, cipher, recognitions
 
     async def register(self, actor: Actor, form: ProviderCreate) -> ProviderCredential:
         """Register a provider; the answer holds its credential, shown this once (only a keyed hash is kept)."""
@@ -73,14 +76,19 @@ class Providers:
         async with self.db.connection() as conn:
             return [provider_view(r) for r in await repository.providers(conn)]
 
-    async def authenticate(self, credential: str | None) -> Actor:
-        """The provider presenting `credential` (`<id>:<secret>`), or `Unauthenticated`."""
+    async def authenticate(self, credential: str | None, client: str = "local") -> Actor:
+        """The provider presenting `credential` (`<id>:<secret>`), or `Unauthenticated`; a client address
+        that keeps presenting wrong credentials is refused for a while (`RateLimited`)."""
+        failures = {"name": "provider-auth-failures", "subject": client, "limit": AUTH_FAILURES_PER_HOUR,
+                    "what": "failed data-provider sign-ins from this address"}
+        await self.ephemeral.refuse_if_exhausted(**failures)
         provider_id, _, secret = (credential or "").partition(":")
         async with self.db.connection() as conn:
             row = await repository.provider(conn, provider_id) if provider_id and secret else None
         expected = row["credential_hash"] if row is not None else b"\x00" * 32
         given = self.cipher.lookup_hash(secret, purpose=CREDENTIAL_PURPOSE)
         if not hmac.compare_digest(bytes(expected), given) or row is None or not row["active"]:
+            await self.ephemeral.limit(**failures, window_seconds=3600)
             raise Unauthenticated("unknown data provider or wrong credential")
         return Actor(kind="system", id=f"data-provider:{provider_id}", division=row["division"], role="data_provider")
 

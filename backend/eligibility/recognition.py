@@ -32,6 +32,8 @@ from backend.eligibility.schemas import (
 )
 from backend.events.service import Event, EventService
 from backend.face.service import FaceService
+from backend.notifications.schemas import Subject, Text
+from backend.notifications.service import NotificationService
 
 CONSENT_PURPOSE = "pension-recognition"
 # Which wording of the face-recognition consent the person agreed to; recorded with the consent.
@@ -70,10 +72,25 @@ def recognition_view(row: asyncpg.Record, resumed: Any = None) -> RecognitionVie
         resumed=resumed)
 
 
+def recognised_notice(method: str, on: dt.date, next_due: dt.date, evidence: dict[str, Any],
+                      entry: asyncpg.Record) -> dict[str, Any]:
+    """The inbox message after a recognition: how, from what source, the next due date."""
+    zh, en = METHODS[method]
+    source = _source(method, evidence)
+    return {"title": Text("养老金领取资格认证已完成", "Pension recognition done"),
+            "body": Text(f"您已于 {on} 通过{zh}完成认证" + (f"（{source}）" if source else "") +
+                         f"，无需操作。下次认证日期：{next_due}。如非本人或授权亲属所为，请联系{entry['agency_name']}。",
+                         f"You were recognised on {on} by {en}" + (f" ({source})" if source else "") +
+                         f"; nothing to do. Next due: {next_due}. If neither you nor an authorised relative did "
+                         f"this, contact {entry['agency_name']}."),
+            "subject": Subject("pension_roster_entry", str(entry["id"]))}
+
+
 class Recognitions:
     def __init__(self, db: Database, audit: AuditLog, certificates: CertificateService, events: EventService,
-                 face: FaceService) -> None:
+                 face: FaceService, notifications: NotificationService) -> None:
         self.db, self.audit, self.certificates, self.events, self.face = db, audit, certificates, events, face
+        self.notifications = notifications
 
     # -- the pre-check -----------------------------------------------------------------------------
 
@@ -100,7 +117,7 @@ class Recognitions:
         if entry["data_issue"]:
             reasons.append(rules.advice("roster-data-issue", issue=entry["data_issue"]))
         if not enrolled:
-            reasons.append(rules.advice("not-enrolled"))
+            reasons.append(await self._where_to_enrol(entry["residence_division"]))
         if consent is None or consent["withdrawn_at"] is not None:
             reasons.append(rules.advice("no-face-consent"))
         if min(left_now, left_today) <= 0:
@@ -114,6 +131,19 @@ class Recognitions:
             m for m in METHODS if m != "silent" and not (m in FACE_METHODS and codes & FACE_ONLY)]  # type: ignore[misc]
         return Precheck(ready=not codes & (BLOCKING | FACE_ONLY), methods=methods, reasons=reasons, entry_id=entry["id"],
                         next_due=entry["next_due"], attempts_left_hour=left_now, attempts_left_day=left_today)
+
+    async def _where_to_enrol(self, residence_division: str) -> Advice:
+        """`not-enrolled`, naming the nearest service window of the residence division when one is known."""
+        found = rules.advice("not-enrolled")
+        async with self.db.connection() as conn:
+            windows = [p for p in await repository.service_points(conn, residence_division)
+                       if p["kind"] == "service-window"]
+        if not windows:
+            return found
+        window = windows[0]
+        return msgspec.structs.replace(
+            found, todo_zh=f"{found.todo_zh}最近的窗口：{window['name']}（{window['address']}）。",
+            todo_en=f"{found.todo_en} Nearest window: {window['name']}, {window['address']}.")
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -156,6 +186,11 @@ class Recognitions:
                 "resumed": msgspec.to_builtins(resumed) if resumed else None,
                 "evidence": evidence})
         await repository.set_recognition_links(conn, recognition_id, certificate_id, event_id)
+        # The pensioner hears of every recognition; by text message too when someone else made it, so that
+        # a recognition they did not know of (a misused authorisation) does not pass unnoticed.
+        await self.notifications.notify(conn, entry["citizen_id"], "pension.recognised",
+                                        **recognised_notice(method, today, next_due, evidence, entry),
+                                        sms=method not in ("face-phone", "silent"))
         await self.audit.record(conn, actor, "pension.recognised", "pension_roster_entry", str(entry["id"]),
                                 division=entry["agency_division"],
                                 detail={"recognition": str(recognition_id), "method": method,
@@ -211,6 +246,9 @@ class Recognitions:
             rows.append((recognition_id, entry["id"], today, entry["signal_place"], evidence, actor.kind, actor.id,
                          certificate_id, event.id, next_due))
         await self.events.publish_many(conn, events)
+        await self.notifications.notify_many(conn, [
+            (entry["citizen_id"], "pension.recognised", *recognised_notice("silent", today, next_due, evidence, entry).values())
+            for entry, evidence, _, next_due in bulk])
         await repository.insert_silent_recognitions(conn, rows)
         await repository.mark_many_recognised(conn, [(entry["id"], today, next_due) for entry, _, _, next_due in bulk])
         await self.audit.record(conn, actor, "pension.recognised_silently", "pension_recognition", None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -50,14 +51,17 @@ from backend.eligibility.schemas import (
     PensionStatus,
     Precheck,
     RecognitionView,
+    SilentRun,
 )
 from backend.eligibility.visits import Visits
+from backend.ephemeral import Ephemeral
 from backend.errors import Conflict, NotFound, RecognitionNotPossible, StepUpRequired, ValidationFailed
 from backend.events.service import EventService
 from backend.face.capture import FaceClient
 from backend.face.schemas import FaceDecision, LivenessChallenge, Movement
 from backend.face.service import FaceService
 from backend.identity.service import STEP_UP_SECONDS
+from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 
 
@@ -77,13 +81,14 @@ def _face_evidence(decision: FaceDecision) -> dict[str, Any]:
 
 
 class EligibilityService:
-    def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, certificates: CertificateService,
-                 events: EventService, face: FaceService) -> None:
+    def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: PiiCipher,
+                 certificates: CertificateService, events: EventService, face: FaceService,
+                 notifications: NotificationService) -> None:
         self.db, self.audit, self.face = db, audit, face
         self.rosters = Rosters(db, audit, cipher)
-        self.recognitions = Recognitions(db, audit, certificates, events, face)
+        self.recognitions = Recognitions(db, audit, certificates, events, face, notifications)
         self.relatives = Relatives(db, audit, cipher)
-        self.providers = Providers(db, audit, cipher, self.recognitions)
+        self.providers = Providers(db, ephemeral, audit, cipher, self.recognitions)
         self.visits = Visits(db, audit)
 
     # -- the pensioner, or a relative for them ---------------------------------------------------
@@ -108,10 +113,20 @@ class EligibilityService:
         return status
 
     async def precheck(self, actor: Actor, citizen_id: uuid.UUID | None = None) -> Precheck:
-        return await self.recognitions.precheck(actor, await self._for(actor, citizen_id))
+        person = await self._for(actor, citizen_id)
+        await self._audit_relatives_read(actor, person, "pension.precheck_read")
+        return await self.recognitions.precheck(actor, person)
 
     async def offers(self, actor: Actor, citizen_id: uuid.UUID | None = None) -> Offers:
-        return await self.recognitions.offers(await self._for(actor, citizen_id))
+        person = await self._for(actor, citizen_id)
+        await self._audit_relatives_read(actor, person, "pension.offers_read")
+        return await self.recognitions.offers(person)
+
+    async def _audit_relatives_read(self, actor: Actor, person: uuid.UUID, action: str) -> None:
+        """A relative reading about the person they act for is audited (one's own reads are not)."""
+        if str(person) != actor.id:
+            async with self.db.transaction() as conn:
+                await self.audit.record(conn, actor, action, "citizen", str(person))
 
     async def book(self, actor: Actor, form: BookingCreate, citizen_id: uuid.UUID | None = None) -> BookingView:
         person = await self._for(actor, citizen_id)
@@ -264,5 +279,6 @@ class EligibilityService:
 
     # -- jobs --------------------------------------------------------------------------------------
 
-    async def silent_run(self, today: dt.date | None = None, progress=lambda _: None):  # noqa: ANN001
+    async def silent_run(self, today: dt.date | None = None,
+                         progress: Callable[[str], None] = lambda _: None) -> SilentRun:
         return await self.providers.silent_run(today or china_today(), progress)

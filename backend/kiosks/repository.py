@@ -116,3 +116,47 @@ async def set_assistant(conn: asyncpg.Connection, session_id: uuid.UUID, kind: s
 
 async def face_enrolled(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM face_enrolments WHERE citizen_id = $1", citizen_id))
+
+
+PRINT_COLUMNS = """id, kiosk_id, citizen_id, session_id, idempotency_key, document_kind, document_id, copies, status,
+                   waiting_reason, attempts, created_at, printed_at"""
+
+
+async def insert_print_job(conn: asyncpg.Connection, *, kiosk_id: uuid.UUID, citizen_id: uuid.UUID,
+                           session_id: uuid.UUID, key: str, document_kind: str, document_id: str,
+                           copies: int) -> tuple[asyncpg.Record, bool]:
+    """The job asked for under (kiosk, key), created now or found: (row, created)."""
+    row = await conn.fetchrow(
+        f"""INSERT INTO kiosk_print_jobs (kiosk_id, citizen_id, session_id, idempotency_key, document_kind,
+                                          document_id, copies)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kiosk_id, idempotency_key) DO NOTHING
+            RETURNING {PRINT_COLUMNS}""", kiosk_id, citizen_id, session_id, key, document_kind, document_id, copies)
+    if row is not None:
+        return row, True
+    return await conn.fetchrow(f"SELECT {PRINT_COLUMNS} FROM kiosk_print_jobs WHERE kiosk_id = $1 "
+                               "AND idempotency_key = $2", kiosk_id, key), False
+
+
+async def print_job(conn: asyncpg.Connection, kiosk_id: uuid.UUID, job_id: uuid.UUID,
+                    *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {PRINT_COLUMNS} FROM kiosk_print_jobs WHERE id = $1 AND kiosk_id = $2{lock}",
+                               job_id, kiosk_id)
+
+
+async def take_print_job(conn: asyncpg.Connection, kiosk_id: uuid.UUID) -> asyncpg.Record | None:
+    """The oldest job waiting for this kiosk's printer, marked printing (one taker wins)."""
+    return await conn.fetchrow(
+        f"""UPDATE kiosk_print_jobs SET status = 'printing', waiting_reason = NULL, attempts = attempts + 1,
+                                        updated_at = now()
+            WHERE id = (SELECT id FROM kiosk_print_jobs WHERE kiosk_id = $1 AND status IN ('queued', 'waiting')
+                        ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING {PRINT_COLUMNS}""", kiosk_id)
+
+
+async def finish_print_job(conn: asyncpg.Connection, job_id: uuid.UUID, status: str,
+                           waiting_reason: str | None) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""UPDATE kiosk_print_jobs SET status = $2, waiting_reason = $3, updated_at = now(),
+                   printed_at = CASE WHEN $2 = 'printed' THEN now() END
+            WHERE id = $1 RETURNING {PRINT_COLUMNS}""", job_id, status, waiting_reason)

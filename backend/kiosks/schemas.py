@@ -149,3 +149,33 @@ class StaffAssistance(msgspec.Struct, forbid_unknown_fields=True):
 
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+# -- printing ---------------------------------------------------------------------------------------
+
+PrintStatus = Literal["queued", "printing", "waiting", "printed", "failed", "cancelled"]
+WaitingReason = Literal["out-of-paper", "paper-jam", "printer-offline"]
+
+
+class PrintRequest(msgspec.Struct, forbid_unknown_fields=True):
+    document_kind: Literal["certificate", "case-receipt"]
+    document_id: uuid.UUID
+    copies: Annotated[int, msgspec.Meta(ge=1, le=3)] = 1
+
+
+class PrintJobView(msgspec.Struct):
+    id: uuid.UUID
+    document_kind: str
+    document_id: str
+    copies: int
+    status: PrintStatus
+    waiting_reason: WaitingReason | None
+    attempts: int
+    created_at: dt.datetime
+    printed_at: dt.datetime | None
+
+
+class PrintOutcome(msgspec.Struct, forbid_unknown_fields=True):
+    """What the device's printer did with the job."""
+
+    outcome: Literal["printed", "out-of-paper", "paper-jam", "printer-offline", "failed"]

@@ -23,6 +23,17 @@ async def insert(conn: asyncpg.Connection, citizen_id: uuid.UUID, kind: str, tit
         citizen_id, kind, *title, *body, subject_type, subject_id, sms)
 
 
+async def insert_many(conn: asyncpg.Connection, rows: list[tuple]) -> None:
+    """Many inbox rows in one statement: (citizen, kind, title zh, title en, body zh, body en, subject type,
+    subject id)."""
+    columns = list(zip(*rows, strict=True))
+    await conn.execute(
+        """INSERT INTO notifications (citizen_id, kind, title_zh, title_en, body_zh, body_en, subject_type, subject_id,
+                                      sms)
+           SELECT *, false FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                       $7::text[], $8::text[])""", *columns)
+
+
 async def page(conn: asyncpg.Connection, citizen_id: uuid.UUID, order: str, unread_only: bool, limit: int,
                offset: int) -> list[asyncpg.Record]:
     unread = "AND read_at IS NULL" if unread_only else ""

@@ -97,6 +97,20 @@ class NotificationService:
         return await repository.insert(conn, citizen_id, kind, title_texts, body_texts,
                                        (subject.type, subject.id) if subject else None, sent)
 
+    async def notify_many(self, conn: asyncpg.Connection,
+                          notices: list[tuple[uuid.UUID, str, Text, Text, Subject | None]]) -> None:
+        """Many inbox notifications (citizen, kind, title, body, subject) in one statement, in the caller's
+        transaction: for bulk jobs; inbox only, no text messages."""
+        if not notices:
+            return
+        rows = []
+        for citizen_id, kind, title, body, subject in notices:
+            if not _KIND.fullmatch(kind) or len(kind) > 64:
+                raise ValueError(f"notification kind {kind!r} is not a dotted lower-case name")
+            rows.append((citizen_id, kind, *_fitted(title, TITLE_LIMITS), *_fitted(body, BODY_LIMITS),
+                         subject.type if subject else None, subject.id if subject else None))
+        await repository.insert_many(conn, rows)
+
     async def inbox(self, actor: Actor, *, order: Order = "unread_first", unread_only: bool = False,
                     limit: int = 20, offset: int = 0) -> NotificationPage:
         """The signed-in citizen's notifications, a page at a time, with the unread count. Audited."""

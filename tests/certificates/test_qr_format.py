@@ -340,3 +340,12 @@ def test_a_key_signs_only_the_certificate_types_its_authority_issues():
 
     assert result.reason == "unknown-issuer" and "business_licence" in result.detail
     assert reason(TEXT) is None  # a residence permit, which this key may sign
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 3, 44, 45, 399, 400])
+def test_our_base45_writes_what_the_base45_package_writes(length):
+    import os
+
+    data = os.urandom(length)
+    assert qr.b45encode(data) == base45.b45encode(data).decode("ascii")
+    assert qr.b45encode(b"\xff" * length) == base45.b45encode(b"\xff" * length).decode("ascii")

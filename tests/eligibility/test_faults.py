@@ -160,6 +160,9 @@ async def test_signals_from_an_unregistered_provider_or_too_old_are_refused(clie
     run = await services.eligibility.silent_run()
 
     assert unregistered.status_code == wrong_secret.status_code == 401
+    guesses = [await client.post("/data-providers/signals", json=signal(1, "A"), headers={"X-Provider-Key": f"hz-bank:{i}"})
+               for i in range(20)]
+    assert guesses[-1].status_code == 429 and "Retry-After" in guesses[-1].headers
     assert ancient.status_code == 422 and ancient.json()["errors"][0]["pointer"] == "#/occurred_on"
     assert other_kind.status_code == 422 and other_kind.json()["errors"][0]["pointer"] == "#/kind"
     assert too_old_for_agency.status_code == 202

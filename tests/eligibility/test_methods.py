@@ -30,6 +30,10 @@ async def assert_recognised(client, services, citizen: dict, body: dict, method:
     assert "resident_id" not in str(event["payload"]) and citizen["resident_id"] not in str(event["payload"])
     status = (await client.get("/me/pension", headers=bearer(citizen["access_token"]))).json()
     assert status["standing"] == "not-due" and status["last"]["method"] == method
+    inbox = (await client.get("/me/notifications", headers=bearer(citizen["access_token"]))).json()["items"]
+    assert [n["kind"] for n in inbox] == ["pension.recognised"] and status["next_due"] in inbox[0]["body"]["zh"]
+    texted = await services.db.pool.fetchval("SELECT count(*) FROM sms_outbox WHERE body LIKE '%资格认证已完成%'")
+    assert texted == (0 if method in ("face-phone", "silent") else 1)  # someone else acted: the pensioner is texted
 
 
 async def test_self_on_the_phone_with_the_l3_liveness_check(client, services):

@@ -54,6 +54,9 @@ async def test_after_the_daily_cap_the_pensioner_is_offered_every_other_way(clie
     exhausted = tries[2].json()
     assert exhausted["type"] == "/problems/face-attempts-exhausted" and exhausted["alternatives"] == FACE_ALTERNATIVES
     assert "attempts-used-up" in [r["code"] for r in precheck.json()["reasons"]]
+    unenrolled = await pensioner(client, services, officer, enrol=False)
+    where = (await client.get("/me/pension/precheck", headers=bearer(unenrolled["access_token"]))).json()["reasons"][0]
+    assert where["code"] == "not-enrolled" and "西湖区政务服务中心" in where["todo_zh"] and "文三路" in where["todo_en"]
     assert precheck.json()["attempts_left_day"] == 0
     assert precheck.json()["methods"] == ["assisted-counter", "home-visit"]
     points = offers.json()["service_points"]

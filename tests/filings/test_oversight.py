@@ -55,7 +55,7 @@ async def test_staff_in_scope_see_which_filings_are_due_filed_late_and_missing(c
     assert await services.db.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'filing_overview.read'") == 4
 
 
-async def test_a_licence_review_counts_from_the_anniversary_and_binds_the_holders_identifiers(client, services):
+async def test_a_citizens_own_obligations_licence_review_by_anniversary_and_benefit_declaration(client, services):
     on(services, dt.date(2026, 5, 25))
     driver = await register_citizen(client, services, division="330106", name="陈静")
     registrar = await staff_token(client, services, "handling_officer", "330100")
@@ -86,3 +86,38 @@ async def test_a_licence_review_counts_from_the_anniversary_and_binds_the_holder
     assert driver["resident_id"] not in filed.text and driver["phone"] not in filed.text
     stored = await services.db.pool.fetchval("SELECT form_enc FROM filings WHERE id = $1", draft.json()["id"])
     assert driver["resident_id"].encode() not in stored
+
+    # A benefit's annual declaration carries its own schema (no catalogue item), checked the same way.
+    declaration = await client.post("/staff/filing-obligations", headers=bearer(registrar), json={
+        "kind": "benefit_annual_declaration", "resident_id": driver["resident_id"], "division_code": "330100",
+        "reference": "ZJ-SY-0042", "first_period": 2025})
+    on(services, dt.date(2026, 2, 10))
+    form = {"benefit_kind": "unemployment", "residence_division": "330106", "still_eligible": True,
+            "employed_during_year": False}
+    started = await client.post("/me/filings", headers=bearer(token), json={
+        "obligation_id": declaration.json()["id"], "period": 2025, "form": form})
+    unconfirmed = await client.post(f"/me/filings/{started.json()['id']}/submission", headers=bearer(token))
+    await client.patch(f"/me/filings/{started.json()['id']}", headers=bearer(token),
+                       json={"form": {"declaration_confirmed": True}})
+    declared = await client.post(f"/me/filings/{started.json()['id']}/submission", headers=bearer(token))
+
+    assert declaration.status_code == 201, declaration.text
+    assert unconfirmed.status_code == 422
+    assert [e["pointer"] for e in unconfirmed.json()["errors"]] == ["#/form/declaration_confirmed"]
+    assert declared.status_code == 200, declared.text
+    assert declared.json()["bound"]["benefit_reference"] == "ZJ-SY-0042" and declared.json()["late"] is False
+
+
+def test_every_kind_has_a_usable_form_schema_and_its_bound_fields_exist_in_it():
+    import json
+    from pathlib import Path
+
+    from backend.catalogue.forms import schema_problems
+    from backend.filings.kinds import OBLIGATION_KINDS
+
+    items = {i["code"]: i for i in json.loads(
+        (Path(__file__).parents[2] / "backend/catalogue/data/items.json").read_text(encoding="utf-8"))["items"]}
+    for kind in OBLIGATION_KINDS.values():
+        schema = kind.form_schema or items[kind.item_code]["form_schema"]
+        assert schema_problems(schema) == [], kind.code
+        assert set(kind.bound) <= set(schema["properties"]), kind.code

@@ -2,7 +2,7 @@
 only that kiosk can use, ended by removing the card or by idling."""
 
 from tests.factories import bearer, register_citizen, resident_id, staff_token
-from tests.kiosk.conftest import session, sign_in, id_card
+from tests.kiosk.conftest import id_card, session, sign_in
 
 
 async def test_a_registered_citizen_signs_in_with_card_and_face(client, services, register_kiosk):

@@ -1,0 +1,520 @@
+/* The kiosk screen: one decision per screen, visible progress, Chinese with English switchable, spoken
+   guidance where the browser can speak, choices instead of typing, no time pressure (the idle timeout
+   warns and extends), and a clear screen when the network drops. It talks only to the device
+   (/kiosk/device/…); the device signs every call to the server and keeps the session. */
+"use strict";
+
+const TEXT = {
+  zh: {
+    brand: "跨省通办 · 自助服务", language: "English", large: "大字模式", help: "请工作人员协助", exit: "退出",
+    insertTitle: "请插入您的身份证", insertHint: "把身份证放在下方的读卡区，不用取出。读到后会自动进入下一步。",
+    simulator: "模拟读卡器（仅开发环境）", insertCard: (n) => `插入 ${n} 的身份证`, removeCard: "取出身份证",
+    stepOf: (i, n, what) => `第 ${i} 步，共 ${n} 步：${what}`,
+    faceStep: "刷脸核验", faceTitle: (n) => `${n}，请正对镜头`,
+    faceHint: "请摘下帽子和口罩，正对屏幕上方的镜头，保持不动。准备好后请按下面的按钮。",
+    faceSpeak: "请正对镜头，保持不动，然后按拍照核验按钮。", takePhoto: "拍照核验", checking: "正在核验，请稍候……",
+    cameraMissing: "没有找到镜头。请请工作人员协助。",
+    faceFailed: "没有通过核验", tryAgain: "再试一次", attemptsLeft: (n) => `本小时还可以再试 ${n} 次。`,
+    menuTitle: (n) => `您好，${n}`, menuHint: "请选择要办理的事情：",
+    taskCertificates: "我的证照", taskCertificatesHint: "查看和打印电子证照",
+    taskPension: "养老金资格认证", taskPensionHint: "每年一次，证明本人健在",
+    taskApply: "跨省办事申请", taskApplyHint: "提交申请和材料",
+    taskCases: "我的办件", taskCasesHint: "查看进度、补交材料",
+    taskEnrol: "登记人像", taskEnrolHint: "用身份证照片登记，以后可刷脸办事",
+    notYet: "这项服务还没有在自助终端开通", notYetHint: "请到服务窗口办理，或用手机“通办”办理。",
+    back: "返回", certificatesTitle: "我的证照", noCertificates: "您还没有电子证照。",
+    statusWord: { valid: "有效", expired: "已过期", revoked: "已撤销", "not-yet-valid": "尚未生效", "key-withdrawn": "已失效" },
+    validUntil: (d) => `有效期至 ${d}`, print: "打印这份证照", number: "证照编号", issuer: "签发机关", holder: "持证人",
+    printStep: "打印", printTitle: "正在打印", printQueued: "已提交打印，请稍候……",
+    printWaitingPaper: "打印机缺纸", printWaitingPaperHint: "您的打印任务已保留。请联系工作人员加纸，加纸后会自动打印，不需要重新操作。",
+    printWaitingOther: "打印机暂时不能使用", printDone: "打印完成", printDoneHint: "请从下方出纸口取走您的证照。",
+    printFailed: "打印没有成功", printFailedHint: "请请工作人员协助。",
+    enrolTitle: "用身份证照片登记人像", enrolHint: "登记后，您以后可以刷脸办事。人像只用于核验您本人，您可以随时撤回。是否同意？",
+    agree: "同意登记", decline: "暂不登记", enrolled: "人像已登记", enrolledHint: "以后可以刷脸办事了。",
+    idle: (s) => `您还在吗？${s} 秒后将自动退出。`, stay: "继续办理",
+    endedTitle: "已安全退出", endedCard: "身份证已取出，已安全退出。", endedIdle: "因长时间没有操作，已自动退出。",
+    endedHint: "请取回您的身份证。欢迎再次使用。",
+    offlineTitle: "网络连接中断", offlineHint: "刚才的操作没有提交，不会留下办了一半的事情。网络恢复后请重新开始。",
+    retry: "重新连接", helpAsked: "已通知工作人员，请稍候。",
+    errorTitle: "出了点问题", errorHint: "请再试一次，或请工作人员协助。",
+    pensionNotOnRoster: "系统中没有您领取养老金的记录。如有疑问，请到社保服务窗口咨询。",
+    pensionTitle: "养老金资格认证", pensionNextDue: (d) => `下次认证截止日期：${d}`, pensionStart: "开始刷脸认证",
+    pensionNotReady: "现在还不能刷脸认证", consentTitle: "同意用人脸识别认证养老金资格",
+    consentHint: "认证时会拍下您的面部动作，与您登记的人像比对，只用于这次认证。不同意也可以到窗口认证或预约上门。",
+    livenessStep: "动作认证", livenessFront: "请正对镜头，保持不动", livenessBack: "请回到正对镜头",
+    livenessHold: "很好，请保持", livenessSending: "正在认证，请稍候……",
+    recognised: "认证成功", recognisedHint: (d) => `下次请在 ${d} 之前认证。`, printRecord: "打印认证凭证",
+  },
+  en: {
+    brand: "Cross-province services · Self-service", language: "中文", large: "Large text", help: "Ask staff for help", exit: "Exit",
+    insertTitle: "Please insert your ID card", insertHint: "Place your ID card on the reader below and leave it there. The next step starts by itself.",
+    simulator: "Card reader simulator (development only)", insertCard: (n) => `Insert ${n}'s ID card`, removeCard: "Remove the ID card",
+    stepOf: (i, n, what) => `Step ${i} of ${n}: ${what}`,
+    faceStep: "Face check", faceTitle: (n) => `${n}, please face the camera`,
+    faceHint: "Take off hat and mask, look at the camera above the screen and hold still. Press the button when ready.",
+    faceSpeak: "Please face the camera, hold still, then press the button.", takePhoto: "Take photo and check", checking: "Checking, please wait…",
+    cameraMissing: "No camera was found. Please ask staff for help.",
+    faceFailed: "The check did not pass", tryAgain: "Try again", attemptsLeft: (n) => `You can try ${n} more times this hour.`,
+    menuTitle: (n) => `Hello, ${n}`, menuHint: "Please choose what you want to do:",
+    taskCertificates: "My certificates", taskCertificatesHint: "View and print e-certificates",
+    taskPension: "Pension eligibility", taskPensionHint: "Once a year, confirm you are alive",
+    taskApply: "Apply for a service", taskApplyHint: "Submit an application with documents",
+    taskCases: "My applications", taskCasesHint: "Progress, missing documents",
+    taskEnrol: "Register my face", taskEnrolHint: "From the ID card photo, for face checks later",
+    notYet: "This service is not yet available at the kiosk", notYetHint: "Please go to a service window, or use the Tongban phone app.",
+    back: "Back", certificatesTitle: "My certificates", noCertificates: "You have no e-certificates yet.",
+    statusWord: { valid: "Valid", expired: "Expired", revoked: "Revoked", "not-yet-valid": "Not yet valid", "key-withdrawn": "No longer valid" },
+    validUntil: (d) => `Valid until ${d}`, print: "Print this certificate", number: "Number", issuer: "Issued by", holder: "Holder",
+    printStep: "Printing", printTitle: "Printing", printQueued: "Sent to the printer, please wait…",
+    printWaitingPaper: "The printer is out of paper", printWaitingPaperHint: "Your print job is kept. Please ask staff to add paper; it prints by itself afterwards.",
+    printWaitingOther: "The printer cannot print right now", printDone: "Printed", printDoneHint: "Please take your certificate from the tray below.",
+    printFailed: "Printing failed", printFailedHint: "Please ask staff for help.",
+    enrolTitle: "Register your face from the ID card photo", enrolHint: "Afterwards you can use face checks. The photo is only used to check it is you; you can withdraw at any time. Do you agree?",
+    agree: "I agree", decline: "Not now", enrolled: "Your face is registered", enrolledHint: "You can use face checks from now on.",
+    idle: (s) => `Are you still there? You will be signed out in ${s} seconds.`, stay: "Continue",
+    endedTitle: "Signed out safely", endedCard: "The ID card was removed; you are signed out.", endedIdle: "Signed out after a long time without a touch.",
+    endedHint: "Please take your ID card. Welcome back any time.",
+    offlineTitle: "The network is down", offlineHint: "Nothing was submitted; nothing is left half done. Please start again when the network is back.",
+    retry: "Reconnect", helpAsked: "Staff have been called, please wait.",
+    errorTitle: "Something went wrong", errorHint: "Please try again, or ask staff for help.",
+    pensionNotOnRoster: "No paying agency lists you as a pensioner. Please ask at a social-insurance window.",
+    pensionTitle: "Pension eligibility", pensionNextDue: (d) => `Next recognition due by ${d}`, pensionStart: "Start the face check",
+    pensionNotReady: "The face check is not possible yet", consentTitle: "Agree to face recognition for your pension",
+    consentHint: "Your head movements are filmed and compared with your registered face, only for this recognition. Without it you can use a window or book a home visit.",
+    livenessStep: "Movements", livenessFront: "Please face the camera and hold still", livenessBack: "Please face the camera again",
+    livenessHold: "Good, hold still", livenessSending: "Checking, please wait…",
+    recognised: "Recognised", recognisedHint: (d) => `Please come again before ${d}.`, printRecord: "Print the record",
+  },
+};
+
+const state = { lang: "zh", large: false, session: null, device: null, screen: null, lastTouch: Date.now(),
+                lastPing: 0, stream: null, job: null, idleShown: false };
+const $ = (id) => document.getElementById(id);
+const t = (key, ...args) => { const v = TEXT[state.lang][key]; return typeof v === "function" ? v(...args) : v; };
+
+class Offline extends Error {}
+
+async function call(path, options = {}) {
+  let response;
+  try {
+    response = await fetch("/kiosk/device/" + path, options);
+  } catch (error) {
+    throw new Offline(String(error));
+  }
+  const type = response.headers.get("content-type") || "";
+  const body = type.includes("json") ? await response.json() : null;
+  return { status: response.status, ok: response.ok, body };
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "onclick") node.addEventListener("click", v);
+    else if (v !== undefined && v !== null) node.setAttribute(k, v);
+  }
+  for (const child of children.flat(Infinity)) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function say(text) {
+  if (!("speechSynthesis" in window)) return;
+  try {
+    window.speechSynthesis.cancel();
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = state.lang === "zh" ? "zh-CN" : "en-US";
+    utterance.rate = 0.85;
+    window.speechSynthesis.speak(utterance);
+  } catch (_) { /* speech is a help, never a requirement */ }
+}
+
+function show(name, progress, ...content) {
+  stopCamera();
+  state.screen = name;
+  const main = $("screen");
+  main.replaceChildren(...content);
+  main.dataset.screen = name;
+  $("progress").textContent = progress || "";
+  $("exit").hidden = !state.session;
+  main.focus();
+}
+
+function button(label, action, kind = "primary", extra = {}) {
+  return el("button", { type: "button", class: kind, onclick: action, ...extra }, label);
+}
+
+function maskedName(name) { return name ? name[0] + "*".repeat(Math.max(1, name.length - 1)) : ""; }
+
+function chrome() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  $("brand").textContent = t("brand");
+  $("language").textContent = t("language");
+  $("language").setAttribute("lang", state.lang === "zh" ? "en" : "zh-CN");
+  $("large").textContent = t("large");
+  $("large").setAttribute("aria-pressed", String(state.large));
+  $("help").textContent = t("help");
+  $("exit").textContent = t("exit");
+  $("stay").textContent = t("stay");
+}
+
+// -- screens ------------------------------------------------------------------------------------------
+
+async function welcome() {
+  state.session = null;
+  const content = [el("h1", {}, t("insertTitle")), el("p", { class: "hint" }, t("insertHint"))];
+  if (state.device && state.device.simulator) {
+    const { body: cards } = await call("simulator/cards");
+    content.push(el("details", { class: "simulator" }, el("summary", {}, t("simulator")),
+      el("ul", {}, (cards || []).map((card) => el("li", {}, button(t("insertCard", card.name), () => insertCard(card.key), "secondary", { "data-card": card.key }))))));
+  }
+  show("welcome", "", ...content);
+}
+
+async function insertCard(key) {
+  await call("simulator/card", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ card: key }) });
+  await poll();
+}
+
+async function faceCheck(problem) {
+  const name = state.device.card ? maskedName(state.device.card.name) : "";
+  const video = el("video", { autoplay: "", playsinline: "", muted: "", "aria-label": t("faceStep") });
+  const status = el("div", { "aria-live": "assertive" });
+  if (problem) status.append(problemNotice(problem));
+  const take = button(t("takePhoto"), () => capture(video, take, status), "primary", { id: "take-photo" });
+  show("face", t("stepOf", 1, 2, t("faceStep")), el("h1", {}, t("faceTitle", name)),
+       el("div", { class: "camera" }, video, el("div", {}, el("p", {}, t("faceHint")), status,
+                                                 el("div", { class: "actions" }, take))));
+  say(problem ? reasonText(problem) : t("faceSpeak"));
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    video.srcObject = state.stream;
+  } catch (_) {
+    status.replaceChildren(el("p", { class: "notice warn" }, t("cameraMissing")));
+    say(t("cameraMissing"));
+  }
+}
+
+function stopCamera() {
+  if (state.stream) { state.stream.getTracks().forEach((track) => track.stop()); state.stream = null; }
+}
+
+function reasonText(problem) {
+  const reasons = (problem && problem.reasons) || [];
+  return reasons.length ? reasons.map((r) => r[state.lang] || r.zh).join(" ") : t("errorHint");
+}
+
+function problemNotice(problem) {
+  const left = problem.attempts_left;
+  return el("div", { class: "notice warn", role: "alert" }, el("strong", {}, "⚠ " + t("faceFailed")),
+            el("span", {}, reasonText(problem)), left !== undefined && left !== null ? el("p", {}, t("attemptsLeft", left)) : "");
+}
+
+async function capture(video, take, status) {
+  if (!video.videoWidth) return;
+  take.disabled = true;
+  status.replaceChildren(el("p", {}, t("checking")));
+  say(t("checking"));
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);  // as the camera sees it: not mirrored
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
+  const form = new FormData();
+  form.append("photo", blob, "live.jpg");
+  const answer = await call("sign-in", { method: "POST", body: form });
+  if (answer.status === 201) {
+    state.session = answer.body;
+    touch(true);
+    return menu();
+  }
+  faceCheck(answer.body || {});
+}
+
+async function menu() {
+  const enabled = (state.device.configuration.enabled_tasks) || ["certificates", "pension", "apply", "cases"];
+  const tasks = [["certificates", "taskCertificates", "taskCertificatesHint", certificates],
+                 ["pension", "taskPension", "taskPensionHint", pension],
+                 ["apply", "taskApply", "taskApplyHint", () => notYet("apply")],
+                 ["cases", "taskCases", "taskCasesHint", () => notYet("cases")]].filter(([key]) => enabled.includes(key));
+  if (!state.session.resident.face_enrolled) tasks.push(["enrol", "taskEnrol", "taskEnrolHint", () => enrolOffer()]);
+  const name = maskedName(state.session.resident.name);
+  show("menu", "", el("h1", {}, t("menuTitle", name)), el("p", {}, t("menuHint")),
+       el("ul", { class: "choices" }, tasks.map(([key, title, hint, go]) =>
+         el("li", {}, button([title && t(title), el("small", {}, t(hint))], go, "primary", { "data-task": key })))));
+  say(t("menuTitle", state.session.resident.name) + "。" + t("menuHint"));
+}
+
+function notYet(task) {
+  show("not-yet", "", el("h1", {}, t("notYet")), el("p", {}, t("notYetHint")),
+       el("div", { class: "actions" }, button(t("back"), menu, "secondary")));
+  say(t("notYet") + "。" + t("notYetHint"));
+}
+
+async function certificates() {
+  const answer = await call("api/me/certificates");
+  if (!answer.ok) return failed(answer);
+  const items = answer.body;
+  const list = items.length ? el("ul", { class: "choices" }, items.map((c) => el("li", {},
+    button([c.type_name, el("small", {}, `${t("statusWord")[c.status]} · ${t("validUntil", c.expires_at.slice(0, 10))}`)],
+           () => certificate(c.id), "secondary", { "data-certificate": c.number }))))
+    : el("p", { class: "notice" }, t("noCertificates"));
+  show("certificates", "", el("h1", {}, t("certificatesTitle")), list,
+       el("div", { class: "actions" }, button(t("back"), menu, "secondary")));
+}
+
+async function certificate(id) {
+  const answer = await call(`api/me/certificates/${id}`);
+  if (!answer.ok) return failed(answer);
+  const c = answer.body;
+  const rows = [[t("holder"), c.holder.name], [t("number"), c.number], [t("issuer"), c.authority_name],
+                [t("validUntil", ""), `${c.expires_at.slice(0, 10)} (${t("statusWord")[c.status]})`]];
+  show("certificate", "", el("h1", {}, c.type_name),
+       el("dl", { class: "fields" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+       el("div", { class: "actions" }, button(t("print"), () => printDocument("certificate", id), "primary", { id: "print" }),
+          button(t("back"), certificates, "secondary")));
+}
+
+async function printDocument(kind, id) {
+  const key = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random();
+  const answer = await call("api/print-jobs", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key },
+                                                body: JSON.stringify({ document_kind: kind, document_id: id }) });
+  if (!answer.ok) return failed(answer);
+  state.job = answer.body.id;
+  printing(answer.body);
+}
+
+function printing(job) {
+  const [title, hint, kind] = job.status === "printed" ? [t("printDone"), t("printDoneHint"), "ok"]
+    : job.status === "waiting" && job.waiting_reason === "out-of-paper" ? ["⚠ " + t("printWaitingPaper"), t("printWaitingPaperHint"), "warn"]
+    : job.status === "waiting" ? ["⚠ " + t("printWaitingOther"), t("printWaitingPaperHint"), "warn"]
+    : job.status === "failed" ? ["⚠ " + t("printFailed"), t("printFailedHint"), "warn"]
+    : [t("printTitle"), t("printQueued"), ""];
+  const step = job.status === "printed" ? 2 : 1;
+  if (state.screen !== "printing" || $("screen").dataset.job !== job.status + (job.waiting_reason || "")) {
+    show("printing", t("stepOf", step, 2, t("printStep")),
+         el("h1", {}, job.status === "printed" ? "✓ " + title : title),
+         el("div", { class: `notice ${kind}`, role: "status", "data-print-status": job.status }, el("strong", {}, title), el("span", {}, hint)),
+         el("div", { class: "actions" }, button(t("back"), () => { state.job = null; menu(); }, "secondary")));
+    $("screen").dataset.job = job.status + (job.waiting_reason || "");
+    say(title + "。" + hint);
+  }
+  if (["printed", "failed"].includes(job.status)) state.job = null;
+}
+
+async function followJob() {
+  if (!state.job || state.screen !== "printing") return;
+  const answer = await call(`api/print-jobs/${state.job}`);
+  if (answer.ok) printing(answer.body);
+}
+
+// -- pension eligibility recognition (the pension service's rules; this screen only follows them) -----
+
+async function pension() {
+  const answer = await call("api/pension");
+  if (answer.status === 404) {
+    return show("pension", "", el("h1", {}, t("pensionTitle")), el("p", { class: "notice" }, t("pensionNotOnRoster")),
+                el("div", { class: "actions" }, button(t("back"), menu, "secondary")));
+  }
+  if (!answer.ok) return failed(answer);
+  const { status, precheck, face_consent: consent } = answer.body;
+  const summary = state.lang === "zh" ? status.summary_zh : status.summary_en;
+  const blockers = precheck.reasons.filter((r) => !["overdue"].includes(r.code));
+  const content = [el("h1", {}, t("pensionTitle")), el("p", { class: "notice" }, summary),
+                   el("p", {}, t("pensionNextDue", status.next_due))];
+  let next;
+  if (precheck.reasons.some((r) => r.code === "not-enrolled")) next = button(t("taskEnrol"), () => enrolOffer(pension), "primary", { id: "pension-next" });
+  else if (!consent.given) next = button(t("agree"), () => pensionConsent(), "primary", { id: "pension-next" });
+  else if (precheck.ready) next = button(t("pensionStart"), () => liveness(), "primary", { id: "pension-next" });
+  if (!precheck.ready && blockers.length) {
+    content.push(el("div", { class: "notice warn" }, el("strong", {}, "⚠ " + t("pensionNotReady")),
+      blockers.map((r) => el("p", {}, state.lang === "zh" ? `${r.zh} ${r.todo_zh}` : `${r.en} ${r.todo_en}`))));
+  }
+  content.push(el("div", { class: "actions" }, next || "", button(t("back"), menu, "secondary")));
+  show("pension", "", ...content);
+  say(summary);
+}
+
+function pensionConsent() {
+  show("pension-consent", "", el("h1", {}, t("consentTitle")), el("p", {}, t("consentHint")),
+       el("div", { class: "actions" }, button(t("agree"), async () => {
+         const answer = await call("api/pension/face-consent", { method: "POST" });
+         return answer.ok ? pension() : failed(answer);
+       }, "primary", { id: "agree" }), button(t("decline"), menu, "secondary")));
+  say(t("consentTitle") + "。" + t("consentHint"));
+}
+
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function liveness() {
+  const answer = await call("api/pension/challenges", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ movement: "any" }) });
+  if (!answer.ok) return failed(answer);
+  const challenge = answer.body;
+  const video = el("video", { autoplay: "", playsinline: "", muted: "", "aria-label": t("livenessStep") });
+  const prompt = el("p", { class: "step-title", "aria-live": "assertive" });
+  const total = challenge.steps.length + 1;
+  show("liveness", t("stepOf", 1, total, t("livenessStep")), el("h1", {}, t("livenessStep")),
+       el("div", { class: "camera" }, video, el("div", {}, prompt)));
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    video.srcObject = state.stream;
+    await new Promise((resolve) => { video.onloadeddata = resolve; if (video.readyState >= 2) resolve(); });
+  } catch (_) {
+    return failed({ body: {} });
+  }
+  const frames = [];
+  const grab = async () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    frames.push(await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92)));
+  };
+  const pose = async (action, text, stepNumber) => {
+    $("screen").dataset.action = action;
+    prompt.textContent = text;
+    $("progress").textContent = t("stepOf", stepNumber, total, t("livenessStep"));
+    say(text);
+    await wait(window.KIOSK_POSE_MS || 1800);  // time to move; a test's camera moves at once
+    await grab();
+  };
+  await pose("frontal", t("livenessFront"), 1);
+  for (const [index, step] of challenge.steps.entries()) {
+    await pose(step.action, state.lang === "zh" ? step.zh : step.en, index + 2);
+    await pose("frontal", t("livenessBack"), index + 2);
+  }
+  delete $("screen").dataset.action;
+  prompt.textContent = t("livenessSending");
+  say(t("livenessSending"));
+  const form = new FormData();
+  frames.forEach((frame, i) => form.append("frames", frame, `frame${i}.jpg`));
+  const result = await call(`api/pension/challenges/${challenge.challenge_id}/answer`, { method: "POST", body: form });
+  if (result.status !== 201) {
+    const problem = result.body || {};
+    if ((problem.type || "").endsWith("/kiosk-session-ended")) return failed(result);
+    return show("liveness-failed", "", el("h1", {}, "⚠ " + t("faceFailed")), problemNotice(problem),
+                el("div", { class: "actions" }, button(t("tryAgain"), liveness, "primary", { id: "pension-retry" }),
+                   button(t("back"), menu, "secondary")));
+  }
+  const recognition = result.body;
+  show("recognised", "", el("h1", {}, "✓ " + t("recognised")),
+       el("p", { class: "notice ok", role: "status" }, t("recognisedHint", recognition.next_due)),
+       el("div", { class: "actions" }, recognition.certificate_id
+         ? button(t("printRecord"), () => printDocument("certificate", recognition.certificate_id), "primary", { id: "print" }) : "",
+         button(t("back"), menu, "secondary")));
+  say(t("recognised") + "。" + t("recognisedHint", recognition.next_due));
+}
+
+function enrolOffer(after = menu) {
+  state.afterEnrol = after;
+  show("enrol", "", el("h1", {}, t("enrolTitle")), el("p", {}, t("enrolHint")),
+       el("div", { class: "actions" }, button(t("agree"), enrol, "primary", { id: "agree" }), button(t("decline"), menu, "secondary")));
+  say(t("enrolTitle") + "。" + t("enrolHint"));
+}
+
+async function enrol() {
+  const answer = await call("face-enrolment", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ consent: true }) });
+  if (!answer.ok) return failed(answer);
+  state.session.resident.face_enrolled = true;
+  const after = typeof state.afterEnrol === "function" ? state.afterEnrol : menu;
+  show("enrolled", "", el("h1", {}, "✓ " + t("enrolled")), el("p", {}, t("enrolledHint")),
+       el("div", { class: "actions" }, button(t("back"), after, "primary", { id: "after-enrol" })));
+}
+
+function failed(answer) {
+  const problem = answer.body || {};
+  if ((problem.type || "").endsWith("/kiosk-session-ended")) return ended(problem.reason === "idle-timeout" ? "endedIdle" : "endedCard");
+  show("error", "", el("h1", {}, "⚠ " + t("errorTitle")), el("p", { class: "notice warn" }, problem.reasons ? reasonText(problem) : t("errorHint")),
+       el("div", { class: "actions" }, button(t("back"), state.session ? menu : welcome, "secondary")));
+}
+
+function ended(why) {
+  state.session = null; state.job = null;
+  $("idle").hidden = true;
+  show("ended", "", el("h1", {}, "✓ " + t("endedTitle")), el("p", {}, t(why)), el("p", { class: "hint" }, t("endedHint")));
+  say(t(why) + t("endedHint"));
+}
+
+function offline() {
+  state.job = null;
+  $("idle").hidden = true;
+  show("offline", "", el("h1", {}, "⚠ " + t("offlineTitle")), el("p", { class: "notice warn" }, t("offlineHint")),
+       el("div", { class: "actions" }, button(t("retry"), reconnect, "primary", { id: "reconnect" })));
+  say(t("offlineTitle") + "。" + t("offlineHint"));
+}
+
+async function reconnect() {
+  try { await refresh(); } catch (error) { if (error instanceof Offline) return offline(); throw error; }
+  if (!state.device.online) return offline();
+  return state.session && state.device.session ? menu() : welcome();
+}
+
+// -- the device, the card and the idle timeout --------------------------------------------------------
+
+async function refresh() {
+  const answer = await call("state");
+  state.device = answer.body;
+  const scale = state.device.configuration.font_scale || 1;
+  document.documentElement.style.setProperty("--base", `${Math.round((state.large ? 32 : 24) * scale)}px`);
+}
+
+async function poll() {
+  const hadSession = Boolean(state.session);
+  await refresh();
+  if (state.screen === "offline") return;
+  if (hadSession && !state.device.session) return ended(state.device.card ? "endedIdle" : "endedCard");
+  if (!state.session && state.device.card && state.screen === "welcome") return faceCheck();
+  if (!state.device.card && ["face", "ended"].includes(state.screen)) return welcome();
+  await followJob();
+  watchIdle();
+}
+
+function touch(force = false) {
+  state.lastTouch = Date.now();
+  if (state.idleShown) { state.idleShown = false; $("idle").hidden = true; }
+  // The server counts activity on each request: tell it, at most every 10 s, that someone is here.
+  if (state.session && (force || Date.now() - state.lastPing > 10000)) {
+    state.lastPing = Date.now();
+    call("api/session").then((answer) => { if (answer.status === 401) failed(answer); }).catch(() => {});
+  }
+}
+
+function watchIdle() {
+  if (!state.session) return;
+  const config = state.device.configuration;
+  const idle = (Date.now() - state.lastTouch) / 1000;
+  const left = Math.ceil((config.idle_timeout_seconds || 120) - idle);
+  if (left <= 0) {
+    call("session", { method: "DELETE" }).catch(() => {});
+    return ended("endedIdle");
+  }
+  if (left <= (config.idle_warning_seconds || 30)) {
+    $("idle-text").textContent = t("idle", left);
+    if (!state.idleShown) { state.idleShown = true; $("idle").hidden = false; say(t("idle", left)); }
+  }
+}
+
+async function loop() {
+  try {
+    await poll();
+  } catch (error) {
+    if (error instanceof Offline) { if (state.screen !== "offline") offline(); } else console.error(error);
+  }
+  setTimeout(loop, 1000);
+}
+
+window.addEventListener("unhandledrejection", (event) => {
+  if (event.reason instanceof Offline) { event.preventDefault(); offline(); }
+});
+document.addEventListener("pointerdown", () => touch(), { capture: true });
+document.addEventListener("keydown", () => touch(), { capture: true });
+$("stay").addEventListener("click", () => touch(true));
+$("language").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; chrome(); rerender(); });
+$("large").addEventListener("click", () => { state.large = !state.large; document.documentElement.classList.toggle("large", state.large); chrome(); refresh(); });
+$("help").addEventListener("click", () => { say(t("helpAsked")); $("progress").textContent = t("helpAsked"); });
+$("exit").addEventListener("click", async () => { await call("session", { method: "DELETE" }); ended("endedCard"); });
+
+function rerender() {
+  const again = { welcome, menu, certificates, pension, face: () => faceCheck(), "not-yet": () => notYet(),
+                  enrol: () => enrolOffer(state.afterEnrol) };
+  (again[state.screen] || (() => {}))();
+}
+
+chrome();
+refresh().then(welcome).catch(offline).finally(loop);

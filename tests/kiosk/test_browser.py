@@ -1,0 +1,382 @@
+"""The kiosk UI in a real browser: Debian's Chromium driven by Playwright against `tongban serve
+--demo-data` (the demo kiosk's device with the card simulator and the file printer running inside it),
+the camera fed with a public test photo through Chromium's fake capture device (the real getUserMedia
+path). Every screen is photographed into the test output, checked with axe-core (no serious or
+critical violation) and measured for the MIIT 适老化 figures: body text, line spacing, target sizes
+and contrast, as rendered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from backend.config import load_settings
+from tests import face_samples
+from tests.conftest import with_database
+from tests.server import tongban_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+OUTPUT = Path(os.environ.get("TONGBAN_TEST_OUTPUT") or Path(__file__).resolve().parents[2] / "test-output") / "kiosk"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                reason="Debian's chromium is not installed (.ci/run installs it)")
+
+# Measured in the page: each visible text's font size, line height and contrast against the
+# background it is drawn on, and each button's size.
+MEASURE = """() => {
+  const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+  const rgba = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = (node) => {
+    for (let n = node; n; n = n.parentElement) {
+      const c = rgba(getComputedStyle(n).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const visible = (n) => { const r = n.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const texts = [];
+  for (const n of document.querySelectorAll("body *")) {
+    if (!visible(n) || ["SCRIPT", "STYLE", "VIDEO"].includes(n.tagName)) continue;
+    const own = [...n.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
+    if (!own) continue;
+    const style = getComputedStyle(n);
+    const size = parseFloat(style.fontSize);
+    const lines = style.lineHeight === "normal" ? 1.2 : parseFloat(style.lineHeight) / size;
+    const [a, b] = [luminance(rgba(style.color)), luminance(background(n))];
+    texts.push({ text: n.textContent.trim().slice(0, 30), size, lines,
+                 contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) });
+  }
+  const targets = [...document.querySelectorAll("button, summary, a")].filter(visible).map((n) => {
+    const r = n.getBoundingClientRect(); return { text: n.textContent.trim().slice(0, 30), width: r.width, height: r.height };
+  });
+  const h1 = document.querySelector("h1");
+  return { texts, targets, heading: h1 ? parseFloat(getComputedStyle(h1).fontSize) : 0 };
+}"""
+
+
+class Figures:
+    """The figures of every screen of the module's walks, and the screens' names in order."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seen: list[str] = []
+        self.smallest_text = self.smallest_target = self.lowest_contrast = self.tightest_lines = float("inf")
+
+    def write(self) -> None:
+        (self.folder / "figures.json").write_text(json.dumps({
+            "smallest_body_text_px": self.smallest_text, "tightest_line_spacing": round(self.tightest_lines, 2),
+            "lowest_contrast": round(self.lowest_contrast, 2), "smallest_target_px": self.smallest_target,
+            "screens": self.seen}, indent=2, ensure_ascii=False))
+
+
+class Screens:
+    """Photographs, checks and measures each screen the walks reach."""
+
+    def __init__(self, page, axe_script: str, figures: Figures) -> None:
+        self.page, self.axe_script, self.figures = page, axe_script, figures
+
+    async def check(self, name: str, *, large: bool = False) -> None:
+        page = self.page
+        await page.wait_for_timeout(150)  # let the screen settle (focus, live regions)
+        figures = self.figures
+        figures.seen.append(name)
+        await page.screenshot(path=str(figures.folder / f"{len(figures.seen):02d}-{name}.png"), full_page=True)
+        if not await page.evaluate("() => typeof axe !== 'undefined'"):
+            await page.add_script_tag(content=self.axe_script)
+        result = await page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                                     ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))")
+        serious = [v for v in result if v["impact"] in ("serious", "critical")]
+        assert not serious, f"{name}: {serious}"
+        measured = await page.evaluate(MEASURE)
+        body = [t for t in measured["texts"] if t["size"] < 30]  # headings are measured apart
+        minimum_body = 32 if large else 24  # 18 pt, and the larger mode
+        for text in measured["texts"]:
+            assert text["size"] >= minimum_body, (name, text)
+            assert text["lines"] >= 1.3 or text["size"] >= 30, (name, text)
+            assert text["contrast"] >= 4.5, (name, text)
+        for target in measured["targets"]:
+            assert target["width"] >= 60 and target["height"] >= 60, (name, target)
+        if large:
+            assert measured["heading"] >= 40, (name, measured["heading"])  # the largest text ≥ 30 pt
+        figures.smallest_text = min([figures.smallest_text, *(t["size"] for t in body)])
+        figures.tightest_lines = min([figures.tightest_lines, *(t["lines"] for t in body)])
+        figures.lowest_contrast = min([figures.lowest_contrast, *(t["contrast"] for t in measured["texts"])])
+        figures.smallest_target = min([figures.smallest_target,
+                                       *(min(t["width"], t["height"]) for t in measured["targets"])])
+
+
+@pytest.fixture(scope="module")
+async def kiosk_server(server_urls, template_database, tmp_path_factory) -> AsyncIterator[tuple[str, Path]]:
+    """`tongban serve --demo-data` on a database of its own, for every walk of this module."""
+    admin_url, redis_url = server_urls
+    name = f"tongban_kiosk_ui_{os.getpid()}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    await conn.close()
+    data_dir = tmp_path_factory.mktemp("kiosk-ui")
+    settings = load_settings({}, mode="test", database_url=with_database(admin_url, name), redis_url=redis_url,
+                             redis_prefix=f"kioskui{uuid.uuid4().hex[:8]}:")
+    with tongban_server(settings, data_dir, demo_data=True,
+                        env={"TONGBAN_FACE_MODEL_DIR": str(face_samples.model_dir())}) as server:
+        yield server.base_url, data_dir
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def browser(kiosk_server) -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    _, data_dir = kiosk_server
+    camera = data_dir / "kiosk" / "camera" / "li.y4m"  # 李秀英 standing at the kiosk
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=[*FLAGS, f"--use-file-for-fake-video-capture={camera}"])
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture(scope="module")
+def figures() -> Iterator[Figures]:
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir(parents=True)
+    measured = Figures(OUTPUT)
+    yield measured
+    measured.write()
+
+
+@pytest.fixture
+async def kiosk(kiosk_server, browser, figures):
+    """A fresh page on the kiosk UI with no card in the reader and paper in the printer."""
+    import axe_playwright_python
+
+    base_url, data_dir = kiosk_server
+    async with httpx.AsyncClient(base_url=base_url) as device:
+        await device.delete("/kiosk/device/simulator/card")
+        await device.post("/kiosk/device/simulator/paper", json={"sheets": 50})
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = await context.new_page()
+    await page.goto(base_url + "/kiosk/")
+    await page.wait_for_selector("main[data-screen=welcome]")
+    axe_script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    yield page, Screens(page, axe_script, figures), base_url, data_dir
+    await context.close()
+
+
+async def insert(page, card: str) -> None:
+    await page.click("details.simulator summary")
+    await page.click(f"[data-card={card}]")
+
+
+async def sign_in(page, screens: Screens, card: str = "li", *, photograph: bool = False) -> None:
+    await insert(page, card)
+    await page.wait_for_selector("main[data-screen=face]")
+    await page.wait_for_function("document.querySelector('video').videoWidth > 0")
+    if photograph:
+        await screens.check("face-check")
+    await page.click("#take-photo")
+    await page.wait_for_selector("main[data-screen=menu]", timeout=30_000)
+
+
+async def test_card_sign_in_and_certificate_printing(kiosk):
+    page, screens, base_url, data_dir = kiosk
+    await screens.check("welcome")
+
+    await sign_in(page, screens, photograph=True)
+    await screens.check("menu")
+    assert "李**" in await page.inner_text("h1")
+    await page.click("[data-task=certificates]")
+    await page.wait_for_selector("main[data-screen=certificates]")
+    await screens.check("certificates")
+    await page.click("[data-certificate]")
+    await page.wait_for_selector("main[data-screen=certificate]")
+    await screens.check("certificate")
+    await page.click("#print")
+    await page.wait_for_selector("[data-print-status=printed]", timeout=20_000)
+    await screens.check("printed")
+
+    printed = sorted((data_dir / "kiosk" / "printed").glob("*.png"))
+    assert len(printed) == 1
+
+
+async def test_large_text_english_and_the_idle_warning(kiosk):
+    page, screens, _, _ = kiosk
+    await page.clock.install()
+    await sign_in(page, screens)
+
+    await page.click("#large")
+    await page.click("#language")
+    await screens.check("menu-large-english", large=True)
+    assert (await page.inner_text("h1")).startswith("Hello")
+    await page.clock.fast_forward(95_000)  # 120 s timeout, warned 30 s before
+    await page.wait_for_selector("#idle:not([hidden])")
+    await screens.check("idle-warning", large=True)
+    assert "signed out in" in await page.inner_text("#idle")
+    await page.click("#stay")
+    await page.wait_for_selector("#idle[hidden]", state="attached")
+    assert await page.is_visible("main[data-screen=menu]")
+
+
+async def test_a_face_that_does_not_match_the_card_is_told_in_words(kiosk):
+    page, screens, _, _ = kiosk
+
+    await insert(page, "chen")  # 陈静's card; the camera shows someone else
+    await page.wait_for_selector("main[data-screen=face]")
+    await page.wait_for_function("document.querySelector('video').videoWidth > 0")
+    await page.click("#take-photo")
+    await page.wait_for_selector("main[data-screen=face] .notice.warn", timeout=30_000)
+
+    await screens.check("face-mismatch")
+    notice = await page.inner_text(".notice.warn")
+    assert "不一致" in notice and "再试" in notice
+
+
+async def test_the_card_pulled_out_mid_task_ends_the_session(kiosk):
+    page, screens, base_url, _ = kiosk
+    await sign_in(page, screens)
+    await page.click("[data-task=certificates]")
+    await page.wait_for_selector("main[data-screen=certificates]")
+
+    async with httpx.AsyncClient(base_url=base_url) as device:
+        await device.delete("/kiosk/device/simulator/card")
+        await page.wait_for_selector("main[data-screen=ended]", timeout=10_000)
+        state = (await device.get("/kiosk/device/state")).json()
+
+    await screens.check("card-removed")
+    assert "身份证已取出" in await page.inner_text("main")
+    assert state["session"] is False
+
+
+async def test_out_of_paper_waits_and_prints_once_paper_is_in(kiosk):
+    page, screens, base_url, data_dir = kiosk
+    before = set((data_dir / "kiosk" / "printed").glob("*.png"))
+    async with httpx.AsyncClient(base_url=base_url) as device:
+        await device.post("/kiosk/device/simulator/paper", json={"sheets": 0})
+        await sign_in(page, screens)
+        await page.click("[data-task=certificates]")
+        await page.click("[data-certificate]")
+        await page.click("#print")
+        await page.wait_for_selector("[data-print-status=waiting]", timeout=20_000)
+        await screens.check("out-of-paper")
+        assert "缺纸" in await page.inner_text("main")
+        await device.post("/kiosk/device/simulator/paper", json={"sheets": 5})
+        await page.wait_for_selector("[data-print-status=printed]", timeout=20_000)
+
+    assert len(set((data_dir / "kiosk" / "printed").glob("*.png")) - before) == 1
+
+
+async def test_the_network_dropping_between_screens_clears_the_screen(kiosk):
+    page, screens, _, _ = kiosk
+    await sign_in(page, screens)
+
+    await page.context.set_offline(True)
+    await page.click("[data-task=certificates]")
+    await page.wait_for_selector("main[data-screen=offline]", timeout=10_000)
+    await screens.check("offline")
+    assert "没有提交" in await page.inner_text("main")
+    await page.context.set_offline(False)
+    await page.click("#reconnect")
+    await page.wait_for_selector("main[data-screen=menu]", timeout=10_000)
+
+
+async def test_tasks_whose_services_are_not_built_yet_say_so(kiosk):
+    page, screens, _, _ = kiosk
+    await sign_in(page, screens)
+    await page.click("[data-task=apply]")
+    await page.wait_for_selector("main[data-screen=not-yet]")
+    await screens.check("not-yet")
+    await page.click("text=返回")
+    await page.click("[data-task=pension]")  # 李秀英 draws no pension: told so, in words
+    await page.wait_for_selector("main[data-screen=pension]")
+    assert "没有您领取养老金的记录" in await page.inner_text("main")
+
+
+async def test_pension_recognition_with_the_liveness_challenge(kiosk_server, browser, figures):
+    """张桂兰 (overdue) registers her face from the chip photo, agrees to face recognition, follows the
+    random head movements and prints the record. The camera here is a page-level stand-in that shows
+    whatever pose the screen asks for (a fake capture file cannot follow a random challenge)."""
+    import base64
+
+    import axe_playwright_python
+
+    from kiosk.device.simulator import framed
+
+    base_url, data_dir = kiosk_server
+    photo = face_samples.photo("obama.jpg")
+    face = face_samples.pipeline().detector.detect(face_samples.rgb_of(photo))[0]
+    standing = framed(photo, tuple(float(v) for v in face.box))
+    actions = ["frontal", "turn_left", "turn_right", "look_up", "look_down"]
+    poses = dict(zip(actions, face_samples.burst(standing, actions, seed=3), strict=True))
+    urls = {k: "data:image/jpeg;base64," + base64.b64encode(v).decode() for k, v in poses.items()}
+    camera = """(() => {
+      window.KIOSK_POSE_MS = 400;
+      const images = {};
+      for (const [k, url] of Object.entries(%s)) { const img = new Image(); img.src = url; images[k] = img; }
+      navigator.mediaDevices.getUserMedia = async () => {
+        const canvas = document.createElement("canvas"); canvas.width = 640; canvas.height = 480;
+        const g = canvas.getContext("2d");
+        const draw = () => {
+          const main = document.querySelector("main");
+          const img = images[(main && main.dataset.action) || "frontal"];
+          if (img.complete) g.drawImage(img, 0, 0, 640, 480);
+          // A camera's sensor noise: no two real frames are the same bytes.
+          for (let i = 0; i < 40; i++) {
+            const v = 100 + Math.floor(Math.random() * 60);
+            g.fillStyle = `rgb(${v},${v},${v})`;
+            g.fillRect(Math.floor(Math.random() * 640), 470 + Math.floor(Math.random() * 10), 1, 1);
+          }
+          setTimeout(draw, 30);
+        };
+        draw();
+        return canvas.captureStream(25);
+      };
+    })();""" % json.dumps(urls)
+    async with httpx.AsyncClient(base_url=base_url) as device:
+        await device.delete("/kiosk/device/simulator/card")
+        await device.post("/kiosk/device/simulator/paper", json={"sheets": 50})
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    await context.add_init_script(camera)
+    page = await context.new_page()
+    screens = Screens(page, (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(), figures)
+    await page.goto(base_url + "/kiosk/")
+    await page.wait_for_selector("main[data-screen=welcome]")
+
+    await sign_in(page, screens, "zhang")
+    await page.click("[data-task=pension]")
+    await page.wait_for_selector("main[data-screen=pension]")
+    await screens.check("pension-status")
+    await page.click("#pension-next")  # register the face from the chip photo
+    await page.click("#agree")
+    await page.click("#after-enrol")
+    await page.wait_for_selector("main[data-screen=pension]")
+    await page.click("#pension-next")  # agree to face recognition
+    await page.wait_for_selector("main[data-screen=pension-consent]")
+    await screens.check("pension-consent")
+    await page.click("#agree")
+    await page.wait_for_selector("main[data-screen=pension] #pension-next")
+    bodies = []
+    page.on("response", lambda r: bodies.append(r) if "/answer" in r.url else None)
+    await page.click("#pension-next")  # the liveness challenge
+    await page.wait_for_selector("main[data-screen=liveness][data-action]")
+    await screens.check("pension-liveness")
+    await page.wait_for_selector("main[data-screen=recognised], main[data-screen=liveness-failed]", timeout=60_000)
+    assert await page.is_visible("main[data-screen=recognised]"), [await b.text() for b in bodies]
+    await screens.check("pension-recognised")
+    await page.click("#print")
+    await page.wait_for_selector("[data-print-status=printed]", timeout=20_000)
+    await context.close()
