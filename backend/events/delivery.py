@@ -117,14 +117,19 @@ class Deliverer:
                     "tongban-delivery-attempt": str(row["attempts"])}
         started = time.perf_counter()
         try:
-            response = await self.client.post(row["url"], content=body, headers=headers)
-        except httpx.TimeoutException:
+            # httpx's timeout bounds each read, not the whole request: a receiver sending a byte now and
+            # then could outlast the lease (and a second worker would send the event meanwhile). The
+            # deadline bounds it all; the answer's body is never read — its status says everything.
+            async with asyncio.timeout(self.policy.http_timeout_seconds):
+                async with self.client.stream("POST", row["url"], content=body, headers=headers) as response:
+                    status_code = response.status_code
+        except (TimeoutError, httpx.TimeoutException):
             return Outcome(False, None, "timeout", self._ms(started))
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:300], self._ms(started))
-        delivered = 200 <= response.status_code < 300
-        error = None if delivered else f"HTTP {response.status_code}"
-        return Outcome(delivered, response.status_code, error, self._ms(started))
+        delivered = 200 <= status_code < 300
+        error = None if delivered else f"HTTP {status_code}"
+        return Outcome(delivered, status_code, error, self._ms(started))
 
     @staticmethod
     def _ms(started: float) -> int:
