@@ -12,6 +12,8 @@ from typing import Literal
 
 import msgspec
 
+from backend.events.targets import parse_networks
+
 Mode = Literal["development", "test", "production"]
 
 # Development defaults: public, deterministic, and therefore refused in production.
@@ -93,6 +95,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_concurrency: int = 16  # webhook requests in flight per worker
     events_poll_seconds: float = 1.0  # how often an idle worker looks for due work (besides NOTIFY)
     events_retention_days: int = 400  # events and their delivery log are kept this long
+    # Webhook targets (docs/events.md, "Where events may go"): non-public addresses (loopback, private,
+    # link-local, …) are refused unless listed in events_private_networks (CIDR ranges, comma-separated).
+    # Unset: refused in production only (development's and the tests' receivers run on this machine).
+    events_refuse_private_targets: bool | None = None
+    events_private_networks: str = ""
     # Kiosks (docs/kiosk.md): a signed request's `created` may differ this much from the server's clock.
     kiosk_signature_window_seconds: int = 60
     kiosk_demo_device: bool = False  # development: run the demo kiosk's device (simulator) inside the server
@@ -119,6 +126,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             self.secret_bytes(name)
         if self.events_lease_seconds <= self.events_http_timeout_seconds:
             raise ConfigError("TONGBAN_EVENTS_LEASE_SECONDS must exceed TONGBAN_EVENTS_HTTP_TIMEOUT_SECONDS")
+        try:
+            parse_networks(self.events_private_networks)
+        except ValueError as exc:
+            raise ConfigError(f"TONGBAN_EVENTS_PRIVATE_NETWORKS: {exc}") from None
         if not self.is_production:
             return
         still_default = [n for n, v in DEV_SECRETS.items() if getattr(self, n) == v]

@@ -212,9 +212,10 @@ def resized(rgb: np.ndarray, factor: float) -> np.ndarray:
                                    Image.Resampling.LANCZOS))
 
 
-def pose_figures(estimate: Callable[[np.ndarray, Face], tuple[float, float]]) -> PoseFigures:
+def pose_figures(estimate: Callable[[np.ndarray, Face], tuple[float, float]],
+                 angles: tuple[int, ...] = RENDERED_ANGLES) -> PoseFigures:
     """Measure a head-pose estimator `estimate(rgb, face) → (yaw, pitch)` on the test photos, their
-    mirror images and rescalings, and on rendered turns and nods of known angle."""
+    mirror images and rescalings, and on rendered turns and nods of known `angles`."""
     detect = pipeline().detector.detect
 
     def measured(rgb: np.ndarray) -> tuple[float, float]:
@@ -233,7 +234,7 @@ def pose_figures(estimate: Callable[[np.ndarray, Face], tuple[float, float]]) ->
         rgb = rgb_of(photo(name))
         face = detect(rgb)[0]
         yaw0, pitch0 = measured(turn_head(rgb, face))
-        for angle in RENDERED_ANGLES:
+        for angle in angles:
             yaw_errors.append(abs(measured(turn_head(rgb, face, yaw=angle))[0] - yaw0 - angle))
             pitch_errors.append(abs(measured(turn_head(rgb, face, pitch=angle))[1] - pitch0 - angle))
     return PoseFigures(mirror, scale, yaw_errors, pitch_errors)

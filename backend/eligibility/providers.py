@@ -137,7 +137,8 @@ class Providers:
                 if not candidates:
                     break
                 used = await self.recognitions.record_silent(conn, candidates, system, today)
-                await repository.use_signals(conn, used)
+                if used:
+                    await repository.use_signals(conn, used)
             examined += len(candidates)
             recognised += len(used)
             after = candidates[-1]["id"]

@@ -30,6 +30,7 @@ from backend.eligibility.schemas import (
     RecognitionView,
     ServicePoint,
 )
+from backend.errors import RecognitionNotPossible
 from backend.events.service import Event, EventService
 from backend.face.service import FaceService
 from backend.notifications.schemas import Subject, Text
@@ -43,6 +44,25 @@ BLOCKING = frozenset({"not-on-roster", "status-stopped", "not-yet-open", "roster
 FACE_ONLY = frozenset({"not-enrolled", "no-face-consent", "attempts-used-up"})
 FACE_METHODS = frozenset({"face-phone", "family-proxy", "kiosk"})
 RECOGNISED_KIND = "pension.recognised"
+
+
+def entry_reasons(entry: asyncpg.Record, today: dt.date) -> list[Advice]:
+    """What in the roster entry itself blocks every method: a stopped pension, recognition not open
+    yet, roster data the agency flagged."""
+    reasons = []
+    if entry["status"] == "stopped":
+        reasons.append(rules.advice("status-stopped", reason=entry["stop_reason"]))
+    elif entry_standing(entry, today) == "not-due":
+        reasons.append(rules.advice("not-yet-open", due=entry["next_due"].isoformat(),
+                                    opens=rules.window_opens(entry["next_due"], entry["opens_days_before"]).isoformat()))
+    if entry["data_issue"]:
+        reasons.append(rules.advice("roster-data-issue", issue=entry["data_issue"]))
+    return reasons
+
+
+def refusal(reasons: list[Advice], methods: list[Method]) -> RecognitionNotPossible:
+    return RecognitionNotPossible("; ".join(r.en for r in reasons), reasons=msgspec.to_builtins(reasons),
+                                  methods=list(methods))
 
 
 def booking_view(row: asyncpg.Record | None) -> BookingView | None:
@@ -108,14 +128,7 @@ class Recognitions:
         if not entries:
             return Precheck(ready=False, methods=[], reasons=[rules.advice("not-on-roster")])
         entry = entries[0]
-        reasons: list[Advice] = []
-        if entry["status"] == "stopped":
-            reasons.append(rules.advice("status-stopped", reason=entry["stop_reason"]))
-        elif entry_standing(entry, today) == "not-due":
-            reasons.append(rules.advice("not-yet-open", due=entry["next_due"].isoformat(),
-                                        opens=rules.window_opens(entry["next_due"], entry["opens_days_before"]).isoformat()))
-        if entry["data_issue"]:
-            reasons.append(rules.advice("roster-data-issue", issue=entry["data_issue"]))
+        reasons = entry_reasons(entry, today)
         if not enrolled:
             reasons.append(await self._where_to_enrol(entry["residence_division"]))
         if consent is None or consent["withdrawn_at"] is not None:
@@ -152,8 +165,13 @@ class Recognitions:
                      staff_id: uuid.UUID | None = None, today: dt.date | None = None) -> RecognitionView:
         """Record a recognition in the caller's transaction: the record, a new due date, the lifting of
         a suspension with its back-payment period, the e-certificate, the event to the paying agency,
-        and the audit entry — all or nothing."""
+        and the audit entry — all or nothing.
+
+        The caller read `entry` locked (`FOR UPDATE`): the pre-check ran before the face step, and a
+        recognition that committed meanwhile (a second answer, a silent run) has closed the window."""
         today = today or china_today()
+        if blocked := entry_reasons(entry, today):
+            raise refusal(blocked, [])
         next_due = rules.next_due_after(today, entry["window_months"])
         recognition_id = await repository.insert_recognition(
             conn, entry_id=entry["id"], method=method, recognised_on=today, place_division=place_division,
@@ -208,6 +226,8 @@ class Recognitions:
         done = []
         bulk = []
         for entry in candidates:
+            if entry_reasons(entry, today):  # recognised (or stopped) by a transaction that committed meanwhile
+                continue
             evidence = {"signal": {
                 "id": entry["signal_id"], "provider": entry["provider_id"], "provider_name": entry["provider_name"],
                 "kind": entry["signal_kind"], "occurred_on": entry["occurred_on"].isoformat(),

@@ -303,7 +303,11 @@ async def silent_candidates(conn: asyncpg.Connection, today: dt.date, after_id: 
                             limit: int) -> list[asyncpg.Record]:
     """Roster entries whose recognition is open or overdue and that have a sign of life the agency
     counts — of a kind it chose, recent enough, after the last recognition, from an active provider —
-    with the newest such sign; in id order, `limit` at a time."""
+    with the newest such sign; in id order, `limit` at a time, locked for the caller's transaction.
+
+    An entry another transaction holds (a phone recognition, another run) is skipped, and one that a
+    transaction recognised after this statement began is looked at again as committed (PostgreSQL
+    re-checks a locked row's conditions on its newest version): it is no longer open, so it is left."""
     return await conn.fetch(
         f"""SELECT {ENTRY_COLUMNS}, s.id AS signal_id, s.provider_id, p.name AS provider_name, s.kind AS signal_kind,
                    s.occurred_on, s.place_division AS signal_place, s.source_reference
@@ -317,7 +321,7 @@ async def silent_candidates(conn: asyncpg.Connection, today: dt.date, after_id: 
             JOIN data_providers p ON p.id = s.provider_id
             WHERE r.status <> 'stopped' AND r.data_issue IS NULL AND cardinality(a.silent_signal_kinds) > 0
               AND r.next_due - $1 <= a.opens_days_before AND ($2::uuid IS NULL OR r.id > $2)
-            ORDER BY r.id LIMIT $3""",
+            ORDER BY r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED""",
         today, after_id, limit)
 
 

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from backend.actors import Actor
 from backend.audit.service import AuditLog
@@ -39,6 +38,7 @@ from backend.eligibility.recognition import (
     CONSENT_WORDING,
     FACE_ONLY,
     Recognitions,
+    refusal,
 )
 from backend.eligibility.relatives import Relatives
 from backend.eligibility.roster import Rosters
@@ -55,7 +55,7 @@ from backend.eligibility.schemas import (
 )
 from backend.eligibility.visits import Visits
 from backend.ephemeral import Ephemeral
-from backend.errors import Conflict, NotFound, RecognitionNotPossible, StepUpRequired, ValidationFailed
+from backend.errors import Conflict, NotFound, StepUpRequired, ValidationFailed
 from backend.events.service import EventService
 from backend.face.capture import FaceClient
 from backend.face.schemas import FaceDecision, LivenessChallenge, Movement
@@ -70,8 +70,7 @@ def _refuse(check: Precheck, *, face: bool) -> None:
     blocking = BLOCKING | (FACE_ONLY if face else frozenset())
     reasons = [r for r in check.reasons if r.code in blocking]
     if reasons:
-        raise RecognitionNotPossible("; ".join(r.en for r in reasons), reasons=msgspec.to_builtins(reasons),
-                                     methods=list(check.methods))
+        raise refusal(reasons, check.methods)
 
 
 def _face_evidence(decision: FaceDecision) -> dict[str, Any]:

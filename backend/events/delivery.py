@@ -20,7 +20,7 @@ import httpx
 import msgspec
 
 from backend.db import Database
-from backend.events import repository, signing
+from backend.events import repository, signing, targets
 from backend.events.schemas import EventEnvelope
 from backend.events.service import DeliveryPolicy, EventService
 
@@ -117,14 +117,34 @@ class Deliverer:
                     "tongban-delivery-attempt": str(row["attempts"])}
         started = time.perf_counter()
         try:
-            response = await self.client.post(row["url"], content=body, headers=headers)
-        except httpx.TimeoutException:
+            # httpx's timeout bounds each read, not the whole request: a receiver sending a byte now and
+            # then could outlast the lease (and a second worker would send the event meanwhile). The
+            # deadline bounds it all; the answer's body is never read — its status says everything.
+            async with asyncio.timeout(self.policy.http_timeout_seconds):
+                url, extensions = await self._target(row["url"], headers)
+                async with self.client.stream("POST", url, content=body, headers=headers,
+                                              extensions=extensions) as response:
+                    status_code = response.status_code
+        except targets.TargetRefused as exc:
+            return Outcome(False, None, f"refused: {exc}", self._ms(started))
+        except (TimeoutError, httpx.TimeoutException):
             return Outcome(False, None, "timeout", self._ms(started))
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:300], self._ms(started))
-        delivered = 200 <= response.status_code < 300
-        error = None if delivered else f"HTTP {response.status_code}"
-        return Outcome(delivered, response.status_code, error, self._ms(started))
+        delivered = 200 <= status_code < 300
+        error = None if delivered else f"HTTP {status_code}"
+        return Outcome(delivered, status_code, error, self._ms(started))
+
+    async def _target(self, url: str, headers: dict[str, str]) -> tuple[httpx.URL | str, dict[str, str]]:
+        """Where to connect. When private targets are refused, the host is resolved here, every address
+        checked, and the request sent to the first one (its name kept as `Host` and for TLS), so the
+        address checked is the address contacted."""
+        if not self.policy.refuse_private_targets:
+            return url, {}
+        resolved = await targets.allowed_addresses(url, self.policy.private_networks)
+        target = httpx.URL(url)
+        headers["host"] = target.netloc.decode("ascii")
+        return target.copy_with(host=resolved[0]), ({"sni_hostname": target.host} if target.scheme == "https" else {})
 
     @staticmethod
     def _ms(started: float) -> int:

@@ -23,7 +23,7 @@ from backend.audit.service import AuditLog
 from backend.config import Settings
 from backend.db import Database
 from backend.errors import Conflict, NotFound, ValidationFailed
-from backend.events import repository, signing
+from backend.events import repository, signing, targets
 from backend.events.schemas import (
     DeliveryAttemptView,
     DeliveryStatus,
@@ -69,15 +69,20 @@ class DeliveryPolicy:
     concurrency: int = 16
     poll_seconds: float = 1.0
     retention_days: int = 400
+    refuse_private_targets: bool = False  # see backend/events/targets.py
+    private_networks: tuple[targets.Network, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
+        refuse = settings.events_refuse_private_targets
         return cls(max_attempts=settings.events_max_attempts, retry_base_seconds=settings.events_retry_base_seconds,
                    retry_max_seconds=settings.events_retry_max_seconds,
                    http_timeout_seconds=settings.events_http_timeout_seconds,
                    lease_seconds=settings.events_lease_seconds, batch=settings.events_batch,
                    concurrency=settings.events_concurrency, poll_seconds=settings.events_poll_seconds,
-                   retention_days=settings.events_retention_days)
+                   retention_days=settings.events_retention_days,
+                   refuse_private_targets=settings.is_production if refuse is None else refuse,
+                   private_networks=targets.parse_networks(settings.events_private_networks))
 
 
 def _payload(payload: Any) -> Any:
@@ -123,6 +128,16 @@ class EventService:
     def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, policy: DeliveryPolicy, *,
                  production: bool = False) -> None:
         self.db, self.audit, self.cipher, self.policy, self.production = db, audit, cipher, policy, production
+
+    async def _check_target(self, url: str) -> None:
+        """Refuse a URL the worker may not post to (see `targets`), at the field."""
+        if not self.policy.refuse_private_targets:
+            return
+        try:
+            await targets.allowed_addresses(url, self.policy.private_networks)
+        except targets.TargetRefused as exc:
+            raise ValidationFailed.field("url", f"{exc}: events go to public addresses only, or to networks listed "
+                                                "in TONGBAN_EVENTS_PRIVATE_NETWORKS") from None
 
     # -- publishing (other domains) ----------------------------------------------------------------
 
@@ -194,6 +209,7 @@ class EventService:
         except divisions.InvalidDivision as exc:
             raise ValidationFailed.field("division", str(exc)) from None
         _check_url(form.url, production=self.production)
+        await self._check_target(form.url)
         prefix = divisions.scope_prefix(form.division)
         if not prefix.startswith(self._scope(actor)):
             raise ValidationFailed.field("division", "outside the division you administer")
@@ -223,6 +239,7 @@ class EventService:
                                 form: SubscriberUpdate) -> SubscriberView:
         if form.url is not None:
             _check_url(form.url, production=self.production)
+            await self._check_target(form.url)
         kinds = sorted(set(form.kinds)) if form.kinds is not None else None
         async with self.db.transaction() as conn:
             row = await self._subscriber_in_scope(conn, actor, subscriber_id)

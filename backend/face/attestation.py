@@ -99,6 +99,21 @@ def _spki(certificate: x509.Certificate) -> bytes:
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def _has_extension(certificate: x509.Certificate, oid: x509.ObjectIdentifier) -> bool:
+    try:
+        certificate.extensions.get_extension_for_oid(oid)
+    except x509.ExtensionNotFound:
+        return False
+    return True
+
+
+def _declares_end_entity(certificate: x509.Certificate) -> bool:
+    try:
+        return not certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
 def verify_chain(chain: list[x509.Certificate], roots: tuple[x509.Certificate, ...], at: dt.datetime,
                  revoked_serials: frozenset[int] = frozenset()) -> None:
     """Leaf first: each certificate issued and signed by the next, all in date at `at`, none revoked,
@@ -112,6 +127,12 @@ def verify_chain(chain: list[x509.Certificate], roots: tuple[x509.Certificate, .
         if certificate.serial_number in revoked_serials:
             raise AttestationRefused("attestation-revoked",
                                      f"certificate serial {certificate.serial_number:x} is revoked")
+    for issuer in chain[1:]:
+        # A genuine attested key can sign anything, a certificate too: only certificate authorities
+        # may issue, and the attestation extension may stand in the key's own certificate only.
+        if _declares_end_entity(issuer) or _has_extension(issuer, ANDROID_KEY_DESCRIPTION):
+            raise AttestationRefused("attestation-chain-invalid",
+                                     f"{issuer.subject.rfc4514_string()} is not a certificate authority")
     try:
         for child, issuer in zip(chain, chain[1:]):
             child.verify_directly_issued_by(issuer)

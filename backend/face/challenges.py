@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from backend.actors import Actor
 from backend.audit.service import AuditLog
@@ -159,49 +160,56 @@ class LivenessChallenges:
         reference = self.references.template(row)
         if reference is None:
             return not_enrolled()
-        try:
-            check_sizes(frames, self.policy.frame_pipeline.image, "#/frames")
-        except (FacePhotoUnusable, FacePhotoTooLarge) as exc:
-            return exc
-        judged = await self.analyser.burst(slot, frames)
-        listed: list[FaceReason] = []
-        for index, result in enumerate(judged):
-            codes = [result.rejected] if result.analysis is None else result.analysis.problems
-            listed.extend(reasons(codes, index))  # type: ignore[arg-type]
-        if listed:
-            return unusable_listed(listed)
-        analyses = [j.analysis for j in judged]
-        poses = [a.quality.pose for a in analyses]  # type: ignore[union-attr]
-        labels = pose_labels(poses)
-        still = one_still_picture([a.face.landmarks for a in analyses],  # type: ignore[union-attr]
-                                  [hashlib.sha256(frame).digest() for frame in frames])
-        flow = continuity([FrameGeometry(a.image_size, a.face.box, a.scene)  # type: ignore[union-attr, arg-type]
-                           for a in analyses], self.policy.continuity)
-        # Every frontal frame (the first, and each return) must be the enrolled person; every frame
-        # must be the same person as the frontal frames around it.
-        frontal = [i for i, label in enumerate(labels) if label == "frontal"] or [0]
-        scores = [round(cosine_similarity(analyses[i].embedding, reference), 4) for i in frontal]  # type: ignore[union-attr, arg-type]
-        consistency = [round(min([cosine_similarity(a.embedding, analyses[j].embedding)  # type: ignore[union-attr, arg-type]
-                                  for j in _neighbours(i, frontal)], default=1.0), 4)
-                       for i, a in enumerate(analyses)]
-        detail |= {"score": min(scores), "frontal_scores": scores, "labels": labels, "consistency": consistency,
-                   "still_picture": still, "continuity": {"same_size": flow.same_size, "shift": flow.shift,
-                                                          "scale": flow.scale, "background": flow.background},
-                   "poses": [[p.yaw, p.pitch] for p in poses]}
-        codes = []
-        if still:
-            codes.append("frames-identical")
-        if not follows_challenge(labels, actions):
-            codes.append("pose-wrong")
-        if not flow.within(self.policy.continuity):
-            codes.append("frames-discontinuous")
-        if min(consistency) < self.policy.burst_threshold:
-            codes.append("person-changed")
-        if self.analyser.attack_refusal([j.attack_score for j in judged], detail):
-            codes.append("presentation-attack")
-        if codes:
-            listed = reasons(codes)
-            return LivenessFailed("; ".join(r.en for r in listed), reasons=builtins(listed))
-        if min(scores) < self.policy.threshold:
-            return with_reasons(FaceMismatch("the face does not match the enrolled reference"), "mismatch")
-        return None
+        return await judge_frames(self.analyser, slot, reference, actions, frames, detail)
+
+
+async def judge_frames(analyser: FaceAnalyser, slot: PoolSlot, reference: np.ndarray, actions: list[Action],
+                   frames: list[bytes], detail: dict[str, Any]) -> DomainError | None:
+    """The whole check of a burst's frames against a challenge's `actions` and a `reference`
+    embedding: usable frames, the movements, one continuous capture, one person, the match."""
+    try:
+        check_sizes(frames, analyser.policy.frame_pipeline.image, "#/frames")
+    except (FacePhotoUnusable, FacePhotoTooLarge) as exc:
+        return exc
+    judged = await analyser.burst(slot, frames)
+    listed: list[FaceReason] = []
+    for index, result in enumerate(judged):
+        codes = [result.rejected] if result.analysis is None else result.analysis.problems
+        listed.extend(reasons(codes, index))  # type: ignore[arg-type]
+    if listed:
+        return unusable_listed(listed)
+    analyses = [j.analysis for j in judged]
+    poses = [a.quality.pose for a in analyses]  # type: ignore[union-attr]
+    labels = pose_labels(poses)
+    still = one_still_picture([a.face.landmarks for a in analyses],  # type: ignore[union-attr]
+                              [hashlib.sha256(frame).digest() for frame in frames])
+    flow = continuity([FrameGeometry(a.image_size, a.face.box, a.scene)  # type: ignore[union-attr, arg-type]
+                       for a in analyses], analyser.policy.continuity)
+    # Every frontal frame (the first, and each return) must be the enrolled person; every frame
+    # must be the same person as the frontal frames around it.
+    frontal = [i for i, label in enumerate(labels) if label == "frontal"] or [0]
+    scores = [round(cosine_similarity(analyses[i].embedding, reference), 4) for i in frontal]  # type: ignore[union-attr, arg-type]
+    consistency = [round(min([cosine_similarity(a.embedding, analyses[j].embedding)  # type: ignore[union-attr, arg-type]
+                              for j in _neighbours(i, frontal)], default=1.0), 4)
+                   for i, a in enumerate(analyses)]
+    detail |= {"score": min(scores), "frontal_scores": scores, "labels": labels, "consistency": consistency,
+               "still_picture": still, "continuity": {"same_size": flow.same_size, "shift": flow.shift,
+                                                      "scale": flow.scale, "background": flow.background},
+               "poses": [[p.yaw, p.pitch] for p in poses]}
+    codes = []
+    if still:
+        codes.append("frames-identical")
+    if not follows_challenge(labels, actions):
+        codes.append("pose-wrong")
+    if not flow.within(analyser.policy.continuity):
+        codes.append("frames-discontinuous")
+    if min(consistency) < analyser.policy.burst_threshold:
+        codes.append("person-changed")
+    if analyser.attack_refusal([j.attack_score for j in judged], detail):
+        codes.append("presentation-attack")
+    if codes:
+        listed = reasons(codes)
+        return LivenessFailed("; ".join(r.en for r in listed), reasons=builtins(listed))
+    if min(scores) < analyser.policy.threshold:
+        return with_reasons(FaceMismatch("the face does not match the enrolled reference"), "mismatch")
+    return None

@@ -27,8 +27,8 @@ class Received:
 
 @dataclass
 class Receiver:
-    """An HTTP server in a thread of its own. `mode`: `ok`, `fail` (500) or `slow` (answers after
-    `delay` seconds); `fail_first` requests answer 500 before `mode` applies. `stop()` takes it down
+    """An HTTP server in a thread of its own. `mode`: `ok`, `fail` (500), `slow` (answers after
+    `delay` seconds) or `trickle` (sends its 200 answer a byte at a time over `delay` seconds); `fail_first` requests answer 500 before `mode` applies. `stop()` takes it down
     (connections refused) and `start()` brings it back on the same port."""
 
     port: int
@@ -56,9 +56,22 @@ class Receiver:
                 if receiver.mode == "slow":
                     time.sleep(receiver.delay)
                 status = 500 if failing or receiver.mode == "fail" else 200
+                if receiver.mode == "trickle":
+                    self._trickle(receiver.delay)
+                    return
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
+
+            def _trickle(self, seconds: float) -> None:
+                answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                try:
+                    for byte in answer:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(seconds / len(answer))
+                except OSError:  # the sender gave up and closed the connection
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -126,6 +126,20 @@ async def test_a_slow_receiver_times_out_and_is_retried_without_holding_up_other
     assert set(receiver.event_ids()) == {event_id} and other.event_ids() == [event_id]
 
 
+async def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout_within_the_lease(services, receiver):
+    await subscribe(services, receiver.url)
+    receiver.mode, receiver.delay = "trickle", 4.0  # a byte every 0.07 s: no single read waits 0.5 s
+    await publish(services)
+
+    async with running_worker(services):
+        await eventually(lambda: _failed_attempts(services, 1), what="the cut-off attempt")
+
+    attempt = await services.db.pool.fetchrow("SELECT error, duration_ms FROM event_delivery_attempts")
+    assert attempt["error"] == "timeout"
+    # Cut off by the whole request's deadline, well inside the 2 s lease: no other worker can take it meanwhile.
+    assert attempt["duration_ms"] < services.events.policy.lease_seconds * 1000
+
+
 async def test_a_paused_subscriber_keeps_its_deliveries_until_resumed(services, receiver, client):
     from tests.factories import bearer, staff_token
 

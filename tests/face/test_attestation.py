@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from backend.errors import CaptureNotAccepted
 from backend.face import attestation
@@ -151,6 +153,25 @@ def test_an_android_chain_from_another_root_expired_revoked_or_re_signed_is_refu
         "attestation-chain-invalid"
     assert refused(lambda: verify_android([b"not a certificate"], NONCE, android_identity(), NOW)) == \
         "attestation-malformed"
+
+
+def test_a_certificate_signed_by_a_genuine_attested_key_does_not_extend_the_chain():
+    """Any app's genuine hardware key on a genuine phone can sign a forged certificate claiming to be
+    our app's key; the genuine key's certificate is no authority, so the chain fails."""
+    genuine = AndroidPhone(GOOGLE, package="com.example.any")
+    chain = genuine.chain(NONCE)
+    ours = AndroidPhone(GOOGLE).chain(NONCE)[0]
+    forged_leaf = x509.load_der_x509_certificate(ours)
+    forged = (x509.CertificateBuilder().subject_name(forged_leaf.subject)
+              .issuer_name(x509.load_der_x509_certificate(chain[0]).subject)
+              .public_key(forged_leaf.public_key()).serial_number(7)
+              .not_valid_before(forged_leaf.not_valid_before_utc).not_valid_after(forged_leaf.not_valid_after_utc)
+              .add_extension(forged_leaf.extensions.get_extension_for_oid(attestation.ANDROID_KEY_DESCRIPTION).value,
+                             critical=False)
+              .sign(genuine.key, hashes.SHA256()))
+
+    assert refused(lambda: verify_android([forged.public_bytes(serialization.Encoding.DER), *chain], NONCE,
+                                          android_identity(), NOW)) == "attestation-chain-invalid"
 
 
 def test_a_built_iphone_passes_and_each_flaw_is_named():

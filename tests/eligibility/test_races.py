@@ -1,0 +1,60 @@
+"""Recognitions that race: two answers at once, a silent run beside a phone recognition, two silent
+runs. Whatever wins, a pensioner is recognised once — one record, one certificate, one event."""
+
+import asyncio
+import datetime as dt
+
+from backend.china_time import today
+from backend.eligibility import repository
+from tests.eligibility.helpers import agency, pensioner, step_up
+from tests.factories import bearer
+
+
+async def once_each(services, entries: list[dict]) -> None:
+    """Exactly one recognition, certificate and event per entry."""
+    for table, column in (("pension_recognitions", "entry_id"), ("event_outbox", "subject_id::uuid")):
+        counts = await services.db.pool.fetch(f"SELECT {column} AS entry, count(*) AS n FROM {table} GROUP BY 1")
+        assert {str(r["entry"]): r["n"] for r in counts} == {e["entry"]["id"]: 1 for e in entries}, table
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM certificates WHERE certificate_type = 'pension_eligibility_record'") == len(entries)
+
+
+async def signal_for(services, citizen: dict, reference: str) -> None:
+    """A sign of life yesterday, as a registered provider's daily file brings it."""
+    async with services.db.transaction() as conn:
+        await conn.execute("""INSERT INTO data_providers (id, name, division, signal_kinds, credential_hash)
+                              VALUES ('hz-medical', '杭州市医疗保障局', '330100', '{medical_settlement}', '\\x00')
+                              ON CONFLICT DO NOTHING""")
+        await repository.insert_signals(conn, [("hz-medical", __import__("uuid").UUID(citizen["id"]),
+                                                "medical_settlement", today() - dt.timedelta(days=1), "330106",
+                                                reference)])
+
+
+async def test_two_answers_at_once_recognise_once(client, services):
+    officer = await agency(client, services)
+    citizen = await pensioner(client, services, officer)
+    token = await step_up(client, citizen)
+
+    answers = await asyncio.gather(*(client.post("/me/pension/recognitions", headers=bearer(token))
+                                     for _ in range(3)))
+
+    assert sorted(a.status_code for a in answers) == [201, 409, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409).json()
+    assert refused["reasons"][0]["code"] == "not-yet-open"
+    await once_each(services, [citizen])
+
+
+async def test_a_silent_run_racing_a_phone_recognition_and_another_run_recognises_once(client, services):
+    officer = await agency(client, services)
+    citizen = await pensioner(client, services, officer)
+    quiet = await pensioner(client, services, officer, enrol=False, consent=False)
+    await signal_for(services, citizen, "HZ-1")
+    await signal_for(services, quiet, "HZ-2")
+    token = await step_up(client, citizen)
+
+    phone, *runs = await asyncio.gather(client.post("/me/pension/recognitions", headers=bearer(token)),
+                                        services.eligibility.silent_run(), services.eligibility.silent_run())
+
+    assert phone.status_code in (201, 409), phone.text
+    assert sum(run.recognised for run in runs) + (phone.status_code == 201) == 2
+    await once_each(services, [citizen, quiet])
