@@ -132,9 +132,20 @@ async def test_staff_outside_the_case_and_other_citizens_get_the_answer_of_a_mis
     assert in_scope.status_code == 200 and in_scope.json()["allowed_actions"] == ["accept", "refuse"]
     assert in_scope.json()["applicant"]["name"] == "陈静"
     assert case["id"] not in listed.text
+
+    zhejiang = await staff_token(client, services, "receiving_officer", "330000")
+    sent = await client.post(f"/staff/cases/{case['id']}/messages", headers=bearer(sichuan), json={"body": "请核对身份证有效期"})
+    outsider = await client.post(f"/staff/cases/{case['id']}/messages", headers=bearer(beijing), json={"body": "?"})
+    seen = await client.get(f"/staff/cases/{case['id']}", headers=bearer(zhejiang))
+    citizen_view = await client.get(f"/me/cases/{case['id']}", headers=person["headers"])
+    assert sent.status_code == 201 and sent.json()["division"] == "510000"
+    assert outsider.status_code == 404
+    assert [m["body"] for m in seen.json()["messages"]] == ["请核对身份证有效期"]
+    assert "请核对身份证有效期" not in citizen_view.text
     refusals = await services.db.pool.fetch(
         "SELECT action FROM audit_log WHERE record_id = $1 AND action LIKE 'case.%refused'", case["id"])
-    assert sorted(r["action"] for r in refusals) == ["case.access_refused", "case.access_refused", "case.action_refused"]
+    assert sorted(r["action"] for r in refusals) == [
+        "case.access_refused", "case.access_refused", "case.action_refused", "case.message_refused"]
 
 
 async def test_two_officers_accepting_at_once_one_wins_and_the_other_gets_409(client, services):
