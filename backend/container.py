@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.audit.service import AuditLog
+from backend.calendar.service import CalendarService
 from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
 from backend.certificates.service import CertificateService
@@ -44,6 +45,7 @@ class Services:
     information: InformationService
     eligibility: EligibilityService
     sharing: DataSharing
+    calendar: CalendarService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -75,7 +77,7 @@ class Services:
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications))
+                   DataSharing(settings, db, audit, cipher, notifications), CalendarService(db, audit))
 
     async def close(self) -> None:
         self.face.close()
