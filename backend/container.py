@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.audit.service import AuditLog
+from backend.blobs import BlobStore
 from backend.calendar.service import CalendarService
 from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
@@ -21,6 +22,8 @@ from backend.sharing.service import DataSharing
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
+from backend.materials.checks import MaterialLimits
+from backend.materials.store import MaterialStore
 from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
@@ -46,6 +49,7 @@ class Services:
     eligibility: EligibilityService
     sharing: DataSharing
     calendar: CalendarService
+    materials: MaterialStore
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -77,7 +81,8 @@ class Services:
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications), CalendarService(db, audit))
+                   DataSharing(settings, db, audit, cipher, notifications), CalendarService(db, audit),
+                   MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings)))
 
     async def close(self) -> None:
         self.face.close()

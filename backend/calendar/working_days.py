@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import chinese_calendar.constants as packaged
 
@@ -43,14 +43,12 @@ class YearTable:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
+class Deadline(NamedTuple):
     due: dt.date
     estimated: bool  # some day counted lies in a year without a schedule: Monday–Friday were counted
 
 
-@dataclass(frozen=True, slots=True)
-class WorkingDayCount:
+class WorkingDayCount(NamedTuple):
     days: int
     estimated: bool
 

@@ -35,23 +35,24 @@ CREATE TABLE blobs (
 -- Ciphertext does not compress: store it out of line without trying.
 ALTER TABLE blobs ALTER COLUMN sealed SET STORAGE EXTERNAL;
 
--- One uploaded material of a citizen, checked (type sniffed from the content, PDF structure, image
--- pixel limits) and cleaned (EXIF and other metadata removed) before it was stored. `kind` is the
--- receipt standard's material name it was given as. `sha256` is the digest of the stored bytes, as
--- the signed hand-over records name it. A material is the citizen's, so a later case may reuse it.
+-- One uploaded material of a citizen, checked (type sniffed from the content, PDF structure, picture
+-- pixel limits) and cleaned (EXIF and other metadata removed) before it was stored. `name` is the file
+-- name as sent, `kind` the receipt standard's material name it was uploaded as (if said). `digest` is
+-- the SHA-256 of the stored bytes, as the signed hand-over records name it. A material is the
+-- citizen's: a later case may reuse it; the same file uploaded again is the same material.
 CREATE TABLE materials (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     owner_citizen_id uuid NOT NULL REFERENCES citizens (id),
-    kind             text NOT NULL CHECK (char_length(kind) BETWEEN 1 AND 100),
-    media_type       text NOT NULL CHECK (media_type IN ('image/png', 'image/jpeg', 'application/pdf')),
-    declared_name    text NOT NULL CHECK (char_length(declared_name) BETWEEN 1 AND 200),
-    size_bytes       integer NOT NULL CHECK (size_bytes > 0),
-    sha256           bytea NOT NULL CHECK (octet_length(sha256) = 32),
+    name             text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
+    kind             text CHECK (char_length(kind) BETWEEN 1 AND 100),
+    content_type     text NOT NULL CHECK (content_type IN ('image/png', 'image/jpeg', 'application/pdf')),
+    size             integer NOT NULL CHECK (size > 0),
+    digest           bytea NOT NULL CHECK (octet_length(digest) = 32),
     pages            integer CHECK (pages > 0),
     width            integer CHECK (width > 0),
     height           integer CHECK (height > 0),
     blob_address     bytea NOT NULL REFERENCES blobs (address),
     created_at       timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (owner_citizen_id, kind, blob_address)
+    UNIQUE (owner_citizen_id, blob_address)
 );
 CREATE INDEX materials_owner ON materials (owner_citizen_id, created_at DESC);
