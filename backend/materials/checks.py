@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from backend.config import Settings
-from backend.errors import FieldError, ValidationFailed
+from backend.errors import MaterialRefused, MaterialTooLarge
 from ml_models.image import ImageLimits, ImageRejected, open_bounded
 
 CONTENT_TYPES = ("image/png", "image/jpeg", "application/pdf")
@@ -29,21 +29,6 @@ _PILLOW_FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG"}
 _ORIENTATION = 0x0112
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes on odd files are not our log's business
-
-
-class MaterialRefused(ValidationFailed):
-    slug = "material-refused"
-    title = "The file cannot be accepted as a material"
-
-    def __init__(self, reason: str, detail: str, pointer: str = "#/file") -> None:
-        super().__init__([FieldError(pointer, detail)], detail)
-        self.extensions = {"reason": reason}
-
-
-class MaterialTooLarge(MaterialRefused):
-    slug = "material-too-large"
-    title = "The file or the case's materials exceed the size limits"
-    status = 413
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ import asyncpg
 import msgspec
 
 from backend.blobs import BlobStore
-from backend.errors import NotFound
-from backend.materials.checks import CheckedFile, MaterialLimits, MaterialRefused, check_file
+from backend.errors import MaterialRefused, NotFound
+from backend.materials.checks import CheckedFile, MaterialLimits, check_file
 
 
 class Material(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,7 +11,8 @@ from PIL import Image
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-from backend.materials.checks import MaterialLimits, MaterialRefused, MaterialTooLarge
+from backend.errors import MaterialRefused, MaterialTooLarge
+from backend.materials.checks import MaterialLimits
 from tests.factories import register_citizen
 
 
