@@ -177,6 +177,26 @@ class FormSchemaUnusable(Conflict):
     title = "The item's form schema cannot be used to check forms; an admin must revise it"
 
 
+# -- materials -------------------------------------------------------------------------------------
+
+
+class MaterialRefused(ValidationFailed):
+    """An upload that cannot be kept as a material; `reason` is a stable code (docs/materials.md)."""
+
+    slug = "material-refused"
+    title = "The file cannot be accepted as a material"
+
+    def __init__(self, reason: str, detail: str, pointer: str = "#/file") -> None:
+        super().__init__([FieldError(pointer, detail)], detail)
+        self.extensions = {"reason": reason}
+
+
+class MaterialTooLarge(MaterialRefused):
+    slug = "material-too-large"
+    title = "The file or the case's materials exceed the size limits"
+    status = 413
+
+
 # -- face verification ------------------------------------------------------------------------
 # Each carries `reasons`: stable codes with a message in Chinese and English that a phone or kiosk
 # can show (or speak) to the person as it is.
