@@ -129,6 +129,22 @@ class CaseExchanges:
                                 detail={"seq": entry.seq, "outcome": outcome, "digest": entry.digest.hex()})
         return entry
 
+    async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
+                            actor: Actor, materials: Sequence[asyncpg.Record]) -> None:
+        """The cases workflow's hand-over hook (`backend.cases.workflow.HandOverHook`), called inside a
+        transition of a proxy or joint case: `hand_over` signs the hand-over from the receiving to the
+        handling division with the case's form and material digests; `accept` and `refuse` countersign it."""
+        role = actor.role or actor.kind
+        if action == "hand_over":
+            await self.record_handover(
+                conn, actor, case_id=case["id"], case_number=case["number"],
+                from_division=case["receiving_division"], to_division=case["handling_division"], role=role,
+                form_digest=bytes(case["form_digest"]),
+                material_digests=[bytes(m["digest"]) for m in materials if m["digest"] is not None])
+        elif action in ("accept", "refuse"):
+            await self.countersign(conn, actor, case_id=case["id"], receiving_division=case["handling_division"],
+                                   role=role, outcome="accepted" if action == "accept" else "refused")
+
     async def _key(self, conn: asyncpg.Connection, province: str) -> tuple[asyncpg.Record, bytes]:
         key = await key_repository.active_key(conn, "case-exchange", None, province)
         if key is None:

@@ -219,3 +219,22 @@ async def test_a_chain_is_exported_and_verified_offline_from_the_file(services, 
     assert online.returncode == 0 and "intact: 4 entries; held by 330106" in online.stdout, online.stdout
     assert offline.returncode == 0 and "intact: 4 entries" in offline.stdout, offline.stdout + offline.stderr
     assert cut.returncode == 1 and "BROKEN at entry 2: out-of-order" in cut.stdout, cut.stdout + cut.stderr
+
+
+async def test_the_workflow_hook_signs_hand_over_and_countersigns_acceptance_or_refusal(services, exchanges):
+    """`on_transition` as the cases workflow calls it (proxy and joint cases)."""
+    officer = Actor(kind="staff", id=str(uuid.uuid4()), role="handling_officer", division="510107")
+    cases = [{"id": uuid.uuid4(), "number": f"330106-20270104-{n:06d}", "receiving_division": "330106",
+              "handling_division": "510107", "form_digest": FORM} for n in (1, 2)]
+    materials = [{"digest": MATERIALS[0]}, {"digest": None}]
+    for case, answer in zip(cases, ("accept", "refuse"), strict=True):
+        for action in ("hand_over", answer):
+            async with services.db.transaction() as conn:
+                await exchanges.on_transition(conn, case, 1, action, officer, materials)
+
+    accepted, refused = [await exchanges.verify(c["number"]) for c in cases]
+
+    assert (accepted.ok, accepted.entries, accepted.holder) == (True, 2, "510107")
+    assert (refused.ok, refused.entries, refused.holder) == (True, 2, "330106")
+    countersign = json.loads((await exchanges.chain(cases[1]["number"]))[-1].body)
+    assert (countersign["outcome"], countersign["role"]) == ("refused", "handling_officer")
