@@ -105,7 +105,8 @@ async def certificate_authority(services: Services, authority_id: str = "330100-
 async def exchange_keys(services: Services, provinces: tuple[str, ...] = ("330000", "510000")) -> None:
     """An active case-exchange key for each province (signing hand-over records), plus a trust anchor."""
     authorities = services.certificates.authorities
-    for province in provinces:
+    held = {k.province for k in await authorities.list_keys() if k.purpose == "case-exchange" and k.status == "active"}
+    for province in set(provinces) - held:
         await authorities.create_key(None, Actor.system(), exchange_province=province)
     if not [k for k in await authorities.list_keys() if k.purpose == "trust-anchor"]:
         await authorities.create_key(None, Actor.system())

@@ -83,8 +83,8 @@ async def test_a_chain_of_hand_overs_verifies_with_the_published_trust_list(serv
         for e in entries}
     _token, trust = await exchanges.published_trust()
     published = [k.jwk for keys in trust.by_kid.values() for k in keys]
-    assert sorted((k.purpose, k.division, k.certificate_types == []) for k in published) == [
-        ("case-exchange", "330000", True), ("case-exchange", "510000", True)]
+    assert sorted((k.division, k.certificate_types) for k in published if k.purpose == "case-exchange") == [
+        ("330000", []), ("510000", [])]
 
 
 async def test_a_tampered_material_digest_breaks_the_signature(services, exchanges):
