@@ -229,9 +229,11 @@ def _check(position: int, entry: Entry, previous: Entry | None, previous_digest:
         raise _Refused("time-reversed", f"dated {entry.at}, before the entry it follows ({previous.at})")
 
 
-def _holder_after(entry: Entry, previous: Entry | None) -> str:
+def holder_after(entry: Entry, previous: Entry | None) -> str:
+    """Who holds the case after `entry`: a hand-over's sender until the receiver accepts; after a
+    refusal, the sender still."""
     if isinstance(entry, Handover):
-        return entry.from_  # still the sender's until the receiver accepts
+        return entry.from_
     if entry.outcome == "accepted":
         return entry.division
     assert isinstance(previous, Handover)
@@ -265,7 +267,7 @@ def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustL
         except _Refused as refusal:
             return ChainVerdict(False, case_number, position - 1, refusal.reason, refusal.detail, position,
                                 holder, warnings)
-        holder = _holder_after(entry, previous)
+        holder = holder_after(entry, previous)
         previous, previous_digest = entry, digest(signed.body)
     return ChainVerdict(True, case_number, len(entries), holder=holder, warnings=warnings)
 

@@ -33,6 +33,7 @@ from backend.cases.exchange_records import (
     digest,
     encode_bundle,
     handover_body,
+    holder_after,
     parse,
     sign,
     verify_chain,
@@ -93,7 +94,7 @@ class CaseExchanges:
             record = last[0].record
             if isinstance(record, Handover):
                 raise Conflict(f"case {case_number}: the hand-over to {record.to} awaits its countersign")
-            holder = record.division if record.outcome == "accepted" else last[1].record.from_  # type: ignore[union-attr]
+            holder = holder_after(record, last[1].record)
             if from_division != holder:
                 raise Conflict(f"case {case_number} is held by {holder}, not {from_division}")
         key, kid = await self._key(conn, divisions.province_of(from_division))
