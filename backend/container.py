@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from backend.audit.service import AuditLog
 from backend.blobs import BlobStore
 from backend.calendar.service import CalendarService
+from backend.cases.exchanges import CaseExchanges
 from backend.cases.service import CaseService
 from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
@@ -86,7 +87,8 @@ class Services:
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
                    DataSharing(settings, db, audit, cipher, notifications), calendar, materials,
-                   CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials))
+                   CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials,
+                               CaseExchanges(db, audit, certificates.vault, certificates.lists)))
 
     async def close(self) -> None:
         self.face.close()

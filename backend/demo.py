@@ -126,6 +126,12 @@ async def load_demo_certificates(services: Services, progress: Callable[[str], N
             pass
         if not await authorities.list_keys(authority_id):
             await authorities.create_key(authority_id, actor)
+    # The demo's two provinces sign their cases' hand-overs (docs/cases.md, "Exchange records").
+    held = {k.province for k in await authorities.list_keys() if k.purpose == "case-exchange"}
+    for province in ("330000", "510000"):
+        if province not in held:
+            await authorities.create_key(None, actor, exchange_province=province)
+            progress(f"case-exchange key of {province}")
     for reference, authority_id, certificate_type, holder, fields in DEMO_CERTIFICATES:
         order = msgspec.convert({"authority_id": authority_id, "certificate_type": certificate_type, "holder": holder,
                                  "fields": fields, "reference": reference}, CertificateIssue)
