@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from backend.actors import Actor
 from backend.calendar.working_days import DEMO_2027, read_year_tables
+from backend.cases.demo import load_demo_cases
 from backend.container import Services
 from backend.errors import Conflict
 from backend.filings.demo import load_demo_filings
@@ -220,3 +221,5 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await services.calendar.load(Actor.system(), read_year_tables(DEMO_2027))
     progress("demo data: pension recognition")
     await load_demo_pension(services, progress)
+    progress("demo data: cross-province cases (sample data)")
+    await load_demo_cases(services, progress)
