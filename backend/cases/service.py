@@ -120,7 +120,8 @@ class CaseService:
             raise ValidationFailed(problems)
         standard = await self.catalogue.receipt.standard(form.item_code, form.receiving_division,
                                                          form.handling_division, as_of)
-        _, schema_source = await self.catalogue.receipt.form_schema(form.item_code, form.handling_division, as_of)
+        governing = standard.governing_variant
+        schema_source = f"variant:{governing.division}:{governing.version}" if governing else "national"
         result = (await self.catalogue.items.get(form.item_code)).result
         by_name = {m.name: m for m in standard.materials}
         errors = [FieldError(f"#/materials/{i}/name", f"{m.name!r} is not a material of the receipt standard")
