@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from backend.audit.service import AuditLog
 from backend.blobs import BlobStore
 from backend.calendar.service import CalendarService
+from backend.cases.service import CaseService
 from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
 from backend.certificates.service import CertificateService
@@ -24,7 +25,9 @@ from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
 from backend.materials.checks import MaterialLimits
 from backend.materials.store import MaterialStore
+from backend.monitoring.service import MonitoringService
 from backend.notifications.service import NotificationService
+from backend.ratings.service import RatingService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
 
@@ -50,6 +53,9 @@ class Services:
     sharing: DataSharing
     calendar: CalendarService
     materials: MaterialStore
+    cases: CaseService
+    ratings: RatingService
+    monitoring: MonitoringService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -78,11 +84,13 @@ class Services:
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
+        cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
                    DataSharing(settings, db, audit, cipher, notifications), CalendarService(db, audit),
-                   MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings)))
+                   MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings)), cases,
+                   RatingService(db, audit, cases.workflow), MonitoringService(db, audit))
 
     async def close(self) -> None:
         self.face.close()

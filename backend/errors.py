@@ -157,8 +157,11 @@ class VersionImmutable(Conflict):
 
 
 class InvalidTransition(Conflict):
+    """An action its record's state machine does not allow from the current state (a list version's, a
+    case's); carries `state` (and, for a case, `allowed`: the actions the caller may take now)."""
+
     slug = "invalid-transition"
-    title = "The version's state does not allow this action"
+    title = "The current state does not allow this action"
 
 
 class OverlappingEffectiveDates(Conflict):
@@ -381,3 +384,33 @@ class ProviderTimedOut(DomainError):
 class NoRecord(NotFound):
     slug = "no-record"
     title = "The provider holds no record of this person"
+
+
+# -- cross-province cases ---------------------------------------------------------------------------
+
+
+class ModeNotOffered(DomainError):
+    slug = "mode-not-offered"
+    title = "The item is not offered in this mode at this receiving division on this date"
+    status = 422
+
+    def __init__(self, detail: str, pointer: str = "#/mode", **extensions: object) -> None:
+        super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
+
+
+class CoordinationPending(Conflict):
+    slug = "coordination-pending"
+    title = "The case cannot be decided before every coordination task is done"
+
+
+# -- ratings (好差评) ---------------------------------------------------------------------------------
+
+
+class RatingNotOpen(Conflict):
+    slug = "rating-not-open"
+    title = "The case can be rated once its result is out"
+
+
+class AlreadyRated(Conflict):
+    slug = "already-rated"
+    title = "The case has been rated already"
