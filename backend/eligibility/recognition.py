@@ -37,6 +37,8 @@ from backend.notifications.schemas import Subject, Text
 from backend.notifications.service import NotificationService
 
 CONSENT_PURPOSE = "pension-recognition"
+# The capture policy (`TONGBAN_FACE_CAPTURE_POLICIES`) every face method's check must satisfy.
+CAPTURE_USE = "pension-recognition"
 # Which wording of the face-recognition consent the person agreed to; recorded with the consent.
 CONSENT_WORDING = "pension-face-recognition-consent/1"
 # Reasons that block every method, and those that only take face checks away.

@@ -78,6 +78,8 @@ async def test_family_proxy_checks_the_pensioners_face_on_the_relatives_phone(cl
     audit = await services.db.pool.fetchrow(
         "SELECT actor_id, record_id, detail FROM audit_log WHERE action = 'face.verified_for'")
     assert audit["actor_id"] == daughter_id and audit["record_id"] == citizen["id"]
+    evidence = await services.db.pool.fetchval("SELECT evidence FROM pension_recognitions")
+    assert (evidence["face"]["captured_by"], evidence["face"]["capture"]) == (f"citizen:{daughter_id}", "unattested")
     session = await services.db.pool.fetchval(
         "SELECT assurance_level FROM auth_sessions WHERE principal_id = $1", uuid.UUID(daughter_id))
     assert session == "L1"  # the relative's own session is not raised
@@ -152,7 +154,7 @@ async def test_at_a_township_kiosk(client, services):
     assert view.place_division == RESIDENCE
     await assert_recognised(client, services, citizen, {**__import__("msgspec").to_builtins(view)}, "kiosk")
     evidence = await services.db.pool.fetchval("SELECT evidence FROM pension_recognitions")
-    assert evidence["face"]["capture"] == "kiosk:kiosk-xihu-01"
+    assert evidence["face"]["capture"] == evidence["face"]["captured_by"] == "kiosk:kiosk-xihu-01"
 
 
 async def test_silent_recognition_from_a_medical_settlement_in_hangzhou(client, services):
