@@ -129,7 +129,9 @@ class FilingService:
             created_at=row["created_at"], updated_at=row["updated_at"], amends=row["amends"],
             amended_by=row["amended_by"], receipt_number=row["receipt_number"], late=row["late"],
             submitted_at=row["submitted_at"], amended_at=row["amended_at"],
-            form_digest=row["form_digest"].hex() if row["form_digest"] else None, problems=problems or [])
+            form_digest=row["form_digest"].hex() if row["form_digest"] else None, problems=problems or [],
+            deliveries=[] if row["state"] == "draft" else await self.events.delivered_to(conn, SUBJECT_TYPE,
+                                                                                         str(row["id"])))
 
     async def _problems(self, conn: asyncpg.Connection, kind: ObligationKind, obligation: asyncpg.Record,
                         period: int, form: dict[str, Any]) -> list[FormProblem]:

@@ -143,6 +143,10 @@ async def test_a_second_filing_is_refused_and_an_amendment_keeps_the_original(cl
     assert (second["late"], second["amends"], second["receipt_number"]) == (
         True, original["id"], amended.json()["receipt_number"])
     assert "王建国" not in str(events) and "13800000002" not in str(events)  # the form stays with the filing
+    # The filer sees where each filing's event went.
+    assert [(d["subscriber"], d["status"]) for d in kept["deliveries"]] == [("sc-market-regulation", "pending")]
+    assert [d["subscriber"] for d in amended.json()["deliveries"]] == ["sc-market-regulation"]
+    assert amendment.json()["deliveries"] == []  # a draft has none
 
 
 async def test_a_submitted_filing_cannot_be_changed_even_in_the_database(client, services):
