@@ -4,12 +4,13 @@ recognition names the relative as who captured and the installation that signed,
 who requires attested or kiosk captures for pension recognition gets exactly that."""
 
 import base64
+import uuid
 
 import msgspec
 import pytest
 
 from backend.face.attestation import capture_message
-from tests.eligibility.helpers import agency, files, frames_for, pensioner, step_up
+from tests.eligibility.helpers import agency, files, frames_for, pensioner, step_up, window_staff
 from tests.face.attested_devices import PACKAGE, SIGNING_DIGEST, AndroidPhone, CertificateAuthority
 from tests.face.test_attestation import register
 from tests.factories import bearer, register_citizen
@@ -74,3 +75,14 @@ async def test_the_pensioners_own_unattested_check_is_refused_where_the_policy_w
     audit = await services.db.pool.fetchrow(
         "SELECT detail FROM audit_log WHERE action = 'pension.recognition_refused'")
     assert audit["detail"]["capture"] == "unattested"
+
+
+async def test_a_staff_answer_carrying_a_capture_proof_is_refused_not_ignored(client, services):
+    staff = await window_staff(client, services)
+
+    response = await client.post(
+        f"/staff/pension/roster/{uuid.uuid4()}/face-challenges/{'c' * 32}/recognition",
+        params={"method": "assisted-counter"}, files=files([b"frame"]),
+        data={"installation": str(uuid.uuid4()), "signature": "c2lnbmF0dXJl"}, headers=bearer(staff))
+
+    assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "#/installation"
