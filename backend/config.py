@@ -23,6 +23,7 @@ DEV_SECRETS = {
     "pii_hash_key": base64.b64encode(b"dev-only-pii-lookup-hash-key-32b").decode(),
     "audit_key": base64.b64encode(b"dev-only-audit-chain-hmac-key-32").decode(),
     "signing_key_kek": base64.b64encode(b"dev-only-signing-key-wrap-key-32").decode(),
+    "audit_checkpoint_key": base64.b64encode(b"dev-only-audit-checkpoint-seed32").decode(),
 }
 
 
@@ -42,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pii_hash_key: str = DEV_SECRETS["pii_hash_key"]
     audit_key: str = DEV_SECRETS["audit_key"]
     signing_key_kek: str = DEV_SECRETS["signing_key_kek"]
+    # The Ed25519 private key (32-byte seed) that signs audit checkpoints (docs/security.md, "Audit chain").
+    audit_checkpoint_key: str = DEV_SECRETS["audit_checkpoint_key"]
     access_token_seconds: int = 900
     refresh_token_seconds: int = 30 * 24 * 3600
     otp_seconds: int = 300
@@ -122,7 +125,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def check(self) -> None:
         """Refuse a production start on development secrets or missing servers."""
-        for name in ("pii_key", "pii_hash_key", "audit_key", "signing_key_kek"):
+        for name in ("pii_key", "pii_hash_key", "audit_key", "signing_key_kek", "audit_checkpoint_key"):
             self.secret_bytes(name)
         if self.events_lease_seconds <= self.events_http_timeout_seconds:
             raise ConfigError("TONGBAN_EVENTS_LEASE_SECONDS must exceed TONGBAN_EVENTS_HTTP_TIMEOUT_SECONDS")

@@ -1,4 +1,4 @@
-"""Health, problem-type documentation and the audit chain check."""
+"""Health, problem-type documentation, the audit chain check and its published checkpoints."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from backend.actors import Actor
+from backend.certificates.trust_lists import AnchorSet
 from backend.container import Services
 from backend.errors import problem_catalogue
 from mobile_api.context import staff_guard
@@ -114,4 +115,27 @@ class AuditController(Controller):
         return AuditChainReport(report.ok, report.entries, report.chain, report.first_bad_seq, report.problem)
 
 
-SYSTEM_CONTROLLERS = [HealthController, ProblemController, AuditController]
+JOSE = "application/jose"
+
+
+class AuditCheckpointController(Controller):
+    path = "/.well-known/tongban"
+    tags = ["operations"]
+
+    @get("/audit-checkpoint", operation_id="getAuditCheckpoint", summary="The latest signed audit checkpoint",
+         description="A compact JWS (EdDSA, `typ: tongban-audit-checkpoint`) of every audit chain's head (seq and "
+                     "MAC), signed every 15 minutes. Keep copies: `tongban audit verify --checkpoint FILE` shows a "
+                     "database rolled back to before one. 404 until the first is signed.", media_type=JOSE)
+    async def checkpoint(self, services: NamedDependency[Services]) -> Response[str]:
+        token = await services.audit.latest_checkpoint(services.db)
+        if token is None:
+            raise NotFoundException("no audit checkpoint has been signed yet")
+        return Response(token, media_type=JOSE, headers={"Cache-Control": "no-cache"})
+
+    @get("/audit-checkpoint-keys", operation_id="getAuditCheckpointKeys", summary="Audit checkpoint public key",
+         description="The JWK Set of the Ed25519 key that signs audit checkpoints.")
+    async def keys(self, services: NamedDependency[Services]) -> AnchorSet:
+        return services.audit.checkpoint_keys()
+
+
+SYSTEM_CONTROLLERS = [HealthController, ProblemController, AuditController, AuditCheckpointController]
