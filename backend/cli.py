@@ -128,7 +128,7 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     settings, _embedded = _resolve(args)
 
     async def work(services: Services) -> int:
-        print(await services.audit.checkpoint(services.db, Actor.system()))
+        print(await services.audit.checkpoint(Actor.system()))
         return 0
 
     return asyncio.run(_with_services(settings, work))

@@ -54,7 +54,7 @@ class Services:
                                     max_size=settings.db_pool_max)
         ephemeral = Ephemeral.connect(settings.redis_url, settings.redis_prefix)
         audit = AuditLog(settings.secret_bytes("audit_key"),
-                         Ed25519PrivateKey.from_private_bytes(settings.secret_bytes("audit_checkpoint_key")))
+                         Ed25519PrivateKey.from_private_bytes(settings.secret_bytes("audit_checkpoint_key")), db)
         cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
         tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
         sms = OutboxGateway()

@@ -42,7 +42,7 @@ async def expire_previews(services: Services) -> str:
 async def audit_checkpoint(services: Services) -> str:
     from backend.actors import Actor
 
-    await services.audit.checkpoint(services.db, Actor.system())
+    await services.audit.checkpoint(Actor.system())
     return "audit checkpoint signed"
 
 

@@ -1,5 +1,7 @@
 """HTTP benchmark of the foundation: bare Litestar hello-world (baseline, same run and server),
-`/health/ready`, and an authenticated, audited DB read `GET /me`.
+`/health/ready`, and an authenticated, audited DB read `GET /me` against its own baseline: a bare
+Litestar + asyncpg + redis handler doing the same JWT decode, Redis GET, SELECT and a plain INSERT in
+one transaction (bench/bare_read_app.py), same server, same run.
 
     python bench/http_foundation.py [--workers N] [--seconds S] [--connections C]
 """
@@ -44,6 +46,13 @@ def main() -> None:
             wrk("warm-up", base + "/", seconds=2, connections=args.connections)
             baseline = wrk("Litestar hello-world (baseline)", base + "/", **load)
         port = free_port()
+        bare_env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "BENCH_POOL_MAX": "20"}
+        with running([*granian, "--port", str(port), "bench.bare_read_app:app"], port, bare_env) as base:
+            me = {"headers": {"Authorization": f"Bearer {token}"}, **load}
+            wrk("warm-up", base + "/me", seconds=2, connections=args.connections, headers=me["headers"])
+            bare_read = wrk("bare Litestar: JWT, Redis GET, SELECT + INSERT in one transaction (baseline of /me)",
+                            base + "/me", **me)
+        port = free_port()
         env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "TONGBAN_REDIS_PREFIX": "bench:",
                "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_DB_POOL_MAX": "20"}
         command = [sys.executable, "-m", "backend.cli", "serve", "--workers", str(args.workers), "--port", str(port)]
@@ -58,6 +67,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"wrk -t1 -c{args.connections} -d{args.seconds}s over loopback; server workers: {args.workers}")
     print(report("HTTP foundation", results, baseline))
+    print()
+    print(report("GET /me against the bare read", [results[-1]], bare_read))
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ class AuditCheckpointController(Controller):
                      "MAC), signed every 15 minutes. Keep copies: `tongban audit verify --checkpoint FILE` shows a "
                      "database rolled back to before one. 404 until the first is signed.", media_type=JOSE)
     async def checkpoint(self, services: NamedDependency[Services]) -> Response[str]:
-        token = await services.audit.latest_checkpoint(services.db)
+        token = await services.audit.latest_checkpoint()
         if token is None:
             raise NotFoundException("no audit checkpoint has been signed yet")
         return Response(token, media_type=JOSE, headers={"Cache-Control": "no-cache"})

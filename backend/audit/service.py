@@ -1,5 +1,6 @@
-"""The audit chain: append entries inside the caller's transaction (or, for refusals, in one of their
-own), verify the whole chain, and sign checkpoints of it.
+"""The audit chain: append entries inside the caller's transaction (for state changes), in one of
+their own (refusals) or in a group commit (reads that changed nothing), verify the whole chain, and sign
+checkpoints of it.
 
 Entries are spread over a fixed number of chains (see `repository.lock_chain_tip`). In each, an entry's
 hash is an HMAC over the chain number, the previous hash and the entry's canonical JSON, so changing,
@@ -11,10 +12,13 @@ checkpoint kept elsewhere shows: see docs/security.md, "Audit chain".
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
+from contextvars import Context
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,10 +63,52 @@ def _with_context(actor: Actor, detail: dict[str, Any] | None) -> dict[str, Any]
     return detail
 
 
+class GroupCommit:
+    """Entries that wait here are appended together: one short transaction per batch instead of one
+    per entry. `submit` returns once its entry is committed (durable), and raises if the batch failed.
+
+    One flush runs at a time per process; what arrives meanwhile forms the next batch, so batches grow
+    with the load and an idle service appends each entry at once.
+    """
+
+    def __init__(self, flush: Callable[[list[dict[str, Any]]], Awaitable[None]], max_batch: int = 500) -> None:
+        self._flush = flush
+        self._max_batch = max_batch
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, entry: dict[str, Any]) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((entry, done))
+        if self._flusher is None:
+            # In a fresh context: the flusher serves every request, not the one that happened to start it.
+            self._flusher = asyncio.create_task(self._run(), name="audit-group-commit", context=Context())
+        await done  # a caller cancelled meanwhile leaves its entry in the batch: it is written all the same
+
+    async def _run(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
+                try:
+                    await self._flush([entry for entry, _ in batch])
+                except Exception as exc:  # every request of the batch fails: none is served unrecorded
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._flusher = None
+
+
 class AuditLog:
-    def __init__(self, key: bytes, checkpoint_key: Ed25519PrivateKey) -> None:
+    def __init__(self, key: bytes, checkpoint_key: Ed25519PrivateKey, db: Database) -> None:
         self._key = key
         self._checkpoint_key = checkpoint_key
+        self._db = db
+        self._reads = GroupCommit(self._append_batch)
 
     def _mac(self, *parts: bytes) -> bytes:
         return hmac.new(self._key, b"".join(parts), hashlib.sha256).digest()
@@ -113,6 +159,28 @@ class AuditLog:
         async with db.separate_transaction() as conn:
             return await self._append(conn, await repository.lock_free_chain_tip(conn), [entry])
 
+    async def record_read(
+        self,
+        actor: Actor,
+        action: str,
+        record_type: str,
+        record_id: str | None = None,
+        *,
+        division: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a read of personal data that changed nothing; return once the entry is durable.
+
+        For use cases with no transaction of their own to write in (a GET): the entry joins the next
+        group commit instead of costing a transaction. Call it after the read and before answering;
+        if the append fails, it raises and the caller must not answer with the data.
+        """
+        await self._reads.submit(_entry(actor, action, record_type, record_id, division, detail))
+
+    async def _append_batch(self, entries: list[dict[str, Any]]) -> None:
+        async with self._db.separate_transaction() as conn:
+            await self._append(conn, await repository.lock_free_chain_tip(conn), entries)
+
     async def _append(self, conn: asyncpg.Connection, tip: asyncpg.Record, entries: list[dict[str, Any]]) -> int:
         """Chain `entries` onto `tip` (a chain whose lock this transaction holds); return the last seq."""
         chain, seq, prev_hash = tip["chain"], tip["seq"], tip["hash"]
@@ -125,9 +193,9 @@ class AuditLog:
 
     # -- checkpoints ------------------------------------------------------------------------------
 
-    async def checkpoint(self, db: Database, actor: Actor) -> str:
+    async def checkpoint(self, actor: Actor) -> str:
         """Sign every chain's head now, keep the checkpoint and record it in the log; return its token."""
-        async with db.transaction() as conn:
+        async with self._db.transaction() as conn:
             heads = {c: (h["seq"], h["hash"]) for c, h in (await repository.heads(conn)).items()}
             now = dt.datetime.now(dt.UTC)
             token = checkpoints.sign(checkpoints.document(heads, int(now.timestamp())), self._checkpoint_key)
@@ -139,8 +207,8 @@ class AuditLog:
                                       "heads": {str(c): seq for c, (seq, _) in heads.items()}})
         return token
 
-    async def latest_checkpoint(self, db: Database) -> str | None:
-        async with db.connection() as conn:
+    async def latest_checkpoint(self) -> str | None:
+        async with self._db.connection() as conn:
             return await repository.latest_checkpoint(conn)
 
     def checkpoint_keys(self) -> checkpoints.AnchorSet:

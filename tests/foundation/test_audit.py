@@ -240,3 +240,29 @@ async def test_a_refusal_is_recorded_even_when_the_callers_transaction_rolls_bac
     rows = await services.db.pool.fetch("SELECT action, chain FROM audit_log WHERE record_type = 'test'")
     assert [(r["action"], r["chain"]) for r in rows] == [("test.refused", free)]  # the caller's entry rolled back
     assert (await verify(client, services))["ok"] is True
+
+
+async def test_a_reads_entry_is_durable_before_its_response_arrives(client, services):
+    tokens = await register_citizen(client, services)
+
+    async def read(n):
+        response = await client.get("/me", headers={**bearer(tokens["access_token"]), "X-Request-ID": f"read-{n}"})
+        # At once, from another connection: committed, not merely queued.
+        recorded = await services.db.pool.fetchval(
+            "SELECT count(*) FROM audit_log WHERE request_id = $1 AND action = 'citizen.read'", f"read-{n}")
+        return response.status_code, recorded
+
+    assert await asyncio.gather(*(read(n) for n in range(24))) == [(200, 1)] * 24
+    transactions = await services.db.pool.fetchval(
+        "SELECT count(DISTINCT xmin::text) FROM audit_log WHERE action = 'citizen.read'")
+    assert transactions < 24  # reads arriving together share one append (group commit)
+    assert (await verify(client, services))["ok"] is True
+
+
+async def test_a_read_whose_entry_cannot_be_appended_is_not_answered(client, services):
+    tokens = await register_citizen(client, services)
+    await tamper(services, "DELETE FROM audit_head")  # every append now fails
+
+    responses = await asyncio.gather(*(client.get("/me", headers=bearer(tokens["access_token"])) for _ in range(5)))
+    assert [r.status_code for r in responses] == [500] * 5
+    assert not any(tokens["phone"][-4:] in r.text for r in responses)
