@@ -2,7 +2,7 @@
 decode the JWT, one Redis GET (the revocation check), then in one transaction the citizen's SELECT and a
 plain INSERT (a log row, no chain). Run under the same server as the app; see bench/http_foundation.py.
 
-Environment: DATABASE_URL, REDIS_URL, TONGBAN_JWT_SECRET (the app's), BENCH_POOL_MAX.
+Environment: DATABASE_URL, REDIS_URL, TONGBAN_JWT_SECRET (the app's), BENCH_POOL_MAX, BENCH_REDIS_PREFIX.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from litestar.exceptions import NotAuthorizedException
 from backend.config import DEV_SECRETS
 
 SECRET = os.environ.get("TONGBAN_JWT_SECRET") or DEV_SECRETS["jwt_secret"]
+PREFIX = os.environ.get("BENCH_REDIS_PREFIX", "bench:")
 TABLE = """CREATE TABLE IF NOT EXISTS bench_reads (
     id bigserial PRIMARY KEY, at timestamptz NOT NULL, actor_kind text NOT NULL, actor_id text, action text NOT NULL,
     record_type text NOT NULL, record_id text, division_code text, request_id text, detail jsonb NOT NULL)"""
@@ -46,7 +47,7 @@ async def me(request: Request) -> dict[str, str]:
                             issuer="tongban", options={"require": ["exp", "iat", "sub"]})
     except jwt.PyJWTError:
         raise NotAuthorizedException() from None
-    if await state["redis"].get(f"bench:revoked:{claims['session_id']}"):  # type: ignore[attr-defined]
+    if await state["redis"].get(f"{PREFIX}revoked:{claims['session_id']}"):  # type: ignore[attr-defined]
         raise NotAuthorizedException()
     async with state["pool"].acquire() as conn, conn.transaction():  # type: ignore[attr-defined]
         row = await conn.fetchrow("SELECT * FROM citizens WHERE id = $1", uuid.UUID(claims["sub"]))

@@ -32,6 +32,8 @@ from backend.db import Database
 GENESIS = b"\x00" * 32
 # Version 1 (before migration 017): HMAC(prev_hash || entry). Version 2 also covers the chain number.
 MAC_VERSION = 2
+# Group-commit batches in flight at once per process, each on a connection of the separate pool.
+FLUSHES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +69,24 @@ class GroupCommit:
     """Entries that wait here are appended together: one short transaction per batch instead of one
     per entry. `submit` returns once its entry is committed (durable), and raises if the batch failed.
 
-    One flush runs at a time per process; what arrives meanwhile forms the next batch, so batches grow
-    with the load and an idle service appends each entry at once.
+    Up to `flushes` batches are in flight at once (each on its own chain); what arrives meanwhile
+    waits for the next, so batches grow with the load and an idle service appends each entry at once.
     """
 
-    def __init__(self, flush: Callable[[list[dict[str, Any]]], Awaitable[None]], max_batch: int = 500) -> None:
+    def __init__(self, flush: Callable[[list[dict[str, Any]]], Awaitable[None]], *, flushes: int,
+                 max_batch: int = 500) -> None:
         self._flush = flush
+        self._flushes = flushes
         self._max_batch = max_batch
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushers: set[asyncio.Task[None]] = set()
 
     async def submit(self, entry: dict[str, Any]) -> None:
         done = asyncio.get_running_loop().create_future()
         self._pending.append((entry, done))
-        if self._flusher is None:
-            # In a fresh context: the flusher serves every request, not the one that happened to start it.
-            self._flusher = asyncio.create_task(self._run(), name="audit-group-commit", context=Context())
+        if len(self._flushers) < self._flushes:
+            # In a fresh context: a flusher serves every request, not the one that happened to start it.
+            self._flushers.add(asyncio.create_task(self._run(), name="audit-group-commit", context=Context()))
         await done  # a caller cancelled meanwhile leaves its entry in the batch: it is written all the same
 
     async def _run(self) -> None:
@@ -100,7 +104,9 @@ class GroupCommit:
                         if not done.done():
                             done.set_result(None)
         finally:
-            self._flusher = None
+            # At once, with no await after the last look at the queue: an entry submitted from here on
+            # finds a free slot and starts a flusher of its own.
+            self._flushers.discard(asyncio.current_task())  # type: ignore[arg-type]
 
 
 class AuditLog:
@@ -108,7 +114,7 @@ class AuditLog:
         self._key = key
         self._checkpoint_key = checkpoint_key
         self._db = db
-        self._reads = GroupCommit(self._append_batch)
+        self._reads = GroupCommit(self._append_batch, flushes=FLUSHES)
 
     def _mac(self, *parts: bytes) -> bytes:
         return hmac.new(self._key, b"".join(parts), hashlib.sha256).digest()
