@@ -30,13 +30,31 @@ async def lock_free_chain_tip(conn: asyncpg.Connection) -> asyncpg.Record:
     return await conn.fetchrow("SELECT chain, seq, hash FROM audit_free_chain_tip($1, $2)", CHAINS, _LOCK_BASE)
 
 
+async def claim_free_chain(conn: asyncpg.Connection, first: int) -> int | None:
+    """Take the first chain, from `first` on, whose lock is free, with a session-level lock (held across
+    statements and transactions until `release_chain`); None if every chain is busy."""
+    for step in range(CHAINS):
+        chain = (first + step) % CHAINS
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_BASE + chain):
+            return chain
+    return None
+
+
+async def release_chain(conn: asyncpg.Connection, chain: int) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_BASE + chain)
+
+
+async def head(conn: asyncpg.Connection, chain: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT chain, seq, hash FROM audit_head WHERE chain = $1", chain)
+
+
 async def heads(conn: asyncpg.Connection) -> dict[int, asyncpg.Record]:
     return {r["chain"]: r for r in await conn.fetch("SELECT chain, seq, hash, seal FROM audit_head")}
 
 
 async def append(conn: asyncpg.Connection, entries: list[dict[str, Any]], seal: bytes) -> None:
-    """Append consecutive entries of one chain (whose lock this transaction holds) and move its head
-    to the last of them, in one statement."""
+    """Append consecutive entries of one chain (whose lock this connection holds) and move its head
+    to the last of them, in one statement (outside a transaction, it commits on its own)."""
     columns = list(zip(*((e["seq"], e["at"], e["actor_kind"], e["actor_id"], e["action"], e["record_type"],
                           e["record_id"], e["division_code"], e["request_id"], json.dumps(e["detail"]),
                           e["prev_hash"], e["hash"]) for e in entries)))

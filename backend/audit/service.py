@@ -12,13 +12,11 @@ checkpoint kept elsewhere shows: see docs/security.md, "Audit chain".
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable
-from contextvars import Context
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +25,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.actors import Actor
 from backend.audit import checkpoints, repository
+from backend.audit.group_commit import GroupCommit
 from backend.db import Database
 
 GENESIS = b"\x00" * 32
 # Version 1 (before migration 017): HMAC(prev_hash || entry). Version 2 also covers the chain number.
 MAC_VERSION = 2
 # Group-commit batches in flight at once per process, each on a connection of the separate pool.
-FLUSHES = 2
+FLUSHERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,56 +64,12 @@ def _with_context(actor: Actor, detail: dict[str, Any] | None) -> dict[str, Any]
     return detail
 
 
-class GroupCommit:
-    """Entries that wait here are appended together: one short transaction per batch instead of one
-    per entry. `submit` returns once its entry is committed (durable), and raises if the batch failed.
-
-    Up to `flushes` batches are in flight at once (each on its own chain); what arrives meanwhile
-    waits for the next, so batches grow with the load and an idle service appends each entry at once.
-    """
-
-    def __init__(self, flush: Callable[[list[dict[str, Any]]], Awaitable[None]], *, flushes: int,
-                 max_batch: int = 500) -> None:
-        self._flush = flush
-        self._flushes = flushes
-        self._max_batch = max_batch
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._flushers: set[asyncio.Task[None]] = set()
-
-    async def submit(self, entry: dict[str, Any]) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._pending.append((entry, done))
-        if len(self._flushers) < self._flushes:
-            # In a fresh context: a flusher serves every request, not the one that happened to start it.
-            self._flushers.add(asyncio.create_task(self._run(), name="audit-group-commit", context=Context()))
-        await done  # a caller cancelled meanwhile leaves its entry in the batch: it is written all the same
-
-    async def _run(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
-                try:
-                    await self._flush([entry for entry, _ in batch])
-                except Exception as exc:  # every request of the batch fails: none is served unrecorded
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
-                else:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_result(None)
-        finally:
-            # At once, with no await after the last look at the queue: an entry submitted from here on
-            # finds a free slot and starts a flusher of its own.
-            self._flushers.discard(asyncio.current_task())  # type: ignore[arg-type]
-
-
 class AuditLog:
     def __init__(self, key: bytes, checkpoint_key: Ed25519PrivateKey, db: Database) -> None:
         self._key = key
         self._checkpoint_key = checkpoint_key
         self._db = db
-        self._reads = GroupCommit(self._append_batch, flushes=FLUSHES)
+        self._reads = GroupCommit(db.separate_pool, self._append, flushers=FLUSHERS)
 
     def _mac(self, *parts: bytes) -> bytes:
         return hmac.new(self._key, b"".join(parts), hashlib.sha256).digest()
@@ -183,12 +138,8 @@ class AuditLog:
         """
         await self._reads.submit(_entry(actor, action, record_type, record_id, division, detail))
 
-    async def _append_batch(self, entries: list[dict[str, Any]]) -> None:
-        async with self._db.separate_transaction() as conn:
-            await self._append(conn, await repository.lock_free_chain_tip(conn), entries)
-
-    async def _append(self, conn: asyncpg.Connection, tip: asyncpg.Record, entries: list[dict[str, Any]]) -> int:
-        """Chain `entries` onto `tip` (a chain whose lock this transaction holds); return the last seq."""
+    async def _append(self, conn: asyncpg.Connection, tip: Mapping[str, Any], entries: list[dict[str, Any]]) -> int:
+        """Chain `entries` onto `tip` (a chain whose lock this connection holds); return the last seq."""
         chain, seq, prev_hash = tip["chain"], tip["seq"], tip["hash"]
         for entry in entries:
             seq += 1
