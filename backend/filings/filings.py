@@ -275,7 +275,7 @@ class FilingService:
         """A submitted filing, for staff whose division covers the receiving division; drafts are the
         filer's own. Audited."""
         scope = require_staff(actor, FILING_READERS)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await repository.filing(conn, filing_id)
             obligation = await repository.obligation(conn, row["obligation_id"]) if row else None
             if row is None or row["state"] == "draft" or obligation is None:
