@@ -34,7 +34,7 @@ from mobile_api.information import INFORMATION_CONTROLLERS
 from mobile_api.sharing import SHARING_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.notifications import NOTIFICATION_CONTROLLERS
-from mobile_api.openapi import document_problems
+from mobile_api.openapi import ClosedStructSchemaPlugin, document_problems
 from mobile_api.pension import PENSION_CONTROLLERS
 from mobile_api.problems import EXCEPTION_HANDLERS
 from mobile_api.system import SYSTEM_CONTROLLERS
@@ -148,6 +148,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestContextMiddleware, AllowHeaderMiddleware, metrics.middleware],
         openapi_config=_openapi(),
+        plugins=[ClosedStructSchemaPlugin()],
         lifespan=[lifespan],
         state=State({"services": services} if services is not None else {}),
         request_max_body_size=settings.max_body_bytes,

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -53,7 +54,8 @@ class RequestContextMiddleware:
         finally:
             access_log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
-                extra={"method": scope["method"], "path": scope["path"], "status": status,
+                extra={"method": scope["method"], "path": scope["path"],
+                       "query": unquote_plus(scope.get("query_string", b"").decode("latin-1")), "status": status,
                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                        "client": (scope.get("client") or ("", 0))[0]},
             )

@@ -1,12 +1,17 @@
-"""The OpenAPI document tells the truth about errors: every one is an RFC 9457 problem.
+"""The OpenAPI document tells the truth about what the server accepts and answers.
 
-Litestar describes failures with its own default error body; ours are rewritten by the handlers in
-`mobile_api.problems`. This replaces those descriptions, once, after the document is built.
+- Errors: Litestar describes failures with its own default error body; ours are RFC 9457 problems,
+  rewritten by the handlers in `mobile_api.problems`. `document_problems` replaces those descriptions,
+  once, after the document is built.
+- Unknown fields: a msgspec struct declared with `forbid_unknown_fields=True` refuses a body with any
+  other field (422), so its schema says `additionalProperties: false` (`ClosedStructSchemaPlugin`);
+  a struct without it ignores unknown fields, and its schema leaves them allowed.
 """
 
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -16,7 +21,20 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from litestar.typing import FieldDefinition
+
 from mobile_api.problems import PROBLEM_BASE, PROBLEM_JSON
+
+
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """Litestar's schema for msgspec structs, plus `additionalProperties: false` where the struct
+    forbids unknown fields."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator) -> Schema:  # type: ignore[no-untyped-def]
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if field_definition.type_.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
 
 _PROBLEM = Schema(
     type=OpenAPIType.OBJECT,

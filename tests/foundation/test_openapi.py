@@ -39,3 +39,14 @@ async def test_failures_are_documented_as_problem_details(client):
                 assert list(response["content"]) == ["application/problem+json"], (path, method, code)
     assert {"401", "403"} <= set(document["paths"]["/me"]["get"]["responses"])
     assert "422" in document["paths"]["/citizens"]["post"]["responses"]
+
+
+async def test_a_body_that_refuses_unknown_fields_is_documented_as_closed(client):
+    document = (await client.get("/docs/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    refused = await client.post("/auth/refresh", json={"refresh_token": "r" * 32, "remember_me": True})
+
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "#/remember_me"
+    assert schemas["RefreshRequest"]["additionalProperties"] is False
+    # A struct that does not forbid unknown fields (a response here) leaves them allowed.
+    assert "additionalProperties" not in schemas["Readiness"]
