@@ -6,6 +6,8 @@
 - Unknown fields: a msgspec struct declared with `forbid_unknown_fields=True` refuses a body with any
   other field (422), so its schema says `additionalProperties: false` (`ClosedStructSchemaPlugin`);
   a struct without it ignores unknown fields, and its schema leaves them allowed.
+- Constraints: those of list items and union members, which Litestar leaves out, are copied from
+  msgspec; integer parameters carry their 64-bit bounds (`document_contract`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from litestar.openapi.spec import (
     Reference,
     Schema,
 )
-
 from litestar.typing import FieldDefinition
 
 from mobile_api.problems import PROBLEM_BASE, PROBLEM_JSON
@@ -74,6 +75,7 @@ def _constrain(schema: Schema, info: msgspec.inspect.Type) -> None:
             _constrain(schema.items, info.item_type)
     elif isinstance(info, msgspec.inspect.DictType) and isinstance(schema.additional_properties, Schema):
         _constrain(schema.additional_properties, info.value_type)
+
 
 _PROBLEM = Schema(
     type=OpenAPIType.OBJECT,
