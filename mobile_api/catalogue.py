@@ -48,9 +48,10 @@ from mobile_api.identity import BEARER, IDEMPOTENCY_PARAM
 _INT4_MAX = 2**31 - 1  # version numbers are PostgreSQL integers
 VersionNumber = Annotated[int, PathParameter(ge=1, le=_INT4_MAX, description="Version number of the list")]
 Division = Annotated[str, QueryParameter(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
-DivisionInPath = Annotated[str, PathParameter(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
 AsOf = Annotated[dt.date | None, QueryParameter(description="Date the answer holds for (China time); today by default")]
 SAMPLE_NOTE = " While the catalogue holds the shipped SAMPLE data, answers carry `sample: true`."
+
+DivisionInPath = Annotated[str, PathParameter(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
 
 
 class CatalogueController(Controller):
