@@ -51,7 +51,7 @@ Division = Annotated[str, QueryParameter(pattern=r"^\d{6}$", description="GB/T 2
 AsOf = Annotated[dt.date | None, QueryParameter(description="Date the answer holds for (China time); today by default")]
 SAMPLE_NOTE = " While the catalogue holds the shipped SAMPLE data, answers carry `sample: true`."
 
-DivisionInPath = Annotated[str, PathParameter(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
+DivisionInPath = Annotated[str, PathParameter(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 division code")]
 
 
 class CatalogueController(Controller):
