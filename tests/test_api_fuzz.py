@@ -55,6 +55,10 @@ SEMANTIC_422 = {
     "createServiceList": "a list offers only the modes of each item's standard (data)",
     "issueCertificate": "the fields the certificate type requires (per type)",
     "registerInstallation": "which attestation fields go together depends on the kind",
+    "applyForCase": "the mode must be offered for the item at that place on that day (data)",
+    # The file's content is checked (type, size, pixels); the form's text fields carry no constraints
+    # in the schema (multipart).
+    "uploadMaterial": "the file's content and the material's kind",
     # An empty burst is no part at all in multipart, so the server sees no `frames`; and a burst needs
     # the challenge's frames.
     "answerLivenessChallenge": "the frames of the challenge's burst",
