@@ -70,12 +70,15 @@ class HealthController(Controller):
         return {"status": "ok", "worker": os.getpid()}
 
     @get("/ready", operation_id="readiness", summary="Ready to serve",
-         description="200 when PostgreSQL and Redis answer; 503 with the failing check otherwise.")
+         description="200 when PostgreSQL and Redis answer and the face models were loaded and checked at "
+                     "start-up; 503 with the failing check otherwise.")
     async def ready(self, services: NamedDependency[Services]) -> Response[Readiness]:
         checks = list(await asyncio.gather(
             _check("postgresql", services.db.pool.fetchval("SELECT 1")),
             _check("redis", services.ephemeral.client.ping()),
         ))
+        models = services.face.engine.models_report()
+        checks.append(Check("face-models", models is not None, models or "not loaded"))
         ok = all(c.ok for c in checks)
         return Response(Readiness("ok" if ok else "unavailable", checks), status_code=200 if ok else 503)
 
