@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from backend.audit.service import AuditLog
 from backend.blobs import BlobStore
 from backend.calendar.service import CalendarService
+from backend.cases.exchanges import CaseExchanges
 from backend.cases.service import CaseService
 from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
@@ -84,12 +85,14 @@ class Services:
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications, events)
-        cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events)
+        calendar = CalendarService(db, audit)
+        materials = MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings))
+        cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials,
+                            CaseExchanges(db, audit, certificates.vault, certificates.lists))
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications), CalendarService(db, audit),
-                   MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings)), cases,
+                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials, cases,
                    RatingService(db, audit, cases.workflow), MonitoringService(db, audit))
 
     async def close(self) -> None:

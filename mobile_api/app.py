@@ -24,7 +24,7 @@ from backend.logs import configure_logging
 from kiosk.agent import agent_router
 from kiosk.demo import running_demo_device
 from kiosk.devices import KIOSK_CONTROLLERS
-from mobile_api.cases import CASE_CONTROLLERS
+from mobile_api.cases import case_controllers
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
@@ -141,7 +141,7 @@ def create_app(
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
         *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
-        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, *CASE_CONTROLLERS, *RATING_CONTROLLERS, agent_router(), MetricsController,
+        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, *case_controllers(settings), *RATING_CONTROLLERS, agent_router(), MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

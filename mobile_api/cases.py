@@ -4,11 +4,18 @@ staff at the receiving and handling places act on the cases in their divisions."
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 from typing import Annotated, Any
 
+from dataclasses import dataclass, field
+
 from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
+
+from backend.config import Settings
 
 from backend.actors import Actor
 from backend.cases.schemas import (
@@ -16,6 +23,8 @@ from backend.cases.schemas import (
     CasePage,
     CaseState,
     CaseView,
+    DueList,
+    MaterialView,
     MessageCreate,
     MessageView,
     ResultAuthority,
@@ -43,6 +52,48 @@ class CaseStateController(Controller):
                      "(`citizen` is the applicant). Nothing else moves a case.")
     async def table(self, services: NamedDependency[Services]) -> list[TransitionView]:
         return await services.cases.state_table()
+
+
+# Room for the multipart framing and form fields around one material of the largest size allowed.
+MULTIPART_ALLOWANCE = 256 * 1024
+
+
+@dataclass
+class MaterialUpload:
+    file: UploadFile = field(metadata={"description": "One PNG, JPEG or PDF (type judged by content)"})
+    kind: str | None = field(default=None, metadata={
+        "description": "The receipt standard's material this is meant as (e.g. 居民户口簿), for the citizen's own list"})
+
+
+def material_controller(settings: Settings) -> type[Controller]:
+    """The upload route, taking one material of up to `material_max_bytes` whatever `max_body_bytes` says."""
+
+    class MyMaterialController(Controller):
+        path = "/me/materials"
+        tags = ["cases"]
+        guards = [citizen_guard()]
+        security = BEARER
+        request_max_body_size = settings.material_max_bytes + MULTIPART_ALLOWANCE
+
+        @post("/", operation_id="uploadMaterial", summary="Upload one material",
+              description="One file per request (multipart field `file`): PNG, JPEG or PDF judged by content, whole, "
+                          "within the size and pixel limits, PDFs unencrypted; EXIF and similar removed. The same file "
+                          "again is the same material. Name its `id` when applying or answering a 补正; a material "
+                          "may serve later cases too. Audited.")
+        async def upload(self, data: Annotated[MaterialUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+                         services: NamedDependency[Services], actor: NamedDependency[Actor]) -> Response[MaterialView]:
+            content = await data.file.read()
+            return Response(await services.cases.upload(actor, content, data.file.filename or "material",
+                                                        data.file.content_type or None, data.kind), status_code=201)
+
+    return MyMaterialController
+
+
+async def _download(services: Services, case_id: uuid.UUID, material_id: uuid.UUID, actor: Actor) -> Response[bytes]:
+    content, media_type, name = await services.cases.download(case_id, material_id, actor)
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                             "Cache-Control": "no-store"})
 
 
 class MyCaseController(Controller):
@@ -81,6 +132,13 @@ class MyCaseController(Controller):
                        services: NamedDependency[Services], actor: NamedDependency[Actor]) -> CaseView:
         return await services.cases.withdraw(case_id, data, actor)
 
+    @get("/{case_id:uuid}/materials/{material_id:uuid}", operation_id="downloadMyCaseMaterial",
+         summary="Download a material of my case", description="An uploaded material by its id on the case. Audited.",
+         media_type="application/octet-stream")
+    async def download(self, case_id: FromPath[uuid.UUID], material_id: FromPath[uuid.UUID],
+                       services: NamedDependency[Services], actor: NamedDependency[Actor]) -> Response[bytes]:
+        return await _download(services, case_id, material_id, actor)
+
     @post("/{case_id:uuid}/supplement", operation_id="answerSupplementRequest", summary="Answer the 补正 request",
           description="Every material the open request lists, in one submission (422 naming each one missing). "
                       "The deadline's clock resumes. Audited.", status_code=200)
@@ -104,6 +162,15 @@ class StaffCaseController(Controller):
                          offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0) -> CasePage:
         return await services.cases.staff_cases(actor, states=states, limit=limit, offset=offset)
 
+    @get("/due", operation_id="staffDueCases", summary="Overdue and due-soon cases",
+         description="Cases handled in your division (or `division`, inside it) whose clock runs: those past their "
+                     "deadline and those due within `days` working days. A deadline counted over a year without a "
+                     "holiday table says `calendar_estimated`.")
+    async def due(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
+                  division: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{6}(?!\n)$")] = None,
+                  days: Annotated[int, QueryParameter(ge=0, le=30)] = 3) -> DueList:
+        return await services.cases.due(actor, division=division, days=days)
+
     @get("/{case_id:uuid}", operation_id="staffGetCase", summary="Read a case",
          description="With the applicant (masked), liaison messages, coordination tasks and the actions you may take "
                      "now. A case outside your divisions answers 404 as a missing one does. Audited.")
@@ -121,6 +188,13 @@ class StaffCaseController(Controller):
     async def act(self, case_id: FromPath[uuid.UUID], data: JSONBody[StaffAction],
                   services: NamedDependency[Services], actor: NamedDependency[Actor]) -> StaffCaseView:
         return await services.cases.act(case_id, data, actor)
+
+    @get("/{case_id:uuid}/materials/{material_id:uuid}", operation_id="staffDownloadCaseMaterial",
+         summary="Download a material of a case", media_type="application/octet-stream",
+         description="Staff whose division the case's receiving, handling or coordination division lies in. Audited.")
+    async def download(self, case_id: FromPath[uuid.UUID], material_id: FromPath[uuid.UUID],
+                       services: NamedDependency[Services], actor: NamedDependency[Actor]) -> Response[bytes]:
+        return await _download(services, case_id, material_id, actor)
 
     @post("/{case_id:uuid}/messages", operation_id="postCaseMessage", summary="Liaison message",
           description="Between the staff of the places on the case; never shown to the applicant. Audited.")
@@ -152,4 +226,6 @@ class CaseAdminController(Controller):
         return await services.cases.map_result_authority(data, actor)
 
 
-CASE_CONTROLLERS = [CaseStateController, MyCaseController, StaffCaseController, CaseAdminController]
+def case_controllers(settings: Settings) -> list[type[Controller]]:
+    return [CaseStateController, MyCaseController, material_controller(settings), StaffCaseController,
+            CaseAdminController]

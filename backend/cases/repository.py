@@ -173,14 +173,6 @@ async def case_material(conn: asyncpg.Connection, case_id: uuid.UUID, case_mater
         case_id, case_material_id)
 
 
-async def accepted_material(conn: asyncpg.Connection, citizen_id: uuid.UUID, material_id: uuid.UUID) -> bool:
-    """Whether the citizen's material was accepted in one of their cases (reusable without a new upload)."""
-    return await conn.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM case_materials m JOIN cases c ON c.id = m.case_id
-                          WHERE c.citizen_id = $1 AND m.material_id = $2 AND m.state = 'accepted')""",
-        citizen_id, material_id)
-
-
 # -- 补正 -----------------------------------------------------------------------------------------------
 
 async def insert_supplement_request(conn: asyncpg.Connection, case_id: uuid.UUID, round_: int, items: list[dict[str, str]],

@@ -305,3 +305,15 @@ class TransitionView(msgspec.Struct):
     to_state: str
     roles: list[str]
     modes: list[str]
+
+
+class MaterialView(msgspec.Struct):
+    """An uploaded material of the citizen's (the bytes as kept: metadata removed)."""
+
+    id: uuid.UUID
+    name: str
+    kind: str | None
+    content_type: str
+    size: int
+    digest: str
+    created_at: dt.datetime

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -27,8 +27,11 @@ from backend.cases.schemas import (
     CasePage,
     CaseView,
     Deliver,
+    DueCase,
+    DueList,
     GivenMaterial,
     MessageCreate,
+    MaterialView,
     MessageView,
     Refuse,
     RefuseReceipt,
@@ -52,7 +55,9 @@ from backend.certificates.clock import now as clock_now
 from backend.certificates.records import status_of
 from backend.certificates.schemas import CertificateIssue, CitizenHolder
 from backend.certificates.service import CertificateService
-from backend.china_time import today
+from backend.calendar.service import CalendarService
+from backend.china_time import CHINA_TIME
+from backend.materials.store import MaterialStore
 from backend.db import Database
 from backend.errors import (
     Conflict,
@@ -79,12 +84,17 @@ DELIVERY_TEXT = {"e_certificate": "电子证照已发放至您的证照夹", "po
 class CaseService:
     def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, catalogue: CatalogueService,
                  certificates: CertificateService, notifications: NotificationService, events: EventService,
-                 hand_over: HandOverHook | None = None) -> None:
+                 calendar: CalendarService, materials: MaterialStore, hand_over: HandOverHook | None = None) -> None:
         self.db, self.audit, self.cipher = db, audit, cipher
-        self.catalogue, self.certificates = catalogue, certificates
+        self.catalogue, self.certificates, self.calendar, self.materials = catalogue, certificates, calendar, materials
         self.places = catalogue.places
         self.workflow = Workflow(db, audit, notifications, events, hand_over)
-        self.today = today
+        # The clock deadlines are counted on (tests move it).
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        """Today in China, by `now`."""
+        return self.now().astimezone(CHINA_TIME).date()
 
     # -- applying ---------------------------------------------------------------------------------------
 
@@ -111,7 +121,8 @@ class CaseService:
             raise ValidationFailed(problems)
         standard = await self.catalogue.receipt.standard(form.item_code, form.receiving_division,
                                                          form.handling_division, as_of)
-        _, schema_source = await self.catalogue.receipt.form_schema(form.item_code, form.handling_division, as_of)
+        governing = standard.governing_variant
+        schema_source = f"variant:{governing.division}:{governing.version}" if governing else "national"
         result = (await self.catalogue.items.get(form.item_code)).result
         by_name = {m.name: m for m in standard.materials}
         errors = [FieldError(f"#/materials/{i}/name", f"{m.name!r} is not a material of the receipt standard")
@@ -124,6 +135,7 @@ class CaseService:
         async with self.db.transaction() as conn:
             rows = await self._given_materials(conn, citizen_id, form.materials, {
                 name: [c.code for c in m.replaceable_by] for name, m in by_name.items()}, "#/materials")
+            await self._check_case_size(conn, None, rows)
             number = f"{receiving.code}-{as_of:%Y%m%d}-{await repository.next_serial(conn):06d}"
             case = await repository.insert_case(conn, {
                 "number": number, "item_code": form.item_code, "item_name": item.name, "mode": form.mode,
@@ -168,10 +180,24 @@ class CaseService:
                 else:
                     rows.append((m.name, None, cert["id"], hashlib.sha256(cert["qr_text"].encode()).digest()))
                 continue
-            errors.append(FieldError(f"{at}/{i}/material_id", "uploaded materials are not accepted yet"))
+            material = await self.materials.get(conn, m.material_id)  # type: ignore[arg-type]
+            if material is None or material.owner_citizen_id != citizen_id:
+                errors.append(FieldError(f"{at}/{i}/material_id", "no such material among yours"))
+            else:
+                rows.append((m.name, material.id, None, material.digest))
         if errors:
             raise ValidationFailed(errors)
         return rows
+
+    async def _check_case_size(self, conn: asyncpg.Connection, case_id: uuid.UUID | None,
+                               rows: list[tuple[Any, ...]]) -> None:
+        """A case's uploads together stay within the case limits (each file was checked on upload)."""
+        ids = {r[1] for r in rows if r[1] is not None}
+        if case_id is not None:
+            ids |= {m["material_id"] for m in await repository.materials(conn, case_id)
+                    if m["material_id"] is not None and m["state"] != "replaced"}
+        sizes = [m.size for m in [await self.materials.get(conn, i) for i in ids] if m is not None]
+        self.materials.limits.check_case(sizes)
 
     async def state_table(self) -> list[TransitionView]:
         """The state machine, as the table that drives it."""
@@ -223,18 +249,65 @@ class CaseService:
                                                              case["handling_division"], case["created_at"].date())
             rows = await self._given_materials(conn, case["citizen_id"], answer.materials, {
                 m.name: [c.code for c in m.replaceable_by] for m in standard.materials}, "#/materials")
+            await self._check_case_size(conn, case_id, rows)
             await repository.set_material_states(conn, case_id, sorted(asked), "replaced", among="refused")
             await repository.insert_materials(conn, case_id, rows, open_request["id"])
             await repository.answer_supplement_request(conn, open_request["id"])
-            updated = await self.workflow.transit(conn, case, "supplement", actor, changes={"paused_since": None},
-                                                  detail={"round": open_request["round"], "materials": len(rows)})
+            changes, paused_days = await self._resumed_clock(case)
+            updated = await self.workflow.transit(conn, case, "supplement", actor, changes=changes,
+                                                  detail={"round": open_request["round"], "materials": len(rows),
+                                                          "paused_working_days": paused_days})
             return await self._citizen_view(conn, updated, actor)
+
+    async def _resumed_clock(self, case: asyncpg.Record) -> tuple[dict[str, Any], int]:
+        """The clock resumes: the deadline moves on by the working days the 补正 request stayed open
+        (after the day it was made, up to and including today)."""
+        calendar = await self.calendar.current()
+        paused = calendar.count(case["paused_since"].astimezone(CHINA_TIME).date(), self.today())
+        changes: dict[str, Any] = {"paused_since": None}
+        if case["deadline"] is not None:
+            moved = calendar.add(case["deadline"], paused.days)
+            changes |= {"deadline": moved.due,
+                        "calendar_estimated": case["calendar_estimated"] or moved.estimated or paused.estimated}
+        return changes, paused.days
 
     async def _citizen_view(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor) -> CaseView:
         return case_view(self.places, self.cipher, case, await repository.events(conn, case["id"]),
                          await repository.materials(conn, case["id"]),
                          await repository.supplement_requests(conn, case["id"]),
                          await self.workflow.allowed_actions(conn, case, actor))
+
+    # -- materials ----------------------------------------------------------------------------------------
+
+    async def upload(self, actor: Actor, data: bytes, file_name: str, declared_type: str | None,
+                     kind: str | None) -> MaterialView:
+        """Keep one material of the citizen's (checked, cleaned, encrypted); a case then names it by id,
+        and any later case of theirs may name it again without a new upload. Audited."""
+        async with self.db.transaction() as conn:
+            material = await self.materials.store(conn, actor.id or "", data, file_name, kind=kind,
+                                                  declared_type=declared_type)
+            await self.audit.record(conn, actor, "material.uploaded", "material", str(material.id),
+                                    detail={"content_type": material.content_type, "size": material.size})
+        return MaterialView(material.id, material.name, material.kind, material.content_type, material.size,
+                            material.digest.hex(), material.created_at)
+
+    async def download(self, case_id: uuid.UUID, case_material_id: uuid.UUID, actor: Actor) -> tuple[bytes, str, str]:
+        """An uploaded material of a case, for its applicant or staff in scope: (bytes, type, file name). Audited."""
+        async with self.db.transaction() as conn:
+            if actor.kind == "citizen":
+                case = await self.workflow.citizen_case(conn, case_id, actor, refusal="case.material_refused")
+            else:
+                case = await self.workflow.staff_case(conn, case_id, actor, refusal="case.material_refused")
+            row = await repository.case_material(conn, case_id, case_material_id)
+            if row is None or row["material_id"] is None:
+                raise NotFound("no such uploaded material on this case")
+            material = await self.materials.get(conn, row["material_id"])
+            data = await self.materials.read(conn, row["material_id"])
+            await self.audit.record(conn, actor, "case.material_downloaded", "case", str(case_id),
+                                    division=actor.division, detail={"number": case["number"], "material": row["name"],
+                                                                     "case_material": str(case_material_id)})
+        assert material is not None
+        return data, material.content_type, material.name
 
     # -- the staff's side -------------------------------------------------------------------------------
 
@@ -265,7 +338,7 @@ class CaseService:
 
     async def _act(self, conn: asyncpg.Connection, case: asyncpg.Record, name: str, action: StaffAction,
                    actor: Actor) -> asyncpg.Record:
-        now = dt.datetime.now(dt.UTC)
+        now = self.now()
         transit = self.workflow.transit
         if isinstance(action, RefuseReceipt | Refuse):
             return await transit(conn, case, name, actor, changes={"decision_reasons": action.reasons},
@@ -299,8 +372,10 @@ class CaseService:
         async def open_tasks(updated: asyncpg.Record, _: int) -> None:
             await repository.insert_tasks(conn, updated["id"], coordinating, action.coordination_request)
 
+        due = (await self.calendar.current()).add(self.today(), case["time_limit_days"])
         return await self.workflow.transit(conn, case, "accept", actor,
-                                           changes={"handover_seconds": seconds_between(started, now)},
+                                           changes={"handover_seconds": seconds_between(started, now),
+                                                    "deadline": due.due, "calendar_estimated": due.estimated},
                                            detail={"coordinating_divisions": coordinating} if coordinating else {},
                                            before_audit=open_tasks)
 
@@ -337,7 +412,7 @@ class CaseService:
         reasons = "；".join(f"{i.material}（{i.reason}）" for i in action.items)
         return await self.workflow.transit(
             conn, case, "request_supplement", actor,
-            changes={"supplement_count": round_, "paused_since": dt.datetime.now(dt.UTC)},
+            changes={"supplement_count": round_, "paused_since": self.now()},
             detail={"round": round_, "materials": asked}, before_audit=write_request, notice={"reasons": reasons})
 
     async def _decide(self, conn: asyncpg.Connection, case: asyncpg.Record, action: Approve | Reject, actor: Actor,
@@ -399,6 +474,24 @@ class CaseService:
                          **staff_extra(await repository.applicant(conn, case["citizen_id"]),
                                        await repository.messages(conn, case["id"]),
                                        await repository.tasks(conn, case["id"]), case["version"]))
+
+    async def due(self, actor: Actor, *, division: str | None = None, days: int = 3) -> DueList:
+        """Cases handled in the caller's division (or `division` inside it) whose clock runs: overdue,
+        and due within `days` working days."""
+        scope = staff_scope(actor)
+        if division is not None:
+            if not divisions.within(scope, division):
+                raise OutsideDivision(f"{division} is outside your division")
+            scope = division
+        today_ = self.today()
+        until = (await self.calendar.current()).add(today_, days).due
+        async with self.db.transaction() as conn:
+            rows = await repository.due_cases(conn, divisions.scope_prefix(scope), until)
+            await self.audit.record(conn, actor, "case.due_listed", "division", scope, division=scope,
+                                    detail={"count": len(rows)})
+        listed = [DueCase(r["id"], r["number"], r["item_name"], r["state"], r["handling_division"], r["deadline"],
+                          r["deadline"] < today_, r["calendar_estimated"]) for r in rows]
+        return DueList(scope, today_, [c for c in listed if c.overdue], [c for c in listed if not c.overdue])
 
     # -- liaison and coordination -------------------------------------------------------------------------
 

@@ -20,12 +20,21 @@ from backend.config import Settings, load_settings
 from backend.container import Services
 from mobile_api.app import create_app
 from tests.conftest import template_with_catalogue, with_database
-from tests.factories import bearer, certificate_authority, citizen_id, issue_certificate, register_citizen
+from tests.materials.test_store import pdf, png
+from tests.factories import (
+    bearer,
+    certificate_authority,
+    citizen_id,
+    exchange_keys,
+    issue_certificate,
+    register_citizen,
+)
 
 # The applicant's own e-certificates are issued by a 浙江 authority; results by 四川 ones.
 OWN_AUTHORITY = "330000-gat"
-RESULT_AUTHORITIES = {"GA-01-001-00": ("510000-gat", "household_register"),
-                      "MZ-20-001-00": ("510000-mzt", "marriage_record")}
+RESULT_AUTHORITIES = {"GA-01-001-00": ("510000-gat", ("household_register",)),
+                      "MZ-20-001-00": ("510000-mzt", ("marriage_record", "marriage_certificate")),
+                      "MZ-07-001-00": ("510000-mzt", ("marriage_record", "marriage_certificate"))}
 OWN_FIELDS = {
     "id_card": {"ethnicity": "汉", "address": "杭州市西湖区文三路 90 号"},
     "household_register": {"household_type": "family", "registered_address": "杭州市西湖区文三路 90 号",
@@ -64,9 +73,11 @@ def settings(database_url: str, server_urls: tuple[str, str]) -> Settings:
 @pytest.fixture(scope="module")
 async def services(settings: Settings) -> AsyncIterator[Services]:
     started = await Services.start(settings)
+    await exchange_keys(started)
     await certificate_authority(services=started, authority_id=OWN_AUTHORITY, types=tuple(OWN_FIELDS), name="浙江省公安厅")
-    for item, (authority, kind) in RESULT_AUTHORITIES.items():
-        await certificate_authority(services=started, authority_id=authority, types=(kind,), name="四川示例签发机关")
+    for authority, kinds in dict(RESULT_AUTHORITIES.values()).items():
+        await certificate_authority(services=started, authority_id=authority, types=kinds, name="四川示例签发机关")
+    for item, (authority, _) in RESULT_AUTHORITIES.items():
         await started.cases.map_result_authority(
             msgspec.convert({"item_code": item, "division_code": "510000", "authority_id": authority}, ResultAuthority),
             Actor.system())
@@ -126,3 +137,26 @@ def record_application(person: dict[str, Any], mode: str = "online") -> dict[str
 
 async def act(client: httpx.AsyncClient, token: str, case_id: str, action: str, **body: Any) -> httpx.Response:
     return await client.post(f"/staff/cases/{case_id}/actions", headers=bearer(token), json={"action": action, **body})
+
+
+async def upload(client: httpx.AsyncClient, person: dict[str, Any], content: bytes, name: str,
+                 content_type: str) -> str:
+    response = await client.post("/me/materials", headers=person["headers"],
+                                 files={"file": (name, content, content_type)})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def marriage_application(client: httpx.AsyncClient, person: dict[str, Any]) -> dict[str, Any]:
+    """结婚登记 (MZ-07-001-00, 多地联办 only), received in 杭州, handled in 成都锦江, with two uploads."""
+    declaration = await upload(client, person, pdf(1), "声明.pdf", "application/pdf")
+    photo = await upload(client, person, png(), "合影.png", "image/png")
+    return {
+        "item_code": "MZ-07-001-00", "receiving_division": "330106", "handling_division": "510104", "mode": "joint",
+        "form": {"applicant_name": "陈静", "resident_id": person["resident_id"], "phone": person["phone"],
+                 "partner_name": "王小明", "partner_resident_id": "510104199001010011", "registry_division": "510104"},
+        "materials": [
+            {"name": "双方居民身份证", "certificate_id": person["certificates"]["id_card"]},
+            {"name": "本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明", "material_id": declaration},
+            {"name": "双方合影2寸照片", "material_id": photo}],
+    }
