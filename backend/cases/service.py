@@ -71,7 +71,7 @@ from backend.errors import (
 )
 from backend.events.service import EventService
 from backend.identity import divisions
-from backend.monitoring.metrics import count_application
+from backend.monitoring import metrics
 from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 
@@ -154,7 +154,7 @@ class CaseService:
             await self.audit.record(conn, actor, "case.applied", "case", str(case["id"]), division=form.receiving_division,
                                     detail={"number": number, "item_code": form.item_code, "mode": form.mode,
                                             "handling_division": form.handling_division, "materials": len(rows)})
-            count_application(form.mode)
+            metrics.case_applied(form.mode)
             return await self._citizen_view(conn, case, actor)
 
     async def _given_materials(self, conn: asyncpg.Connection, citizen_id: uuid.UUID,

@@ -2,9 +2,11 @@
 scoped and served to supervisors by `/staff/monitoring/cases`). Counted when the change is written, in
 its transaction: one rolled back afterwards (a later step of the same request failing) still counts.
 
-prometheus_client is imported on first use, not with this module: `tongban serve --workers N` imports the
-backend before it sets PROMETHEUS_MULTIPROC_DIR, and prometheus_client fixes how it stores values when it
-is imported (a value kept in process memory is lost to the other workers' /metrics)."""
+The counters are made on first use, not at import: `prometheus_client` picks in-process or multi-process
+values when it is first imported, and `tongban serve --workers N` sets `PROMETHEUS_MULTIPROC_DIR` only
+after the command line (which imports the services) has loaded — counters made at import would keep every
+worker's counts to itself and leave `/metrics` empty.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +15,20 @@ from typing import Any
 
 
 @cache
-def _counters() -> dict[str, Any]:
+def _counter(name: str, documentation: str, label: str) -> Any:
     from prometheus_client import Counter
 
-    return {
-        "applied": Counter("tongban_cases_applied_total", "Cases applied for (办件申请), by mode", ["mode"]),
-        "transitions": Counter("tongban_case_transitions_total", "Case state transitions applied, by action",
-                               ["action"]),
-        "ratings": Counter("tongban_case_ratings_total", "Ratings of cases (好差评), by score", ["score"]),
-    }
+    return Counter(name, documentation, [label])
 
 
-def count_application(mode: str) -> None:
-    _counters()["applied"].labels(mode=mode).inc()
+def case_applied(mode: str) -> None:
+    _counter("tongban_cases_applied_total", "Cases applied for (办件申请), by mode", "mode").labels(mode=mode).inc()
 
 
-def count_transition(action: str) -> None:
-    _counters()["transitions"].labels(action=action).inc()
+def case_transition(action: str) -> None:
+    _counter("tongban_case_transitions_total", "Case state transitions applied, by action",
+             "action").labels(action=action).inc()
 
 
-def count_rating(score: int) -> None:
-    _counters()["ratings"].labels(score=str(score)).inc()
+def case_rated(score: int) -> None:
+    _counter("tongban_case_ratings_total", "Ratings of cases (好差评), by score", "score").labels(score=str(score)).inc()

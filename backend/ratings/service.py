@@ -17,7 +17,7 @@ from backend.cases.workflow import Workflow
 from backend.db import Database
 from backend.errors import AlreadyRated, Forbidden, InvalidTransition, NotFound, RatingNotOpen
 from backend.identity import divisions
-from backend.monitoring.metrics import count_rating
+from backend.monitoring import metrics
 from backend.ratings.schemas import FollowUpClosure, FollowUpPage, FollowUpState, FollowUpView, RatingCreate, RatingView
 
 # States in which the case's result is out (or the case ended without one the applicant asked for).
@@ -58,7 +58,7 @@ class RatingService:
             await self.audit.record(conn, actor, "case.rated", "case", str(case_id),
                                     division=case["handling_division"],
                                     detail={"score": form.score, "follow_up": follow_up is not None})
-        count_rating(form.score)
+        metrics.case_rated(form.score)
         return RatingView(case_id, form.score, form.comment, row["rated_at"], follow_up)  # type: ignore[arg-type]
 
     async def my_rating(self, case_id: uuid.UUID, actor: Actor) -> RatingView:
