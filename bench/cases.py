@@ -146,7 +146,7 @@ def main() -> None:
     args, load = http_arguments(__doc__)
     round_seconds = max(1, load["seconds"] // ROUNDS)
     # Enough cases for every acceptance of all rounds at a generous rate (more would only slow the set-up).
-    cases = 300 * load["seconds"] + 2 * args.connections * ROUNDS
+    cases = 600 * load["seconds"] + 2 * args.connections * ROUNDS
     with servers() as (admin_url, redis_url), tempfile.TemporaryDirectory() as scratch:
         database_url = run_async(scratch_database(admin_url, "tongban_bench_cases"))
         token, body, case_ids = run_async(prepare(database_url, redis_url, cases))
