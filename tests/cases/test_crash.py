@@ -20,8 +20,8 @@ from tests.cases.conftest import applicant, household_application
 from tests.factories import bearer, staff_token
 from tests.server import tongban_server
 
-CASES = 8
-APPLICATIONS = 6
+CASES = 6
+APPLICATIONS = 4
 # receive and hand over at 杭州 (330106), accept and start the review at 成都锦江 (510104).
 STEPS = [("receive", "receiving"), ("hand_over", "receiving"), ("accept", "handling"), ("start_review", "handling")]
 
