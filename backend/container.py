@@ -26,7 +26,9 @@ from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
 from backend.materials.checks import MaterialLimits
 from backend.materials.store import MaterialStore
+from backend.monitoring.service import MonitoringService
 from backend.notifications.service import NotificationService
+from backend.ratings.service import RatingService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
 
@@ -53,6 +55,8 @@ class Services:
     calendar: CalendarService
     materials: MaterialStore
     cases: CaseService
+    ratings: RatingService
+    monitoring: MonitoringService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -80,15 +84,16 @@ class Services:
         notifications = NotificationService(db, audit, cipher, sms)
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
-        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
+        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications, events)
         calendar = CalendarService(db, audit)
         materials = MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings))
+        cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials,
+                            CaseExchanges(db, audit, certificates.vault, certificates.lists))
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials,
-                   CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials,
-                               CaseExchanges(db, audit, certificates.vault, certificates.lists)))
+                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials, cases,
+                   RatingService(db, audit, cases.workflow), MonitoringService(db, audit))
 
     async def close(self) -> None:
         self.face.close()
