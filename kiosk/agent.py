@@ -24,6 +24,7 @@ from litestar.static_files import create_static_files_router
 from kiosk.device.printer import FilePrinter
 from kiosk.device.reader import SimulatedCardReader
 from kiosk.device.runtime import KioskDevice, NoCard
+from kiosk.device.scanner import OUTCOMES, SimulatedScanner
 
 UI_FOLDER = Path(__file__).resolve().parent / "ui"
 _FORWARDED = ("content-type",)
@@ -40,6 +41,12 @@ def _simulated(device: KioskDevice) -> SimulatedCardReader:
     if not isinstance(device.reader, SimulatedCardReader):
         raise HTTPException(status_code=404, detail="this kiosk has real hardware, no simulator")
     return device.reader
+
+
+def _simulated_scanner(device: KioskDevice) -> SimulatedScanner:
+    if not isinstance(device.scanner, SimulatedScanner):
+        raise HTTPException(status_code=404, detail="this kiosk has a real scanner, or none")
+    return device.scanner
 
 
 def _passed_on(response: Any) -> Response[bytes]:
@@ -137,10 +144,41 @@ async def load_paper(request: Request[Any, Any, Any]) -> None:
     device.printer.load_paper(int(msgspec.json.decode(await request.body() or b"{}").get("sheets", 0)))
 
 
+@get("/device/simulator/documents", include_in_schema=False)
+async def simulator_documents(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    scanner = _simulated_scanner(device_of(request))
+    placed = scanner.placed()
+    return [{"key": d.key, "title": d.title, "pages": len(d.pages), "placed": placed is d}
+            for d in scanner.documents.values()]
+
+
+@post("/device/simulator/document", include_in_schema=False, status_code=204)
+async def place_document(request: Request[Any, Any, Any]) -> None:
+    """Lay a test document on the scanner's glass (`{"document": key}`), or make the next scan fail
+    (`{"fault": "paper-jam"}`)."""
+    scanner = _simulated_scanner(device_of(request))
+    asked = msgspec.json.decode(await request.body() or b"{}")
+    if asked.get("fault"):
+        if asked["fault"] not in OUTCOMES[2:]:
+            raise HTTPException(status_code=422, detail=f"a fault is one of {', '.join(OUTCOMES[2:])}")
+        scanner.fail_next(asked["fault"])
+        return
+    try:
+        scanner.place(asked.get("document", ""))
+    except KeyError:
+        raise HTTPException(status_code=404, detail=f"no test document {asked.get('document')!r}") from None
+
+
+@delete("/device/simulator/document", include_in_schema=False, status_code=204)
+async def remove_document(request: Request[Any, Any, Any]) -> None:
+    _simulated_scanner(device_of(request)).remove()
+
+
 def agent_router() -> Router:
     """The kiosk UI and its device API, under /kiosk."""
     assets = create_static_files_router("/assets", [UI_FOLDER], include_in_schema=False,
                                         cache_control=None)
     return Router("/kiosk", route_handlers=[index, bare, state, sign_in, enrol, sign_out, forward,
-                                            simulator_cards, insert_card, remove_card, load_paper, assets],
+                                            simulator_cards, insert_card, remove_card, load_paper,
+                                            simulator_documents, place_document, remove_document, assets],
                   include_in_schema=False)

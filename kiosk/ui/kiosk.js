@@ -33,7 +33,7 @@ const TEXT = {
     agree: "同意登记", decline: "暂不登记", enrolled: "人像已登记", enrolledHint: "以后可以刷脸办事了。",
     idle: (s) => `您还在吗？${s} 秒后将自动退出。`, stay: "继续办理",
     endedTitle: "已安全退出", endedCard: "身份证已取出，已安全退出。", endedIdle: "因长时间没有操作，已自动退出。",
-    endedHint: "请取回您的身份证。欢迎再次使用。",
+    endedSignedOut: "您已退出，办理的事情都已保存。", endedHint: "请取回您的身份证。欢迎再次使用。", endedDone: "好的",
     offlineTitle: "网络连接中断", offlineHint: "刚才的操作没有提交，不会留下办了一半的事情。网络恢复后请重新开始。",
     retry: "重新连接", helpAsked: "已通知工作人员，请稍候。",
     errorTitle: "出了点问题", errorHint: "请再试一次，或请工作人员协助。",
@@ -73,7 +73,8 @@ const TEXT = {
     agree: "I agree", decline: "Not now", enrolled: "Your face is registered", enrolledHint: "You can use face checks from now on.",
     idle: (s) => `Are you still there? You will be signed out in ${s} seconds.`, stay: "Continue",
     endedTitle: "Signed out safely", endedCard: "The ID card was removed; you are signed out.", endedIdle: "Signed out after a long time without a touch.",
-    endedHint: "Please take your ID card. Welcome back any time.",
+    endedSignedOut: "You are signed out; everything you did is saved.", endedHint: "Please take your ID card. Welcome back any time.",
+    endedDone: "OK",
     offlineTitle: "The network is down", offlineHint: "Nothing was submitted; nothing is left half done. Please start again when the network is back.",
     retry: "Reconnect", helpAsked: "Staff have been called, please wait.",
     errorTitle: "Something went wrong", errorHint: "Please try again, or ask staff for help.",
@@ -371,7 +372,8 @@ async function liveness() {
     prompt.textContent = text;
     $("progress").textContent = t("stepOf", stepNumber, total, t("livenessStep"));
     say(text);
-    await wait(window.KIOSK_POSE_MS || 1800);  // time to move; a test's camera moves at once
+    // Time to move. A stand-in camera that moves at once (the browser test's) says when it shows the pose.
+    await (window.KIOSK_POSE_SHOWN ? window.KIOSK_POSE_SHOWN(action) : wait(1800));
     await grab();
   };
   await pose("frontal", t("livenessFront"), 1);
@@ -424,11 +426,24 @@ function failed(answer) {
        el("div", { class: "actions" }, button(t("back"), state.session ? menu : welcome, "secondary")));
 }
 
-function ended(why) {
+// The "signed out" screen stays until it is touched, or for ENDED_MS once the card is out (or another
+// card is in): long enough for an elderly resident to read it, and to hear it spoken.
+const ENDED_MS = 8000;
+
+function ended(why, again = false) {
   state.session = null; state.job = null;
   $("idle").hidden = true;
-  show("ended", "", el("h1", {}, "✓ " + t("endedTitle")), el("p", {}, t(why)), el("p", { class: "hint" }, t("endedHint")));
-  say(t(why) + t("endedHint"));
+  if (!again) {
+    state.ended = { why, at: Date.now(), card: state.device && state.device.card ? state.device.card.name : null };
+  }
+  show("ended", "", el("h1", {}, "✓ " + t("endedTitle")), el("p", {}, t(why)), el("p", { class: "hint" }, t("endedHint")),
+       el("div", { class: "actions" }, button(t("endedDone"), welcome, "primary", { id: "ended-done" })));
+  if (!again) say(t(why) + t("endedHint"));
+}
+
+function endedLongEnough() {
+  const card = state.device.card ? state.device.card.name : null;
+  return Date.now() - state.ended.at >= ENDED_MS && (card === null || card !== state.ended.card);
 }
 
 function offline() {
@@ -460,7 +475,8 @@ async function poll() {
   if (state.screen === "offline") return;
   if (hadSession && !state.device.session) return ended(state.device.card ? "endedIdle" : "endedCard");
   if (!state.session && state.device.card && state.screen === "welcome") return faceCheck();
-  if (!state.device.card && ["face", "ended"].includes(state.screen)) return welcome();
+  if (!state.device.card && state.screen === "face") return welcome();
+  if (state.screen === "ended" && endedLongEnough()) return welcome();
   await followJob();
   watchIdle();
 }
@@ -508,11 +524,11 @@ $("stay").addEventListener("click", () => touch(true));
 $("language").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; chrome(); rerender(); });
 $("large").addEventListener("click", () => { state.large = !state.large; document.documentElement.classList.toggle("large", state.large); chrome(); refresh(); });
 $("help").addEventListener("click", () => { say(t("helpAsked")); $("progress").textContent = t("helpAsked"); });
-$("exit").addEventListener("click", async () => { await call("session", { method: "DELETE" }); ended("endedCard"); });
+$("exit").addEventListener("click", async () => { await call("session", { method: "DELETE" }); ended("endedSignedOut"); });
 
 function rerender() {
   const again = { welcome, menu, certificates, pension, face: () => faceCheck(), "not-yet": () => notYet(),
-                  enrol: () => enrolOffer(state.afterEnrol) };
+                  enrol: () => enrolOffer(state.afterEnrol), ended: () => ended(state.ended.why, true) };
   (again[state.screen] || (() => {}))();
 }
 
