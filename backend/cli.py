@@ -1,5 +1,5 @@
 """The `tongban` command: serve, worker, migrate, demo-data, create-staff, certificates, kiosks, face,
-events, pension, audit verify."""
+events, pension, calendar, audit verify."""
 
 from __future__ import annotations
 
@@ -377,6 +377,30 @@ def cmd_pension(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def cmd_calendar(args: argparse.Namespace) -> int:
+    """Working-day calendar: load a year table (JSON or CSV, docs/cases.md) or list the loaded years."""
+    from backend.actors import Actor
+    from backend.calendar.working_days import read_year_tables
+
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        if args.calendar_command == "load":
+            try:
+                tables = read_year_tables(Path(args.file), source=args.source)
+            except DomainError as exc:
+                for error in getattr(exc, "errors", []):
+                    print(f"tongban: {args.file} {error.pointer}: {error.detail}", file=sys.stderr)
+                return 1
+            await services.calendar.load(Actor.system(), tables)
+        for year in await services.calendar.loaded_years():
+            print(f"{year.year}  {year.holidays} holiday(s), {year.working_days} adjusted working day(s)  "
+                  f"loaded {year.loaded_at:%Y-%m-%d %H:%M} by {year.loaded_by}  source: {year.source}")
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -524,6 +548,14 @@ def build_parser() -> argparse.ArgumentParser:
     signal_.add_argument("--reference", required=True, help="the provider's own reference")
     pension_sub.add_parser("silent-run", help="silent recognition now (the worker runs it every 6 hours)")
     pension.set_defaults(run=cmd_pension)
+
+    calendar = sub.add_parser("calendar", help="working-day calendar: public holidays and adjusted working days")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True)
+    load = calendar_sub.add_parser("load", help="load year tables (JSON or CSV); each replaces its year")
+    load.add_argument("file")
+    load.add_argument("--source", help="where the schedule comes from (a CSV's default: the file's name)")
+    load.set_defaults(run=cmd_calendar)
+    calendar_sub.add_parser("list", help="the loaded years").set_defaults(run=cmd_calendar)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -108,6 +108,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     provider_timeout_seconds: float = 2.0
     preview_seconds: int = 3 * 24 * 3600
     shared_evidence_days: int = 30
+    # Citizens' materials (docs/cases.md, "Materials"): one file per upload request (the upload route
+    # takes bodies this large plus its form fields, whatever max_body_bytes says), and the case limits.
+    material_max_bytes: int = 8 * 1024 * 1024
+    material_max_pixels: int = 25_000_000  # decoded, in full
+    material_max_pages: int = 200
+    material_case_max_bytes: int = 64 * 1024 * 1024
+    material_case_max_files: int = 40
 
     @property
     def is_production(self) -> bool:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.audit.service import AuditLog
+from backend.blobs import BlobStore
+from backend.calendar.service import CalendarService
+from backend.cases.service import CaseService
 from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
 from backend.certificates.service import CertificateService
@@ -20,6 +23,8 @@ from backend.sharing.service import DataSharing
 from backend.identity.service import CodeLimits, IdentityService
 from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
+from backend.materials.checks import MaterialLimits
+from backend.materials.store import MaterialStore
 from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
@@ -44,6 +49,9 @@ class Services:
     information: InformationService
     eligibility: EligibilityService
     sharing: DataSharing
+    calendar: CalendarService
+    materials: MaterialStore
+    cases: CaseService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -72,10 +80,13 @@ class Services:
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
+        calendar = CalendarService(db, audit)
+        materials = MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings))
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications))
+                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials,
+                   CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials))
 
     async def close(self) -> None:
         self.face.close()

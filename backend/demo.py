@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backend.actors import Actor
+from backend.calendar.working_days import DEMO_2027, read_year_tables
 from backend.container import Services
 from backend.errors import Conflict
 from backend.filings.demo import load_demo_filings
@@ -209,5 +210,7 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await load_demo_information(services, progress)
     progress("demo data: data-sharing providers (sample data)")
     await load_demo_sharing(services, progress)
+    progress("demo data: working-day calendar (a DEMO 2027 table, not the official one)")
+    await services.calendar.load(Actor.system(), read_year_tables(DEMO_2027))
     progress("demo data: pension recognition")
     await load_demo_pension(services, progress)

@@ -157,8 +157,11 @@ class VersionImmutable(Conflict):
 
 
 class InvalidTransition(Conflict):
+    """An action its record's state machine does not allow from the current state (a list version's, a
+    case's); carries `state` (and, for a case, `allowed`: the actions the caller may take now)."""
+
     slug = "invalid-transition"
-    title = "The version's state does not allow this action"
+    title = "The current state does not allow this action"
 
 
 class OverlappingEffectiveDates(Conflict):
@@ -172,6 +175,26 @@ class OverlappingEffectiveDates(Conflict):
 class FormSchemaUnusable(Conflict):
     slug = "form-schema-unusable"
     title = "The item's form schema cannot be used to check forms; an admin must revise it"
+
+
+# -- materials -------------------------------------------------------------------------------------
+
+
+class MaterialRefused(ValidationFailed):
+    """An upload that cannot be kept as a material; `reason` is a stable code (docs/materials.md)."""
+
+    slug = "material-refused"
+    title = "The file cannot be accepted as a material"
+
+    def __init__(self, reason: str, detail: str, pointer: str = "#/file") -> None:
+        super().__init__([FieldError(pointer, detail)], detail)
+        self.extensions = {"reason": reason}
+
+
+class MaterialTooLarge(MaterialRefused):
+    slug = "material-too-large"
+    title = "The file or the case's materials exceed the size limits"
+    status = 413
 
 
 # -- face verification ------------------------------------------------------------------------
@@ -361,3 +384,20 @@ class ProviderTimedOut(DomainError):
 class NoRecord(NotFound):
     slug = "no-record"
     title = "The provider holds no record of this person"
+
+
+# -- cross-province cases ---------------------------------------------------------------------------
+
+
+class ModeNotOffered(DomainError):
+    slug = "mode-not-offered"
+    title = "The item is not offered in this mode at this receiving division on this date"
+    status = 422
+
+    def __init__(self, detail: str, pointer: str = "#/mode", **extensions: object) -> None:
+        super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **extensions)
+
+
+class CoordinationPending(Conflict):
+    slug = "coordination-pending"
+    title = "The case cannot be decided before every coordination task is done"

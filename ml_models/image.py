@@ -49,18 +49,40 @@ class DecodedImage:
     original_size: tuple[int, int]  # (width, height) as stored in the file
 
 
-def decode(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedImage:
-    """Decode a JPEG, PNG or WebP photo; raise `ImageRejected` with a reason code otherwise."""
+def _open(data: bytes, limits: ImageLimits, formats: tuple[str, ...]) -> Image.Image:
+    """Open lazily (header only) after the byte-size check."""
     if len(data) > limits.max_bytes:
         raise ImageRejected("image-too-large", f"the photo is {len(data)} bytes; the limit is {limits.max_bytes}")
     try:
-        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        return Image.open(io.BytesIO(data), formats=formats)
     except UnidentifiedImageError:
-        raise ImageRejected("not-an-image", "the data is not a JPEG, PNG or WebP photo") from None
+        raise ImageRejected("not-an-image", f"the data is not a picture in {' or '.join(formats)} format") from None
     except Image.DecompressionBombError:  # Pillow's own, higher limit, met while reading the header
         raise ImageRejected("image-too-many-pixels", f"the photo has more than {limits.max_pixels} pixels") from None
     except Exception:  # Pillow's header parsers raise many types on malformed input
         raise ImageRejected("image-corrupt", "the photo's header is damaged") from None
+
+
+def _check_pixels(width: int, height: int, decoded_pixels: int, size: int, limits: ImageLimits) -> None:
+    if width < 1 or height < 1 or decoded_pixels > limits.max_pixels:
+        raise ImageRejected("image-too-many-pixels",
+                            f"the photo is {width}×{height} pixels; the limit is {limits.max_pixels} pixels decoded")
+    if width * height > limits.max_pixels_per_byte * size:
+        raise ImageRejected("image-too-many-pixels",
+                            f"the photo declares {width}×{height} pixels in {size} bytes, too few for a photograph")
+
+
+def open_bounded(data: bytes, limits: ImageLimits, formats: tuple[str, ...] = ACCEPTED_FORMATS) -> Image.Image:
+    """Open a picture that will be decoded at full size, with the same checks as `decode` made before any
+    pixel is decoded (byte size, format, declared pixels, pixels per byte)."""
+    image = _open(data, limits, formats)
+    _check_pixels(*image.size, image.size[0] * image.size[1], len(data), limits)
+    return image
+
+
+def decode(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedImage:
+    """Decode a JPEG, PNG or WebP photo; raise `ImageRejected` with a reason code otherwise."""
+    image = _open(data, limits, ACCEPTED_FORMATS)
     width, height, stored_format = *image.size, image.format or "?"
     # Reduce by a power of two: JPEG does it inside the decoder (DCT scaling), the others by a box
     # filter; both far cheaper than resampling, and the working size stays within a factor of two.
@@ -68,13 +90,7 @@ def decode(data: bytes, limits: ImageLimits = ImageLimits()) -> DecodedImage:
     while max(width, height) / factor > limits.working_side:
         factor *= 2
     scale = min(factor, JPEG_MAX_REDUCTION) if image.format == "JPEG" else 1
-    decoded_pixels = -(-width // scale) * -(-height // scale)
-    if width < 1 or height < 1 or decoded_pixels > limits.max_pixels:
-        raise ImageRejected("image-too-many-pixels",
-                            f"the photo is {width}×{height} pixels; the limit is {limits.max_pixels} pixels decoded")
-    if width * height > limits.max_pixels_per_byte * len(data):
-        raise ImageRejected("image-too-many-pixels",
-                            f"the photo declares {width}×{height} pixels in {len(data)} bytes, too few for a photograph")
+    _check_pixels(width, height, -(-width // scale) * -(-height // scale), len(data), limits)
     try:
         if image.format == "JPEG" and factor > 1:
             image.draft("RGB", (-(-width // factor), -(-height // factor)))

@@ -24,6 +24,7 @@ from backend.logs import configure_logging
 from kiosk.agent import agent_router
 from kiosk.demo import running_demo_device
 from kiosk.devices import KIOSK_CONTROLLERS
+from mobile_api.cases import case_controllers
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
@@ -63,6 +64,9 @@ TAGS = [
                                     "with a window per year, drafts, submission, amendments, receipts; staff overview"),
     Tag(name="information", description="Information change (信息变更): address, emergency contact, bank account for "
                                         "benefits, each at its assurance level, delivered to subscribing agencies"),
+    Tag(name="cases", description="Cross-province cases (办件): apply in a mode offered at the receiving place, follow "
+                                   "the timeline, answer a 补正; staff at the receiving and handling places move "
+                                   "cases along the state table, decide and deliver"),
     Tag(name="data-sharing", description="Information query (信息查询): records other agencies hold, from registered "
                                          "providers, purpose-bound, with the citizen's evidence preview and log"),
 ]
@@ -136,7 +140,7 @@ def create_app(
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
         *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
-        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, agent_router(), MetricsController,
+        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, *case_controllers(settings), agent_router(), MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

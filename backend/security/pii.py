@@ -23,14 +23,20 @@ class PiiCipher:
         self._hash_key = hash_key
 
     def encrypt(self, plaintext: str, *, purpose: str) -> bytes:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), purpose.encode())
-        return bytes([_KEY_VERSION]) + nonce + sealed
+        return self.seal(plaintext.encode(), purpose=purpose)
 
     def decrypt(self, blob: bytes, *, purpose: str) -> str:
+        return self.open(blob, purpose=purpose).decode()
+
+    def seal(self, plaintext: bytes, *, purpose: str) -> bytes:
+        """Encrypt bytes (a file, a document); `purpose` is bound as associated data."""
+        nonce = os.urandom(12)
+        return bytes([_KEY_VERSION]) + nonce + self._aead.encrypt(nonce, plaintext, purpose.encode())
+
+    def open(self, blob: bytes, *, purpose: str) -> bytes:
         if not blob or blob[0] != _KEY_VERSION:
             raise ValueError("unknown key version")
-        return self._aead.decrypt(blob[1:13], blob[13:], purpose.encode()).decode()
+        return self._aead.decrypt(blob[1:13], blob[13:], purpose.encode())
 
     def lookup_hash(self, value: str, *, purpose: str) -> bytes:
         """A deterministic keyed hash: equal values give equal hashes, without revealing them."""

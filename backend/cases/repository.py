@@ -1,0 +1,244 @@
+"""SQL of cross-province cases: the case row and its state table, timeline, materials, 补正 requests,
+liaison messages, coordination tasks and result authorities."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+CASE_COLUMNS = """c.id, c.number, c.item_code, c.item_name, c.mode, c.citizen_id, c.receiving_division,
+    c.handling_division, c.state, c.form_enc, c.form_digest, c.form_schema_source, c.result_kind,
+    c.e_certificate_type, c.supplement_count, c.time_limit_days, c.deadline, c.calendar_estimated, c.paused_since,
+    c.decision, c.decision_reasons, c.decided_at, c.certificate_id, c.delivery, c.handover_seconds,
+    c.review_seconds, c.delivery_seconds, c.version, c.created_at, c.updated_at"""
+# Columns a transition may set besides the state.
+_UPDATABLE = frozenset({
+    "supplement_count", "deadline", "calendar_estimated", "paused_since", "decision", "decision_reasons",
+    "decided_at", "certificate_id", "delivery", "handover_seconds", "review_seconds", "delivery_seconds",
+})
+
+
+# -- the state table ---------------------------------------------------------------------------------
+
+async def transition(conn: asyncpg.Connection, from_state: str, action: str, mode: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT to_state, roles FROM case_transitions
+           WHERE from_state = $1 AND action = $2 AND $3 = ANY (modes)""", from_state, action, mode)
+
+
+async def actions_from(conn: asyncpg.Connection, state: str, mode: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT action, roles FROM case_transitions WHERE from_state = $1 AND $2 = ANY (modes) ORDER BY action",
+        state, mode)
+
+
+async def state_table(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT from_state, action, to_state, roles, modes FROM case_transitions ORDER BY from_state, action")
+
+
+# -- cases --------------------------------------------------------------------------------------------
+
+async def next_serial(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT nextval('case_number_seq')")
+
+
+async def insert_case(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
+    names = list(values)
+    return await conn.fetchrow(
+        f"""INSERT INTO cases AS c ({", ".join(names)}) VALUES ({", ".join(f"${i + 1}" for i in range(len(names)))})
+            RETURNING {CASE_COLUMNS}""", *values.values())
+
+
+async def case(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = "FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1 {lock}", case_id)
+
+
+async def move(conn: asyncpg.Connection, case_id: uuid.UUID, to_state: str, changes: dict[str, Any]) -> asyncpg.Record:
+    """Set the case's state (and the other columns a transition changes) and bump its version."""
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"a transition cannot set {sorted(unknown)}")
+    names = list(changes)
+    sets = "".join(f", {name} = ${i + 3}" for i, name in enumerate(names))
+    return await conn.fetchrow(
+        f"""UPDATE cases AS c SET state = $2, version = version + 1, updated_at = now(){sets}
+            WHERE c.id = $1 RETURNING {CASE_COLUMNS}""", case_id, to_state, *changes.values())
+
+
+async def set_certificate(conn: asyncpg.Connection, case_id: uuid.UUID, certificate_id: uuid.UUID) -> asyncpg.Record:
+    return await conn.fetchrow(f"UPDATE cases c SET certificate_id = $2 WHERE c.id = $1 RETURNING {CASE_COLUMNS}",
+                               case_id, certificate_id)
+
+
+async def citizen_cases(conn: asyncpg.Connection, citizen_id: uuid.UUID, limit: int, offset: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {CASE_COLUMNS} FROM cases c WHERE c.citizen_id = $1
+            ORDER BY c.created_at DESC, c.id LIMIT $2 OFFSET $3""", citizen_id, limit, offset)
+
+
+async def citizen_case_count(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> int:
+    return await conn.fetchval("SELECT count(*) FROM cases WHERE citizen_id = $1", citizen_id)
+
+
+async def staff_cases(conn: asyncpg.Connection, prefix: str, states: Sequence[str] | None, limit: int,
+                      offset: int) -> tuple[list[asyncpg.Record], int]:
+    """Cases whose receiving or handling division, or a coordination task's, lies under `prefix`."""
+    where = """(c.receiving_division LIKE $1 || '%' OR c.handling_division LIKE $1 || '%'
+                OR EXISTS (SELECT 1 FROM case_coordination_tasks t
+                           WHERE t.case_id = c.id AND t.division_code LIKE $1 || '%'))
+               AND ($2::text[] IS NULL OR c.state = ANY ($2))"""
+    rows = await conn.fetch(
+        f"SELECT {CASE_COLUMNS} FROM cases c WHERE {where} ORDER BY c.updated_at DESC, c.id LIMIT $3 OFFSET $4",
+        prefix, list(states) if states else None, limit, offset)
+    total = await conn.fetchval(f"SELECT count(*) FROM cases c WHERE {where}", prefix,
+                                list(states) if states else None)
+    return rows, total
+
+
+async def applicant(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> asyncpg.Record:
+    return await conn.fetchrow("SELECT name, resident_id_masked FROM citizens WHERE id = $1", citizen_id)
+
+
+async def due_cases(conn: asyncpg.Connection, prefix: str, until: dt.date) -> list[asyncpg.Record]:
+    """Cases handled under `prefix` whose clock runs and whose deadline falls on or before `until`."""
+    return await conn.fetch(
+        f"""SELECT {CASE_COLUMNS} FROM cases c
+            WHERE c.handling_division LIKE $1 || '%' AND c.deadline <= $2 AND c.paused_since IS NULL
+              AND c.state IN ('accepted', 'in_review', 'supplemented')
+            ORDER BY c.deadline, c.number""", prefix, until)
+
+
+# -- timeline -----------------------------------------------------------------------------------------
+
+async def insert_event(conn: asyncpg.Connection, case_id: uuid.UUID, action: str, from_state: str | None,
+                       to_state: str, division: str | None, role: str, actor_ref: str,
+                       detail: dict[str, Any]) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """INSERT INTO case_events (case_id, action, from_state, to_state, division_code, actor_role, actor_ref, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, at""",
+        case_id, action, from_state, to_state, division, role, actor_ref, detail)
+
+
+async def events(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, action, from_state, to_state, division_code, actor_role, detail, at
+           FROM case_events WHERE case_id = $1 ORDER BY id""", case_id)
+
+
+async def last_event_at(conn: asyncpg.Connection, case_id: uuid.UUID, actions: Sequence[str]) -> dt.datetime | None:
+    return await conn.fetchval(
+        "SELECT max(at) FROM case_events WHERE case_id = $1 AND action = ANY ($2)", case_id, list(actions))
+
+
+# -- materials ----------------------------------------------------------------------------------------
+
+async def insert_materials(conn: asyncpg.Connection, case_id: uuid.UUID, rows: Sequence[tuple[Any, ...]],
+                           supplement_request_id: uuid.UUID | None = None) -> None:
+    """Rows of (name, material_id, certificate_id, digest)."""
+    if rows:
+        await conn.executemany(
+            """INSERT INTO case_materials (case_id, name, material_id, certificate_id, digest, supplement_request_id)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            [(case_id, *row, supplement_request_id) for row in rows])
+
+
+async def materials(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, name, material_id, certificate_id, digest, state, supplement_request_id, created_at
+           FROM case_materials WHERE case_id = $1 ORDER BY created_at, name""", case_id)
+
+
+async def set_material_states(conn: asyncpg.Connection, case_id: uuid.UUID, names: Sequence[str], state: str,
+                              *, among: str = "submitted") -> None:
+    await conn.execute(
+        "UPDATE case_materials SET state = $3 WHERE case_id = $1 AND name = ANY ($2) AND state = $4",
+        case_id, list(names), state, among)
+
+
+async def accept_materials_except(conn: asyncpg.Connection, case_id: uuid.UUID, names: Sequence[str]) -> None:
+    await conn.execute(
+        "UPDATE case_materials SET state = 'accepted' WHERE case_id = $1 AND state = 'submitted' AND NOT name = ANY ($2)",
+        case_id, list(names))
+
+
+async def case_material(conn: asyncpg.Connection, case_id: uuid.UUID, case_material_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, name, material_id, certificate_id, digest, state FROM case_materials WHERE case_id = $1 AND id = $2",
+        case_id, case_material_id)
+
+
+# -- 补正 -----------------------------------------------------------------------------------------------
+
+async def insert_supplement_request(conn: asyncpg.Connection, case_id: uuid.UUID, round_: int, items: list[dict[str, str]],
+                                    division: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """INSERT INTO case_supplement_requests (case_id, round, items, division_code) VALUES ($1, $2, $3, $4)
+           RETURNING id, round, items, requested_at, answered_at""", case_id, round_, items, division)
+
+
+async def supplement_requests(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, round, items, requested_at, answered_at FROM case_supplement_requests
+           WHERE case_id = $1 ORDER BY round""", case_id)
+
+
+async def answer_supplement_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE case_supplement_requests SET answered_at = now() WHERE id = $1", request_id)
+
+
+# -- liaison and coordination -------------------------------------------------------------------------
+
+async def insert_message(conn: asyncpg.Connection, case_id: uuid.UUID, division: str, role: str, actor_ref: str,
+                         body: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """INSERT INTO case_messages (case_id, division_code, actor_role, actor_ref, body) VALUES ($1, $2, $3, $4, $5)
+           RETURNING id, division_code, actor_role, body, created_at""", case_id, division, role, actor_ref, body)
+
+
+async def messages(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, division_code, actor_role, body, created_at FROM case_messages WHERE case_id = $1
+           ORDER BY created_at, id""", case_id)
+
+
+async def insert_tasks(conn: asyncpg.Connection, case_id: uuid.UUID, divisions: Sequence[str], request: str | None) -> None:
+    await conn.executemany(
+        "INSERT INTO case_coordination_tasks (case_id, division_code, request) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        [(case_id, d, request) for d in divisions])
+
+
+async def tasks(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, division_code, state, request, note, opened_at, done_at FROM case_coordination_tasks
+           WHERE case_id = $1 ORDER BY opened_at, division_code""", case_id)
+
+
+async def complete_task(conn: asyncpg.Connection, case_id: uuid.UUID, task_id: uuid.UUID, note: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """UPDATE case_coordination_tasks SET state = 'done', note = $3, done_at = now()
+           WHERE case_id = $1 AND id = $2 AND state = 'open'
+           RETURNING id, division_code, state, request, note, opened_at, done_at""", case_id, task_id, note)
+
+
+# -- result authorities --------------------------------------------------------------------------------
+
+async def result_authority(conn: asyncpg.Connection, item_code: str, handling_division: str) -> str | None:
+    """The authority of the most specific mapped division containing `handling_division`."""
+    return await conn.fetchval(
+        """SELECT authority_id FROM case_result_authorities
+           WHERE item_code = $1 AND division_code IN ($2::text, left($2::text, 4) || '00', left($2::text, 2) || '0000', '000000')
+           ORDER BY length(rtrim(division_code, '0')) DESC LIMIT 1""",
+        item_code, handling_division)
+
+
+async def put_result_authority(conn: asyncpg.Connection, item_code: str, division: str, authority_id: str) -> None:
+    await conn.execute(
+        """INSERT INTO case_result_authorities (item_code, division_code, authority_id) VALUES ($1, $2, $3)
+           ON CONFLICT (item_code, division_code) DO UPDATE SET authority_id = excluded.authority_id""",
+        item_code, division, authority_id)
