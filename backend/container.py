@@ -77,16 +77,16 @@ class Services:
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
         notifications = NotificationService(db, audit, cipher, sms)
-        kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
-                              signature_window_seconds=settings.kiosk_signature_window_seconds)
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         calendar = CalendarService(db, audit)
         materials = MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings))
+        cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials)
+        kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates, catalogue, cases,
+                              signature_window_seconds=settings.kiosk_signature_window_seconds)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials,
-                   CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials))
+                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials, cases)
 
     async def close(self) -> None:
         self.face.close()

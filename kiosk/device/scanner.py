@@ -57,6 +57,9 @@ class TestDocument:
 # Sample papers for the demo and the tests: what residents bring to a township centre. Invented content,
 # marked as samples on every page.
 DEMO_DOCUMENTS = [
+    TestDocument("id-card-copy", "居民身份证（复印件）", [[
+        "姓名：样本", "性别：女　民族：汉", "出生：1949年12月31日", "住址：北京市西城区示例街道1号",
+        "公民身份号码：（样本，已隐去）", "", "签发机关：北京市公安局西城分局（样本）", "有效期限：长期"]]),
     TestDocument("household-register", "居民户口簿（常住人口登记卡）", [[
         "户主或与户主关系：户主", "姓名：样本", "性别：女　民族：汉", "出生日期：1949年12月31日",
         "住址：北京市西城区示例街道1号", "登记日期：2001年5月8日"]]),
