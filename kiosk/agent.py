@@ -10,6 +10,9 @@ in development `tongban serve --demo-data` runs them inside the server with the 
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,12 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from PIL import Image
 
 from kiosk.device.printer import FilePrinter
 from kiosk.device.reader import SimulatedCardReader
 from kiosk.device.runtime import KioskDevice, NoCard
-from kiosk.device.scanner import OUTCOMES, SimulatedScanner
+from kiosk.device.scanner import OUTCOMES, Scan, SimulatedScanner
 
 UI_FOLDER = Path(__file__).resolve().parent / "ui"
 _FORWARDED = ("content-type",)
@@ -96,6 +100,32 @@ async def enrol(request: Request[Any, Any, Any]) -> Response[bytes]:
         return _passed_on(await device.enrol_face(consent))
     except NoCard:
         raise HTTPException(status_code=409, detail="no card in the reader") from None
+
+
+@post("/device/scan", include_in_schema=False)
+async def scan(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Scan the paper on the glass for the resident (`{"kind": material name}`): the material the
+    server kept, the pages, and a small preview of a one-page scan so the resident sees what was read.
+    409 with the scanner's outcome when nothing was scanned (empty glass, jam, scanner offline)."""
+    device = device_of(request)
+    kind = msgspec.json.decode(await request.body() or b"{}").get("kind")
+    scanned, response = await device.scan_material(kind if isinstance(kind, str) else None)
+    if response is None:
+        return Response({"outcome": scanned.outcome}, status_code=409)
+    if response.status_code != 201:
+        return _passed_on(response)
+    return Response({"outcome": scanned.outcome, "pages": scanned.pages, "material": response.json(),
+                     "preview": await asyncio.to_thread(_preview, scanned)}, status_code=201)
+
+
+def _preview(scanned: Scan) -> str | None:
+    if scanned.content_type != "image/jpeg":
+        return None
+    image = Image.open(io.BytesIO(scanned.content))
+    image.thumbnail((360, 510))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 @delete("/device/session", include_in_schema=False, status_code=204)
@@ -178,7 +208,7 @@ def agent_router() -> Router:
     """The kiosk UI and its device API, under /kiosk."""
     assets = create_static_files_router("/assets", [UI_FOLDER], include_in_schema=False,
                                         cache_control=None)
-    return Router("/kiosk", route_handlers=[index, bare, state, sign_in, enrol, sign_out, forward,
+    return Router("/kiosk", route_handlers=[index, bare, state, sign_in, enrol, scan, sign_out, forward,
                                             simulator_cards, insert_card, remove_card, load_paper,
                                             simulator_documents, place_document, remove_document, assets],
                   include_in_schema=False)

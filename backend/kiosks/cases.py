@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -24,6 +25,7 @@ from backend.actors import Actor
 from backend.cases.schemas import CaseApplication, CaseView, GivenMaterial
 from backend.catalogue.rules import today
 from backend.catalogue.schemas import MODE_NAMES, Mode
+from backend.catalogue.places import Places
 from backend.catalogue.service import CatalogueService
 from backend.certificates.render import blank_page, labelled_rows, page_png
 from backend.certificates.service import CertificateService
@@ -103,13 +105,12 @@ class KioskCases:
             raise NotFound("no home division on record to handle an application; ask at the window")
         return citizen
 
+    def place_name(self, code: str) -> str:
+        """A division as people say it: 浙江省杭州市西湖区, 北京市朝阳区."""
+        return place_name(self.catalogue.places, code)
+
     def _division_choices(self, home: str, here: str) -> list[Choice]:
-        choices = []
-        for code in dict.fromkeys((home, here)):
-            view = self.catalogue.places.view(self.catalogue.places.lookup(code, "division"))
-            place = (view.province_name or "") + (view.name or "") if view.province != view.code else view.name
-            choices.append(Choice(code, place or code))
-        return choices
+        return [Choice(code, self.place_name(code)) for code in dict.fromkeys((home, here))]
 
     def _questions(self, schema: dict[str, Any], home: str, here: str) -> list[Question] | None:
         """One question per required field the record does not answer; None when a field needs typing."""
@@ -199,7 +200,14 @@ class KioskCases:
                                materials=form.materials)
 
 
-def case_receipt_png(case: CaseView, printed_at: dt.datetime) -> bytes:
+def place_name(places: Places, code: str) -> str:
+    """Province, city and county names of a division, each once (municipalities' 市辖区 left out)."""
+    parts = [code[:2] + "0000", code[:4] + "00", code]
+    names = [places.name(c) for c in dict.fromkeys(parts)]
+    return "".join(n for n in names if n and n not in ("市辖区", "县")) or code
+
+
+def case_receipt_png(case: CaseView, printed_at: dt.datetime, place: Callable[[str], str]) -> bytes:
     """The case receipt (受理回执) a kiosk prints for the applicant: what was applied for, where it is
     received and handled, when, the deadline, and each material with how it was given. CPU work."""
     page, draw = blank_page("跨省通办申请回执", f"{case.item_name} · Application receipt")
@@ -209,20 +217,15 @@ def case_receipt_png(case: CaseView, printed_at: dt.datetime) -> bytes:
     else:
         due = f"受理后 {deadline.working_days} 个工作日内办结"
     rows = [("申请编号", case.number), ("办理事项", case.item_name), ("办理方式", case.mode.name),
-            ("收件地", _place(case.receiving_division)), ("办理地", _place(case.handling_division)),
+            ("收件地", place(case.receiving_division.code)), ("办理地", place(case.handling_division.code)),
             ("提交时间", case.created_at.astimezone(CHINA_TIME).strftime("%Y年%m月%d日 %H:%M")),
             ("当前状态", case.state_name), ("办结时限", due)]
     y = labelled_rows(draw, rows)
     draw.line((120, y + 10, page.width - 120, y + 10), fill=(150, 150, 150), width=2)
-    given = [(m.name, "电子证照" if m.source == "certificate" else "自助终端扫描件") for m in case.materials]
+    given = [(f"材料 {n}", f"{m.name}（{'电子证照' if m.source == 'certificate' else '扫描件'}）")
+             for n, m in enumerate(sorted(case.materials, key=lambda m: m.name), 1)]
     y = labelled_rows(draw, given or [("申请材料", "无")], y + 40)
     labelled_rows(draw, [("打印时间", printed_at.astimezone(CHINA_TIME).strftime("%Y年%m月%d日 %H:%M")),
                          ("查询进度", "自助终端“我的办件”，或手机“通办”")], y + 20)
     return page_png(page)
 
-
-def _place(division: Any) -> str:
-    name = division.name or division.code
-    if division.province_name and division.province != division.code:
-        name = division.province_name + name
-    return name

@@ -7,6 +7,7 @@ device has paper; the screen reads the job's state."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from typing import Any
 
@@ -20,7 +21,7 @@ from backend.db import Database
 from backend.errors import Conflict, IdempotencyKeyReused, KioskCapabilityMissing, NotFound, ValidationFailed
 from backend.idempotency import check_key
 from backend.kiosks import repository
-from backend.kiosks.cases import case_receipt_png
+from backend.kiosks.cases import case_receipt_png, place_name
 from backend.kiosks.devices import Kiosk
 from backend.kiosks.schemas import PrintJobView, PrintOutcome, PrintRequest
 
@@ -96,7 +97,8 @@ class KioskPrinting:
                        session_id=str(row["session_id"]) if row["session_id"] else None)
         if row["document_kind"] == "case-receipt":
             case = await self.cases.my_case(uuid.UUID(row["document_id"]), holder)
-            return await asyncio.to_thread(case_receipt_png, case, self.cases.now())
+            place = functools.partial(place_name, self.cases.places)
+            return await asyncio.to_thread(case_receipt_png, case, self.cases.now(), place)
         return await self.certificates.registry.my_printout(holder, uuid.UUID(row["document_id"]), "png")
 
     async def report(self, kiosk: Kiosk, actor: Actor, job_id: uuid.UUID, outcome: PrintOutcome) -> PrintJobView:

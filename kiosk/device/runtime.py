@@ -123,6 +123,16 @@ class KioskDevice:
             return Scan("scanner-offline")
         return await asyncio.to_thread(self.scanner.scan)
 
+    async def scan_material(self, kind: str | None) -> tuple[Scan, httpx.Response | None]:
+        """Scan the paper on the glass and keep it on the server as the resident's material (the
+        server checks it as it checks a phone's upload). No upload when nothing was scanned."""
+        scan = await self.scan()
+        if scan.outcome != "scanned":
+            return scan, None
+        response = await self.call("POST", "me/materials", data={"kind": kind} if kind else {},
+                                   files={"file": (scan.name, scan.content, scan.content_type)})
+        return scan, response
+
     # -- printing ---------------------------------------------------------------------------------
 
     async def print_waiting(self) -> int:

@@ -46,7 +46,7 @@ class Scanner(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class TestDocument:
+class SamplePaper:
     """A sample paper document: its title and lines of text, one list per page."""
 
     key: str
@@ -57,16 +57,16 @@ class TestDocument:
 # Sample papers for the demo and the tests: what residents bring to a township centre. Invented content,
 # marked as samples on every page.
 DEMO_DOCUMENTS = [
-    TestDocument("id-card-copy", "居民身份证（复印件）", [[
+    SamplePaper("id-card-copy", "居民身份证（复印件）", [[
         "姓名：样本", "性别：女　民族：汉", "出生：1949年12月31日", "住址：北京市西城区示例街道1号",
         "公民身份号码：（样本，已隐去）", "", "签发机关：北京市公安局西城分局（样本）", "有效期限：长期"]]),
-    TestDocument("household-register", "居民户口簿（常住人口登记卡）", [[
+    SamplePaper("household-register", "居民户口簿（常住人口登记卡）", [[
         "户主或与户主关系：户主", "姓名：样本", "性别：女　民族：汉", "出生日期：1949年12月31日",
         "住址：北京市西城区示例街道1号", "登记日期：2001年5月8日"]]),
-    TestDocument("commitment", "跨省异地就医备案个人承诺书", [[
+    SamplePaper("commitment", "跨省异地就医备案个人承诺书", [[
         "本人承诺：在参保地以外长期居住，申请办理异地就医备案。", "所提供的信息真实、准确、完整，",
         "如有不实，愿意承担相应责任。", "", "承诺人（签字）：样本", "日期：2026年11月30日"]]),
-    TestDocument("application-form", "城乡居民基本养老保险关系转移申请表", [
+    SamplePaper("application-form", "城乡居民基本养老保险关系转移申请表", [
         ["申请人：样本", "转出地：四川省成都市", "转入地：浙江省杭州市", "缴费年限：15年"],
         ["申请人声明：以上信息真实有效。", "", "申请人（签字）：样本", "日期：2026年11月30日"]]),
 ]
@@ -81,7 +81,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
-def render_page(document: TestDocument, page: int, dpi: int = 200) -> Image.Image:
+def render_page(document: SamplePaper, page: int, dpi: int = 200) -> Image.Image:
     """One A4 page of a test document as a scanner sees it: off-white paper with a little noise (a
     scan is never pure white), the title, the lines, and 样本 · SAMPLE across it."""
     width, height = (round(mm / 25.4 * dpi) for mm in A4_MM)
@@ -100,7 +100,7 @@ def render_page(document: TestDocument, page: int, dpi: int = 200) -> Image.Imag
     return image
 
 
-def scanned_file(document: TestDocument, dpi: int = 200) -> tuple[bytes, str]:
+def scanned_file(document: SamplePaper, dpi: int = 200) -> tuple[bytes, str]:
     """The document as the scanner's file: a JPEG for one page, a PDF (JPEG pages) for several."""
     pages = [render_page(document, n, dpi) for n in range(len(document.pages))]
     out = io.BytesIO()
@@ -115,14 +115,14 @@ class SimulatedScanner:
     """Test documents laid on the glass by name; thread-safe. `fail_next` makes the next scan report
     a fault (a jam, the scanner offline) as a real one would."""
 
-    def __init__(self, documents: list[TestDocument] = DEMO_DOCUMENTS) -> None:
+    def __init__(self, documents: list[SamplePaper] = DEMO_DOCUMENTS) -> None:
         self.documents = {d.key: d for d in documents}
         self._placed: str | None = None
         self._fault: Outcome | None = None
         self._scans = 0
         self._lock = threading.Lock()
 
-    def place(self, key: str) -> TestDocument:
+    def place(self, key: str) -> SamplePaper:
         with self._lock:
             if key not in self.documents:
                 raise KeyError(key)
@@ -137,7 +137,7 @@ class SimulatedScanner:
         with self._lock:
             self._fault = outcome
 
-    def placed(self) -> TestDocument | None:
+    def placed(self) -> SamplePaper | None:
         with self._lock:
             return self.documents.get(self._placed) if self._placed else None
 

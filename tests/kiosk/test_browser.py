@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -314,16 +315,64 @@ async def test_the_network_dropping_between_screens_clears_the_screen(kiosk):
     await page.wait_for_selector("main[data-screen=menu]")
 
 
-async def test_tasks_whose_services_are_not_built_yet_say_so(kiosk):
+async def test_a_resident_who_draws_no_pension_is_told_so_in_words(kiosk):
     page, screens, _, _ = kiosk
     await sign_in(page, screens)
-    await page.click("[data-task=apply]")
-    await page.wait_for_selector("main[data-screen=not-yet]")
-    await screens.check("not-yet")
-    await page.click("text=返回")
-    await page.click("[data-task=pension]")  # 李秀英 draws no pension: told so, in words
+    await page.click("[data-task=pension]")  # 李秀英 draws no pension
     await page.wait_for_selector("main[data-screen=pension]")
     assert "没有您领取养老金的记录" in await page.inner_text("main")
+
+
+async def test_an_application_with_scanned_materials_and_its_receipt(kiosk):
+    """李秀英, from 北京, moves her pension insurance to 杭州 where she lives: she chooses the item, answers
+    two questions by touch, scans three papers (the scanner simulator serves them) and prints the
+    receipt; the case is then in her list."""
+    page, screens, base_url, data_dir = kiosk
+    before = set((data_dir / "kiosk" / "printed").glob("*.png"))
+    await sign_in(page, screens)
+    await page.click("[data-task=apply]")
+    await page.wait_for_selector("main[data-screen=apply-items][data-page='0']")
+    await screens.check("apply-items")
+    shown = 0
+    while not await page.is_visible("[data-item=RS-20-002-00]"):  # the items, five a page
+        await page.click("#more")
+        shown += 1
+        await page.wait_for_selector(f"main[data-screen=apply-items][data-page='{shown}']")
+    await page.click("[data-item=RS-20-002-00]")
+    await page.wait_for_selector("main[data-screen=apply-question]")
+    await screens.check("apply-question")
+    assert "第 1 步，共 6 步" in await page.inner_text("#progress")
+    await page.click("[data-choice='1']")  # 转出地: 杭州市西湖区, where she is insured now
+    await page.wait_for_selector("main[data-screen=apply-question] >> text=转入地")
+    await page.click("[data-choice='0']")  # 转入地: her home, 北京市朝阳区
+    async with httpx.AsyncClient(base_url=base_url) as device:
+        for n, paper in enumerate(["id-card-copy", "household-register", "application-form"]):
+            await page.wait_for_function("(step) => document.querySelector('main').dataset.screen === 'apply-material'"
+                                         " && document.querySelector('#progress').textContent.includes(step)",
+                                         arg=f"第 {n + 3} 步")
+            await device.post("/kiosk/device/simulator/document", json={"document": paper})
+            await page.click("#scan")
+            await page.wait_for_selector("[data-scan=done]")
+            if n == 1:
+                await screens.check("apply-scanned")
+            await page.click("#use-scan")
+    await page.wait_for_selector("main[data-screen=apply-confirm]")
+    await screens.check("apply-confirm")
+    await page.click("#submit-apply")
+    await page.wait_for_selector("main[data-screen=applied]")
+    await screens.check("applied")
+    number = re.search(r"\d{6}-\d{8}-\d{6,}", await page.inner_text("main .notice")).group()
+    await page.click("#print")
+    await page.wait_for_selector("[data-print-status=printed]")
+    assert len(set((data_dir / "kiosk" / "printed").glob("*.png")) - before) == 1
+
+    await page.click("text=返回")
+    await page.click("[data-task=cases]")
+    await page.wait_for_selector(f"[data-case='{number}']")
+    await screens.check("cases")
+    await page.click(f"[data-case='{number}']")
+    await page.wait_for_selector("main[data-screen=case]")
+    assert "已提交" in await page.inner_text("main")
 
 
 async def test_pension_recognition_with_the_liveness_challenge(kiosk_server, browser, figures):

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from PIL import Image
 
-from kiosk.device.scanner import DEMO_DOCUMENTS, SimulatedScanner, TestDocument
+from kiosk.device.scanner import DEMO_DOCUMENTS, SimulatedScanner, SamplePaper
 from tests.conftest import template_with_catalogue
 from tests.factories import bearer, register_citizen, staff_token
 from tests.kiosk.conftest import id_card, session, sign_in
@@ -43,7 +43,7 @@ async def test_an_application_with_scanned_materials_a_receipt_and_a_supplement_
     signed_in = await sign_in(device, id_card(resident["resident_id"], "李秀英", photo="obama.jpg"), "obama2.jpg")
     assert signed_in.status_code == 201, signed_in.text
     headers = session(signed_in)
-    own_page = TestDocument("own-page", "居民户口簿（本人页）", [["姓名：样本", "与户主关系：本人"]])
+    own_page = SamplePaper("own-page", "居民户口簿（本人页）", [["姓名：样本", "与户主关系：本人"]])
     scanner = SimulatedScanner([*DEMO_DOCUMENTS, own_page])
 
     offered = await device.client.get("/kiosk/v1/apply/items", headers=headers)
