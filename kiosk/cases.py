@@ -82,7 +82,8 @@ def kiosk_case_controllers(settings: Settings) -> list[type[Controller]]:
             return Response(await services.cases.upload(actor, content, data.file.filename or "scan",
                                                         data.file.content_type or None, data.kind), status_code=201)
 
-        @get("/me/cases", operation_id="kioskMyCases", summary="My cases (at a kiosk)")
+        @get("/me/cases", operation_id="kioskMyCases", summary="My cases (at a kiosk)",
+             description="Newest first, with state and deadline: the cases service's own list.")
         async def my_cases(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
                            limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
                            offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0) -> CasePage:

@@ -748,7 +748,8 @@ $("exit").addEventListener("click", async () => { await call("session", { method
 
 function rerender() {
   const again = { welcome, menu, certificates, pension, face: () => faceCheck(),
-                  "apply-items": () => applyItems(), cases: myCases,
+                  "apply-items": () => applyItems(), cases: myCases, "apply-question": applyStep, "apply-phone": applyStep,
+                  "apply-material": applyStep, "apply-confirm": applyStep,
                   enrol: () => enrolOffer(state.afterEnrol), ended: () => ended(state.ended.why, true) };
   (again[state.screen] || (() => {}))();
 }

@@ -14,7 +14,7 @@ from PIL import Image
 
 from kiosk.device.scanner import DEMO_DOCUMENTS, SimulatedScanner, SamplePaper
 from tests.conftest import template_with_catalogue
-from tests.factories import bearer, register_citizen, staff_token
+from tests.factories import bearer, register_citizen, resident_id, staff_token
 from tests.kiosk.conftest import id_card, session, sign_in
 
 ITEM = "RS-20-002-00"  # 城乡居民基本养老保险关系转移接续: an elderly resident's pension moves with her
@@ -107,3 +107,23 @@ async def test_an_application_with_scanned_materials_a_receipt_and_a_supplement_
     assert answered.json()["state"] == "supplemented"
     listed = (await device.client.get("/kiosk/v1/me/cases", headers=headers)).json()
     assert [c["state"] for c in listed["items"]] == ["supplemented"]
+
+
+async def test_a_resident_without_a_phone_types_one_on_the_keypad_and_only_that(client, services, register_kiosk):
+    device = await register_kiosk(division="330106")
+    number = resident_id("110105")
+    signed_in = await sign_in(device, id_card(number, "赵秀兰", photo="biden.jpg"), "biden.jpg")  # never seen before
+    headers = session(signed_in)
+    assert signed_in.json()["resident"]["has_phone"] is False
+
+    guide = (await device.client.get("/kiosk/v1/apply/items/RS-20-010-00", headers=headers)).json()  # 失业登记
+    assert guide["phone_needed"] is True and guide["item"]["mode"] == "online"
+    scanner = SimulatedScanner()
+    material = await scan(device, headers, scanner, "id-card-copy", "居民身份证")
+    applied = await device.client.post("/kiosk/v1/apply", headers=headers, json={
+        "item_code": "RS-20-010-00", "answers": {"phone": "13912345678", "residence_division": "330106"},
+        "materials": [{"name": "居民身份证", "material_id": material}]})
+
+    assert applied.status_code == 201, applied.text
+    form = applied.json()["form"]
+    assert form["applicant_name"] == "赵秀兰" and form["phone"] != "13912345678" and "*" in form["phone"]
