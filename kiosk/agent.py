@@ -3,9 +3,9 @@ step) and the small API it calls on the device (`/kiosk/device/…`): the card r
 the camera's photo, calls on the resident's session forwarded to the server signed by the device key,
 and — with the development simulator — inserting and removing test cards and loading paper.
 
-On a real kiosk these routes run on the kiosk itself (`tongban kiosks agent`), next to the drivers;
-in development `tongban serve --demo-data` runs them inside the server with the simulator
-(docs/kiosk.md). The screen never holds a credential: the device keeps the session id and the key.
+On a real kiosk these routes belong on the kiosk itself, next to the drivers (a standalone agent
+process is not built yet); in development `tongban serve --demo-data` runs them inside the server with
+the simulators (docs/kiosk.md). The screen never holds a credential: the device keeps the session id and the key.
 """
 
 from __future__ import annotations
