@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -21,6 +22,9 @@ from backend.container import Services
 from backend.errors import DomainError
 from backend.migrate import apply_migrations
 from backend.runtime import EmbeddedServices, with_services
+
+if TYPE_CHECKING:
+    from backend.cases.exchange_records import ChainVerdict
 
 
 def _progress(message: str) -> None:
@@ -114,7 +118,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def _print_keys(keys: list) -> None:
     for key in keys:
         listed = key.last_expiry.isoformat() if key.status == "retired" and key.last_expiry else "-"
-        print(f"{key.kid}  {key.purpose:<12} {key.authority_id or '(trust anchor)':<16} {key.status:<9} "
+        owner = key.authority_id or (f"province-{key.province}" if key.province else "(trust anchor)")
+        print(f"{key.kid}  {key.purpose:<13} {owner:<16} {key.status:<9} "
               f"created {key.created_at:%Y-%m-%d}  listed until {listed}  id={key.id}")
 
 
@@ -130,6 +135,7 @@ def cmd_certificates(args: argparse.Namespace) -> int:
 
     settings, _embedded = _resolve(args)
     authority = None if getattr(args, "trust_anchor", False) else getattr(args, "authority", None)
+    province = getattr(args, "exchange_province", None)
 
     async def work(services: Services) -> int:
         authorities, actor = services.certificates.authorities, Actor.system()
@@ -140,9 +146,10 @@ def cmd_certificates(args: argparse.Namespace) -> int:
                 created = await authorities.create_authority(form, actor)
                 print(f"created authority {created.id} {created.name} ({', '.join(created.certificate_types)})")
             elif args.certificates_command == "create-key":
-                _print_keys([await authorities.create_key(authority, actor)])
+                _print_keys([await authorities.create_key(authority, actor, exchange_province=province)])
             elif args.certificates_command == "rotate-key":
-                _print_keys(await authorities.rotate_key(authority, actor, immediately=args.now))
+                _print_keys(await authorities.rotate_key(authority, actor, immediately=args.now,
+                                                         exchange_province=province))
             elif args.certificates_command == "withdraw-key":
                 _print_keys([await authorities.withdraw_key(uuid.UUID(args.id), actor)])
             else:
@@ -401,6 +408,61 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def _print_verdict(verdict: ChainVerdict) -> int:
+    for warning in verdict.warnings:
+        _progress(f"warning: {warning}")
+    if verdict.ok:
+        held = f"; held by {verdict.holder}" if verdict.holder else ""
+        print(f"exchange chain of case {verdict.case_number} intact: {verdict.entries} entries{held}")
+        return 0
+    print(f"exchange chain of case {verdict.case_number} BROKEN at entry {verdict.position}: {verdict.reason}: "
+          f"{verdict.detail} ({verdict.entries} entries verified before it)")
+    return 1
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    """Hand-over exchange records: export a case's chain, verify it (from the database or a file)."""
+    from backend.cases.exchange_records import decode_bundle, verify_chain
+    from backend.certificates.trust_lists import ListRefused, anchors_from_jwks, read_trust_list
+
+    if args.cases_command == "verify-exchanges" and args.file:
+        # Offline: only the file, the pinned anchors and (optionally) a newer trust list; no database.
+        if not args.anchors:
+            print("--file needs --anchors: the trust anchors you pinned, to check the file's trust list with",
+                  file=sys.stderr)
+            return 2
+        try:
+            case_number, entries, token = decode_bundle(Path(args.file).read_bytes())
+            if args.trust_list:
+                token = Path(args.trust_list).read_text(encoding="ascii").strip()
+            trust = read_trust_list(token, anchors_from_jwks(Path(args.anchors).read_bytes()))
+        except (ValueError, ListRefused, OSError) as exc:
+            print(f"cannot verify: {exc}", file=sys.stderr)
+            return 2
+        if case_number != args.case:
+            print(f"the file holds case {case_number}, not {args.case}", file=sys.stderr)
+            return 2
+        return _print_verdict(verify_chain(args.case, entries, trust))
+
+    from backend.cases.exchanges import CaseExchanges
+
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        certificates = services.certificates
+        exchanges = CaseExchanges(services.db, services.audit, certificates.vault, certificates.lists)
+        try:
+            if args.cases_command == "export-exchanges":
+                sys.stdout.buffer.write(await exchanges.export(args.case) + b"\n")
+                return 0
+            return _print_verdict(await exchanges.verify(args.case))
+        except (DomainError, ListRefused) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -479,6 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
         owner = command.add_mutually_exclusive_group(required=True)
         owner.add_argument("--authority", help="issuing authority id")
         owner.add_argument("--trust-anchor", action="store_true", help="the key signing the published lists")
+        owner.add_argument("--exchange-province", metavar="CODE",
+                           help="a province's key signing case hand-over records, e.g. 330000")
         if name == "rotate-key":
             command.add_argument("--now", action="store_true",
                                  help="activate a standby (or new) key even if verifiers may not hold it yet")
@@ -556,6 +620,19 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--source", help="where the schedule comes from (a CSV's default: the file's name)")
     load.set_defaults(run=cmd_calendar)
     calendar_sub.add_parser("list", help="the loaded years").set_defaults(run=cmd_calendar)
+
+    cases = sub.add_parser("cases", help="cases: signed hand-over exchange records")
+    cases_sub = cases.add_subparsers(dest="cases_command", required=True)
+    verify = cases_sub.add_parser("verify-exchanges", help="check a case's chain of signed hand-overs with the "
+                                                           "published trust list")
+    verify.add_argument("case", help="case number")
+    verify.add_argument("--file", help="an export file (`export-exchanges`): verify it offline, without a database")
+    verify.add_argument("--anchors", help="with --file: the pinned trust anchors (JWK Set, as served at "
+                                          "/.well-known/tongban/trust-anchors)")
+    verify.add_argument("--trust-list", help="with --file: a newer signed trust list than the file's")
+    export = cases_sub.add_parser("export-exchanges", help="write a case's chain and the signed trust list (JSON)")
+    export.add_argument("case", help="case number")
+    cases.set_defaults(run=cmd_cases)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from backend.audit.service import AuditLog
 from backend.blobs import BlobStore
 from backend.calendar.service import CalendarService
+from backend.cases.exchanges import CaseExchanges
 from backend.cases.service import CaseService
 from backend.catalogue.service import CatalogueService
 from backend.certificates.keys import KeyVault
@@ -80,7 +81,8 @@ class Services:
         filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
         calendar = CalendarService(db, audit)
         materials = MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings))
-        cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials)
+        cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials,
+                            CaseExchanges(db, audit, certificates.vault, certificates.lists))
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates, catalogue, cases,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from backend.actors import Actor
 from backend.calendar.working_days import DEMO_2027, read_year_tables
+from backend.cases.demo import load_demo_cases
 from backend.container import Services
 from backend.errors import Conflict
 from backend.filings.demo import load_demo_filings
@@ -126,6 +127,12 @@ async def load_demo_certificates(services: Services, progress: Callable[[str], N
             pass
         if not await authorities.list_keys(authority_id):
             await authorities.create_key(authority_id, actor)
+    # The demo's two provinces sign their cases' hand-overs (docs/cases.md, "Exchange records").
+    held = {k.province for k in await authorities.list_keys() if k.purpose == "case-exchange"}
+    for province in ("330000", "510000"):
+        if province not in held:
+            await authorities.create_key(None, actor, exchange_province=province)
+            progress(f"case-exchange key of {province}")
     for reference, authority_id, certificate_type, holder, fields in DEMO_CERTIFICATES:
         order = msgspec.convert({"authority_id": authority_id, "certificate_type": certificate_type, "holder": holder,
                                  "fields": fields, "reference": reference}, CertificateIssue)
@@ -214,3 +221,5 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await services.calendar.load(Actor.system(), read_year_tables(DEMO_2027))
     progress("demo data: pension recognition")
     await load_demo_pension(services, progress)
+    progress("demo data: cross-province cases (sample data)")
+    await load_demo_cases(services, progress)

@@ -102,6 +102,16 @@ async def certificate_authority(services: Services, authority_id: str = "330100-
     return authority_id
 
 
+async def exchange_keys(services: Services, provinces: tuple[str, ...] = ("330000", "510000")) -> None:
+    """An active case-exchange key for each province (signing hand-over records), plus a trust anchor."""
+    authorities = services.certificates.authorities
+    held = {k.province for k in await authorities.list_keys() if k.purpose == "case-exchange" and k.status == "active"}
+    for province in set(provinces) - held:
+        await authorities.create_key(None, Actor.system(), exchange_province=province)
+    if not [k for k in await authorities.list_keys() if k.purpose == "trust-anchor"]:
+        await authorities.create_key(None, Actor.system())
+
+
 async def issue_certificate(services: Services, citizen_id: str, authority_id: str = "330100-ga",
                             certificate_type: str = "residence_permit", fields: dict[str, Any] | None = None,
                             **extra: Any) -> Any:

@@ -33,6 +33,15 @@ class RunningServer:
             self.process.wait()
         return self.output.read_text(encoding="utf-8", errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL to the server and everything it started (its workers, the event worker): a crash, with
+        no chance to finish a request, commit or clean up."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -57,7 +66,8 @@ def tongban_server(
         process = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "serve", "--workers", str(workers), "--port", str(port),
              *(["--demo-data"] if demo_data else [])],
-            env=environment, stdout=sink, stderr=subprocess.STDOUT)
+            # A session of its own, so that `kill` reaches every process it starts and nothing else.
+            env=environment, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     server = RunningServer(f"http://127.0.0.1:{port}", process, output)
     deadline = time.monotonic() + ready_within
     while True:

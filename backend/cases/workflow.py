@@ -53,8 +53,8 @@ NOTICES: dict[str, tuple[str, Text, Text]] = {
 
 
 class HandOverHook(Protocol):
-    """Where the signed exchange records are written (see COORDINATION.md): called for `hand_over` and
-    for `accept` in proxy and joint cases, inside the transition's transaction."""
+    """Where the signed exchange records are written (`backend/cases/exchanges.py`): called for
+    `hand_over`, `accept` and `refuse` in proxy and joint cases, inside the transition's transaction."""
 
     async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
                             actor: Actor, materials: list[asyncpg.Record]) -> None: ...
@@ -153,7 +153,7 @@ class Workflow:
         division = self.acting_division(actor, updated)
         event = await repository.insert_event(conn, case["id"], action, case["state"], move["to_state"], division,
                                               role, who(actor), detail or {})
-        if self.hand_over is not None and case["mode"] != "online" and action in ("hand_over", "accept"):
+        if self.hand_over is not None and case["mode"] != "online" and action in ("hand_over", "accept", "refuse"):
             await self.hand_over.on_transition(conn, updated, event["id"], action, actor,
                                                await repository.materials(conn, case["id"]))
         if before_audit is not None:

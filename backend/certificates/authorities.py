@@ -24,7 +24,7 @@ from backend.db import Database
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.identity import divisions
 
-KeyPurpose = Literal["certificate", "trust-anchor"]
+KeyPurpose = Literal["certificate", "trust-anchor", "case-exchange"]
 
 # The life of a signing key, as data: (status, event) → new status.
 KEY_TRANSITIONS: dict[tuple[str, str], str] = {
@@ -48,7 +48,23 @@ def _key_view(row: asyncpg.Record) -> SigningKeyView:
     return SigningKeyView(
         id=row["id"], kid=b64url(row["kid"]), purpose=row["purpose"], authority_id=row["authority_id"],
         status=row["status"], created_at=row["created_at"], activated_at=row["activated_at"],
-        retired_at=row["retired_at"], last_expiry=row["last_expiry"])
+        retired_at=row["retired_at"], last_expiry=row["last_expiry"], province=row["province"])
+
+
+def key_owner(authority_id: str | None, exchange_province: str | None) -> tuple[KeyPurpose, str | None]:
+    """Whose key: an issuing authority's (certificates), a province's (case hand-over records, see
+    backend/cases/exchanges.py) or, with neither, the trust anchor's. Returns (purpose, province)."""
+    if exchange_province is None:
+        return ("certificate" if authority_id else "trust-anchor"), None
+    if authority_id is not None:
+        raise ValidationFailed.field("province", "a key belongs to an authority or to a province, not both")
+    try:
+        divisions.check_division(exchange_province)
+    except divisions.InvalidDivision as exc:
+        raise ValidationFailed.field("province", str(exc)) from None
+    if divisions.province_of(exchange_province) != exchange_province:
+        raise ValidationFailed.field("province", f"{exchange_province} is not a provincial-level division")
+    return "case-exchange", exchange_province
 
 
 class AuthorityService:
@@ -73,16 +89,19 @@ class AuthorityService:
                                     division=division, detail={"types": form.certificate_types})
         return AuthorityView(row["id"], row["name"], row["division_code"], list(row["certificate_types"]))
 
-    async def create_key(self, authority_id: str | None, actor: Actor) -> SigningKeyView:
+    async def create_key(self, authority_id: str | None, actor: Actor, *,
+                         exchange_province: str | None = None) -> SigningKeyView:
         """A new key on standby (published before it signs). When no key is in service (a new authority,
         or after a withdrawal) the longest-published standby key is activated — the new one if it is the
-        only one, whose first certificates then need verifiers to refresh their list."""
-        purpose: KeyPurpose = "certificate" if authority_id else "trust-anchor"
+        only one, whose first certificates then need verifiers to refresh their list.
+
+        With `exchange_province` (and no authority) the key is that province's case-exchange key."""
+        purpose, province = key_owner(authority_id, exchange_province)
         async with self.db.transaction() as conn:
             if authority_id and await repository.authority(conn, authority_id) is None:
                 raise NotFound(f"no issuing authority {authority_id}")
-            existing = await repository.lock_keys(conn, purpose, authority_id)
-            row = await self._new_key(conn, purpose, authority_id)
+            existing = await repository.lock_keys(conn, purpose, authority_id, province)
+            row = await self._new_key(conn, purpose, authority_id, province)
             activated = None
             if not any(k["status"] == "active" for k in existing):
                 oldest = next((k for k in existing if k["status"] == "standby"), row)
@@ -90,19 +109,20 @@ class AuthorityService:
                 if activated["id"] == row["id"]:
                     row = activated
             await self.audit.record(conn, actor, "certificate_key.created", "certificate_key", str(row["id"]),
-                                    division=authority_id[:6] if authority_id else None,
+                                    division=authority_id[:6] if authority_id else province,
                                     detail={"kid": b64url(row["kid"]), "purpose": purpose, "status": row["status"],
                                             "activated": b64url(activated["kid"]) if activated else None})
         await self.lists.changed()
         return _key_view(row)
 
-    async def _new_key(self, conn: asyncpg.Connection, purpose: str, authority_id: str | None) -> asyncpg.Record:
+    async def _new_key(self, conn: asyncpg.Connection, purpose: str, authority_id: str | None,
+                       province: str | None = None) -> asyncpg.Record:
         public, wrapped = self.vault.generate()
         kid = key_id(Ed25519PublicKey.from_public_bytes(public))
-        return await repository.insert_key(conn, purpose, authority_id, kid, public, wrapped)
+        return await repository.insert_key(conn, purpose, authority_id, kid, public, wrapped, province)
 
-    async def rotate_key(self, authority_id: str | None, actor: Actor, *,
-                         immediately: bool = False) -> list[SigningKeyView]:
+    async def rotate_key(self, authority_id: str | None, actor: Actor, *, immediately: bool = False,
+                         exchange_province: str | None = None) -> list[SigningKeyView]:
         """Retire the key in service and activate the oldest standby key that verifiers already hold:
         one published for at least a trust-list period (they refresh their list that often).
 
@@ -111,18 +131,18 @@ class AuthorityService:
         have not refreshed their list cannot verify its certificates until they do. The retired key stays
         in the trust list until the last certificate it signed expires.
         """
-        purpose: KeyPurpose = "certificate" if authority_id else "trust-anchor"
+        purpose, province = key_owner(authority_id, exchange_province)
         async with self.db.transaction() as conn:
             if authority_id and await repository.authority(conn, authority_id) is None:
                 raise NotFound(f"no issuing authority {authority_id}")
-            existing = await repository.lock_keys(conn, purpose, authority_id)
+            existing = await repository.lock_keys(conn, purpose, authority_id, province)
             waiting = [k for k in existing if k["status"] == "standby"]
             held_since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.trust_list_seconds)
             standby = next((k for k in waiting if k["created_at"] <= held_since), None)
             if standby is None and not immediately:
                 raise Conflict(self._not_yet_held(waiting))
             if standby is None:
-                standby = waiting[0] if waiting else await self._new_key(conn, purpose, authority_id)
+                standby = waiting[0] if waiting else await self._new_key(conn, purpose, authority_id, province)
             changed = []
             for key in existing:
                 if key["status"] == "active":
@@ -131,7 +151,7 @@ class AuthorityService:
             changed.append(await repository.set_key_status(
                 conn, standby["id"], key_transition(standby["status"], "activate")))
             await self.audit.record(conn, actor, "certificate_key.rotated", "certificate_key", str(standby["id"]),
-                                    division=authority_id[:6] if authority_id else None,
+                                    division=authority_id[:6] if authority_id else province,
                                     detail={"purpose": purpose, "activated": b64url(standby["kid"]),
                                             "retired": [b64url(k["kid"]) for k in changed[:-1]],
                                             "immediately": immediately})
@@ -155,7 +175,7 @@ class AuthorityService:
                 raise NotFound("no such key")
             updated = await repository.set_key_status(conn, key_id_, key_transition(row["status"], "withdraw"))
             await self.audit.record(conn, actor, "certificate_key.withdrawn", "certificate_key", str(key_id_),
-                                    division=row["authority_id"][:6] if row["authority_id"] else None,
+                                    division=row["authority_id"][:6] if row["authority_id"] else row["province"],
                                     detail={"kid": b64url(updated["kid"])})
         await self.lists.changed()
         return _key_view(updated)

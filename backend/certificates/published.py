@@ -31,6 +31,7 @@ from backend.certificates.verifier import unreadable, verify_message
 from backend.db import Database
 from backend.ephemeral import Ephemeral
 from backend.errors import TrustListUnavailable
+from backend.identity import divisions
 
 # The signed lists are served from Redis for up to this long. Every change to what they say (a key
 # created, rotated or withdrawn; a certificate revoked) bumps a version, so a change shows at once; the
@@ -57,6 +58,13 @@ class PublishedLists:
                 valid_from=self._valid_from(row), certificate_types=list(row["certificate_types"]),
                 signing_until=clock.epoch(row["retired_at"]) if retired else None,
                 listed_until=clock.epoch(row["last_expiry"]) if retired else None))
+        for row in await repository.published_exchange_keys(conn, kid):
+            keys.append(signing_key_jwk(
+                Ed25519PublicKey.from_public_bytes(row["public_key"]), purpose="case-exchange",
+                issuer=row["province"], issuer_name=divisions.division_table().lookup(row["province"]).name or "",
+                division=row["province"], status=row["status"], valid_from=self._valid_from(row),
+                certificate_types=[],
+                signing_until=clock.epoch(row["retired_at"]) if row["status"] == "retired" else None))
         return trust_list_document(keys, clock.epoch(now), clock.epoch(now) + self.trust_list_seconds)
 
     def _valid_from(self, key: asyncpg.Record) -> int:

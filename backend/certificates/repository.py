@@ -7,8 +7,8 @@ import uuid
 
 import asyncpg
 
-KEY_COLUMNS = ("k.id, k.purpose, k.authority_id, k.kid, k.public_key, k.status, k.created_at, k.activated_at, "
-               "k.retired_at, k.withdrawn_at")
+KEY_COLUMNS = ("k.id, k.purpose, k.authority_id, k.province, k.kid, k.public_key, k.status, k.created_at, "
+               "k.activated_at, k.retired_at, k.withdrawn_at")
 # The last expiry among the certificates a key signed: how long a retired key stays published.
 _LAST_EXPIRY = "(SELECT max(c.expires_at) FROM certificates c WHERE c.signing_key_id = k.id) AS last_expiry"
 CERTIFICATE_COLUMNS = """c.id, c.number, c.certificate_type, c.authority_id, c.holder_kind, c.citizen_id,
@@ -41,11 +41,12 @@ async def authority(conn: asyncpg.Connection, authority_id: str) -> asyncpg.Reco
 # -- keys -----------------------------------------------------------------------------------------
 
 async def insert_key(conn: asyncpg.Connection, purpose: str, authority_id: str | None, kid: bytes,
-                     public_key: bytes, wrapped: bytes) -> asyncpg.Record:
+                     public_key: bytes, wrapped: bytes, province: str | None = None) -> asyncpg.Record:
     return await conn.fetchrow(
-        f"""INSERT INTO certificate_keys AS k (purpose, authority_id, kid, public_key, private_key_wrapped, status)
-            VALUES ($1, $2, $3, $4, $5, 'standby') RETURNING {KEY_COLUMNS}, NULL::timestamptz AS last_expiry""",
-        purpose, authority_id, kid, public_key, wrapped)
+        f"""INSERT INTO certificate_keys AS k (purpose, authority_id, kid, public_key, private_key_wrapped, status,
+                province)
+            VALUES ($1, $2, $3, $4, $5, 'standby', $6) RETURNING {KEY_COLUMNS}, NULL::timestamptz AS last_expiry""",
+        purpose, authority_id, kid, public_key, wrapped, province)
 
 
 async def keys(conn: asyncpg.Connection, purpose: str | None = None,
@@ -53,21 +54,24 @@ async def keys(conn: asyncpg.Connection, purpose: str | None = None,
     return await conn.fetch(
         f"""SELECT {KEY_COLUMNS}, {_LAST_EXPIRY} FROM certificate_keys k
             WHERE ($1::text IS NULL OR k.purpose = $1) AND ($2::text IS NULL OR k.authority_id = $2)
-            ORDER BY k.purpose, k.authority_id NULLS FIRST, k.created_at""",
+            ORDER BY k.purpose, k.authority_id NULLS FIRST, k.province, k.created_at""",
         purpose, authority_id)
 
 
-async def lock_keys(conn: asyncpg.Connection, purpose: str, authority_id: str | None) -> list[asyncpg.Record]:
-    """The keys of one authority (or the anchors), row-locked, so that a rotation wins alone."""
+async def lock_keys(conn: asyncpg.Connection, purpose: str, authority_id: str | None,
+                    province: str | None = None) -> list[asyncpg.Record]:
+    """The keys of one authority (or the anchors, or one province's exchange keys), row-locked, so that
+    a rotation wins alone."""
     return await conn.fetch(
         f"""SELECT {KEY_COLUMNS}, NULL::timestamptz AS last_expiry FROM certificate_keys k
-            WHERE k.purpose = $1 AND k.authority_id IS NOT DISTINCT FROM $2
+            WHERE k.purpose = $1 AND k.authority_id IS NOT DISTINCT FROM $2 AND k.province IS NOT DISTINCT FROM $3
             ORDER BY k.created_at FOR UPDATE""",
-        purpose, authority_id)
+        purpose, authority_id, province)
 
 
 async def lock_key(conn: asyncpg.Connection, key_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT status, authority_id FROM certificate_keys WHERE id = $1 FOR UPDATE", key_id)
+    return await conn.fetchrow("SELECT status, authority_id, province FROM certificate_keys WHERE id = $1 FOR UPDATE",
+                               key_id)
 
 
 async def set_key_status(conn: asyncpg.Connection, key_id: uuid.UUID, status: str) -> asyncpg.Record:
@@ -78,12 +82,14 @@ async def set_key_status(conn: asyncpg.Connection, key_id: uuid.UUID, status: st
         key_id, status)
 
 
-async def active_key(conn: asyncpg.Connection, purpose: str, authority_id: str | None) -> asyncpg.Record | None:
+async def active_key(conn: asyncpg.Connection, purpose: str, authority_id: str | None,
+                     province: str | None = None) -> asyncpg.Record | None:
     """The signing key in service, share-locked: issuing may go on in parallel, a rotation waits."""
     return await conn.fetchrow(
         """SELECT id, kid, public_key, private_key_wrapped FROM certificate_keys
-           WHERE purpose = $1 AND authority_id IS NOT DISTINCT FROM $2 AND status = 'active' FOR SHARE""",
-        purpose, authority_id)
+           WHERE purpose = $1 AND authority_id IS NOT DISTINCT FROM $2 AND province IS NOT DISTINCT FROM $3
+             AND status = 'active' FOR SHARE""",
+        purpose, authority_id, province)
 
 
 async def published_keys(conn: asyncpg.Connection, kid: bytes | None = None) -> list[asyncpg.Record]:
@@ -95,6 +101,16 @@ async def published_keys(conn: asyncpg.Connection, kid: bytes | None = None) -> 
             WHERE k.purpose = 'certificate' AND k.status IN ('standby', 'active', 'retired')
               AND ($1::bytea IS NULL OR k.kid = $1)
             ORDER BY k.authority_id, k.created_at""", kid)
+
+
+async def published_exchange_keys(conn: asyncpg.Connection, kid: bytes | None = None) -> list[asyncpg.Record]:
+    """Every province's case-exchange key that is published (or only those with `kid`). A retired one
+    stays: the hand-over records it signed are evidence with no expiry."""
+    return await conn.fetch(
+        f"""SELECT {KEY_COLUMNS} FROM certificate_keys k
+            WHERE k.purpose = 'case-exchange' AND k.status IN ('standby', 'active', 'retired')
+              AND ($1::bytea IS NULL OR k.kid = $1)
+            ORDER BY k.province, k.created_at""", kid)
 
 
 async def anchor_keys(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -239,10 +239,11 @@ class SigningKeyView(msgspec.Struct):
 
     id: uuid.UUID
     kid: str
-    purpose: Literal["certificate", "trust-anchor"]
+    purpose: Literal["certificate", "trust-anchor", "case-exchange"]
     authority_id: str | None
     status: KeyStatus | Literal["withdrawn"]
     created_at: dt.datetime
     activated_at: dt.datetime | None
     retired_at: dt.datetime | None
     last_expiry: dt.datetime | None
+    province: str | None = None  # a case-exchange key's province

@@ -63,6 +63,9 @@ class SigningKeyJwk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         description="the certificate types (`t` in the QR) this key may sign: its authority's")]
     signing_until: NumericDate | None = None
     listed_until: NumericDate | None = None
+    purpose: Annotated[Literal["certificate", "case-exchange"], msgspec.Meta(
+        description="what the key signs: certificates, or a province's case hand-over records (then `issuer` "
+                    "and `division` are the province's code and `certificate_types` is empty)")] = "certificate"
 
 
 class TrustListDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -90,7 +90,8 @@ def verify_message(message: SignedMessage, trust: TrustList, revocations: Revoca
         expired_at = _utc(trust.document.next_update).isoformat()
         return refused("trust-list-expired", f"the trust list expired at {expired_at} and can no longer vouch "
                        "for any key; refresh it")
-    candidates = trust.candidates(message.kid)
+    # A province's case-exchange key signs hand-over records, never a certificate.
+    candidates = [key for key in trust.candidates(message.kid) if key.jwk.purpose == "certificate"]
     if not candidates:
         return refused("unknown-issuer", "no key in the trust list has this kid")
     signed = message.to_be_signed()

@@ -21,7 +21,14 @@ from backend.container import Services
 from mobile_api.app import create_app
 from tests.conftest import template_with_catalogue, with_database
 from tests.materials.test_store import pdf, png
-from tests.factories import bearer, certificate_authority, citizen_id, issue_certificate, register_citizen
+from tests.factories import (
+    bearer,
+    certificate_authority,
+    citizen_id,
+    exchange_keys,
+    issue_certificate,
+    register_citizen,
+)
 
 # The applicant's own e-certificates are issued by a 浙江 authority; results by 四川 ones.
 OWN_AUTHORITY = "330000-gat"
@@ -66,6 +73,7 @@ def settings(database_url: str, server_urls: tuple[str, str]) -> Settings:
 @pytest.fixture(scope="module")
 async def services(settings: Settings) -> AsyncIterator[Services]:
     started = await Services.start(settings)
+    await exchange_keys(started)
     await certificate_authority(services=started, authority_id=OWN_AUTHORITY, types=tuple(OWN_FIELDS), name="浙江省公安厅")
     for authority, kinds in dict(RESULT_AUTHORITIES.values()).items():
         await certificate_authority(services=started, authority_id=authority, types=kinds, name="四川示例签发机关")

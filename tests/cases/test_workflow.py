@@ -92,6 +92,9 @@ async def test_a_proxy_case_from_application_to_closing_with_one_complete_supple
     assert [s["division"] for s in final["timeline"][:4]] == ["330106", "330106", "330106", "510104"]
     assert set(final["timeline"][0]) == {"step", "state", "state_name", "at", "division", "division_name"}
     assert "staff:" not in str(final)
+    chain = await client.get(f"/staff/cases/{case_id}", headers=bearer(handling))
+    verdict = await services.cases.workflow.hand_over.verify(case["number"])
+    assert chain.status_code == 200 and verdict.ok and verdict.entries == 2 and verdict.holder == "510104"
     row = await services.db.pool.fetchrow(
         "SELECT handover_seconds, review_seconds, delivery_seconds FROM cases WHERE id = $1", uuid.UUID(case_id))
     assert None not in tuple(row)

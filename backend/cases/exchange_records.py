@@ -1,0 +1,304 @@
+"""Hand-over exchange records of a case: their canonical bytes, signing, and the offline check of a
+case's whole chain. Pure functions, no database — another province's system, or an auditor with an
+exported file, runs `verify_chain` as it is. The format is specified byte for byte in docs/cases.md
+("Exchange records"); tests/cases/test_exchange_records.py regenerates its worked example.
+
+A chain alternates a hand-over, signed by the sending province's case-exchange key, and its
+countersign (acceptance or refusal), signed by the receiving province's key. Each entry names the
+SHA-256 of the previous entry's bytes (`prev`), so an entry cannot be altered, dropped or moved
+without the next one showing it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from backend.certificates.qr_format import key_id
+from backend.certificates.trust_lists import TrustedKey, TrustList, b64url, from_b64url
+from backend.certificates.verifier import CLOCK_SKEW_SECONDS
+from backend.identity.divisions import province_of
+
+RECORD_TYPE = "tongban-case-exchange"
+BUNDLE_TYPE = "tongban-case-exchanges"
+FORMAT_VERSION = 1
+GENESIS = "0" * 64  # the `prev` of a case's first entry
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+# Every text in a record is ASCII without `"` or `\`, so its JSON needs no escaping and the canonical
+# bytes below are the same as RFC 8785 (JCS) gives.
+CaseNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z][0-9A-Za-z-]{5,47}$")]
+DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
+Digest = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+Role = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]{1,31}$")]
+Timestamp = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
+Kid = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{11}$")]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+
+
+class Handover(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="handover"):
+    """A case leaves `from` for `to`, with exactly this form and these materials."""
+
+    type: Literal["tongban-case-exchange"]
+    v: Literal[1]
+    case: CaseNumber
+    seq: Seq
+    prev: Digest
+    at: Timestamp
+    role: Role
+    kid: Kid
+    from_: DivisionCode = msgspec.field(name="from")
+    to: DivisionCode
+    form: Digest
+    materials: list[Digest]
+
+
+class Countersign(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="acceptance"):
+    """The receiving division's answer to the hand-over just before it."""
+
+    type: Literal["tongban-case-exchange"]
+    v: Literal[1]
+    case: CaseNumber
+    seq: Seq
+    prev: Digest
+    at: Timestamp
+    role: Role
+    kid: Kid
+    division: DivisionCode
+    outcome: Literal["accepted", "refused"]
+
+
+Entry = Handover | Countersign
+
+
+def canonical(body: dict[str, Any]) -> bytes:
+    """The signed bytes: JSON, members sorted by name, no whitespace, ASCII."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def digest(body: bytes) -> bytes:
+    return hashlib.sha256(body).digest()
+
+
+def form_digest(form: dict[str, Any]) -> bytes:
+    """SHA-256 of an application form as canonical JSON (members sorted, no whitespace, UTF-8)."""
+    return hashlib.sha256(json.dumps(form, sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=False).encode("utf-8")).digest()
+
+
+def material_digest(data: bytes) -> bytes:
+    """SHA-256 of a material's plaintext bytes: what the receiver can recompute from the file itself."""
+    return hashlib.sha256(data).digest()
+
+
+def timestamp(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime(TIME_FORMAT)
+
+
+def handover_body(*, case_number: str, seq: int, prev: bytes | None, at: dt.datetime, from_division: str,
+                  to_division: str, role: str, form: bytes, materials: Sequence[bytes], kid: bytes) -> dict[str, Any]:
+    return {"type": RECORD_TYPE, "v": FORMAT_VERSION, "kind": "handover", "case": case_number, "seq": seq,
+            "prev": prev.hex() if prev else GENESIS, "at": timestamp(at), "from": from_division, "to": to_division,
+            "role": role, "form": form.hex(), "materials": sorted(m.hex() for m in materials), "kid": b64url(kid)}
+
+
+def countersign_body(*, case_number: str, seq: int, prev: bytes, at: dt.datetime, division: str, role: str,
+                     outcome: str, kid: bytes) -> dict[str, Any]:
+    return {"type": RECORD_TYPE, "v": FORMAT_VERSION, "kind": "acceptance", "case": case_number, "seq": seq,
+            "prev": prev.hex(), "at": timestamp(at), "division": division, "role": role, "outcome": outcome,
+            "kid": b64url(kid)}
+
+
+def parse(body: bytes) -> Entry:
+    """A record's body, checked for shape and for being exactly canonical; `ValueError` otherwise."""
+    try:
+        entry = msgspec.json.decode(body, type=Entry)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ValueError(f"not an exchange record: {exc}") from None
+    if canonical(json.loads(body)) != body:
+        raise ValueError("not in canonical form (member order, whitespace or escaping differs)")
+    if isinstance(entry, Handover) and entry.materials != sorted(entry.materials):
+        raise ValueError("material digests are not in ascending order")
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class SignedEntry:
+    body: bytes
+    signature: bytes
+
+
+def sign(body: dict[str, Any], key: Ed25519PrivateKey) -> SignedEntry:
+    """The canonical bytes of `body` with its Ed25519 signature; `kid` in the body must be the key's."""
+    if body["kid"] != b64url(key_id(key.public_key())):
+        raise ValueError("the body names another key")
+    data = canonical(body)
+    return SignedEntry(data, key.sign(data))
+
+
+# -- the offline check ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """The answer for a case's chain: `ok`, or the first entry (1-based `position`) that does not fit."""
+
+    ok: bool
+    case_number: str
+    entries: int                 # entries verified (before the failing one)
+    reason: str | None = None    # machine-readable, see docs/cases.md
+    detail: str | None = None
+    position: int | None = None
+    holder: str | None = None    # the division holding the case after the last verified entry
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def _epoch(text: str) -> int:
+    return int(dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=dt.UTC).timestamp())
+
+
+def _signer(entry: Entry, signed: SignedEntry, trust: TrustList) -> TrustedKey:
+    """The trusted key of the right province that made this signature, or why there is none."""
+    province = province_of(entry.from_ if isinstance(entry, Handover) else entry.division)
+    try:
+        kid = from_b64url(entry.kid)
+    except (binascii.Error, ValueError):
+        raise _Refused("unknown-key", f"kid {entry.kid!r} is not base64url") from None
+    keys = [k for k in trust.candidates(kid) if k.jwk.purpose == "case-exchange"]
+    if not keys:
+        raise _Refused("unknown-key", f"no case-exchange key {entry.kid} in the trust list (never published, or "
+                       "withdrawn)")
+    allowed = [k for k in keys if k.jwk.division == province]
+    if not allowed:
+        owners = ", ".join(sorted({k.jwk.division for k in keys}))
+        if isinstance(entry, Handover):
+            raise _Refused("key-not-allowed", f"the hand-over from {entry.from_} is signed with a key of province "
+                           f"{owners}; only a case-exchange key of {province} may sign it")
+        raise _Refused("wrong-countersigner", f"the countersign for {entry.division} is signed with a key of "
+                       f"province {owners}; the receiving province {province} must countersign")
+    for key in allowed:
+        try:
+            key.public_key.verify(signed.signature, signed.body)
+        except InvalidSignature:
+            continue
+        return key
+    raise _Refused("bad-signature", f"the signature does not verify with {province}'s key {entry.kid}: the record "
+                   "was altered after it was signed")
+
+
+def _check(position: int, entry: Entry, previous: Entry | None, previous_digest: bytes | None,
+           holder: str | None, case_number: str) -> None:
+    """The chain rules an entry must satisfy with respect to the one before it."""
+    if entry.case != case_number:
+        raise _Refused("wrong-case", f"the entry belongs to case {entry.case}, not {case_number}")
+    if entry.seq != position:
+        what = (f"entry {position} is missing" if entry.seq > position
+                else "entries are out of order or repeated")
+        raise _Refused("out-of-order", f"entry at position {position} says it is entry {entry.seq}: {what}")
+    expected = previous_digest.hex() if previous_digest else GENESIS
+    if entry.prev != expected:
+        raise _Refused("broken-link", f"prev is {entry.prev[:16]}…, but the entry before hashes to {expected[:16]}…")
+    if isinstance(entry, Handover):
+        if isinstance(previous, Handover):
+            raise _Refused("missing-countersign", "a second hand-over follows a hand-over that was never countersigned")
+        if entry.from_ == entry.to:
+            raise _Refused("wrong-sender", f"a hand-over from {entry.from_} to itself")
+        if holder is not None and entry.from_ != holder:
+            raise _Refused("wrong-sender", f"handed over by {entry.from_}, but the case was held by {holder}")
+    else:
+        if not isinstance(previous, Handover):
+            raise _Refused("unexpected-countersign", "a countersign that follows no hand-over")
+        if entry.division != previous.to:
+            raise _Refused("wrong-countersigner", f"countersigned for {entry.division}, but the case was handed to "
+                           f"{previous.to}")
+    if previous is not None and _epoch(entry.at) < _epoch(previous.at) - CLOCK_SKEW_SECONDS:
+        raise _Refused("time-reversed", f"dated {entry.at}, before the entry it follows ({previous.at})")
+
+
+def holder_after(entry: Entry, previous: Entry | None) -> str:
+    """Who holds the case after `entry`: a hand-over's sender until the receiver accepts; after a
+    refusal, the sender still."""
+    if isinstance(entry, Handover):
+        return entry.from_
+    if entry.outcome == "accepted":
+        return entry.division
+    assert isinstance(previous, Handover)
+    return previous.from_
+
+
+def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustList,
+                 at: dt.datetime | float | None = None) -> ChainVerdict:
+    """Check a case's whole chain, in the order given, against a trust list already checked against
+    the pinned anchors (`read_trust_list`). Records do not expire: an outdated list is used with a
+    warning (it may still trust a key withdrawn since)."""
+    now = at.timestamp() if isinstance(at, dt.datetime) else (dt.datetime.now(dt.UTC).timestamp() if at is None
+                                                                  else at)
+    warnings = ["trust-list-outdated"] if now > trust.document.next_update else []
+    previous: Entry | None = None
+    previous_digest: bytes | None = None
+    holder: str | None = None
+    for position, signed in enumerate(entries, start=1):
+        try:
+            try:
+                entry = parse(signed.body)
+            except ValueError as exc:
+                raise _Refused("malformed", str(exc)) from None
+            _check(position, entry, previous, previous_digest, holder, case_number)
+            key = _signer(entry, signed, trust)
+            signed_at = _epoch(entry.at)
+            jwk = key.jwk
+            if signed_at < jwk.valid_from - CLOCK_SKEW_SECONDS or (
+                    jwk.signing_until is not None and signed_at > jwk.signing_until + CLOCK_SKEW_SECONDS):
+                raise _Refused("key-not-in-service", f"dated {entry.at}, when key {entry.kid} was not in service")
+        except _Refused as refusal:
+            return ChainVerdict(False, case_number, position - 1, refusal.reason, refusal.detail, position,
+                                holder, warnings)
+        holder = holder_after(entry, previous)
+        previous, previous_digest = entry, digest(signed.body)
+    return ChainVerdict(True, case_number, len(entries), holder=holder, warnings=warnings)
+
+
+# -- the export file ------------------------------------------------------------------------------
+
+class BundleEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    body: str        # the record's canonical JSON, as text
+    signature: str   # base64url of the 64-byte Ed25519 signature
+
+
+class Bundle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What `tongban cases export-exchanges` writes: the chain and the signed trust list it verifies
+    against (a verifier still checks the list with anchors it pinned itself)."""
+
+    type: Literal["tongban-case-exchanges"]
+    case: str
+    entries: list[BundleEntry]
+    trust_list: str
+
+
+def encode_bundle(case_number: str, entries: Sequence[SignedEntry], trust_list: str) -> bytes:
+    return msgspec.json.encode(Bundle(BUNDLE_TYPE, case_number, [
+        BundleEntry(e.body.decode("ascii"), b64url(e.signature)) for e in entries], trust_list))
+
+
+def decode_bundle(data: bytes) -> tuple[str, list[SignedEntry], str]:
+    """(case number, entries, signed trust list) from an export file; `ValueError` if it is not one."""
+    try:
+        bundle = msgspec.json.decode(data, type=Bundle)
+        entries = [SignedEntry(e.body.encode("ascii"), from_b64url(e.signature)) for e in bundle.entries]
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError, binascii.Error) as exc:
+        raise ValueError(f"not an exchange export: {exc}") from None
+    return bundle.case, entries, bundle.trust_list

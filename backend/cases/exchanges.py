@@ -1,0 +1,200 @@
+"""Signed hand-over of cases between divisions (the exchange records that replace 双向快递 paper trails).
+
+When a case crosses from one division to another, `record_handover` writes an entry signed with the
+sending province's case-exchange key; the receiver's accept or refuse transition calls `countersign`,
+signed with the receiving province's key. Both run inside the caller's transaction (the case's unit
+of work, with the case row locked) and audit themselves there. A province's exchange key is a
+`certificate_keys` row of purpose `case-exchange` (`tongban certificates create-key --exchange-province
+330000`), published in the same signed trust list as certificate keys; `verify` checks a chain with
+only what is published (see `exchange_records.verify_chain`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import asyncpg
+import msgspec
+
+from backend.actors import Actor
+from backend.audit.service import AuditLog
+from backend.cases import exchange_repository as repository
+from backend.cases.exchange_records import (
+    ChainVerdict,
+    Countersign,
+    Handover,
+    SignedEntry,
+    canonical,
+    countersign_body,
+    digest,
+    encode_bundle,
+    handover_body,
+    holder_after,
+    parse,
+    sign,
+    verify_chain,
+)
+from backend.certificates import repository as key_repository
+from backend.certificates.keys import KeyVault
+from backend.certificates.published import PublishedLists
+from backend.certificates.trust_lists import TrustList, anchors_from_jwks, read_trust_list
+from backend.db import Database
+from backend.errors import Conflict, NoSigningKey, ValidationFailed
+from backend.identity import divisions
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeEntry:
+    """One stored entry of a case's chain: `body` exactly as signed, `digest` = SHA-256(body)."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str
+    seq: int
+    kind: Literal["handover", "acceptance"]
+    body: bytes
+    digest: bytes
+    signature: bytes
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> ExchangeEntry:
+        return cls(row["id"], row["case_id"], row["case_number"], row["seq"], row["kind"], row["body"],
+                   row["digest"], row["signature"], row["created_at"])
+
+    @property
+    def record(self) -> Handover | Countersign:
+        return parse(self.body)
+
+
+class CaseExchanges:
+    def __init__(self, db: Database, audit: AuditLog, vault: KeyVault, lists: PublishedLists) -> None:
+        self.db, self.audit, self.vault, self.lists = db, audit, vault, lists
+
+    async def record_handover(self, conn: asyncpg.Connection, actor: Actor, *, case_id: uuid.UUID,
+                              case_number: str, from_division: str, to_division: str, role: str,
+                              form_digest: bytes, material_digests: Sequence[bytes]) -> ExchangeEntry:
+        """Sign and store the hand-over of a case from `from_division` to `to_division`.
+
+        `from_division` must hold the case (the receiver of its last accepted hand-over; anyone for the
+        first), and the last hand-over must have been countersigned; else `Conflict`.
+        """
+        for name, code in (("from_division", from_division), ("to_division", to_division)):
+            _division(name, code)
+        if from_division == to_division:
+            raise ValidationFailed.field("to_division", "a case is handed over to another division")
+        if len(form_digest) != 32 or any(len(m) != 32 for m in material_digests):
+            raise ValidationFailed.field("material_digests", "digests are 32-byte SHA-256 values")
+        last = [ExchangeEntry.of(r) for r in await repository.last_entries(conn, case_id)]
+        if last:
+            record = last[0].record
+            if isinstance(record, Handover):
+                raise Conflict(f"case {case_number}: the hand-over to {record.to} awaits its countersign")
+            holder = holder_after(record, last[1].record)
+            if from_division != holder:
+                raise Conflict(f"case {case_number} is held by {holder}, not {from_division}")
+        key, kid = await self._key(conn, divisions.province_of(from_division))
+        body = handover_body(case_number=case_number, seq=last[0].seq + 1 if last else 1,
+                             prev=last[0].digest if last else None, at=dt.datetime.now(dt.UTC),
+                             from_division=from_division, to_division=to_division, role=role, form=form_digest,
+                             materials=material_digests, kid=kid)
+        entry = await self._append(conn, case_id, case_number, "handover", body, key)
+        await self.audit.record(conn, actor, "case_exchange.handed_over", "case", str(case_id), division=from_division,
+                                detail={"seq": entry.seq, "to": to_division, "digest": entry.digest.hex()})
+        return entry
+
+    async def countersign(self, conn: asyncpg.Connection, actor: Actor, *, case_id: uuid.UUID,
+                          receiving_division: str, role: str,
+                          outcome: Literal["accepted", "refused"] = "accepted") -> ExchangeEntry:
+        """Countersign the case's pending hand-over as its receiver: accepted, or refused (the case
+        then stays with the sender). `Conflict` when no hand-over awaits `receiving_division`."""
+        _division("receiving_division", receiving_division)
+        last = await repository.last_entries(conn, case_id)
+        pending = ExchangeEntry.of(last[0]) if last else None
+        record = pending.record if pending else None
+        if pending is None or not isinstance(record, Handover):
+            raise Conflict("no hand-over of this case awaits a countersign")
+        if record.to != receiving_division:
+            raise Conflict(f"case {pending.case_number} was handed to {record.to}, not {receiving_division}")
+        key, kid = await self._key(conn, divisions.province_of(receiving_division))
+        body = countersign_body(case_number=pending.case_number, seq=pending.seq + 1, prev=pending.digest,
+                                at=dt.datetime.now(dt.UTC), division=receiving_division, role=role, outcome=outcome,
+                                kid=kid)
+        entry = await self._append(conn, case_id, pending.case_number, "acceptance", body, key)
+        await self.audit.record(conn, actor, "case_exchange.countersigned", "case", str(case_id),
+                                division=receiving_division,
+                                detail={"seq": entry.seq, "outcome": outcome, "digest": entry.digest.hex()})
+        return entry
+
+    async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
+                            actor: Actor, materials: Sequence[asyncpg.Record]) -> None:
+        """The cases workflow's hand-over hook (`backend.cases.workflow.HandOverHook`), called inside a
+        transition of a proxy or joint case: `hand_over` signs the hand-over from the receiving to the
+        handling division with the case's form and material digests; `accept` and `refuse` countersign it."""
+        role = actor.role or actor.kind
+        if action == "hand_over":
+            await self.record_handover(
+                conn, actor, case_id=case["id"], case_number=case["number"],
+                from_division=case["receiving_division"], to_division=case["handling_division"], role=role,
+                form_digest=bytes(case["form_digest"]),
+                material_digests=[bytes(m["digest"]) for m in materials if m["digest"] is not None])
+        elif action in ("accept", "refuse"):
+            await self.countersign(conn, actor, case_id=case["id"], receiving_division=case["handling_division"],
+                                   role=role, outcome="accepted" if action == "accept" else "refused")
+
+    async def _key(self, conn: asyncpg.Connection, province: str) -> tuple[asyncpg.Record, bytes]:
+        key = await key_repository.active_key(conn, "case-exchange", None, province)
+        if key is None:
+            raise NoSigningKey(f"no case-exchange key is in service for province {province}: run "
+                               f"`tongban certificates create-key --exchange-province {province}`")
+        return key, bytes(key["kid"])
+
+    async def _append(self, conn: asyncpg.Connection, case_id: uuid.UUID, case_number: str, kind: str,
+                      body: dict, key: asyncpg.Record) -> ExchangeEntry:
+        try:
+            parse(canonical(body))  # a value outside the record's alphabet (a case number, a role)
+        except ValueError as exc:
+            raise ValidationFailed.field("case", f"cannot be written into an exchange record: {exc}") from None
+        signed = sign(body, self.vault.unwrap(key["public_key"], key["private_key_wrapped"]))
+        row = await repository.insert(conn, case_id=case_id, case_number=case_number, seq=body["seq"], kind=kind,
+                                      body=signed.body, digest=digest(signed.body), signature=signed.signature,
+                                      signing_key_id=key["id"])
+        if row is None:
+            raise Conflict(f"case {case_number} changed hands concurrently; try again")
+        return ExchangeEntry.of(row)
+
+    # -- reading and checking -----------------------------------------------------------------------
+
+    async def chain(self, case_number: str) -> list[ExchangeEntry]:
+        async with self.db.connection() as conn:
+            return [ExchangeEntry.of(r) for r in await repository.chain_by_number(conn, case_number)]
+
+    async def published_trust(self) -> tuple[str, TrustList]:
+        """The signed trust list as published, read back the way any verifier reads it: checked
+        against the published anchors."""
+        token = await self.lists.signed_trust_list()
+        anchors = anchors_from_jwks(msgspec.json.encode(await self.lists.trust_anchors()))
+        return token, read_trust_list(token, anchors)
+
+    async def verify(self, case_number: str) -> ChainVerdict:
+        """The case's stored chain checked with only what is published (no private key, no registry)."""
+        entries = await self.chain(case_number)
+        _token, trust = await self.published_trust()
+        return verify_chain(case_number, [SignedEntry(e.body, e.signature) for e in entries], trust)
+
+    async def export(self, case_number: str) -> bytes:
+        """The export file: the case's chain and the signed trust list (`tongban cases export-exchanges`)."""
+        entries = await self.chain(case_number)
+        token, _trust = await self.published_trust()
+        return encode_bundle(case_number, [SignedEntry(e.body, e.signature) for e in entries], token)
+
+
+def _division(name: str, code: str) -> None:
+    try:
+        divisions.check_division(code)
+    except divisions.InvalidDivision as exc:
+        raise ValidationFailed.field(name, str(exc)) from None

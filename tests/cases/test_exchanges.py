@@ -1,0 +1,240 @@
+"""Signed hand-over exchange records: a case's chain written through the service verifies with only the
+published trust list; an altered, reordered or missing entry, a key of another province and a
+countersign by the wrong province are each refused with their own reason."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import msgspec
+import pytest
+
+from backend.actors import Actor
+from backend.cases.exchange_records import (
+    SignedEntry,
+    countersign_body,
+    digest,
+    handover_body,
+    material_digest,
+    sign,
+    verify_chain,
+)
+from backend.cases.exchanges import CaseExchanges
+from backend.certificates import repository as key_repository
+from backend.errors import Conflict, NoSigningKey
+from tests.factories import exchange_keys
+
+OFFICER = Actor(kind="staff", id=str(uuid.uuid4()), role="receiving_officer", division="330106")
+FORM = b"\x01" * 32
+MATERIALS = [material_digest(b"%PDF-1.7 id card"), material_digest(b"%PDF-1.7 certificate of residence")]
+
+
+@pytest.fixture
+async def exchanges(services) -> CaseExchanges:
+    await exchange_keys(services)
+    certificates = services.certificates
+    return CaseExchanges(services.db, services.audit, certificates.vault, certificates.lists)
+
+
+async def hand_over(services, exchanges: CaseExchanges, case_id: uuid.UUID, number: str, source: str, target: str,
+                    outcome: str = "accepted") -> None:
+    async with services.db.transaction() as conn:
+        await exchanges.record_handover(conn, OFFICER, case_id=case_id, case_number=number, from_division=source,
+                                        to_division=target, role="receiving_officer", form_digest=FORM,
+                                        material_digests=MATERIALS)
+    async with services.db.transaction() as conn:
+        await exchanges.countersign(conn, OFFICER, case_id=case_id, receiving_division=target,
+                                    role="handling_officer", outcome=outcome)
+
+
+async def a_case(services, exchanges: CaseExchanges) -> tuple[uuid.UUID, str]:
+    """A case sent from 杭州西湖区 to 成都武侯区, accepted, and its result handed back."""
+    case_id, number = uuid.uuid4(), f"ZJ-{uuid.uuid4().hex[:12]}"
+    await hand_over(services, exchanges, case_id, number, "330106", "510107")
+    await hand_over(services, exchanges, case_id, number, "510107", "330106")
+    return case_id, number
+
+
+async def signed_entries(exchanges: CaseExchanges, number: str) -> list[SignedEntry]:
+    return [SignedEntry(e.body, e.signature) for e in await exchanges.chain(number)]
+
+
+async def test_a_chain_of_hand_overs_verifies_with_the_published_trust_list(services, exchanges):
+    case_id, number = await a_case(services, exchanges)
+
+    verdict = await exchanges.verify(number)
+
+    assert verdict.ok and verdict.entries == 4 and verdict.holder == "330106", verdict
+    entries = await exchanges.chain(number)
+    first = json.loads(entries[0].body)
+    assert first["materials"] == sorted(m.hex() for m in MATERIALS) and first["role"] == "receiving_officer"
+    assert OFFICER.id not in entries[0].body.decode()  # the role, never who
+    assert [json.loads(e.body)["prev"] for e in entries[1:]] == [e.digest.hex() for e in entries[:-1]]
+    audited = await services.db.pool.fetch(
+        "SELECT action, detail->>'digest' AS digest FROM audit_log WHERE record_id = $1 ORDER BY seq", str(case_id))
+    assert {(r["action"], r["digest"]) for r in audited} == {
+        ("case_exchange.handed_over" if e.kind == "handover" else "case_exchange.countersigned", e.digest.hex())
+        for e in entries}
+    _token, trust = await exchanges.published_trust()
+    published = [k.jwk for keys in trust.by_kid.values() for k in keys]
+    assert sorted((k.division, k.certificate_types) for k in published if k.purpose == "case-exchange") == [
+        ("330000", []), ("510000", [])]
+
+
+async def test_a_tampered_material_digest_breaks_the_signature(services, exchanges):
+    _case_id, number = await a_case(services, exchanges)
+    altered = MATERIALS[0].hex()[:-1] + ("0" if MATERIALS[0].hex()[-1] != "0" else "1")
+    await services.db.pool.execute(
+        "UPDATE case_exchanges SET body = convert_to(replace(convert_from(body, 'UTF8'), $2, $3), 'UTF8') "
+        "WHERE case_number = $1 AND seq = 1", number, MATERIALS[0].hex(), altered)
+
+    verdict = await exchanges.verify(number)
+
+    assert not verdict.ok and (verdict.reason, verdict.position) == ("bad-signature", 1), verdict
+    assert "altered" in verdict.detail
+
+
+async def test_a_reordered_or_missing_entry_is_refused(services, exchanges):
+    _case_id, number = await a_case(services, exchanges)
+    entries = await signed_entries(exchanges, number)
+    _token, trust = await exchanges.published_trust()
+
+    swapped = verify_chain(number, [entries[1], entries[0], *entries[2:]], trust)
+    missing = verify_chain(number, [entries[0], *entries[2:]], trust)
+    other_case = verify_chain("ZJ-000000000000", entries, trust)
+
+    assert (swapped.ok, swapped.reason, swapped.position) == (False, "out-of-order", 1)
+    assert (missing.ok, missing.reason, missing.position) == (False, "out-of-order", 2)
+    assert "entry 2 is missing" in missing.detail
+    assert (other_case.ok, other_case.reason) == (False, "wrong-case")
+
+
+async def _private_key(services, province: str):
+    async with services.db.connection() as conn:
+        key = await key_repository.active_key(conn, "case-exchange", None, province)
+    return services.certificates.vault.unwrap(key["public_key"], key["private_key_wrapped"]), bytes(key["kid"])
+
+
+async def test_a_hand_over_signed_by_another_provinces_key_is_refused(services, exchanges):
+    _token, trust = await exchanges.published_trust()
+    sichuan, kid = await _private_key(services, "510000")
+    forged = sign(handover_body(case_number="ZJ-forged00001", seq=1, prev=None, at=dt.datetime.now(dt.UTC),
+                                from_division="330106", to_division="510107", role="receiving_officer", form=FORM,
+                                materials=MATERIALS, kid=kid), sichuan)
+
+    verdict = verify_chain("ZJ-forged00001", [forged], trust)
+
+    assert (verdict.ok, verdict.reason, verdict.position) == (False, "key-not-allowed", 1)
+    assert "510000" in verdict.detail and "330000" in verdict.detail
+
+
+async def test_a_countersign_by_the_wrong_province_is_refused(services, exchanges):
+    case_id, number = uuid.uuid4(), "ZJ-wrongsign01"
+    async with services.db.transaction() as conn:
+        await exchanges.record_handover(conn, OFFICER, case_id=case_id, case_number=number, from_division="330106",
+                                        to_division="510107", role="receiving_officer", form_digest=FORM,
+                                        material_digests=MATERIALS)
+    handover = (await signed_entries(exchanges, number))[0]
+    _token, trust = await exchanges.published_trust()
+    zhejiang, kid = await _private_key(services, "330000")
+    # The sender countersigning its own hand-over, in the receiver's name.
+    self_signed = sign(countersign_body(case_number=number, seq=2, prev=digest(handover.body),
+                                        at=dt.datetime.now(dt.UTC), division="510107", role="handling_officer",
+                                        outcome="accepted", kid=kid), zhejiang)
+
+    verdict = verify_chain(number, [handover, self_signed], trust)
+
+    assert (verdict.ok, verdict.reason, verdict.position) == (False, "wrong-countersigner", 2), verdict
+    assert "510000 must countersign" in verdict.detail
+
+
+async def test_the_service_keeps_the_chain_in_order(services, exchanges):
+    case_id, number = uuid.uuid4(), "ZJ-ordered0001"
+
+    async def handover(source: str, target: str) -> None:
+        async with services.db.transaction() as conn:
+            await exchanges.record_handover(conn, OFFICER, case_id=case_id, case_number=number,
+                                            from_division=source, to_division=target, role="receiving_officer",
+                                            form_digest=FORM, material_digests=MATERIALS)
+
+    async def countersign(division: str) -> None:
+        async with services.db.transaction() as conn:
+            await exchanges.countersign(conn, OFFICER, case_id=case_id, receiving_division=division,
+                                        role="handling_officer", outcome="refused")
+
+    # Two hand-overs at once: exactly one is written.
+    results = await asyncio.gather(handover("330106", "510107"), handover("330106", "510104"),
+                                   return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "NoneType"]
+    with pytest.raises(Conflict, match="awaits its countersign"):
+        await handover("330106", "510104")
+    target = json.loads((await exchanges.chain(number))[0].body)["to"]
+    with pytest.raises(Conflict, match=f"handed to {target}"):
+        await countersign("510199" if target != "510199" else "510104")
+    await countersign(target)  # refused: the case stays with the sender
+    with pytest.raises(Conflict, match="held by 330106"):
+        await handover(target, "330106")
+    await handover("330106", "510104")
+    with pytest.raises(NoSigningKey, match="create-key --exchange-province 440000"):
+        async with services.db.transaction() as conn:
+            await exchanges.record_handover(conn, OFFICER, case_id=uuid.uuid4(), case_number="GD-nokey000001",
+                                            from_division="440104", to_division="330106", role="receiving_officer",
+                                            form_digest=FORM, material_digests=[])
+    assert (await exchanges.verify(number)).ok
+
+
+def tongban(settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "TONGBAN_REDIS_PREFIX": settings.redis_prefix}
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+async def test_a_chain_is_exported_and_verified_offline_from_the_file(services, exchanges, settings, tmp_path):
+    _case_id, number = await a_case(services, exchanges)
+    anchors = tmp_path / "anchors.json"
+    anchors.write_bytes(msgspec.json.encode(await services.certificates.lists.trust_anchors()))
+
+    exported = tongban(settings, "cases", "export-exchanges", number)
+    (tmp_path / "chain.json").write_text(exported.stdout)
+    online = tongban(settings, "cases", "verify-exchanges", number)
+    bundle = json.loads(exported.stdout)
+    bundle["entries"].pop(1)
+    (tmp_path / "cut.json").write_text(json.dumps(bundle))
+    # Offline: no database in the environment at all.
+    offline = subprocess.run([sys.executable, "-m", "backend.cli", "cases", "verify-exchanges", number, "--file",
+                              str(tmp_path / "chain.json"), "--anchors", str(anchors)],
+                             env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=60)
+    cut = subprocess.run([sys.executable, "-m", "backend.cli", "cases", "verify-exchanges", number, "--file",
+                          str(tmp_path / "cut.json"), "--anchors", str(anchors)],
+                         env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=60)
+
+    assert exported.returncode == 0, exported.stderr
+    assert online.returncode == 0 and "intact: 4 entries; held by 330106" in online.stdout, online.stdout
+    assert offline.returncode == 0 and "intact: 4 entries" in offline.stdout, offline.stdout + offline.stderr
+    assert cut.returncode == 1 and "BROKEN at entry 2: out-of-order" in cut.stdout, cut.stdout + cut.stderr
+
+
+async def test_the_workflow_hook_signs_hand_over_and_countersigns_acceptance_or_refusal(services, exchanges):
+    """`on_transition` as the cases workflow calls it (proxy and joint cases)."""
+    officer = Actor(kind="staff", id=str(uuid.uuid4()), role="handling_officer", division="510107")
+    cases = [{"id": uuid.uuid4(), "number": f"330106-20270104-{n:06d}", "receiving_division": "330106",
+              "handling_division": "510107", "form_digest": FORM} for n in (1, 2)]
+    materials = [{"digest": MATERIALS[0]}, {"digest": None}]
+    for case, answer in zip(cases, ("accept", "refuse"), strict=True):
+        for action in ("hand_over", answer):
+            async with services.db.transaction() as conn:
+                await exchanges.on_transition(conn, case, 1, action, officer, materials)
+
+    accepted, refused = [await exchanges.verify(c["number"]) for c in cases]
+
+    assert (accepted.ok, accepted.entries, accepted.holder) == (True, 2, "510107")
+    assert (refused.ok, refused.entries, refused.holder) == (True, 2, "330106")
+    countersign = json.loads((await exchanges.chain(cases[1]["number"]))[-1].body)
+    assert (countersign["outcome"], countersign["role"]) == ("refused", "handling_officer")
