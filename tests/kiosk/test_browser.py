@@ -375,6 +375,26 @@ async def test_an_application_with_scanned_materials_and_its_receipt(kiosk):
     assert "已提交" in await page.inner_text("main")
 
 
+async def test_a_supplement_answered_with_a_scan(kiosk):
+    """王建国's demo case waits for a 补正 (his ID card's photo page was unclear): 我的办件 marks it, says
+    what is asked and why, and he answers it with a new scan."""
+    page, screens, base_url, _ = kiosk
+    await sign_in(page, screens, "wang")
+    await page.click("[data-task=cases]")
+    await page.click("button[data-case]:has-text('待补正')")
+    await page.wait_for_selector("main[data-screen=case] #supplement")
+    await screens.check("case-supplement-asked")
+    assert "照片页不清晰" in await page.inner_text("main")
+    await page.click("#supplement")
+    async with httpx.AsyncClient(base_url=base_url) as device:
+        await device.post("/kiosk/device/simulator/document", json={"document": "id-card-copy"})
+    await page.click("#scan")
+    await page.click("#use-scan")
+    await page.click("#submit-supplement")
+    await page.wait_for_selector("main[data-screen=supplemented]")
+    await screens.check("supplemented")
+
+
 async def test_pension_recognition_with_the_liveness_challenge(kiosk_server, browser, figures):
     """张桂兰 (overdue) registers her face from the chip photo, agrees to face recognition, follows the
     random head movements and prints the record. The camera here is a page-level stand-in that shows
