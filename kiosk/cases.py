@@ -41,7 +41,6 @@ def kiosk_case_controllers(settings: Settings) -> list[type[Controller]]:
         guards = [resident_guard]
         dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
         security = SESSION_SECURITY
-        request_max_body_size = settings.material_max_bytes + MULTIPART_ALLOWANCE
 
         @get("/apply/items", operation_id="kioskApplyItems", summary="What I can apply for here",
              description="The items catalogue resolution offers for a matter of my home division at this kiosk's "
@@ -73,15 +72,6 @@ def kiosk_case_controllers(settings: Settings) -> list[type[Controller]]:
 
             return await idempotent_create(request, services, actor, create)
 
-        @post("/me/materials", operation_id="kioskUploadMaterial", summary="Keep a scanned material",
-              description="One file from the kiosk's scanner, kept as the phone's uploads are (checked by content, "
-                          "metadata removed, encrypted); name its `id` when applying or answering a 补正.")
-        async def upload(self, data: Annotated[ScannedMaterial, Body(media_type=RequestEncodingType.MULTI_PART)],
-                         services: NamedDependency[Services], actor: NamedDependency[Actor]) -> Response[MaterialView]:
-            content = await data.file.read()
-            return Response(await services.cases.upload(actor, content, data.file.filename or "scan",
-                                                        data.file.content_type or None, data.kind), status_code=201)
-
         @get("/me/cases", operation_id="kioskMyCases", summary="My cases (at a kiosk)",
              description="Newest first, with state and deadline: the cases service's own list.")
         async def my_cases(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
@@ -103,4 +93,23 @@ def kiosk_case_controllers(settings: Settings) -> list[type[Controller]]:
                              services: NamedDependency[Services], actor: NamedDependency[Actor]) -> CaseView:
             return await services.cases.supplement(case_id, data, actor)
 
-    return [KioskCaseController]
+    class KioskMaterialController(Controller):
+        """The scanner's file, up to `material_max_bytes` whatever `max_body_bytes` says (this route only)."""
+
+        path = "/kiosk/v1"
+        tags = ["kiosk"]
+        guards = [resident_guard]
+        dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
+        security = SESSION_SECURITY
+        request_max_body_size = settings.material_max_bytes + MULTIPART_ALLOWANCE
+
+        @post("/me/materials", operation_id="kioskUploadMaterial", summary="Keep a scanned material",
+              description="One file from the kiosk's scanner, kept as the phone's uploads are (checked by content, "
+                          "metadata removed, encrypted); name its `id` when applying or answering a 补正.")
+        async def upload(self, data: Annotated[ScannedMaterial, Body(media_type=RequestEncodingType.MULTI_PART)],
+                         services: NamedDependency[Services], actor: NamedDependency[Actor]) -> Response[MaterialView]:
+            content = await data.file.read()
+            return Response(await services.cases.upload(actor, content, data.file.filename or "scan",
+                                                        data.file.content_type or None, data.kind), status_code=201)
+
+    return [KioskCaseController, KioskMaterialController]

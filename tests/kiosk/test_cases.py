@@ -14,7 +14,7 @@ from PIL import Image
 
 from kiosk.device.scanner import DEMO_DOCUMENTS, SimulatedScanner, SamplePaper
 from tests.conftest import template_with_catalogue
-from tests.factories import bearer, register_citizen, resident_id, staff_token
+from tests.factories import bearer, exchange_keys, register_citizen, resident_id, staff_token
 from tests.kiosk.conftest import id_card, session, sign_in
 
 ITEM = "RS-20-002-00"  # 城乡居民基本养老保险关系转移接续: an elderly resident's pension moves with her
@@ -85,6 +85,7 @@ async def test_an_application_with_scanned_materials_a_receipt_and_a_supplement_
     page = await device.client.get(f"/kiosk/v1/printer/jobs/{job['id']}/document")
     assert page.status_code == 200 and Image.open(io.BytesIO(page.content)).size == (1240, 1754)
 
+    await exchange_keys(services, ("330000", "110000"))  # hand-over records are signed by each province
     receiving = await staff_token(client, services, "receiving_officer", "330000")
     handling = await staff_token(client, services, "handling_officer", "110000")
     for token, action, body in [(receiving, "receive", {}), (receiving, "hand_over", {}), (handling, "accept", {}),
