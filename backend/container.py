@@ -26,7 +26,9 @@ from backend.identity.sms import OutboxGateway
 from backend.kiosks.service import KioskService
 from backend.materials.checks import MaterialLimits
 from backend.materials.store import MaterialStore
+from backend.monitoring.service import MonitoringService
 from backend.notifications.service import NotificationService
+from backend.ratings.service import RatingService
 from backend.security.pii import PiiCipher
 from backend.security.tokens import TokenCodec
 
@@ -53,6 +55,8 @@ class Services:
     calendar: CalendarService
     materials: MaterialStore
     cases: CaseService
+    ratings: RatingService
+    monitoring: MonitoringService
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -84,11 +88,12 @@ class Services:
                             CaseExchanges(db, audit, certificates.vault, certificates.lists))
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates, catalogue, cases,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
-        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
+        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications, events)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials, cases)
+                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials, cases,
+                   RatingService(db, audit, cases.workflow), MonitoringService(db, audit))
 
     async def close(self) -> None:
         self.face.close()

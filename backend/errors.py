@@ -401,3 +401,16 @@ class ModeNotOffered(DomainError):
 class CoordinationPending(Conflict):
     slug = "coordination-pending"
     title = "The case cannot be decided before every coordination task is done"
+
+
+# -- ratings (好差评) ---------------------------------------------------------------------------------
+
+
+class RatingNotOpen(Conflict):
+    slug = "rating-not-open"
+    title = "The case can be rated once its result is out"
+
+
+class AlreadyRated(Conflict):
+    slug = "already-rated"
+    title = "The case has been rated already"

@@ -31,6 +31,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
 
 def free_port() -> int:
@@ -83,11 +84,15 @@ def running(command: list[str], port: int, env: dict[str, str], ready_path: str 
             process.kill()
 
 
-def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> LoadResult:
-    """Drive `url` with wrk from a separate process and parse its latency distribution."""
+def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None,
+        script: str | None = None) -> LoadResult:
+    """Drive `url` with wrk from a separate process and parse its latency distribution; `script` is a
+    wrk Lua script (for POSTs and changing paths)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command += ["-s", script]
     for key, value in (headers or {}).items():
         command += ["-H", f"{key}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -95,7 +100,10 @@ def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[st
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out)[1])
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out)[1])
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0)
+    requests = int(re.search(r"(\d+) requests in", out)[1])
+    if (refusal := re.search(r"first non-2xx answer: .*", out)) is not None:
+        print(f"{name}: {refusal[0][:300]}", file=sys.stderr)
+    return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0, requests)
 
 
 def _ms(value: str) -> float:

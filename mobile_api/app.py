@@ -38,6 +38,7 @@ from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.notifications import NOTIFICATION_CONTROLLERS
 from mobile_api.openapi import document_problems
 from mobile_api.pension import PENSION_CONTROLLERS
+from mobile_api.ratings import RATING_CONTROLLERS
 from mobile_api.problems import EXCEPTION_HANDLERS
 from mobile_api.system import SYSTEM_CONTROLLERS
 
@@ -141,7 +142,8 @@ def create_app(
     routes: list[Any] = [
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
         *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
-        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, *case_controllers(settings), *kiosk_case_controllers(settings), agent_router(), MetricsController,
+        *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, *case_controllers(settings),
+        *kiosk_case_controllers(settings), *RATING_CONTROLLERS, agent_router(), MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.catalogue.schemas import DivisionCode, DivisionView, ItemCode, Mode, ModeView
+from backend.certificates.schemas import AuthorityId
 
 CaseState = Literal[
     "submitted", "received", "refused", "handed_over", "accepted", "in_review", "supplement_requested",
@@ -25,7 +26,6 @@ STATE_NAMES: dict[str, str] = {
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
 Reasons = Annotated[list[Reason], msgspec.Meta(min_length=1, max_length=20)]
 MaterialName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-CaseNumber = Annotated[str, msgspec.Meta(pattern=r"^\d{6}-\d{8}-\d{6,}$", examples=["330106-20261201-000001"])]
 
 
 class GivenMaterial(msgspec.Struct, forbid_unknown_fields=True):
@@ -93,7 +93,7 @@ class Decision(msgspec.Struct):
 
 class Delivery(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     method: Literal["e_certificate", "post", "window"]
-    tracking_number: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{6,40}$")] | None = None
+    tracking_number: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{6,40}(?!\n)$")] | None = None
     window: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
@@ -276,7 +276,7 @@ class ResultAuthority(msgspec.Struct, forbid_unknown_fields=True):
 
     item_code: ItemCode
     division_code: DivisionCode
-    authority_id: Annotated[str, msgspec.Meta(pattern=r"^\d{6}-[a-z][a-z0-9]{1,15}$")]
+    authority_id: AuthorityId
 
 
 class DueCase(msgspec.Struct):

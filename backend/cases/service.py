@@ -71,6 +71,7 @@ from backend.errors import (
 )
 from backend.events.service import EventService
 from backend.identity import divisions
+from backend.monitoring import metrics
 from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
 
@@ -120,7 +121,8 @@ class CaseService:
             raise ValidationFailed(problems)
         standard = await self.catalogue.receipt.standard(form.item_code, form.receiving_division,
                                                          form.handling_division, as_of)
-        _, schema_source = await self.catalogue.receipt.form_schema(form.item_code, form.handling_division, as_of)
+        governing = standard.governing_variant
+        schema_source = f"variant:{governing.division}:{governing.version}" if governing else "national"
         result = (await self.catalogue.items.get(form.item_code)).result
         by_name = {m.name: m for m in standard.materials}
         errors = [FieldError(f"#/materials/{i}/name", f"{m.name!r} is not a material of the receipt standard")
@@ -152,6 +154,7 @@ class CaseService:
             await self.audit.record(conn, actor, "case.applied", "case", str(case["id"]), division=form.receiving_division,
                                     detail={"number": number, "item_code": form.item_code, "mode": form.mode,
                                             "handling_division": form.handling_division, "materials": len(rows)})
+            metrics.case_applied(form.mode)
             return await self._citizen_view(conn, case, actor)
 
     async def _given_materials(self, conn: asyncpg.Connection, citizen_id: uuid.UUID,

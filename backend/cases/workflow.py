@@ -20,6 +20,7 @@ from backend.db import Database
 from backend.errors import Forbidden, InvalidTransition, NotFound, OutsideDivision
 from backend.events.service import EventService
 from backend.identity import divisions
+from backend.monitoring import metrics
 from backend.notifications.schemas import Subject, Text
 from backend.notifications.service import NotificationService
 
@@ -166,6 +167,7 @@ class Workflow:
         await self.audit.record(conn, actor, f"case.{action}", "case", str(case["id"]), division=division,
                                 detail={"number": case["number"], "from": case["state"], "to": move["to_state"],
                                         **(detail or {})})
+        metrics.case_transition(action)
         return updated
 
     @staticmethod

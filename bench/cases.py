@@ -1,0 +1,203 @@
+"""HTTP benchmark of cross-province cases against `GET /me` (the baseline) in the same run and server.
+
+- `POST /me/cases`: a citizen applies online for 婚姻登记记录证明 (MZ-20-001-00, handled in 成都锦江) from
+  杭州, the 居民身份证 replaced by their own e-certificate: catalogue resolution (mode offered there
+  today), the form checked against the item's schema, the certificate checked, the case written with its
+  number, material, timeline step, notification (with SMS), event and audit entry in one transaction.
+- `POST /staff/cases/{id}/actions` `{"action": "accept"}`: a handling officer of 四川 accepts a
+  submitted case — the state table under the case's row lock, the deadline in working days, the
+  timeline step, notification, SMS, event and audit entry. Each request takes the next of the cases
+  made beforehand, so every one is a real first acceptance.
+
+Goal (issue #14): each at least 0.5 of `GET /me`'s throughput, at 64 concurrent clients.
+
+    python bench/cases.py [--workers N] [--seconds S] [--connections C]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.harness import (  # noqa: E402
+    LoadResult,
+    bench_citizen,
+    free_port,
+    http_arguments,
+    report,
+    run_async,
+    running,
+    scratch_database,
+    servers,
+    wrk,
+)
+
+RESIDENT_ID = "330106198806120025"
+PHONE = "13912345678"
+OFFICER, PASSWORD = "bench.handling.510000", "bench password 0123456789"
+PREFIX = f"bench-cases-{os.getpid()}:"
+ROUNDS = 5
+
+
+def application(certificate_id: str) -> dict:
+    return {"item_code": "MZ-20-001-00", "receiving_division": "330106", "handling_division": "510104",
+            "mode": "online",
+            "form": {"applicant_name": "陈静", "resident_id": RESIDENT_ID, "phone": PHONE, "purpose": "购房"},
+            "materials": [{"name": "居民身份证", "certificate_id": certificate_id}]}
+
+
+async def prepare(database_url: str, redis_url: str, cases: int) -> tuple[str, dict, list[str]]:
+    """Migrate a scratch database with the sample catalogue; one applicant holding an ID-card
+    e-certificate, one handling officer, and `cases` submitted online cases waiting for acceptance.
+    Answers the applicant's token, the application body and the case ids."""
+    import msgspec
+
+    from backend.actors import Actor
+    from backend.cases.schemas import CaseApplication
+    from backend.certificates.schemas import AuthorityCreate, CertificateIssue
+    from backend.config import load_settings
+    from backend.container import Services
+    from backend.identity.schemas import StaffCreate
+    from backend.migrate import apply_migrations
+
+    await apply_migrations(database_url)
+    settings = load_settings({}, database_url=database_url, redis_url=redis_url, redis_prefix=PREFIX,
+                             code_resend_seconds=0, db_pool_max=8)
+    services = await Services.start(settings)
+    try:
+        system = Actor.system()
+        await services.catalogue.load_catalogue(system, progress=lambda _: None)
+        token = await bench_citizen(services, PHONE, RESIDENT_ID, "陈静", "330106")
+        citizen_id = await services.db.pool.fetchval("SELECT id FROM citizens")
+        await services.certificates.authorities.create_authority(msgspec.convert(
+            {"id": "330000-gat", "name": "浙江省公安厅", "certificate_types": ["id_card"]}, AuthorityCreate), system)
+        await services.certificates.authorities.create_key("330000-gat", system)
+        await services.certificates.authorities.create_key(None, system)
+        certificate = await services.certificates.issue(msgspec.convert(
+            {"authority_id": "330000-gat", "certificate_type": "id_card",
+             "holder": {"kind": "citizen", "citizen_id": str(citizen_id)},
+             "fields": {"ethnicity": "汉", "address": "杭州市西湖区文三路 90 号"}}, CertificateIssue), system)
+        await services.identity.create_staff(msgspec.convert(
+            {"username": OFFICER, "display_name": "bench", "password": PASSWORD, "role": "handling_officer",
+             "division_code": "510000"}, StaffCreate), system)
+        body = application(str(certificate.id))
+        applicant = Actor(kind="citizen", id=str(citizen_id), role="citizen")
+        form = msgspec.convert(body, CaseApplication)
+        made: list[str] = []
+
+        async def apply_some(n: int) -> None:
+            for _ in range(n):
+                made.append(str((await services.cases.apply(form, applicant)).id))
+
+        await asyncio.gather(*(apply_some(cases // 8 + 1) for _ in range(8)))
+        return token, body, made
+    finally:
+        await services.close()
+
+
+# The first refusal's answer is printed (wrk's output keeps it), so a run with non-2xx says why.
+REPORT_REFUSAL = """
+local told = false
+response = function(status, headers, body)
+  if status >= 300 and not told then
+    told = true
+    print("first non-2xx answer: " .. status .. " " .. body)
+  end
+end
+"""
+
+POST_SCRIPT = """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+""" + REPORT_REFUSAL
+
+# Each request accepts the next prepared case; the offset carries on from the previous round.
+ACCEPT_SCRIPT = """
+local ids = {{}}
+for line in io.lines("{ids}") do ids[#ids + 1] = line end
+local next_id = tonumber(os.getenv("CASE_OFFSET") or "0")
+wrk.method = "POST"
+wrk.body = '{{"action": "accept"}}'
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  next_id = next_id + 1
+  return wrk.format(nil, "/staff/cases/" .. ids[(next_id - 1) % #ids + 1] .. "/actions")
+end
+""" + REPORT_REFUSAL.replace("{", "{{").replace("}", "}}")
+
+
+def _combined(name: str, runs: list[LoadResult]) -> LoadResult:
+    return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
+                      statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
+                      sum(r.errors for r in runs), sum(r.requests for r in runs))
+
+
+def main() -> None:
+    import httpx
+
+    args, load = http_arguments(__doc__)
+    round_seconds = max(1, load["seconds"] // ROUNDS)
+    # Enough cases for every acceptance of all rounds at a generous rate (more would only slow the set-up).
+    cases = 300 * load["seconds"] + 2 * args.connections * ROUNDS
+    with servers() as (admin_url, redis_url), tempfile.TemporaryDirectory() as scratch:
+        database_url = run_async(scratch_database(admin_url, "tongban_bench_cases"))
+        token, body, case_ids = run_async(prepare(database_url, redis_url, cases))
+        ids_file, create_script, accept_script = (os.path.join(scratch, n) for n in ("ids", "create.lua", "accept.lua"))
+        with open(ids_file, "w") as f:
+            f.write("\n".join(case_ids) + "\n")
+        with open(create_script, "w") as f:
+            f.write(POST_SCRIPT.format(body=json.dumps(json.dumps(body, ensure_ascii=False), ensure_ascii=False)))
+        with open(accept_script, "w") as f:
+            f.write(ACCEPT_SCRIPT.format(ids=ids_file))
+        citizen = {"Authorization": f"Bearer {token}"}
+        port = free_port()
+        env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "TONGBAN_REDIS_PREFIX": PREFIX,
+               "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_DB_POOL_MAX": "20"}
+        command = [sys.executable, "-m", "backend.cli", "serve", "--no-worker", "--workers", str(args.workers),
+                   "--port", str(port)]
+        with running(command, port, env, "/health/ready") as base:
+            signed_in = httpx.post(base + "/auth/staff/sign-in", json={"username": OFFICER, "password": PASSWORD})
+            officer = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+            wrk("warm-up", base + "/me", headers=citizen, seconds=2, connections=args.connections)
+            wrk("warm-up", base + "/me/cases", headers=citizen, seconds=2, connections=args.connections,
+                script=create_script)
+            runs: dict[str, list[LoadResult]] = {"me": [], "create": [], "accept": []}
+            offset = 0
+            for _ in range(ROUNDS):
+                runs["me"].append(wrk("me", base + "/me", headers=citizen, seconds=round_seconds,
+                                      connections=args.connections))
+                runs["create"].append(wrk("create", base + "/me/cases", headers=citizen, seconds=round_seconds,
+                                          connections=args.connections, script=create_script))
+                os.environ["CASE_OFFSET"] = str(offset)
+                runs["accept"].append(wrk("accept", base + "/staff/cases", headers=officer, seconds=round_seconds,
+                                          connections=args.connections, script=accept_script))
+                # Requests cut off at the end of a run were sent but are not counted: skip past them.
+                offset += runs["accept"][-1].requests + 2 * args.connections
+    if offset > len(case_ids):
+        print(f"warning: {offset} acceptances asked of {len(case_ids)} prepared cases; the rest answered 409")
+    baseline = _combined("GET /me (baseline: JWT, revocation check, SELECT, audit append)", runs["me"])
+    results = [_combined("POST /me/cases (apply online, e-certificate as material)", runs["create"]),
+               _combined("POST /staff/cases/{id}/actions accept (state table, row lock, deadline)", runs["accept"])]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"wrk -t1 -c{args.connections}, {ROUNDS} alternating rounds of {round_seconds} s per target over "
+          f"loopback; server workers: {args.workers}")
+    print(report("Cross-province cases", results, baseline))
+    for name in ("create", "accept"):
+        ratios = [r.requests_per_second / m.requests_per_second for r, m in zip(runs[name], runs["me"], strict=True)]
+        p99 = [m.p99_ms / r.p99_ms for r, m in zip(runs[name], runs["me"], strict=True) if r.p99_ms]
+        ratio = statistics.median(ratios)
+        print(f"{name}: req/s ratio to GET /me round by round {', '.join(f'{r:.2f}' for r in ratios)}; median "
+              f"{ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}); p99 ratio (GET /me p99 / "
+              f"its p99) median {statistics.median(p99):.2f}")
+
+
+if __name__ == "__main__":
+    main()
