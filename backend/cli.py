@@ -1,5 +1,5 @@
 """The `tongban` command: serve, worker, migrate, demo-data, create-staff, certificates, kiosks, face,
-events, pension, calendar, audit verify and checkpoint."""
+events, pension, calendar, cases, audit verify and checkpoint."""
 
 from __future__ import annotations
 
