@@ -85,13 +85,13 @@ class Services:
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
         notifications = NotificationService(db, audit, cipher, sms)
-        kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
-                              signature_window_seconds=settings.kiosk_signature_window_seconds)
-        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications, events)
         calendar = CalendarService(db, audit)
         materials = MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings))
         cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials,
                             CaseExchanges(db, audit, certificates.vault, certificates.lists))
+        kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates, catalogue, cases,
+                              signature_window_seconds=settings.kiosk_signature_window_seconds)
+        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications, events)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),

@@ -3,13 +3,16 @@ step) and the small API it calls on the device (`/kiosk/device/…`): the card r
 the camera's photo, calls on the resident's session forwarded to the server signed by the device key,
 and — with the development simulator — inserting and removing test cards and loading paper.
 
-On a real kiosk these routes run on the kiosk itself (`tongban kiosks agent`), next to the drivers;
-in development `tongban serve --demo-data` runs them inside the server with the simulator
-(docs/kiosk.md). The screen never holds a credential: the device keeps the session id and the key.
+On a real kiosk these routes belong on the kiosk itself, next to the drivers (a standalone agent
+process is not built yet); in development `tongban serve --demo-data` runs them inside the server with
+the simulators (docs/kiosk.md). The screen never holds a credential: the device keeps the session id and the key.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +23,12 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from PIL import Image
 
 from kiosk.device.printer import FilePrinter
 from kiosk.device.reader import SimulatedCardReader
 from kiosk.device.runtime import KioskDevice, NoCard
+from kiosk.device.scanner import OUTCOMES, Scan, SimulatedScanner
 
 UI_FOLDER = Path(__file__).resolve().parent / "ui"
 _FORWARDED = ("content-type",)
@@ -40,6 +45,12 @@ def _simulated(device: KioskDevice) -> SimulatedCardReader:
     if not isinstance(device.reader, SimulatedCardReader):
         raise HTTPException(status_code=404, detail="this kiosk has real hardware, no simulator")
     return device.reader
+
+
+def _simulated_scanner(device: KioskDevice) -> SimulatedScanner:
+    if not isinstance(device.scanner, SimulatedScanner):
+        raise HTTPException(status_code=404, detail="this kiosk has a real scanner, or none")
+    return device.scanner
 
 
 def _passed_on(response: Any) -> Response[bytes]:
@@ -91,6 +102,32 @@ async def enrol(request: Request[Any, Any, Any]) -> Response[bytes]:
         raise HTTPException(status_code=409, detail="no card in the reader") from None
 
 
+@post("/device/scan", include_in_schema=False)
+async def scan(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Scan the paper on the glass for the resident (`{"kind": material name}`): the material the
+    server kept, the pages, and a small preview of a one-page scan so the resident sees what was read.
+    409 with the scanner's outcome when nothing was scanned (empty glass, jam, scanner offline)."""
+    device = device_of(request)
+    kind = msgspec.json.decode(await request.body() or b"{}").get("kind")
+    scanned, response = await device.scan_material(kind if isinstance(kind, str) else None)
+    if response is None:
+        return Response({"outcome": scanned.outcome}, status_code=409)
+    if response.status_code != 201:
+        return _passed_on(response)
+    return Response({"outcome": scanned.outcome, "pages": scanned.pages, "material": response.json(),
+                     "preview": await asyncio.to_thread(_preview, scanned)}, status_code=201)
+
+
+def _preview(scanned: Scan) -> str | None:
+    if scanned.content_type != "image/jpeg":
+        return None
+    image = Image.open(io.BytesIO(scanned.content))
+    image.thumbnail((360, 510))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
+
+
 @delete("/device/session", include_in_schema=False, status_code=204)
 async def sign_out(request: Request[Any, Any, Any], reason: FromQuery[str] = "signed-out") -> None:
     await device_of(request).end_session("card-removed" if reason == "card-removed" else "signed-out")
@@ -137,10 +174,41 @@ async def load_paper(request: Request[Any, Any, Any]) -> None:
     device.printer.load_paper(int(msgspec.json.decode(await request.body() or b"{}").get("sheets", 0)))
 
 
+@get("/device/simulator/documents", include_in_schema=False)
+async def simulator_documents(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    scanner = _simulated_scanner(device_of(request))
+    placed = scanner.placed()
+    return [{"key": d.key, "title": d.title, "pages": len(d.pages), "placed": placed is d}
+            for d in scanner.documents.values()]
+
+
+@post("/device/simulator/document", include_in_schema=False, status_code=204)
+async def place_document(request: Request[Any, Any, Any]) -> None:
+    """Lay a test document on the scanner's glass (`{"document": key}`), or make the next scan fail
+    (`{"fault": "paper-jam"}`)."""
+    scanner = _simulated_scanner(device_of(request))
+    asked = msgspec.json.decode(await request.body() or b"{}")
+    if asked.get("fault"):
+        if asked["fault"] not in OUTCOMES[2:]:
+            raise HTTPException(status_code=422, detail=f"a fault is one of {', '.join(OUTCOMES[2:])}")
+        scanner.fail_next(asked["fault"])
+        return
+    try:
+        scanner.place(asked.get("document", ""))
+    except KeyError:
+        raise HTTPException(status_code=404, detail=f"no test document {asked.get('document')!r}") from None
+
+
+@delete("/device/simulator/document", include_in_schema=False, status_code=204)
+async def remove_document(request: Request[Any, Any, Any]) -> None:
+    _simulated_scanner(device_of(request)).remove()
+
+
 def agent_router() -> Router:
     """The kiosk UI and its device API, under /kiosk."""
     assets = create_static_files_router("/assets", [UI_FOLDER], include_in_schema=False,
                                         cache_control=None)
-    return Router("/kiosk", route_handlers=[index, bare, state, sign_in, enrol, sign_out, forward,
-                                            simulator_cards, insert_card, remove_card, load_paper, assets],
+    return Router("/kiosk", route_handlers=[index, bare, state, sign_in, enrol, scan, sign_out, forward,
+                                            simulator_cards, insert_card, remove_card, load_paper,
+                                            simulator_documents, place_document, remove_document, assets],
                   include_in_schema=False)

@@ -28,6 +28,7 @@ from kiosk.device.keys import DeviceKey
 from kiosk.device.printer import FilePrinter
 from kiosk.device.reader import SimulatedCardReader
 from kiosk.device.runtime import KioskDevice
+from kiosk.device.scanner import SimulatedScanner
 from kiosk.device.simulator import DEMO_CARDS, build_cards, camera_file, framed
 from ml_models.pipeline import FacePipeline
 
@@ -90,7 +91,7 @@ async def start_demo_device(services: Services, transport: httpx.AsyncBaseTransp
         cards = {}
     printer = FilePrinter(folder / "printed", sheets=50)
     return KioskDevice.connect(key, "http://kiosk.local", SimulatedCardReader(cards), printer, transport=transport,
-                               scanner="ok")
+                               scanner=SimulatedScanner())
 
 
 @contextlib.asynccontextmanager

@@ -22,6 +22,7 @@ from backend.config import Settings, load_settings
 from backend.container import Services
 from backend.logs import configure_logging
 from kiosk.agent import agent_router
+from kiosk.cases import kiosk_case_controllers
 from kiosk.demo import running_demo_device
 from kiosk.devices import KIOSK_CONTROLLERS
 from mobile_api.cases import case_controllers
@@ -148,7 +149,7 @@ def create_app(
         *SYSTEM_CONTROLLERS, *IDENTITY_CONTROLLERS, *CATALOGUE_CONTROLLERS, *CERTIFICATE_CONTROLLERS,
         *FACE_CONTROLLERS, *NOTIFICATION_CONTROLLERS, *KIOSK_CONTROLLERS, *EVENT_CONTROLLERS, *FILING_CONTROLLERS,
         *PENSION_CONTROLLERS, *INFORMATION_CONTROLLERS, *SHARING_CONTROLLERS, *case_controllers(settings),
-        *RATING_CONTROLLERS, agent_router(), MetricsController,
+        *kiosk_case_controllers(settings), *RATING_CONTROLLERS, agent_router(), MetricsController,
         *extra_routes,
         create_static_files_router("/docs/assets", [openapi_ui_bundles.swagger_ui.static_path],
                                    include_in_schema=False),

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 
 from backend.config import Settings, load_settings
 from backend.container import Services
@@ -110,8 +111,14 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 
 @pytest.fixture
-async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+def app(services: Services) -> Litestar:
+    """The test's app (made once: building it takes about a second on a loaded machine)."""
+    return create_app(services=services)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client calling the app in this event loop, so it shares the test's pools."""
-    transport = httpx.ASGITransport(app=create_app(services=services))
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
         yield test_client

@@ -55,8 +55,10 @@ def free_port() -> int:
 @contextmanager
 def tongban_server(
     settings, data_dir, *, workers: int = 1, demo_data: bool = False, env: dict[str, str] | None = None,
+    ready_within: float = 60,
 ) -> Iterator[RunningServer]:
-    """`tongban serve` against the test's database and Redis prefix, ready when this yields."""
+    """`tongban serve` against the test's database and Redis prefix, ready when this yields (refused
+    after `ready_within` seconds)."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
                    "TONGBAN_REDIS_PREFIX": settings.redis_prefix, "TONGBAN_CODE_RESEND_SECONDS": "0",
@@ -72,7 +74,7 @@ def tongban_server(
             # A session of its own, so that `kill` reaches every process it starts and nothing else.
             env=environment, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     server = RunningServer(f"http://127.0.0.1:{port}", process, output)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_within
     while True:
         try:
             if httpx.get(server.base_url + "/health/ready", timeout=1).status_code == 200:

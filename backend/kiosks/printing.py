@@ -6,6 +6,8 @@ device has paper; the screen reads the job's state."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import uuid
 from typing import Any
 
@@ -13,11 +15,13 @@ import asyncpg
 
 from backend.actors import Actor
 from backend.audit.service import AuditLog
+from backend.cases.service import CaseService
 from backend.certificates.service import CertificateService
 from backend.db import Database
 from backend.errors import Conflict, IdempotencyKeyReused, KioskCapabilityMissing, NotFound, ValidationFailed
 from backend.idempotency import check_key
 from backend.kiosks import repository
+from backend.kiosks.cases import case_receipt_png, place_name
 from backend.kiosks.devices import Kiosk
 from backend.kiosks.schemas import PrintJobView, PrintOutcome, PrintRequest
 
@@ -34,8 +38,8 @@ def _view(row: asyncpg.Record) -> PrintJobView:
 
 
 class KioskPrinting:
-    def __init__(self, db: Database, audit: AuditLog, certificates: CertificateService) -> None:
-        self.db, self.audit, self.certificates = db, audit, certificates
+    def __init__(self, db: Database, audit: AuditLog, certificates: CertificateService, cases: CaseService) -> None:
+        self.db, self.audit, self.certificates, self.cases = db, audit, certificates, cases
 
     async def request(self, kiosk: Kiosk, actor: Actor, key: str | None, form: PrintRequest) -> tuple[PrintJobView, bool]:
         """The resident asks for a document of theirs to be printed here; with the same key again, the
@@ -46,10 +50,11 @@ class KioskPrinting:
             raise ValidationFailed.field("Idempotency-Key", "print requests need an Idempotency-Key, so a retry "
                                                             "never prints twice")
         check_key(key)
+        # The resident's own certificate or case (audited as read); anyone else's answers as missing.
         if form.document_kind == "case-receipt":
-            raise NotFound("case receipts are printed once cases exist at the kiosk")
-        # The resident's own certificate (audited as read); anyone else's answers as missing.
-        await self.certificates.registry.my_certificate(actor, form.document_id, "certificate.print_requested")
+            await self.cases.my_case(form.document_id, actor)
+        else:
+            await self.certificates.registry.my_certificate(actor, form.document_id, "certificate.print_requested")
         async with self.db.transaction() as conn:
             row, created = await repository.insert_print_job(
                 conn, kiosk_id=kiosk.id, citizen_id=uuid.UUID(actor.id or ""), session_id=uuid.UUID(actor.session_id or ""),
@@ -90,6 +95,10 @@ class KioskPrinting:
             raise Conflict(f"the job is {row['status']}; take it first")
         holder = Actor(kind="citizen", id=str(row["citizen_id"]), device=str(kiosk.id),
                        session_id=str(row["session_id"]) if row["session_id"] else None)
+        if row["document_kind"] == "case-receipt":
+            case = await self.cases.my_case(uuid.UUID(row["document_id"]), holder)
+            place = functools.partial(place_name, self.cases.places)
+            return await asyncio.to_thread(case_receipt_png, case, self.cases.now(), place)
         return await self.certificates.registry.my_printout(holder, uuid.UUID(row["document_id"]), "png")
 
     async def report(self, kiosk: Kiosk, actor: Actor, job_id: uuid.UUID, outcome: PrintOutcome) -> PrintJobView:

@@ -13,6 +13,7 @@ import httpx
 from kiosk.device.keys import DeviceKey, KioskSignature
 from kiosk.device.printer import Printer
 from kiosk.device.reader import CardReader, IdCard
+from kiosk.device.scanner import Scan, Scanner
 
 log = logging.getLogger("tongban.kiosk.device")
 AGENT_VERSION = "1.0.0"
@@ -24,7 +25,7 @@ class NoCard(Exception):
 
 class KioskDevice:
     def __init__(self, key: DeviceKey, server: httpx.AsyncClient, reader: CardReader, printer: Printer | None,
-                 *, camera: str = "ok", scanner: str = "absent") -> None:
+                 *, camera: str = "ok", scanner: Scanner | None = None) -> None:
         self.key, self.server, self.reader, self.printer = key, server, reader, printer
         self.camera, self.scanner = camera, scanner
         self.session_id: str | None = None
@@ -50,7 +51,8 @@ class KioskDevice:
         if self.printer is not None:
             status, sheets = self.printer.status()
             printer = {"status": status, "sheets_left": sheets}
-        return {"reader": self.reader.status(), "camera": self.camera, "scanner": self.scanner, "printer": printer,
+        scanner = self.scanner.status() if self.scanner is not None else "absent"
+        return {"reader": self.reader.status(), "camera": self.camera, "scanner": scanner, "printer": printer,
                 "agent_version": AGENT_VERSION}
 
     async def heartbeat(self) -> dict[str, Any]:
@@ -112,6 +114,24 @@ class KioskDevice:
         card = self.reader.present()
         if self.session_id is not None and (card is None or card.resident_id != self.session_card):
             await self.end_session("card-removed")
+
+    # -- scanning ---------------------------------------------------------------------------------
+
+    async def scan(self) -> Scan:
+        """Scan what lies on the scanner's glass now (the scanner's driver runs in a thread)."""
+        if self.scanner is None:
+            return Scan("scanner-offline")
+        return await asyncio.to_thread(self.scanner.scan)
+
+    async def scan_material(self, kind: str | None) -> tuple[Scan, httpx.Response | None]:
+        """Scan the paper on the glass and keep it on the server as the resident's material (the
+        server checks it as it checks a phone's upload). No upload when nothing was scanned."""
+        scan = await self.scan()
+        if scan.outcome != "scanned":
+            return scan, None
+        response = await self.call("POST", "me/materials", data={"kind": kind} if kind else {},
+                                   files={"file": (scan.name, scan.content, scan.content_type)})
+        return scan, response
 
     # -- printing ---------------------------------------------------------------------------------
 

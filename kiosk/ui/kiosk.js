@@ -21,7 +21,6 @@ const TEXT = {
     taskApply: "跨省办事申请", taskApplyHint: "提交申请和材料",
     taskCases: "我的办件", taskCasesHint: "查看进度、补交材料",
     taskEnrol: "登记人像", taskEnrolHint: "用身份证照片登记，以后可刷脸办事",
-    notYet: "这项服务还没有在自助终端开通", notYetHint: "请到服务窗口办理，或用手机“通办”办理。",
     back: "返回", certificatesTitle: "我的证照", noCertificates: "您还没有电子证照。",
     statusWord: { valid: "有效", expired: "已过期", revoked: "已撤销", "not-yet-valid": "尚未生效", "key-withdrawn": "已失效" },
     validUntil: (d) => `有效期至 ${d}`, print: "打印这份证照", number: "证照编号", issuer: "签发机关", holder: "持证人",
@@ -33,7 +32,7 @@ const TEXT = {
     agree: "同意登记", decline: "暂不登记", enrolled: "人像已登记", enrolledHint: "以后可以刷脸办事了。",
     idle: (s) => `您还在吗？${s} 秒后将自动退出。`, stay: "继续办理",
     endedTitle: "已安全退出", endedCard: "身份证已取出，已安全退出。", endedIdle: "因长时间没有操作，已自动退出。",
-    endedHint: "请取回您的身份证。欢迎再次使用。",
+    endedSignedOut: "您已退出，办理的事情都已保存。", endedHint: "请取回您的身份证。欢迎再次使用。", endedDone: "好的",
     offlineTitle: "网络连接中断", offlineHint: "刚才的操作没有提交，不会留下办了一半的事情。网络恢复后请重新开始。",
     retry: "重新连接", helpAsked: "已通知工作人员，请稍候。",
     errorTitle: "出了点问题", errorHint: "请再试一次，或请工作人员协助。",
@@ -44,6 +43,21 @@ const TEXT = {
     livenessStep: "动作认证", livenessFront: "请正对镜头，保持不动", livenessBack: "请回到正对镜头",
     livenessHold: "很好，请保持", livenessSending: "正在认证，请稍候……",
     recognised: "认证成功", recognisedHint: (d) => `下次请在 ${d} 之前认证。`, printRecord: "打印认证凭证",
+    applyTitle: "请选择要申请的事项", applyNone: "您现在没有可以在这里自助申请的事项。请到服务窗口办理。",
+    more: "下一页", previous: "上一页", applyStep: "申请", questionStep: "填写", materialStep: "材料", confirmStep: "确认",
+    phoneTitle: "请输入您的手机号码", phoneHint: "用于通知办理进度。", keypadDelete: "删除", ok: "确定",
+    materialHint: "请把这份材料正面朝下放在扫描区，然后按“扫描”。", scan: "扫描", scanning: "正在扫描，请稍候……",
+    scanAgain: "重新扫描", useScan: "使用这份", scanned: (n) => `已扫描 ${n} 页`, skip: "跳过（这份材料不是必需的）",
+    useCertificate: (n) => `使用我的电子证照：${n}`,
+    scanNothing: "扫描区没有材料。请把材料正面朝下放好，再按“扫描”。", scanJam: "扫描仪卡纸，请请工作人员协助。",
+    scanOffline: "扫描仪暂时不能使用，请请工作人员协助。", scanRefused: "这份扫描件不能作为材料：",
+    confirmTitle: "请确认您的申请", submit: "提交申请", submitted: "申请已提交",
+    submittedHint: (n) => `申请编号 ${n}。您可以在“我的办件”查看进度。`, printReceipt: "打印回执",
+    viaCertificate: "电子证照", viaScan: "扫描件",
+    casesTitle: "我的办件", noCases: "您还没有办件。", caseNumber: "编号", caseState: "状态", caseDeadline: "办结期限",
+    caseDue: (d, n) => `${d}（${n} 个工作日）`, caseDueLater: (n) => `受理后 ${n} 个工作日`,
+    supplementAsked: "需要补交材料", supplementStart: "补交材料", supplementDone: "材料已补交",
+    supplementDoneHint: "办理地会继续审查，请留意进度。", caseProgress: "办理进度",
   },
   en: {
     brand: "Cross-province services · Self-service", language: "中文", large: "Large text", help: "Ask staff for help", exit: "Exit",
@@ -61,7 +75,6 @@ const TEXT = {
     taskApply: "Apply for a service", taskApplyHint: "Submit an application with documents",
     taskCases: "My applications", taskCasesHint: "Progress, missing documents",
     taskEnrol: "Register my face", taskEnrolHint: "From the ID card photo, for face checks later",
-    notYet: "This service is not yet available at the kiosk", notYetHint: "Please go to a service window, or use the Tongban phone app.",
     back: "Back", certificatesTitle: "My certificates", noCertificates: "You have no e-certificates yet.",
     statusWord: { valid: "Valid", expired: "Expired", revoked: "Revoked", "not-yet-valid": "Not yet valid", "key-withdrawn": "No longer valid" },
     validUntil: (d) => `Valid until ${d}`, print: "Print this certificate", number: "Number", issuer: "Issued by", holder: "Holder",
@@ -73,7 +86,8 @@ const TEXT = {
     agree: "I agree", decline: "Not now", enrolled: "Your face is registered", enrolledHint: "You can use face checks from now on.",
     idle: (s) => `Are you still there? You will be signed out in ${s} seconds.`, stay: "Continue",
     endedTitle: "Signed out safely", endedCard: "The ID card was removed; you are signed out.", endedIdle: "Signed out after a long time without a touch.",
-    endedHint: "Please take your ID card. Welcome back any time.",
+    endedSignedOut: "You are signed out; everything you did is saved.", endedHint: "Please take your ID card. Welcome back any time.",
+    endedDone: "OK",
     offlineTitle: "The network is down", offlineHint: "Nothing was submitted; nothing is left half done. Please start again when the network is back.",
     retry: "Reconnect", helpAsked: "Staff have been called, please wait.",
     errorTitle: "Something went wrong", errorHint: "Please try again, or ask staff for help.",
@@ -84,6 +98,21 @@ const TEXT = {
     livenessStep: "Movements", livenessFront: "Please face the camera and hold still", livenessBack: "Please face the camera again",
     livenessHold: "Good, hold still", livenessSending: "Checking, please wait…",
     recognised: "Recognised", recognisedHint: (d) => `Please come again before ${d}.`, printRecord: "Print the record",
+    applyTitle: "Please choose what to apply for", applyNone: "Nothing can be applied for here by yourself right now. Please go to a service window.",
+    more: "Next page", previous: "Previous page", applyStep: "Apply", questionStep: "Question", materialStep: "Document", confirmStep: "Confirm",
+    phoneTitle: "Please enter your mobile number", phoneHint: "For messages about the progress.", keypadDelete: "Delete", ok: "OK",
+    materialHint: "Place this document face down on the scanner, then press Scan.", scan: "Scan", scanning: "Scanning, please wait…",
+    scanAgain: "Scan again", useScan: "Use this scan", scanned: (n) => `${n} page(s) scanned`, skip: "Skip (this document is optional)",
+    useCertificate: (n) => `Use my e-certificate: ${n}`,
+    scanNothing: "Nothing is on the scanner. Place the document face down and press Scan again.", scanJam: "The scanner is jammed. Please ask staff for help.",
+    scanOffline: "The scanner cannot be used right now. Please ask staff for help.", scanRefused: "This scan cannot be used: ",
+    confirmTitle: "Please check your application", submit: "Submit", submitted: "Application submitted",
+    submittedHint: (n) => `Number ${n}. Follow it under “My applications”.`, printReceipt: "Print the receipt",
+    viaCertificate: "e-certificate", viaScan: "scan",
+    casesTitle: "My applications", noCases: "You have no applications yet.", caseNumber: "Number", caseState: "State", caseDeadline: "Due",
+    caseDue: (d, n) => `${d} (${n} working days)`, caseDueLater: (n) => `${n} working days after acceptance`,
+    supplementAsked: "Documents are asked for", supplementStart: "Hand in the documents", supplementDone: "Documents handed in",
+    supplementDoneHint: "The handling office continues its review; follow the progress here.", caseProgress: "Progress",
   },
 };
 
@@ -133,6 +162,7 @@ function show(name, progress, ...content) {
   const main = $("screen");
   main.replaceChildren(...content);
   main.dataset.screen = name;
+  delete main.dataset.page;
   $("progress").textContent = progress || "";
   $("exit").hidden = !state.session;
   main.focus();
@@ -232,20 +262,14 @@ async function menu() {
   const enabled = (state.device.configuration.enabled_tasks) || ["certificates", "pension", "apply", "cases"];
   const tasks = [["certificates", "taskCertificates", "taskCertificatesHint", certificates],
                  ["pension", "taskPension", "taskPensionHint", pension],
-                 ["apply", "taskApply", "taskApplyHint", () => notYet("apply")],
-                 ["cases", "taskCases", "taskCasesHint", () => notYet("cases")]].filter(([key]) => enabled.includes(key));
+                 ["apply", "taskApply", "taskApplyHint", () => applyItems()],
+                 ["cases", "taskCases", "taskCasesHint", () => myCases()]].filter(([key]) => enabled.includes(key));
   if (!state.session.resident.face_enrolled) tasks.push(["enrol", "taskEnrol", "taskEnrolHint", () => enrolOffer()]);
   const name = maskedName(state.session.resident.name);
   show("menu", "", el("h1", {}, t("menuTitle", name)), el("p", {}, t("menuHint")),
        el("ul", { class: "choices" }, tasks.map(([key, title, hint, go]) =>
          el("li", {}, button([title && t(title), el("small", {}, t(hint))], go, "primary", { "data-task": key })))));
   say(t("menuTitle", state.session.resident.name) + "。" + t("menuHint"));
-}
-
-function notYet(task) {
-  show("not-yet", "", el("h1", {}, t("notYet")), el("p", {}, t("notYetHint")),
-       el("div", { class: "actions" }, button(t("back"), menu, "secondary")));
-  say(t("notYet") + "。" + t("notYetHint"));
 }
 
 async function certificates() {
@@ -303,6 +327,203 @@ async function followJob() {
   if (!state.job || state.screen !== "printing") return;
   const answer = await call(`api/print-jobs/${state.job}`);
   if (answer.ok) printing(answer.body);
+}
+
+// -- applying for a cross-province item (the cases service's rules; the screen asks one thing at a time) ---
+
+const PAGE_SIZE = 5;
+
+async function applyItems(page = 0) {
+  const answer = await call("api/apply/items");
+  if (!answer.ok) return failed(answer);
+  const items = answer.body;
+  const shown = items.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+  const paging = [];
+  if (page > 0) paging.push(button(t("previous"), () => applyItems(page - 1), "secondary"));
+  if ((page + 1) * PAGE_SIZE < items.length) paging.push(button(t("more"), () => applyItems(page + 1), "secondary", { id: "more" }));
+  show("apply-items", "", el("h1", {}, t("applyTitle")),
+       items.length ? el("ul", { class: "choices" }, shown.map((item) => el("li", {},
+         button([item.name, el("small", {}, item.mode_name)], () => applyStart(item.code), "secondary", { "data-item": item.code }))))
+         : el("p", { class: "notice" }, t("applyNone")),
+       el("div", { class: "actions" }, ...paging, button(t("back"), menu, "secondary")));
+  $("screen").dataset.page = page;
+  say(t("applyTitle"));
+}
+
+async function applyStart(code) {
+  const answer = await call(`api/apply/items/${code}`);
+  if (!answer.ok) return failed(answer);
+  const guide = answer.body;
+  const steps = [...guide.questions.map((q) => ({ kind: "question", q })),
+                 ...(guide.phone_needed ? [{ kind: "phone" }] : []),
+                 ...guide.materials.map((m) => ({ kind: "material", m })), { kind: "confirm" }];
+  state.apply = { guide, steps, at: 0, answers: {}, materials: {}, key: newKey() };
+  applyStep();
+}
+
+function newKey() { return (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random(); }
+
+function applyNext() { state.apply.at += 1; applyStep(); }
+
+function applyBack() {
+  if (state.apply.at === 0) return applyItems();
+  state.apply.at -= 1; applyStep();
+}
+
+function applyStep() {
+  const { guide, steps, at } = state.apply;
+  const step = steps[at];
+  const what = { question: t("questionStep"), phone: t("questionStep"), material: t("materialStep"), confirm: t("confirmStep") }[step.kind];
+  const progress = t("stepOf", at + 1, steps.length, what);
+  const back = button(t("back"), applyBack, "secondary");
+  if (step.kind === "question") {
+    show("apply-question", progress, el("p", { class: "hint" }, guide.item.name), el("h1", {}, step.q.title),
+         el("ul", { class: "choices" }, step.q.choices.map((c, i) => el("li", {}, button(c.label, () => {
+           state.apply.answers[step.q.field] = c.value; applyNext();
+         }, "secondary", { "data-choice": i })))), el("div", { class: "actions" }, back));
+    return say(step.q.title);
+  }
+  if (step.kind === "phone") return phoneStep(progress, back);
+  if (step.kind === "material") return materialStep(step.m, progress, back, (given) => { state.apply.materials[step.m.name] = given; applyNext(); });
+  return applyConfirm(progress, back);
+}
+
+function phoneStep(progress, back) {
+  let digits = state.apply.answers.phone || "";
+  const shown = el("p", { class: "keypad-display", "aria-live": "polite" });
+  const ok = button(t("ok"), () => { state.apply.answers.phone = digits; applyNext(); }, "primary", { id: "phone-ok" });
+  const render = () => { shown.textContent = digits || "—"; ok.disabled = !/^1[3-9][0-9]{9}$/.test(digits); };
+  const key = (d) => button(d, () => { if (digits.length < 11) digits += d; render(); }, "secondary", { "data-digit": d });
+  show("apply-phone", progress, el("h1", {}, t("phoneTitle")), el("p", {}, t("phoneHint")), shown,
+       el("div", { class: "keypad" }, ["1", "2", "3", "4", "5", "6", "7", "8", "9"].map(key),
+          button(t("keypadDelete"), () => { digits = digits.slice(0, -1); render(); }, "secondary"), key("0")),
+       el("div", { class: "actions" }, ok, back));
+  render();
+  say(t("phoneTitle"));
+}
+
+// One material: an e-certificate of the resident's that may stand for it, or a scan of the paper.
+function materialStep(m, progress, back, done) {
+  const status = el("div", { "aria-live": "assertive" });
+  const options = el("div", { class: "actions" });
+  const offer = () => {
+    options.replaceChildren(
+      ...(m.certificates || []).map((c) => button(t("useCertificate", c.type_name), () => done({ certificate_id: c.id, label: t("viaCertificate") }), "secondary", { "data-use-certificate": c.number })),
+      button(t("scan"), scanIt, "primary", { id: "scan" }),
+      m.required === false ? button(t("skip"), () => done(null), "secondary") : "", back);
+  };
+  const scanIt = async () => {
+    options.replaceChildren();
+    status.replaceChildren(el("p", {}, t("scanning")));
+    say(t("scanning"));
+    const answer = await call("scan", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ kind: m.name }) });
+    if (answer.status === 201) {
+      const scan = answer.body;
+      status.replaceChildren(el("p", { class: "notice ok", role: "status", "data-scan": "done" }, "✓ " + t("scanned", scan.pages)),
+                             scan.preview ? el("img", { class: "preview", src: scan.preview, alt: m.name }) : "");
+      options.replaceChildren(button(t("useScan"), () => done({ material_id: scan.material.id, label: t("viaScan") }), "primary", { id: "use-scan" }),
+                              button(t("scanAgain"), scanIt, "secondary"), back);
+      return say(t("scanned", scan.pages));
+    }
+    const problem = answer.body || {};
+    const words = problem.outcome === "no-document" ? t("scanNothing") : problem.outcome === "paper-jam" ? t("scanJam")
+      : problem.outcome ? t("scanOffline") : t("scanRefused") + (problem.detail || "");
+    if ((problem.type || "").endsWith("/kiosk-session-ended")) return failed(answer);
+    status.replaceChildren(el("p", { class: "notice warn", role: "alert" }, "⚠ " + words));
+    say(words);
+    offer();
+  };
+  show("apply-material", progress, el("h1", {}, m.name), m.note ? el("p", { class: "hint" }, m.note) : "",
+       el("p", {}, t("materialHint")), status, options);
+  offer();
+  say(m.name + "。" + t("materialHint"));
+}
+
+function applyConfirm(progress, back) {
+  const { guide, answers, materials } = state.apply;
+  const rows = [...guide.questions.map((q) => [q.title, (q.choices.find((c) => c.value === answers[q.field]) || {}).label || ""]),
+                ...guide.materials.filter((m) => materials[m.name]).map((m) => [m.name, materials[m.name].label])];
+  const submit = button(t("submit"), async () => {
+    submit.disabled = true;
+    const given = Object.entries(materials).filter(([, v]) => v).map(([name, v]) =>
+      (v.material_id ? { name, material_id: v.material_id } : { name, certificate_id: v.certificate_id }));
+    const answer = await call("api/apply", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": state.apply.key },
+                                             body: JSON.stringify({ item_code: guide.item.code, answers, materials: given }) });
+    if (!answer.ok) return failed(answer);
+    const c = answer.body;
+    state.apply = null;
+    show("applied", "", el("h1", {}, "✓ " + t("submitted")), el("p", { class: "notice ok", role: "status" }, t("submittedHint", c.number)),
+         el("div", { class: "actions" }, button(t("printReceipt"), () => printDocument("case-receipt", c.id), "primary", { id: "print" }),
+            button(t("back"), menu, "secondary")));
+    say(t("submitted") + "。" + t("submittedHint", c.number));
+  }, "primary", { id: "submit-apply" });
+  show("apply-confirm", progress, el("p", { class: "hint" }, guide.item.name), el("h1", {}, t("confirmTitle")),
+       el("dl", { class: "fields" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+       el("div", { class: "actions" }, submit, back));
+  say(t("confirmTitle"));
+}
+
+// -- my cases: progress, and the 补正 answered with the scanner --------------------------------------------
+
+async function myCases() {
+  const answer = await call("api/me/cases");
+  if (!answer.ok) return failed(answer);
+  const cases = answer.body.items;
+  show("cases", "", el("h1", {}, t("casesTitle")),
+       cases.length ? el("ul", { class: "choices" }, cases.map((c) => el("li", {},
+         button([c.item_name, el("small", {}, `${c.state === "supplement_requested" ? "⚠ " : ""}${c.state_name} · ${c.number}`)],
+                () => myCase(c.id), "secondary", { "data-case": c.number }))))
+         : el("p", { class: "notice" }, t("noCases")),
+       el("div", { class: "actions" }, button(t("back"), menu, "secondary")));
+  say(t("casesTitle"));
+}
+
+async function myCase(id) {
+  const answer = await call(`api/me/cases/${id}`);
+  if (!answer.ok) return failed(answer);
+  const c = answer.body;
+  const due = c.deadline.due_on ? t("caseDue", c.deadline.due_on, c.deadline.working_days) : t("caseDueLater", c.deadline.working_days);
+  const content = [el("h1", {}, c.item_name),
+    el("dl", { class: "fields" }, [[t("caseNumber"), c.number], [t("caseState"), c.state_name], [t("caseDeadline"), due]]
+      .map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+    el("h2", {}, t("caseProgress")),
+    el("ol", { class: "timeline" }, c.timeline.slice(-4).map((s) => el("li", {}, `${s.at.slice(0, 10)} ${s.state_name}${s.division_name ? " · " + s.division_name : ""}`)))];
+  const request = c.asked_now.action === "supplement" ? c.asked_now.supplement_request : null;
+  if (request) {
+    content.splice(2, 0, el("div", { class: "notice warn", role: "alert" }, el("strong", {}, "⚠ " + t("supplementAsked")),
+      request.items.map((item) => el("p", {}, `${item.material}：${item.reason}`))));
+  }
+  content.push(el("div", { class: "actions" },
+    request ? button(t("supplementStart"), () => supplement(c, request), "primary", { id: "supplement" }) : "",
+    button(t("back"), myCases, "secondary")));
+  show("case", "", ...content);
+  say(c.item_name + "。" + c.state_name + (request ? "。" + t("supplementAsked") : ""));
+}
+
+function supplement(c, request) {
+  const given = [];
+  const stepOf = (i) => t("stepOf", i + 1, request.items.length + 1, i < request.items.length ? t("materialStep") : t("confirmStep"));
+  const next = (i) => {
+    if (i < request.items.length) {
+      const item = request.items[i];
+      return materialStep({ name: item.material, note: item.reason, required: true, certificates: [] }, stepOf(i),
+                          button(t("back"), () => (i ? next(i - 1) : myCase(c.id)), "secondary"),
+                          (v) => { given[i] = { name: item.material, ...(v.material_id ? { material_id: v.material_id } : { certificate_id: v.certificate_id }) }; next(i + 1); });
+    }
+    const send = button(t("submit"), async () => {
+      send.disabled = true;
+      const answer = await call(`api/me/cases/${c.id}/supplement`, { method: "POST", headers: { "content-type": "application/json" },
+                                                                     body: JSON.stringify({ materials: given }) });
+      if (!answer.ok) return failed(answer);
+      show("supplemented", "", el("h1", {}, "✓ " + t("supplementDone")), el("p", { class: "notice ok", role: "status" }, t("supplementDoneHint")),
+           el("div", { class: "actions" }, button(t("back"), myCases, "secondary")));
+      say(t("supplementDone") + "。" + t("supplementDoneHint"));
+    }, "primary", { id: "submit-supplement" });
+    show("supplement-confirm", stepOf(i), el("h1", {}, t("confirmTitle")),
+         el("dl", { class: "fields" }, given.map((g) => [el("dt", {}, g.name), el("dd", {}, t("viaScan"))])),
+         el("div", { class: "actions" }, send, button(t("back"), () => next(i - 1), "secondary")));
+  };
+  next(0);
 }
 
 // -- pension eligibility recognition (the pension service's rules; this screen only follows them) -----
@@ -371,7 +592,8 @@ async function liveness() {
     prompt.textContent = text;
     $("progress").textContent = t("stepOf", stepNumber, total, t("livenessStep"));
     say(text);
-    await wait(window.KIOSK_POSE_MS || 1800);  // time to move; a test's camera moves at once
+    // Time to move. A stand-in camera that moves at once (the browser test's) says when it shows the pose.
+    await (window.KIOSK_POSE_SHOWN ? window.KIOSK_POSE_SHOWN(action) : wait(1800));
     await grab();
   };
   await pose("frontal", t("livenessFront"), 1);
@@ -424,11 +646,24 @@ function failed(answer) {
        el("div", { class: "actions" }, button(t("back"), state.session ? menu : welcome, "secondary")));
 }
 
-function ended(why) {
+// The "signed out" screen stays until it is touched, or for ENDED_MS once the card is out (or another
+// card is in): long enough for an elderly resident to read it, and to hear it spoken.
+const ENDED_MS = 8000;
+
+function ended(why, again = false) {
   state.session = null; state.job = null;
   $("idle").hidden = true;
-  show("ended", "", el("h1", {}, "✓ " + t("endedTitle")), el("p", {}, t(why)), el("p", { class: "hint" }, t("endedHint")));
-  say(t(why) + t("endedHint"));
+  if (!again) {
+    state.ended = { why, at: Date.now(), card: state.device && state.device.card ? state.device.card.name : null };
+  }
+  show("ended", "", el("h1", {}, "✓ " + t("endedTitle")), el("p", {}, t(why)), el("p", { class: "hint" }, t("endedHint")),
+       el("div", { class: "actions" }, button(t("endedDone"), welcome, "primary", { id: "ended-done" })));
+  if (!again) say(t(why) + t("endedHint"));
+}
+
+function endedLongEnough() {
+  const card = state.device.card ? state.device.card.name : null;
+  return Date.now() - state.ended.at >= ENDED_MS && (card === null || card !== state.ended.card);
 }
 
 function offline() {
@@ -460,7 +695,8 @@ async function poll() {
   if (state.screen === "offline") return;
   if (hadSession && !state.device.session) return ended(state.device.card ? "endedIdle" : "endedCard");
   if (!state.session && state.device.card && state.screen === "welcome") return faceCheck();
-  if (!state.device.card && ["face", "ended"].includes(state.screen)) return welcome();
+  if (!state.device.card && state.screen === "face") return welcome();
+  if (state.screen === "ended" && endedLongEnough()) return welcome();
   await followJob();
   watchIdle();
 }
@@ -508,11 +744,13 @@ $("stay").addEventListener("click", () => touch(true));
 $("language").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; chrome(); rerender(); });
 $("large").addEventListener("click", () => { state.large = !state.large; document.documentElement.classList.toggle("large", state.large); chrome(); refresh(); });
 $("help").addEventListener("click", () => { say(t("helpAsked")); $("progress").textContent = t("helpAsked"); });
-$("exit").addEventListener("click", async () => { await call("session", { method: "DELETE" }); ended("endedCard"); });
+$("exit").addEventListener("click", async () => { await call("session", { method: "DELETE" }); ended("endedSignedOut"); });
 
 function rerender() {
-  const again = { welcome, menu, certificates, pension, face: () => faceCheck(), "not-yet": () => notYet(),
-                  enrol: () => enrolOffer(state.afterEnrol) };
+  const again = { welcome, menu, certificates, pension, face: () => faceCheck(),
+                  "apply-items": () => applyItems(), cases: myCases, "apply-question": applyStep, "apply-phone": applyStep,
+                  "apply-material": applyStep, "apply-confirm": applyStep,
+                  enrol: () => enrolOffer(state.afterEnrol), ended: () => ended(state.ended.why, true) };
   (again[state.screen] || (() => {}))();
 }
 

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from kiosk.device.keys import DeviceKey, KioskSignature
-from mobile_api.app import create_app
 from tests.factories import bearer, staff_token
 
 _addresses = itertools.count(1)
@@ -27,10 +26,10 @@ class Device:
     admin_token: str
 
 
-def signing_client(services, key: DeviceKey) -> httpx.AsyncClient:
-    """A client of the app that signs every request with `key`, as a device does."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(services=services)),
-                             base_url="http://testserver", auth=KioskSignature(key))
+def signing_client(app, key: DeviceKey) -> httpx.AsyncClient:
+    """A client of the test's app that signs every request with `key`, as a device does."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                             auth=KioskSignature(key))
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ async def admin_token(client, services) -> str:
 
 
 @pytest.fixture
-async def register_kiosk(client, services, admin_token):
+async def register_kiosk(client, app, services, admin_token):
     """`await register_kiosk(division=…, capabilities=[…])` → a `Device`."""
     clients: list[httpx.AsyncClient] = []
 
@@ -52,7 +51,7 @@ async def register_kiosk(client, services, admin_token):
             "public_key": key.public_key, **extra})
         assert response.status_code == 201, response.text
         key.key_id = response.json()["key_id"]
-        signed = signing_client(services, key)
+        signed = signing_client(app, key)
         clients.append(signed)
         return Device(key, response.json()["id"], signed, token or admin_token)
 

@@ -106,11 +106,11 @@ async def test_a_request_changed_after_signing_is_refused(client, register_kiosk
     assert "Content-Digest" in response.json()["detail"]
 
 
-async def test_a_signature_by_another_key_under_a_kiosks_id_is_refused(services, register_kiosk):
+async def test_a_signature_by_another_key_under_a_kiosks_id_is_refused(app, register_kiosk):
     device = await register_kiosk()
     impostor = DeviceKey.generate()
     impostor.key_id = device.id
-    async with signing_client(services, impostor) as forged:
+    async with signing_client(app, impostor) as forged:
         response = await forged.post("/kiosk/v1/heartbeat", json={"health": HEALTHY})
 
     assert response.status_code == 401 and problem_type(response) == "kiosk-signature-invalid"
@@ -143,10 +143,10 @@ async def test_stale_and_future_signatures_are_refused(client, services, registe
     assert (await client.post("/kiosk/v1/heartbeat", content=body, headers=inside)).status_code == 200
 
 
-async def test_a_device_that_was_never_registered_is_unknown(services):
+async def test_a_device_that_was_never_registered_is_unknown(app):
     stranger = DeviceKey.generate()
     stranger.key_id = "6f1c2f0e-3c8e-4a51-9a55-0d9d4c1f8e21"
-    async with signing_client(services, stranger) as unknown:
+    async with signing_client(app, stranger) as unknown:
         response = await unknown.post("/kiosk/v1/heartbeat", json={"health": HEALTHY})
         stranger.key_id = "not-a-kiosk-id"
         malformed = await unknown.post("/kiosk/v1/heartbeat", json={"health": HEALTHY})
@@ -171,7 +171,7 @@ async def test_a_revoked_kiosk_is_refused(client, services, register_kiosk, admi
     assert audit["detail"]["reason"] == "device stolen"
 
 
-async def test_rekeying_retires_the_old_key_at_once(client, services, register_kiosk, admin_token):
+async def test_rekeying_retires_the_old_key_at_once(client, app, register_kiosk, admin_token):
     device = await register_kiosk()
     new_key = DeviceKey.generate()
     new_key.key_id = device.id
@@ -179,7 +179,7 @@ async def test_rekeying_retires_the_old_key_at_once(client, services, register_k
     rekeyed = await client.put(f"/admin/kiosks/{device.id}/key", headers=bearer(admin_token),
                                json={"public_key": new_key.public_key})
     old = await device.client.post("/kiosk/v1/heartbeat", json={"health": HEALTHY})
-    async with signing_client(services, new_key) as renewed:
+    async with signing_client(app, new_key) as renewed:
         new = await renewed.post("/kiosk/v1/heartbeat", json={"health": HEALTHY})
 
     assert rekeyed.status_code == 200 and rekeyed.json()["key_version"] == 2
