@@ -39,8 +39,16 @@ async def expire_previews(services: Services) -> str:
     return await services.sharing.previews.expire_due()
 
 
+async def purge_idempotency(services: Services) -> str:
+    from backend.idempotency import purge
+
+    async with services.db.transaction() as conn:
+        return f"{await purge(conn)} idempotency record(s) past 24 h purged"
+
+
 SCHEDULED_JOBS: list[Job] = [
     Job("events.purge", dt.timedelta(days=1), purge_events),
+    Job("idempotency.purge", dt.timedelta(hours=1), purge_idempotency),
     Job("filings.reminders", dt.timedelta(hours=6), filing_reminders),
     Job("pension.reminders", dt.timedelta(hours=1), pension_reminders),
     Job("pension.silent", dt.timedelta(hours=6), pension_silent),

@@ -80,10 +80,10 @@ class CitizenController(Controller):
 
     @post("/citizens", operation_id="registerCitizen", summary="Register a citizen",
           description="Creates the citizen (resident ID checked against GB 11643, stored encrypted) and signs "
-                      "them in. Send an `Idempotency-Key` to make retries safe.")
+                      "them in. No `Idempotency-Key` (the caller is anonymous, and an anonymous key would be shared "
+                      "by every client): a retry after a lost answer is told 409, and the citizen signs in instead.")
     async def register(
         self, request: Request[Any, Any, Any], data: JSONBody[CitizenRegistration], services: NamedDependency[Services], actor: NamedDependency[Actor],
-        idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None,
     ) -> Response[TokenPair]:
         return await idempotent_create(request, services, actor,
                                        lambda: services.identity.register_citizen(data, actor))

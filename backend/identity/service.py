@@ -16,7 +16,7 @@ import asyncpg
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
-from backend.ephemeral import Ephemeral
+from backend.ephemeral import Ephemeral, Limit
 from backend.errors import (
     Conflict,
     Forbidden,
@@ -95,14 +95,12 @@ class IdentityService:
         """Send a six-digit code to `phone`; return its lifetime in seconds."""
         phone_hash = self._phone_hash(phone)
         subject = phone_hash.hex()
-        limit = self.ephemeral.limit
+        limits = [Limit("code-hour", subject, self.limits.per_phone_hour, 3600, "code requests for this phone"),
+                  Limit("code-client", client, self.limits.per_client_hour, 3600, "code requests from this client")]
         if self.limits.resend_seconds:
-            await limit("code-resend", subject, limit=1, window_seconds=self.limits.resend_seconds,
-                        what="code requests for this phone")
-        await limit("code-hour", subject, limit=self.limits.per_phone_hour, window_seconds=3600,
-                    what="code requests for this phone")
-        await limit("code-client", client, limit=self.limits.per_client_hour, window_seconds=3600,
-                    what="code requests from this client")
+            limits.insert(0, Limit("code-resend", subject, 1, self.limits.resend_seconds,
+                                   "code requests for this phone"))
+        await self.ephemeral.reserve(*limits)
         code = f"{secrets.randbelow(10**6):06d}"
         digest = hmac.new(phone_hash, code.encode(), hashlib.sha256).hexdigest()
         masked = mask_phone(phone)
@@ -116,17 +114,18 @@ class IdentityService:
     async def _consume_code(self, phone: str, code: str) -> bytes:
         """Check a code once; a wrong code counts against the phone; a right one is used up."""
         phone_hash = self._phone_hash(phone)
-        attempts = {"name": "sign-in-failures", "subject": phone_hash.hex(),
-                    "limit": self.limits.sign_in_attempts, "what": "failed sign-in attempts for this phone"}
-        await self.ephemeral.refuse_if_exhausted(**attempts)
+        # The attempt is counted before the code is compared, and given back only if it was right.
+        attempt = await self.ephemeral.reserve(Limit(
+            "sign-in-failures", phone_hash.hex(), self.limits.sign_in_attempts, self.limits.sign_in_window,
+            "failed sign-in attempts for this phone"))
         key = self._code_key(phone_hash)
         expected = await self.ephemeral.client.get(key)
         given = hmac.new(phone_hash, code.encode(), hashlib.sha256).hexdigest().encode()
         if expected is None or not hmac.compare_digest(expected, given):
-            await self.ephemeral.limit(**attempts, window_seconds=self.limits.sign_in_window)
             raise ValidationFailed.field("code", "the code is wrong or has expired")
         if not await self.ephemeral.client.delete(key):
             raise ValidationFailed.field("code", "the code was already used")
+        await attempt.release()
         return phone_hash
 
     # -- sessions -------------------------------------------------------------------------------
@@ -222,20 +221,20 @@ class IdentityService:
         return pair
 
     async def sign_in_staff(self, username: str, password: str, client: str, actor: Actor) -> TokenPair:
-        per_account = {"name": "staff-sign-in-failures", "subject": username,
-                       "limit": self.limits.sign_in_attempts, "what": "failed sign-in attempts for this account"}
-        per_client = {"name": "staff-sign-in-client", "subject": client,
-                      "limit": self.limits.sign_in_attempts * 6, "what": "failed sign-in attempts from this client"}
-        await self.ephemeral.refuse_if_exhausted(**per_account)
-        await self.ephemeral.refuse_if_exhausted(**per_client)
+        # Counted before the password is checked (Argon2 takes a while: concurrent guesses must not all
+        # pass a check made before any of them failed), given back if it was right.
+        attempt = await self.ephemeral.reserve(
+            Limit("staff-sign-in-failures", username, self.limits.sign_in_attempts, self.limits.sign_in_window,
+                  "failed sign-in attempts for this account"),
+            Limit("staff-sign-in-client", client, self.limits.sign_in_attempts * 6, self.limits.sign_in_window,
+                  "failed sign-in attempts from this client"))
         async with self.db.transaction() as conn:
             row = await repository.staff_by_username(conn, username)
             # Argon2 is deliberately slow: keep it off the event loop.
             ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, password)
             if row is None or not ok or not row["active"]:
-                for limit in (per_account, per_client):
-                    await self.ephemeral.limit(**limit, window_seconds=self.limits.sign_in_window)
                 raise Unauthenticated("wrong username or password")
+            await attempt.release()
             session_id, pair = await self._open_session(
                 conn, "staff", row["id"], role=row["role"], division=row["division_code"])
             who = Actor(kind="staff", id=str(row["id"]), request_id=actor.request_id, role=row["role"])

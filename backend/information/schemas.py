@@ -10,14 +10,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.events.schemas import DeliveryStatus
+from backend.identifiers import DivisionCode, Phone
 from backend.identity.schemas import PersonName
 
 ChangeKind = Literal["address", "emergency_contact", "bank_account"]
 Level = Literal["L1", "L2", "L3"]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 division code",
-                                           examples=["330106"])]
-# Mainland mobile numbers, as the identity domain's `Phone` but ASCII-only and refusing a final newline.
-Phone = Annotated[str, msgspec.Meta(pattern=r"^1[3-9][0-9]{9}(?!\n)$", examples=["13812345678"])]
 
 
 class AddressChange(msgspec.Struct, forbid_unknown_fields=True):
