@@ -42,6 +42,7 @@ from backend.identity.schemas import (
 from backend.identity.sms import SmsGateway
 from backend.security.passwords import hash_password, verify_password
 from backend.security.pii import PiiCipher, mask_phone
+from backend.security.reach import reachable
 from backend.security.tokens import (
     AccessClaims,
     TokenCodec,
@@ -332,7 +333,8 @@ class IdentityService:
     async def staff_read_citizen(
         self, actor: Actor, *, citizen_id: uuid.UUID | None = None, resident_id: str | None = None
     ) -> CitizenProfile:
-        """A staff member reads a citizen's record; only within the staff member's division."""
+        """A staff member reads a citizen's record; only within the staff member's division. A citizen
+        outside it looks exactly like an unregistered one, and every lookup is audited, found or not."""
         if actor.role not in CITIZEN_READERS:
             raise Forbidden("your role may not read citizens' records")
         if resident_id is not None:
@@ -346,12 +348,12 @@ class IdentityService:
             else:
                 row = await repository.citizen_by(
                     conn, "resident_id_hash", self.cipher.lookup_hash(resident_id or "", purpose="resident_id"))
-            if row is None:
-                raise NotFound("no such citizen")
-            if not divisions.within(actor.division or "", row["home_division"]):
-                await self.audit.record_refusal(self.db, actor, "citizen.read_refused", "citizen", str(row["id"]),
-                                                division=actor.division)
-                raise OutsideDivision("this citizen's record is outside your division")
+            asked = str(row["id"]) if row is not None else str(citizen_id) if citizen_id is not None else None
+            row = await reachable(
+                self.audit, self.db, actor, row, row is not None and divisions.within(actor.division or "",
+                                                                                      row["home_division"]),
+                refused="citizen.read_refused", record_type="citizen", record_id=asked, missing="no such citizen",
+                detail={"resident_id": mask_resident_id(resident_id)} if resident_id is not None else None)
             await self.audit.record(conn, actor, "citizen.read", "citizen", str(row["id"]),
                                     division=row["home_division"])
         return CitizenProfile(**dict(row))
