@@ -134,5 +134,13 @@ class AdminStaffController(Controller):
         return await idempotent_create(request, services, actor,
                                        lambda: services.identity.create_staff(data, actor))
 
+    @post("/{staff_id:uuid}/disable", operation_id="disableStaff", summary="Disable a staff account",
+          description="Ends the account's sessions at once: its access tokens are refused from the next request, "
+                      "its refresh tokens and password no longer work. Admins, inside their own division (an "
+                      "account outside it looks missing). Audited.", status_code=200)
+    async def disable(self, staff_id: FromPath[uuid.UUID], services: NamedDependency[Services],
+                      actor: NamedDependency[Actor]) -> StaffAccount:
+        return await services.identity.disable_staff(actor, staff_id=staff_id)
+
 
 IDENTITY_CONTROLLERS = [AuthController, CitizenController, StaffCitizenController, AdminStaffController]

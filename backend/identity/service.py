@@ -52,6 +52,9 @@ from backend.security.tokens import (
 
 # An elevated assurance level is carried over by refresh only this long after the face check.
 STEP_UP_SECONDS = 15 * 60
+# How long Redis remembers that a staff account is active, before asking the database again. Disabling
+# through the service takes effect at once; an account changed behind its back, within this long.
+STAFF_STATUS_SECONDS = 30
 # Staff roles allowed to read citizens' personal data, within their division.
 CITIZEN_READERS = frozenset({"receiving_officer", "handling_officer", "supervisor", "admin"})
 
@@ -286,8 +289,31 @@ class IdentityService:
         """Refuse the session's unexpired access tokens from now on."""
         await self.ephemeral.client.set(self.ephemeral.key("revoked", session_id), 1, ex=self.tokens.lifetime)
 
-    async def session_revoked(self, session_id: str) -> bool:
-        return bool(await self.ephemeral.client.exists(self.ephemeral.key("revoked", session_id)))
+    def _staff_status_key(self, staff_id: str) -> str:
+        return self.ephemeral.key("staff-active", staff_id)
+
+    async def token_ended(self, claims: AccessClaims) -> str | None:
+        """Why an access token no longer counts although it has not expired — its session was signed out
+        or revoked, or its staff account is disabled or gone — or None. One Redis round trip; a staff
+        account's status comes from the database when Redis does not hold it."""
+        keys = [self.ephemeral.key("revoked", claims.session_id)]
+        if claims.kind == "staff":
+            keys.append(self._staff_status_key(claims.sub))
+        revoked, *status = await self.ephemeral.client.mget(keys)
+        if revoked is not None:
+            return "the session was signed out or revoked"
+        if claims.kind == "staff":
+            active = status[0] if status[0] is not None else await self._load_staff_status(claims.sub)
+            if active != b"1":
+                return "the staff account is disabled"
+        return None
+
+    async def _load_staff_status(self, staff_id: str) -> bytes:
+        async with self.db.connection() as conn:
+            row = await repository.staff_by_id(conn, uuid.UUID(staff_id))
+        active = b"1" if row is not None and row["active"] else b"0"
+        await self.ephemeral.client.set(self._staff_status_key(staff_id), active, ex=STAFF_STATUS_SECONDS)
+        return active
 
     async def elevate(self, conn: asyncpg.Connection, actor: Actor, level: str, method: str) -> TokenPair:
         """Raise the session's assurance after a face check; runs in the caller's transaction.
@@ -359,6 +385,28 @@ class IdentityService:
         return CitizenProfile(**dict(row))
 
     # -- staff accounts -------------------------------------------------------------------------
+
+    async def disable_staff(self, actor: Actor, *, staff_id: uuid.UUID | None = None,
+                            username: str | None = None) -> StaffAccount:
+        """Disable a staff account and end its sessions at once: its access tokens stop working on the next
+        request, its refresh tokens and password no longer sign in. An admin disables accounts inside
+        their division (others look missing); the command line any."""
+        async with self.db.transaction() as conn:
+            row = await (repository.staff_by_id(conn, staff_id) if staff_id is not None
+                         else repository.staff_by_username(conn, username or ""))
+            reaches = row is not None and (actor.kind == "system" or (
+                actor.role == "admin" and divisions.within(actor.division or "", row["division_code"])))
+            row = await reachable(self.audit, self.db, actor, row, reaches, refused="staff.disable_refused",
+                                  record_type="staff", record_id=str(row["id"] if row else staff_id or username),
+                                  missing="no such staff account")
+            account = await repository.disable_staff(conn, row["id"])
+            ended = await repository.revoke_sessions_of(conn, "staff", row["id"], "staff account disabled")
+            await self.audit.record(conn, actor, "staff.disabled", "staff", str(row["id"]),
+                                    division=row["division_code"], detail={"sessions_ended": len(ended)})
+        await self.ephemeral.client.set(self._staff_status_key(str(row["id"])), b"0", ex=STAFF_STATUS_SECONDS)
+        for session_id in ended:
+            await self.forget_session(str(session_id))
+        return StaffAccount(**dict(account))
 
     async def create_staff(self, form: StaffCreate, actor: Actor) -> StaffAccount:
         """Create a staff account; an admin can only create accounts inside their own division."""
