@@ -12,7 +12,7 @@ import asyncpg
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
-from backend.ephemeral import Ephemeral, Limit
+from backend.ephemeral import Ephemeral
 from backend.errors import DomainError, FaceAttemptsExhausted, RateLimited
 from backend.face import repository
 from backend.face.analysis import FaceAnalyser
@@ -36,19 +36,20 @@ class FaceAttempts:
         (many people share one address behind a NAT) and per device only counts when the client names
         one."""
         person = citizen_id or actor.id or ""
-        limits = [Limit("face-session", actor.session_id or "", self.policy.attempts_per_session_hour, 3600,
-                        "face checks in this session"),
-                  Limit("face-citizen", person, self.policy.attempts_per_citizen_hour, 3600,
-                        "face checks for this person"),
-                  Limit("face-citizen-day", person, self.policy.attempts_per_citizen_day, 86400,
-                        "face checks for this person today"),
-                  Limit("face-address", client.address, self.policy.attempts_per_address_hour, 3600,
-                        "face checks from this network address")]
+        limits = [("face-session", actor.session_id or "", self.policy.attempts_per_session_hour, 3600,
+                   "face checks in this session"),
+                  ("face-citizen", person, self.policy.attempts_per_citizen_hour, 3600,
+                   "face checks for this person"),
+                  ("face-citizen-day", person, self.policy.attempts_per_citizen_day, 86400,
+                   "face checks for this person today"),
+                  ("face-address", client.address, self.policy.attempts_per_address_hour, 3600,
+                   "face checks from this network address")]
         if client.device is not None:
-            limits.append(Limit("face-device", client.device, self.policy.attempts_per_device_hour, 3600,
-                                "face checks from this device"))
+            limits.append(("face-device", client.device, self.policy.attempts_per_device_hour, 3600,
+                           "face checks from this device"))
         try:
-            await self.ephemeral.reserve(*limits)
+            for name, subject, limit, window, what in limits:
+                await self.ephemeral.limit(name, subject, limit=limit, window_seconds=window, what=what)
         except RateLimited as exc:
             raise with_reasons(FaceAttemptsExhausted(exc.detail, exc.retry_after, alternatives=ALTERNATIVES),
                                "attempts-exhausted") from None

@@ -18,7 +18,7 @@ from typing import Any
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
-from backend.ephemeral import Ephemeral, Limit
+from backend.ephemeral import Ephemeral
 from backend.errors import (
     Conflict,
     DomainError,
@@ -59,15 +59,15 @@ class CardCheck:
 
     async def _count(self, card: str, client: FaceClient) -> None:
         """Attempts per card (the person) and per device, as for every face check."""
-        limits = [Limit("face-card", card, self.policy.attempts_per_citizen_hour, 3600,
-                        "face checks with this ID card"),
-                  Limit("face-address", client.address, self.policy.attempts_per_address_hour, 3600,
-                        "face checks from this network address")]
+        limits = [("face-card", card, self.policy.attempts_per_citizen_hour, "face checks with this ID card"),
+                  ("face-address", client.address, self.policy.attempts_per_address_hour,
+                   "face checks from this network address")]
         if client.device is not None:
-            limits.append(Limit("face-device", client.device, self.policy.attempts_per_device_hour, 3600,
-                                "face checks from this device"))
+            limits.append(("face-device", client.device, self.policy.attempts_per_device_hour,
+                           "face checks from this device"))
         try:
-            await self.ephemeral.reserve(*limits)
+            for name, subject, limit, what in limits:
+                await self.ephemeral.limit(name, subject, limit=limit, window_seconds=3600, what=what)
         except RateLimited as exc:
             raise with_reasons(FaceAttemptsExhausted(exc.detail, exc.retry_after, alternatives=ALTERNATIVES),
                                "attempts-exhausted") from None

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.catalogue.schemas import FormProblem
-from backend.identifiers import TYPE_CODE, DivisionCode
 from backend.identity.schemas import PersonName, ResidentIdInput
+from backend.identifiers import TYPE_CODE, DivisionCode
 
 CreditCodeInput = Annotated[str, msgspec.Meta(
     min_length=1, max_length=32, description="GB 32100 unified social credit code (18 characters)",

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.events.schemas import DeliveryStatus
-from backend.identifiers import DivisionCode, Phone
 from backend.identity.schemas import PersonName
+from backend.identifiers import DivisionCode, Phone
 
 ChangeKind = Literal["address", "emergency_contact", "bank_account"]
 Level = Literal["L1", "L2", "L3"]
