@@ -399,6 +399,8 @@ class IdentityService:
             row = await reachable(self.audit, self.db, actor, row, reaches, refused="staff.disable_refused",
                                   record_type="staff", record_id=str(row["id"] if row else staff_id or username),
                                   missing="no such staff account")
+            if actor.kind == "staff" and actor.id == str(row["id"]):
+                raise Conflict("you cannot disable your own account; ask another admin")
             account = await repository.disable_staff(conn, row["id"])
             ended = await repository.revoke_sessions_of(conn, "staff", row["id"], "staff account disabled")
             await self.audit.record(conn, actor, "staff.disabled", "staff", str(row["id"]),

@@ -44,7 +44,8 @@ async def test_an_admin_disables_only_inside_their_division(client, services):
 
     outside = await client.post(f"/admin/staff/{officer['id']}/disable", headers=bearer(sichuan))
     missing = await client.post(f"/admin/staff/{NOBODY}/disable", headers=bearer(sichuan))
+    itself = await client.post(f"/admin/staff/{services.tokens.read(sichuan).sub}/disable", headers=bearer(sichuan))
     still = await client.get(f"/staff/citizens/{NOBODY}", headers=bearer(officer["access_token"]))
 
-    assert outside.status_code == missing.status_code == 404
+    assert outside.status_code == missing.status_code == 404 and itself.status_code == 409
     assert outside.json()["detail"] == missing.json()["detail"] and still.status_code == 404
