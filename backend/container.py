@@ -71,7 +71,7 @@ class Services:
         notifications = NotificationService(db, audit, cipher, sms)
         kiosks = KioskService(db, ephemeral, audit, cipher, identity, face, certificates,
                               signature_window_seconds=settings.kiosk_signature_window_seconds)
-        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications)
+        filings = AnnualFilings(db, ephemeral, audit, cipher, catalogue, notifications, events)
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),

@@ -66,7 +66,11 @@ CHECK_PROBLEMS = PHOTO_PROBLEMS | _problems(
     refused="`face-mismatch` or `liveness-failed`, with `reasons` and `attempts_left`",
     not_enrolled="`face-not-enrolled` (or, for an answer, `challenge-used`)",
     exhausted="`face-attempts-exhausted`: with `alternatives` to face checks")
-ANSWER_PROBLEMS = CHECK_PROBLEMS | _problems(expired="`challenge-expired`: request a new challenge")
+ANSWER_PROBLEMS = CHECK_PROBLEMS | _problems(
+    expired="`challenge-expired`: request a new challenge",
+    refused="`face-mismatch` or `liveness-failed`, with `reasons` and `attempts_left`; `capture-not-verified` "
+            "(the installation's signature does not verify) or `capture-not-accepted` (the use does not accept "
+            "this capture's provenance)")
 
 
 @dataclass

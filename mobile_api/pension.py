@@ -43,6 +43,7 @@ from backend.eligibility.schemas import (
     SuspensionRequest,
     VisitKind,
 )
+from backend.errors import ValidationFailed
 from backend.face.schemas import ChallengeRequest, LivenessChallenge
 from backend import identifiers
 from mobile_api.context import citizen_guard, client_address, staff_guard
@@ -54,6 +55,7 @@ from mobile_api.face import (
     MULTIPART,
     FramesForm,
     client_of,
+    proof_of,
 )
 from mobile_api.idempotent import IDEMPOTENCY_PARAM, idempotent_create
 from mobile_api.identity import BEARER
@@ -210,7 +212,8 @@ class RepresentedPensionController(Controller):
                         idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RecognitionView]:
         frames = [await frame.read() for frame in data.frames]
         return await idempotent_create(request, services, actor, lambda: services.eligibility.proxy_recognise(
-            actor, citizen_id, challenge_id, frames, client_of(request, device_id)), content=_burst_content(frames))
+            actor, citizen_id, challenge_id, frames, client_of(request, device_id), proof_of(data)),
+            content=_burst_content(frames))
 
     @post("/bookings", operation_id="bookRepresentedPensionVisit", summary="Book a visit for a relative",
           description="An assisted or home visit for the pensioner I act for.")
@@ -327,6 +330,9 @@ class ResidenceStaffController(Controller):
                         actor: NamedDependency[Actor], booking_id: FromQuery[uuid.UUID | None] = None,
                         device_id: Annotated[str | None, DEVICE_PARAM] = None,
                         idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RecognitionView]:
+        if proof_of(data) is not None:  # installations are citizens' phones; never ignore a proof silently
+            raise ValidationFailed.field("installation", "staff devices are not attested installations; send the "
+                                                         "frames without installation and signature")
         frames = [await frame.read() for frame in data.frames]
         return await idempotent_create(request, services, actor, lambda: services.eligibility.staff_recognise(
             actor, entry_id, method, face=(challenge_id, frames, client_of(request, device_id)), booking_id=booking_id),

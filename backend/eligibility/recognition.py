@@ -32,17 +32,23 @@ from backend.eligibility.schemas import (
 )
 from backend.errors import RecognitionNotPossible
 from backend.events.service import Event, EventService
+from backend.face.capture import UNATTESTED
 from backend.face.service import FaceService
 from backend.notifications.schemas import Subject, Text
 from backend.notifications.service import NotificationService
 
 CONSENT_PURPOSE = "pension-recognition"
+# The capture policy (`TONGBAN_FACE_CAPTURE_POLICIES`) every face method's check must satisfy.
+CAPTURE_USE = "pension-recognition"
 # Which wording of the face-recognition consent the person agreed to; recorded with the consent.
 CONSENT_WORDING = "pension-face-recognition-consent/1"
 # Reasons that block every method, and those that only take face checks away.
 BLOCKING = frozenset({"not-on-roster", "status-stopped", "not-yet-open", "roster-data-issue"})
 FACE_ONLY = frozenset({"not-enrolled", "no-face-consent", "attempts-used-up"})
 FACE_METHODS = frozenset({"face-phone", "family-proxy", "kiosk"})
+# Methods whose face check comes from a phone: the agency's later-check rule for unattested captures
+# (`unattested_in_a_row`) applies to them.
+PHONE_METHODS = frozenset({"face-phone", "family-proxy"})
 RECOGNISED_KIND = "pension.recognised"
 
 
@@ -124,6 +130,7 @@ class Recognitions:
             consent = await repository.face_consent(conn, citizen_id, CONSENT_PURPOSE)
             suspension = (await repository.last_suspension(conn, entries[0]["id"])
                           if entries and entries[0]["status"] == "suspended" else None)
+            later_check = await self._later_check(conn, entries[0]) if entries else None
         left_now, left_today = await self.face.attempts_left(actor, citizen_id)
         if not entries:
             return Precheck(ready=False, methods=[], reasons=[rules.advice("not-on-roster")])
@@ -135,6 +142,8 @@ class Recognitions:
             reasons.append(rules.advice("no-face-consent"))
         if min(left_now, left_today) <= 0:
             reasons.append(rules.advice("attempts-used-up"))
+        if later_check is not None:
+            reasons.append(later_check)
         if entry["status"] == "suspended":
             reasons.append(rules.advice("suspended", since=str(suspension["suspended_from"]) if suspension else "-"))
         elif entry["status"] == "paying" and entry_standing(entry, today) == "overdue":
@@ -144,6 +153,15 @@ class Recognitions:
             m for m in METHODS if m != "silent" and not (m in FACE_METHODS and codes & FACE_ONLY)]  # type: ignore[misc]
         return Precheck(ready=not codes & (BLOCKING | FACE_ONLY), methods=methods, reasons=reasons, entry_id=entry["id"],
                         next_due=entry["next_due"], attempts_left_hour=left_now, attempts_left_day=left_today)
+
+    @staticmethod
+    async def _later_check(conn: asyncpg.Connection, entry: asyncpg.Record) -> Advice | None:
+        """`attested-capture-required` when the agency's later-check rule says the next recognition may
+        not rest on an unattested phone capture again, else None."""
+        limit = entry["unattested_in_a_row"]
+        if limit is None or await repository.unattested_in_a_row(conn, entry["id"], limit) < limit:
+            return None
+        return rules.advice("attested-capture-required", count=str(limit))
 
     async def _where_to_enrol(self, residence_division: str) -> Advice:
         """`not-enrolled`, naming the nearest service window of the residence division when one is known."""
@@ -172,6 +190,9 @@ class Recognitions:
         today = today or china_today()
         if blocked := entry_reasons(entry, today):
             raise refusal(blocked, [])
+        if method in PHONE_METHODS and evidence.get("face", {}).get("capture") == UNATTESTED and (
+                later_check := await self._later_check(conn, entry)):
+            raise refusal([later_check], [m for m in METHODS if m != "silent"])  # type: ignore[misc]
         next_due = rules.next_due_after(today, entry["window_months"])
         recognition_id = await repository.insert_recognition(
             conn, entry_id=entry["id"], method=method, recognised_on=today, place_division=place_division,

@@ -12,21 +12,23 @@ import asyncpg
 # -- agencies and rosters ---------------------------------------------------------------------------
 
 AGENCY_COLUMNS = """division, name, authority_id, window_months, opens_days_before, due_soon_days,
-                    silent_signal_kinds, silent_max_age_days"""
+                    silent_signal_kinds, silent_max_age_days, unattested_in_a_row"""
 
 
 async def upsert_agency(conn: asyncpg.Connection, division: str, values: dict[str, Any]) -> asyncpg.Record:
     return await conn.fetchrow(
         f"""INSERT INTO pension_agencies (division, name, authority_id, window_months, opens_days_before,
-                                          due_soon_days, silent_signal_kinds, silent_max_age_days)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                          due_soon_days, silent_signal_kinds, silent_max_age_days, unattested_in_a_row)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT (division) DO UPDATE SET name = EXCLUDED.name, authority_id = EXCLUDED.authority_id,
                 window_months = EXCLUDED.window_months, opens_days_before = EXCLUDED.opens_days_before,
                 due_soon_days = EXCLUDED.due_soon_days, silent_signal_kinds = EXCLUDED.silent_signal_kinds,
-                silent_max_age_days = EXCLUDED.silent_max_age_days, updated_at = now()
+                silent_max_age_days = EXCLUDED.silent_max_age_days, unattested_in_a_row = EXCLUDED.unattested_in_a_row,
+                updated_at = now()
             RETURNING {AGENCY_COLUMNS}""",
         division, values["name"], values["authority_id"], values["window_months"], values["opens_days_before"],
-        values["due_soon_days"], values["silent_signal_kinds"], values["silent_max_age_days"])
+        values["due_soon_days"], values["silent_signal_kinds"], values["silent_max_age_days"],
+        values["unattested_in_a_row"])
 
 
 async def agency(conn: asyncpg.Connection, division: str) -> asyncpg.Record | None:
@@ -35,7 +37,7 @@ async def agency(conn: asyncpg.Connection, division: str) -> asyncpg.Record | No
 
 ENTRY_COLUMNS = """r.id, r.agency_division, a.name AS agency_name, r.citizen_id, c.name, c.resident_id_masked,
     r.residence_division, r.scheme, r.status, r.stop_reason, r.last_recognised_on, r.next_due, r.data_issue,
-    a.window_months, a.opens_days_before, a.due_soon_days, a.authority_id, c.birth_date"""
+    a.window_months, a.opens_days_before, a.due_soon_days, a.authority_id, c.birth_date, a.unattested_in_a_row"""
 _ENTRY_FROM = """pension_roster r JOIN pension_agencies a ON a.division = r.agency_division
                  JOIN citizens c ON c.id = r.citizen_id"""
 
@@ -112,6 +114,18 @@ async def mark_recognised(conn: asyncpg.Connection, entry_id: uuid.UUID, on: dt.
         """UPDATE pension_roster SET last_recognised_on = $2, next_due = $3, updated_at = now(),
                   status = CASE WHEN status = 'suspended' THEN 'paying' ELSE status END
            WHERE id = $1""", entry_id, on, next_due)
+
+
+async def unattested_in_a_row(conn: asyncpg.Connection, entry_id: uuid.UUID, limit: int) -> int:
+    """How many of the entry's latest recognitions (at most `limit`), newest first, were phone
+    recognitions on an unattested capture, until the first that was not."""
+    return await conn.fetchval(
+        """SELECT count(*) FROM (
+               SELECT bool_and(method IN ('face-phone', 'family-proxy') AND evidence #>> '{face,capture}' = 'unattested')
+                          OVER (ORDER BY recognised_at DESC ROWS UNBOUNDED PRECEDING) AS streak
+               FROM (SELECT method, evidence, recognised_at FROM pension_recognitions WHERE entry_id = $1
+                     ORDER BY recognised_at DESC LIMIT $2) latest) s
+           WHERE streak""", entry_id, limit)
 
 
 async def insert_recognition(conn: asyncpg.Connection, **values: Any) -> uuid.UUID:

@@ -116,10 +116,11 @@ class Rosters:
                 "name": form.name.strip(), "authority_id": form.authority_id, "window_months": form.window_months,
                 "opens_days_before": form.opens_days_before, "due_soon_days": form.due_soon_days,
                 "silent_signal_kinds": sorted(set(form.silent_signal_kinds)),
-                "silent_max_age_days": form.silent_max_age_days})
+                "silent_max_age_days": form.silent_max_age_days, "unattested_in_a_row": form.unattested_in_a_row})
             await self.audit.record(conn, actor, "pension_agency.set", "pension_agency", division, division=division,
                                     detail={"window_months": form.window_months, "authority_id": form.authority_id,
-                                            "silent_signal_kinds": row["silent_signal_kinds"]})
+                                            "silent_signal_kinds": row["silent_signal_kinds"],
+                                            "unattested_in_a_row": form.unattested_in_a_row})
         return AgencyView(**dict(row))
 
     async def agency(self, division: str) -> AgencyView:

@@ -67,6 +67,13 @@ ADVICE: dict[str, tuple[str, str, str, str]] = {
         "You have not separately agreed to face recognition for pension recognition (or withdrew it).",
         "如愿意刷脸认证，请在本页同意；不同意也可以到窗口、自助终端认证或预约上门认证。",
         "To use the face check, agree on this page; or, without face, use a window, a kiosk or book a home visit."),
+    "attested-capture-required": (
+        "您最近{count}次都是用未经认证的手机应用刷脸认证的，发放机构要求这次换一种更可靠的方式。",
+        "Your last {count} recognitions were face checks on a phone without an attested app; the paying "
+        "agency asks for a stronger one this time.",
+        "请用已登记的通办手机应用（安全认证的手机）刷脸，或到自助终端、窗口认证，也可以预约上门认证。",
+        "Use the Tongban app on a phone registered for attested captures, or a kiosk or a window, or book a "
+        "home visit."),
     "attempts-used-up": (
         "今天（或这一小时）的刷脸次数已用完。",
         "The face checks allowed this hour or today are used up.",

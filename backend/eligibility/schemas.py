@@ -49,6 +49,10 @@ class AgencySettings(msgspec.Struct, forbid_unknown_fields=True):
     silent_signal_kinds: Annotated[list[SignalKind], msgspec.Meta(max_length=20, description=(
         "Signs of life that count for silent recognition"))] = msgspec.field(default_factory=list)
     silent_max_age_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 90
+    unattested_in_a_row: Annotated[Annotated[int, msgspec.Meta(ge=1, le=10)] | None, msgspec.Meta(description=(
+        "A later check for unattested phone captures: after this many phone recognitions in a row whose face "
+        "check came from an unattested capture, the next must come from an attested app, a kiosk, staff or a "
+        "sign of life. Unset: no such rule"))] = None
 
 
 class AgencyView(msgspec.Struct):
@@ -60,6 +64,7 @@ class AgencyView(msgspec.Struct):
     due_soon_days: int
     silent_signal_kinds: list[str]
     silent_max_age_days: int
+    unattested_in_a_row: int | None = None
 
 
 class RosterEntryCreate(msgspec.Struct, forbid_unknown_fields=True):

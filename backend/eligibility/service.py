@@ -34,6 +34,7 @@ from backend.eligibility.methods import STAFF_METHODS, Method
 from backend.eligibility.providers import Providers
 from backend.eligibility.recognition import (
     BLOCKING,
+    CAPTURE_USE,
     CONSENT_PURPOSE,
     CONSENT_WORDING,
     FACE_ONLY,
@@ -55,9 +56,10 @@ from backend.eligibility.schemas import (
 )
 from backend.eligibility.visits import Visits
 from backend.ephemeral import Ephemeral
-from backend.errors import Conflict, NotFound, StepUpRequired, ValidationFailed
+from backend.errors import CaptureNotAccepted, Conflict, NotFound, StepUpRequired, ValidationFailed
 from backend.events.service import EventService
 from backend.face.capture import FaceClient
+from backend.face.installations import CaptureProof
 from backend.face.schemas import FaceDecision, LivenessChallenge, Movement
 from backend.face.service import FaceService
 from backend.identity.service import STEP_UP_SECONDS
@@ -74,9 +76,13 @@ def _refuse(check: Precheck, *, face: bool) -> None:
 
 
 def _face_evidence(decision: FaceDecision) -> dict[str, Any]:
+    """The check a recognition rests on, with who captured it: the actor who held the camera, who
+    helped at a kiosk, the capture's provenance and the attested installation that signed it."""
     return {"face": {"score": decision.score, "threshold": decision.threshold, "challenge": decision.challenge,
                      "liveness": decision.checks.liveness, "passive_anti_spoofing": decision.checks.passive_anti_spoofing,
-                     "capture": decision.capture}}
+                     "capture": decision.capture, "captured_by": decision.captured_by,
+                     "assisted_by": decision.assisted_by,
+                     "installation": str(decision.installation) if decision.installation else None}}
 
 
 class EligibilityService:
@@ -178,6 +184,7 @@ class EligibilityService:
         this session (the HTTP layer requires L3); its scores are the evidence."""
         citizen_id = uuid.UUID(actor.id)
         _refuse(await self.recognitions.precheck(actor, citizen_id), face=True)
+        await self._capture_accepted(actor)
         async with self.db.transaction() as conn:
             check = await repository.last_liveness_check(conn, actor.id or "", STEP_UP_SECONDS)
             if check is None:
@@ -189,6 +196,16 @@ class EligibilityService:
             return await self.recognitions.record(conn, entry, "face-phone", actor, evidence=evidence,
                                                   place_division=None)
 
+    async def _capture_accepted(self, actor: Actor) -> None:
+        """Refuse (403 `capture-not-accepted`, audited) unless the capture behind the session's L3 is one
+        the `pension-recognition` policy accepts."""
+        try:
+            await self.face.installations.require(actor, CAPTURE_USE)
+        except CaptureNotAccepted as exc:
+            await self.audit.record_refusal(self.db, actor, "pension.recognition_refused", "citizen", actor.id,
+                                            detail={"reason": exc.slug, "capture": exc.extensions.get("capture")})
+            raise
+
     # -- 2. family proxy ---------------------------------------------------------------------------
 
     async def proxy_challenge(self, actor: Actor, citizen_id: uuid.UUID, movement: Movement,
@@ -199,12 +216,13 @@ class EligibilityService:
         return await self.face.issue_challenge_for(actor, citizen_id, movement, client)
 
     async def proxy_recognise(self, actor: Actor, citizen_id: uuid.UUID, challenge_id: str, frames: list[bytes],
-                              client: FaceClient) -> RecognitionView:
+                              client: FaceClient, proof: CaptureProof | None = None) -> RecognitionView:
         """The pensioner's face and liveness checked against the pensioner's reference, on the relative's
-        phone; the relative's session is not raised. Both identities are recorded."""
+        phone (signed by its attested installation with `proof`); the relative's session is not raised.
+        Both identities are recorded, and the relative as who captured."""
         await self._for(actor, citizen_id)
         _refuse(await self.recognitions.precheck(actor, citizen_id), face=True)
-        decision = await self.face.check_for(actor, citizen_id, challenge_id, frames, client)
+        decision = await self.face.check_for(actor, citizen_id, challenge_id, frames, client, proof, use=CAPTURE_USE)
         async with self.db.transaction() as conn:
             await self.relatives.require(conn, actor, citizen_id)  # still authorised after the check
             entry = await self._entry(conn, citizen_id)
@@ -225,7 +243,7 @@ class EligibilityService:
         """Recognition at a township kiosk; with `assisting_relative`, a relative authorised by the
         pensioner helped (checked here)."""
         _refuse(await self.recognitions.precheck(kiosk, citizen_id), face=True)
-        decision = await self.face.check_for(kiosk, citizen_id, challenge_id, frames, client)
+        decision = await self.face.check_for(kiosk, citizen_id, challenge_id, frames, client, use=CAPTURE_USE)
         async with self.db.transaction() as conn:
             if assisting_relative is not None and await repository.authorisation(
                     conn, citizen_id, assisting_relative) is None:
@@ -258,7 +276,8 @@ class EligibilityService:
         _refuse(await self.recognitions.precheck(actor, entry["citizen_id"]), face=face is not None)
         if face is not None:
             challenge_id, frames, client = face
-            evidence = _face_evidence(await self.face.check_for(actor, entry["citizen_id"], challenge_id, frames, client))
+            evidence = _face_evidence(await self.face.check_for(actor, entry["citizen_id"], challenge_id, frames, client,
+                                                                use=CAPTURE_USE))
         else:
             assert declaration is not None
             evidence = {"declaration": {"statement": declaration.statement, "signed_by": declaration.signed_by,

@@ -61,6 +61,17 @@ class SubscriberSecret(msgspec.Struct):
     secret: str
 
 
+class Delivery(msgspec.Struct):
+    """Where a subject's event was sent, as the person it concerns sees it: the subscribing agency and
+    how it went (no URL, no attempts' detail)."""
+
+    subscriber: str
+    status: DeliveryStatus
+    attempts: int
+    delivered_at: dt.datetime | None = None
+    last_attempt_at: dt.datetime | None = None
+
+
 class DeliveryAttemptView(msgspec.Struct):
     attempt: int
     at: dt.datetime

@@ -25,6 +25,7 @@ from backend.db import Database
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.events import repository, signing, targets
 from backend.events.schemas import (
+    Delivery,
     DeliveryAttemptView,
     DeliveryStatus,
     DeliveryView,
@@ -178,6 +179,12 @@ class EventService:
         return [EventView(id=e["id"], kind=e["kind"], subject_type=e["subject_type"], subject_id=e["subject_id"],
                           division=e["division"], occurred_at=e["occurred_at"], payload=e["payload"],
                           deliveries=by_event.get(e["id"], [])) for e in events]
+
+    async def delivered_to(self, conn: asyncpg.Connection, subject_type: str, subject_id: str) -> list[Delivery]:
+        """Where the subject's events went, as the person it concerns sees it (the caller audits the read)."""
+        return [Delivery(subscriber=d.subscriber, status=d.status, attempts=d.attempts, delivered_at=d.delivered_at,
+                         last_attempt_at=d.last_attempt_at)
+                for event in await self.delivery_log(conn, subject_type, subject_id) for d in event.deliveries]
 
     # -- subscribers (admins, or the command line as the system) -----------------------------------
 

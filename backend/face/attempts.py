@@ -5,7 +5,7 @@ image), the session raised on success, the refusal answered with attempts left a
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -23,6 +23,14 @@ from backend.face.retention import PhotoRetention
 from backend.face.schemas import FaceChecks, FaceVerified
 from backend.identity.service import IdentityService
 
+PersonKind = Literal["citizen", "card"]
+# Whose checks a limit counts → (rate-limit bucket, what the refusal names). The daily bucket is
+# `<bucket>-day`.
+PERSON_BUCKETS: dict[PersonKind, tuple[str, str]] = {
+    "citizen": ("face-citizen", "face checks for this person"),
+    "card": ("face-card", "face checks with this ID card"),
+}
+
 
 class FaceAttempts:
     def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, identity: IdentityService,
@@ -30,20 +38,23 @@ class FaceAttempts:
         self.db, self.ephemeral, self.audit, self.identity = db, ephemeral, audit, identity
         self.policy, self.analyser, self.retention = policy, analyser, retention
 
-    async def count(self, actor: Actor, client: FaceClient, citizen_id: str | None = None) -> None:
-        """One more face check of `citizen_id` (default: the actor); refuse past the hourly caps and
-        the person's daily cap. Per person and per session are the controls; per address is set high
-        (many people share one address behind a NAT) and per device only counts when the client names
-        one."""
-        person = citizen_id or actor.id or ""
-        limits = [("face-session", actor.session_id or "", self.policy.attempts_per_session_hour, 3600,
-                   "face checks in this session"),
-                  ("face-citizen", person, self.policy.attempts_per_citizen_hour, 3600,
-                   "face checks for this person"),
-                  ("face-citizen-day", person, self.policy.attempts_per_citizen_day, 86400,
-                   "face checks for this person today"),
+    async def count(self, actor: Actor, client: FaceClient, person: str | None = None, *,
+                    by: PersonKind = "citizen") -> None:
+        """One more face check of `person` (default: the actor) — a citizen by id, or at a kiosk
+        sign-in, before the person is known, an ID card by its lookup hash (`by="card"`); refuse past
+        the person's hourly and daily caps, the session's, the address's and the device's. Per person
+        and per session are the controls; per address is set high (many people share one address
+        behind a NAT) and per device only counts when the client names one. An actor without a
+        session (a kiosk acting for a resident) has no per-session limit: its device's limit stands in."""
+        subject = person or actor.id or ""
+        bucket, what = PERSON_BUCKETS[by]
+        limits = [(bucket, subject, self.policy.attempts_per_citizen_hour, 3600, what),
+                  (f"{bucket}-day", subject, self.policy.attempts_per_citizen_day, 86400, f"{what} today"),
                   ("face-address", client.address, self.policy.attempts_per_address_hour, 3600,
                    "face checks from this network address")]
+        if actor.session_id:
+            limits.insert(0, ("face-session", actor.session_id, self.policy.attempts_per_session_hour, 3600,
+                              "face checks in this session"))
         if client.device is not None:
             limits.append(("face-device", client.device, self.policy.attempts_per_device_hour, 3600,
                            "face checks from this device"))
@@ -54,19 +65,20 @@ class FaceAttempts:
             raise with_reasons(FaceAttemptsExhausted(exc.detail, exc.retry_after, alternatives=ALTERNATIVES),
                                "attempts-exhausted") from None
 
-    async def left(self, actor: Actor, citizen_id: str) -> int:
+    async def left(self, actor: Actor, person: str, *, by: PersonKind = "citizen") -> int:
         """Attempts left now: the smallest of what the person has left this hour and today, and what
         this session has left."""
-        left = min(await self.ephemeral.remaining("face-citizen", citizen_id, limit=self.policy.attempts_per_citizen_hour),
-                   await self.left_today(citizen_id))
+        bucket, _ = PERSON_BUCKETS[by]
+        left = min(await self.ephemeral.remaining(bucket, person, limit=self.policy.attempts_per_citizen_hour),
+                   await self.left_today(person, by=by))
         if actor.kind == "citizen" and actor.session_id:
             left = min(left, await self.ephemeral.remaining("face-session", actor.session_id,
                                                             limit=self.policy.attempts_per_session_hour))
         return left
 
-    async def left_today(self, citizen_id: str) -> int:
-        return await self.ephemeral.remaining("face-citizen-day", citizen_id,
-                                              limit=self.policy.attempts_per_citizen_day)
+    async def left_today(self, person: str, *, by: PersonKind = "citizen") -> int:
+        bucket, _ = PERSON_BUCKETS[by]
+        return await self.ephemeral.remaining(f"{bucket}-day", person, limit=self.policy.attempts_per_citizen_day)
 
     def detail(self, kind: str, client: FaceClient) -> dict[str, Any]:
         """The audit detail every attempt starts from: what was checked, how, and from where."""

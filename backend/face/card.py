@@ -18,24 +18,22 @@ from typing import Any
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
-from backend.ephemeral import Ephemeral
 from backend.errors import (
     Conflict,
     DomainError,
-    FaceAttemptsExhausted,
     FaceMismatch,
     FacePhotoTooLarge,
     FacePhotoUnusable,
     LivenessFailed,
-    RateLimited,
     ValidationFailed,
 )
 from backend.face import repository
 from backend.face.analysis import FaceAnalyser, analyse_all, check_sizes, quality_figures, unusable
+from backend.face.attempts import FaceAttempts
 from backend.face.capture import FaceClient
 from backend.face.enrolment import CONSENT_WORDING
 from backend.face.policy import TEMPLATE_MODEL, FacePolicy
-from backend.face.reasons import ALTERNATIVES, with_reasons
+from backend.face.reasons import with_reasons
 from backend.face.schemas import FaceEnrolment, FaceQuality
 from backend.face.templates import FaceDataCipher
 from ml_models.pipeline import FaceAnalysis, cosine_similarity
@@ -52,25 +50,10 @@ class CardMatch:
 
 
 class CardCheck:
-    def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: FaceDataCipher,
-                 policy: FacePolicy, analyser: FaceAnalyser) -> None:
-        self.db, self.ephemeral, self.audit, self.cipher = db, ephemeral, audit, cipher
-        self.policy, self.analyser = policy, analyser
-
-    async def _count(self, card: str, client: FaceClient) -> None:
-        """Attempts per card (the person) and per device, as for every face check."""
-        limits = [("face-card", card, self.policy.attempts_per_citizen_hour, "face checks with this ID card"),
-                  ("face-address", client.address, self.policy.attempts_per_address_hour,
-                   "face checks from this network address")]
-        if client.device is not None:
-            limits.append(("face-device", client.device, self.policy.attempts_per_device_hour,
-                           "face checks from this device"))
-        try:
-            for name, subject, limit, what in limits:
-                await self.ephemeral.limit(name, subject, limit=limit, window_seconds=3600, what=what)
-        except RateLimited as exc:
-            raise with_reasons(FaceAttemptsExhausted(exc.detail, exc.retry_after, alternatives=ALTERNATIVES),
-                               "attempts-exhausted") from None
+    def __init__(self, db: Database, audit: AuditLog, cipher: FaceDataCipher, policy: FacePolicy,
+                 analyser: FaceAnalyser, attempts: FaceAttempts) -> None:
+        self.db, self.audit, self.cipher = db, audit, cipher
+        self.policy, self.analyser, self.attempts = policy, analyser, attempts
 
     async def _analyse(self, chip_photo: bytes, live_photo: bytes) -> tuple[FaceAnalysis, FaceAnalysis]:
         """Both photos on the pool, each under its own rules; an unusable one raises its problem."""
@@ -97,9 +80,10 @@ class CardCheck:
                       client: FaceClient) -> CardMatch:
         """Compare the live photo with the chip photo of the card identified by `card` (its lookup hash).
 
-        Every attempt is counted and audited (scores, quality, capture provenance — never an image), a
+        Every attempt is counted by the attempts room against the card (the person, not yet known by
+        id), the kiosk and its address, and audited (scores, quality, capture provenance — never an image), a
         refusal in a transaction of its own so it survives the caller's rollback."""
-        await self._count(card, client)
+        await self.attempts.count(actor, client, card, by="card")
         detail: dict[str, Any] = {"check": "id-card", "model": TEMPLATE_MODEL, "threshold": self.policy.card_threshold,
                                   "card": card_masked, "device": client.device, "capture": client.capture}
         failure: DomainError | None = None
@@ -118,8 +102,7 @@ class CardCheck:
             detail["reasons"] = [r["code"] for r in failure.extensions.get("reasons", [])]
             await self.audit.record_refusal(self.db, actor, "face.card_check_failed", "kiosk", actor.id,
                                             division=actor.division, detail=detail | {"decision": failure.slug})
-            failure.extensions["attempts_left"] = await self.ephemeral.remaining(
-                "face-card", card, limit=self.policy.attempts_per_citizen_hour)
+            failure.extensions["attempts_left"] = await self.attempts.left(actor, card, by="card")
             raise failure
         async with self.db.transaction() as conn:
             await self.audit.record(conn, actor, "face.card_checked", "kiosk", actor.id, division=actor.division,

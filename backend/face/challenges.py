@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
-from backend.actors import Actor
+from backend.actors import Actor, who
 from backend.audit.service import AuditLog
 from backend.db import Database
 from backend.ephemeral import Ephemeral
@@ -44,6 +44,13 @@ from ml_models.pipeline import cosine_similarity
 CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
+def holder(actor: Actor) -> str:
+    """Who holds a challenge: the actor's session, or for an actor acting without one (a kiosk
+    device acting for the resident in front of it) the actor itself — never one holder shared by all
+    of them, where each kiosk's new challenge replaced every other kiosk's open one."""
+    return actor.session_id or who(actor)
+
+
 def _neighbours(index: int, frontal: list[int]) -> list[int]:
     """The frontal frames just before and just after `index` (itself excluded)."""
     before = [j for j in frontal if j < index]
@@ -64,7 +71,8 @@ class LivenessChallenges:
         face or (`citizen_id`, see `on_behalf`) for a named person's.
 
         Each challenge counts as an attempt of the person checked (asking for challenges until one fits
-        a prepared burst costs attempts), and a session has one open challenge: a new one replaces the last."""
+        a prepared burst costs attempts), and a session (a kiosk, for a kiosk acting without one) has one open challenge: a new one
+        replaces the last."""
         await self.attempts.count(actor, client, str(citizen_id) if citizen_id else None)
         async with self.db.connection() as conn:
             row = await (self.references.own(conn, actor) if citizen_id is None
@@ -78,7 +86,7 @@ class LivenessChallenges:
         challenge_id = secrets.token_urlsafe(24)
         seconds = self.policy.challenge_seconds
         state = {"citizen": str(row["id"]), "actions": actions}
-        session = actor.session_id or ""
+        session = holder(actor)
         replaced = await self.ephemeral.client.set(self.ephemeral.key("face-challenge-open", session), challenge_id,
                                                    ex=seconds, get=True)
         if replaced is not None:
@@ -102,7 +110,7 @@ class LivenessChallenges:
         """The challenge's actions, consumed: a second answer, a late one, one from another session,
         one issued for another person than `citizen_id` (default: the actor), or one to a challenge
         since replaced, is refused."""
-        session = actor.session_id or ""
+        session = holder(actor)
         state = await self.ephemeral.take_once("face-challenge", session, challenge_id)
         if state is None:
             if await self.ephemeral.client.exists(self.ephemeral.key("face-challenge-used", session, challenge_id)):

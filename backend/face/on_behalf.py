@@ -3,6 +3,11 @@ the residence division at a window or a home visit, a kiosk. The named person's 
 are checked against the named person's reference; the decision is returned to the caller (which has
 established that the actor may act for that person) and the actor's own session is not raised.
 Both identities are recorded: the actor as the audit entry's actor, the person checked as its record.
+
+Who captured is part of the decision: the actor who held the camera, who helped at a kiosk, and the
+capture's provenance — a relative's attested phone signs the frames like the person's own would
+(`CaptureProof`, verified against the relative's installation), a kiosk's is `kiosk:<id>`. The caller
+names the use, whose capture policy must accept the provenance (e.g. `pension-recognition`).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backend.actors import Actor
+from backend.actors import Actor, who
 from backend.audit.service import AuditLog
 from backend.db import Database
 from backend.errors import ChallengeExpired, ChallengeUsed, DomainError
@@ -18,6 +23,7 @@ from backend.face.analysis import FaceAnalyser
 from backend.face.attempts import FaceAttempts
 from backend.face.capture import FaceClient
 from backend.face.challenges import LivenessChallenges
+from backend.face.installations import CaptureProof
 from backend.face.reasons import ALTERNATIVES
 from backend.face.references import References
 from backend.face.retention import PhotoRetention
@@ -37,13 +43,15 @@ class OnBehalfChecks:
         return await self.challenges.issue(actor, movement, client, citizen_id)
 
     async def answer(self, actor: Actor, citizen_id: uuid.UUID, challenge_id: str, frames: list[bytes],
-                     client: FaceClient) -> FaceDecision:
-        """Judge the burst against the challenge issued for `citizen_id` and against their reference;
-        return the decision, or raise the same problems a person's own check raises."""
+                     client: FaceClient, proof: CaptureProof | None = None, *, use: str) -> FaceDecision:
+        """Judge the burst against the challenge issued for `citizen_id` and against their reference,
+        and its capture against `use`'s policy; return the decision, or raise the same problems a
+        person's own check raises (with a `proof` that does not verify: `capture-not-verified`)."""
         self.challenges.check_answer_shape(challenge_id, frames)
         detail = self.attempts.detail("liveness", client) | {
-            "challenge": challenge_id, "frames": len(frames), "on_behalf": True,
-            "actor": {"kind": actor.kind, "id": actor.id, "role": actor.role, "division": actor.division}}
+            "challenge": challenge_id, "frames": len(frames), "on_behalf": True, "use": use,
+            "actor": {"kind": actor.kind, "id": actor.id, "role": actor.role, "division": actor.division},
+            "captured_by": who(actor)}
         failure: DomainError | None = None
         async with self.analyser.engine.reserve(len(frames)) as slot:
             async with self.db.connection() as conn:
@@ -54,7 +62,10 @@ class OnBehalfChecks:
                 failure = exc
             else:
                 detail["actions"] = actions
-                failure = await self.challenges.judge_burst(slot, row, actions, frames, detail)
+                installations = self.challenges.installations
+                client, failure = await installations.attest_answer(actor, proof, challenge_id, frames, client, detail)
+                failure = failure or await self.challenges.judge_burst(slot, row, actions, frames, detail)
+                failure = failure or installations.refuse_unaccepted(use, client.capture)
         return await self._conclude(actor, row, frames, detail, failure)
 
     async def _conclude(self, actor: Actor, row: Any, frames: list[bytes], detail: dict[str, Any],
@@ -76,4 +87,6 @@ class OnBehalfChecks:
             decision="match", citizen_id=citizen_id, score=detail["score"], threshold=self.analyser.policy.threshold,
             checks=FaceChecks(match=True, liveness="active-challenge",
                               passive_anti_spoofing=self.analyser.attack_detector.name),
-            capture=detail["capture"], challenge=detail["challenge"])
+            capture=detail["capture"], challenge=detail["challenge"], captured_by=detail["captured_by"],
+            assisted_by=actor.assisted_by,
+            installation=uuid.UUID(detail["installation"]) if detail.get("installation") else None)

@@ -88,6 +88,12 @@ class FaceDecision(msgspec.Struct):
     checks: FaceChecks
     capture: str
     challenge: str
+    # Who held the camera: the acting relative or staff member (`citizen:<id>`, `staff:<id>`) or the
+    # kiosk (`kiosk:<id>`); who helped at the kiosk (`staff:<id>`, `relative:<id>`); the relative's
+    # attested installation that signed the frames, when one did.
+    captured_by: str = ""
+    assisted_by: str | None = None
+    installation: uuid.UUID | None = None
 
 
 class ChallengeRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -15,7 +15,8 @@ rate-limited and audited with its scores, reasons and capture provenance, never 
 - `retention`: photos kept for disputes, and their purge;
 - `card`: a live photo against the resident ID card's chip photo (kiosk sign-in), and enrolment from
   that chip photo at a kiosk;
-- `on_behalf`: a named person's liveness check run by an authorised actor, returning the decision.
+- `on_behalf`: a named person's liveness check run by an authorised actor, returning the decision
+  with who captured it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class FaceService:
             capture_policies or CapturePolicies.parse(Settings().face_capture_policies))
         self.challenges = LivenessChallenges(db, ephemeral, audit, self.references, self.analyser, self.attempts,
                                              self.installations)
-        self.card = CardCheck(db, ephemeral, audit, cipher, policy, self.analyser)
+        self.card = CardCheck(db, audit, cipher, policy, self.analyser, self.attempts)
         self.on_behalf = OnBehalfChecks(db, audit, self.references, self.analyser, self.attempts, self.challenges,
                                         self.retention)
 
@@ -139,15 +140,17 @@ class FaceService:
     async def enrol_from_card(self, actor: Actor, citizen_id: uuid.UUID, kiosk_id: uuid.UUID, chip_photo: bytes, *,
                               consent: bool) -> FaceEnrolment:
         return await self.card.enrol(actor, citizen_id, kiosk_id, chip_photo, consent=consent)
+
     async def issue_challenge_for(self, actor: Actor, citizen_id: uuid.UUID, movement: Movement,
                                   client: FaceClient) -> LivenessChallenge:
         """A liveness challenge of the named person, for an actor the caller has authorised to act for them."""
         return await self.on_behalf.issue(actor, citizen_id, movement, client)
 
     async def check_for(self, actor: Actor, citizen_id: uuid.UUID, challenge_id: str, frames: list[bytes],
-                        client: FaceClient) -> FaceDecision:
-        """The named person's liveness check, decided without raising the actor's session."""
-        return await self.on_behalf.answer(actor, citizen_id, challenge_id, frames, client)
+                        client: FaceClient, proof: CaptureProof | None = None, *, use: str) -> FaceDecision:
+        """The named person's liveness check, decided without raising the actor's session; its capture
+        (signed by the actor's attested installation with `proof`) must be one `use` accepts."""
+        return await self.on_behalf.answer(actor, citizen_id, challenge_id, frames, client, proof, use=use)
 
     async def attempts_left(self, actor: Actor, citizen_id: uuid.UUID) -> tuple[int, int]:
         """(left now, left today) of a person's face checks."""

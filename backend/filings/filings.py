@@ -2,7 +2,9 @@
 often as they like, and submits it — checked against the kind's form schema with the bound fields
 filled in from the record. A submission after the window closed is accepted and marked late. A
 submitted filing never changes: an amendment is a new filing that, once submitted, supersedes it.
-Each submission has a receipt (PDF)."""
+Each submission has a receipt (PDF) and is published on the shared events outbox (`filing.submitted`,
+or `filing.amended` for an amendment's submission) in the same transaction, for the agencies that
+subscribe; the event carries the filing's facts and the form's digest, never the form."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from backend.audit.service import AuditLog
 from backend.catalogue.schemas import FormProblem
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.events.service import EventService
 from backend.errors import (
     Conflict,
     FilingExists,
@@ -52,6 +55,8 @@ FILING_TRANSITIONS: dict[tuple[str, str], str] = {
 _DONE = {"edit": "changed", "discard": "discarded", "submit": "submitted", "amend": "amended",
          "supersede": "superseded", "print": "printed"}
 RECEIPTS_PER_MINUTE = 30
+# The events a submission publishes, about the subject `filing` / the filing's id.
+SUBJECT_TYPE = "filing"
 
 
 def apply(state: str, action: str) -> str:
@@ -62,11 +67,25 @@ def apply(state: str, action: str) -> str:
     return to_state
 
 
+def event_payload(row: asyncpg.Record, obligation: asyncpg.Record) -> dict[str, Any]:
+    """What agencies are told of a submission: which obligation and period, when, late or not, its
+    receipt number and the form's SHA-256 — an organisation by its unified social credit code and name
+    (public registration facts), a citizen by Tongban id only (no resident ID, no name: the events
+    platform's rule). Staff in scope read the form itself (`GET /staff/filings/{id}`)."""
+    subject: dict[str, Any] = (
+        {"kind": "organisation", "credit_code": obligation["subject_identifier"], "name": obligation["subject_name"]}
+        if obligation["organisation_id"] else {"kind": "citizen", "citizen_id": str(obligation["citizen_id"])})
+    return {"filing_id": str(row["id"]), "obligation_id": str(obligation["id"]), "kind": obligation["kind"],
+            "reference": obligation["reference"], "subject": subject, "period": row["period"],
+            "receipt_number": row["receipt_number"], "late": row["late"], "submitted_at": row["submitted_at"],
+            "form_digest": bytes(row["form_digest"]).hex(), "amends": str(row["amends"]) if row["amends"] else None}
+
+
 class FilingService:
     def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: PiiCipher,
-                 obligations: ObligationService, today: Callable[[], dt.date]) -> None:
+                 obligations: ObligationService, events: EventService, today: Callable[[], dt.date]) -> None:
         self.db, self.ephemeral, self.audit, self.cipher = db, ephemeral, audit, cipher
-        self.obligations, self.today = obligations, today
+        self.obligations, self.events, self.today = obligations, events, today
 
     # -- helpers --------------------------------------------------------------------------------------
 
@@ -110,7 +129,9 @@ class FilingService:
             created_at=row["created_at"], updated_at=row["updated_at"], amends=row["amends"],
             amended_by=row["amended_by"], receipt_number=row["receipt_number"], late=row["late"],
             submitted_at=row["submitted_at"], amended_at=row["amended_at"],
-            form_digest=row["form_digest"].hex() if row["form_digest"] else None, problems=problems or [])
+            form_digest=row["form_digest"].hex() if row["form_digest"] else None, problems=problems or [],
+            deliveries=[] if row["state"] == "draft" else await self.events.delivered_to(conn, SUBJECT_TYPE,
+                                                                                         str(row["id"])))
 
     async def _problems(self, conn: asyncpg.Connection, kind: ObligationKind, obligation: asyncpg.Record,
                         period: int, form: dict[str, Any]) -> list[FormProblem]:
@@ -242,11 +263,15 @@ class FilingService:
             await repository.submit(conn, filing_id, form_enc=forms.seal(self.cipher, form), digest=forms.digest(form),
                                     division=obligation["division_code"], late=late, submitted_by=uuid.UUID(actor.id))
             row = await repository.filing(conn, filing_id)
+            event_id = await self.events.publish(
+                conn, kind="filing.amended" if row["amends"] else "filing.submitted", subject_type=SUBJECT_TYPE,
+                subject_id=str(filing_id), division=obligation["division_code"], payload=event_payload(row, obligation))
             await self.audit.record(conn, actor, "filing.submitted", "filing", str(filing_id),
                                     division=obligation["division_code"],
                                     detail={"obligation": str(obligation["id"]), "kind": kind.code,
                                             "period": row["period"], "receipt_number": row["receipt_number"],
-                                            "late": late, "amends": str(row["amends"]) if row["amends"] else None})
+                                            "late": late, "amends": str(row["amends"]) if row["amends"] else None,
+                                            "event": str(event_id)})
             return await self._view(conn, row, obligation)
 
     # -- reading --------------------------------------------------------------------------------------

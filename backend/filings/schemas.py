@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.catalogue.schemas import FormProblem
+from backend.events.schemas import Delivery
 from backend.identity.schemas import PersonName, ResidentIdInput
 from backend.identifiers import TYPE_CODE, DivisionCode
 
@@ -181,6 +182,8 @@ class FilingView(msgspec.Struct):
     submitted_at: dt.datetime | None = None
     amended_at: dt.datetime | None = None
     form_digest: Annotated[str | None, msgspec.Meta(description="SHA-256 of the submitted form, hex")] = None
+    deliveries: Annotated[list[Delivery], msgspec.Meta(
+        description="for a submitted filing: the agencies its event was sent to, and how it went")] = []
     problems: Annotated[list[FormProblem], msgspec.Meta(
         description="for a draft: what submitting it now would be refused for (empty when it would pass)")] = []
 

@@ -3,7 +3,7 @@ group of use cases.
 
 - `organisations`: organisations (GB 32100 code), their legal representative and authorised filers;
 - `obligations`: subjects' annual obligations, the filer's periods and the staff overview;
-- `filings`: drafts, submission, amendments, receipts;
+- `filings`: drafts, submission (published as an event), amendments, receipts;
 - `reminders`: inbox reminders before a window closes (a scheduled job).
 
 Every date decision (is the window open, is a submission late, what is due) asks `today()`: China's
@@ -19,6 +19,7 @@ from backend.audit.service import AuditLog
 from backend.catalogue.service import CatalogueService
 from backend.db import Database
 from backend.ephemeral import Ephemeral
+from backend.events.service import EventService
 from backend.filings.filings import FilingService
 from backend.filings.obligations import ObligationService
 from backend.filings.organisations import OrganisationService
@@ -29,10 +30,11 @@ from backend.security.pii import PiiCipher
 
 class AnnualFilings:
     def __init__(self, db: Database, ephemeral: Ephemeral, audit: AuditLog, cipher: PiiCipher,
-                 catalogue: CatalogueService, notifications: NotificationService) -> None:
+                 catalogue: CatalogueService, notifications: NotificationService, events: EventService) -> None:
         self.organisations = OrganisationService(db, audit, cipher)
         self.obligations = ObligationService(db, audit, cipher, catalogue, lambda: self.today())
-        self.filings = FilingService(db, ephemeral, audit, cipher, self.obligations, lambda: self.today())
+        self.filings = FilingService(db, ephemeral, audit, cipher, self.obligations, events,
+                                     lambda: self.today())
         self.reminders = FilingReminders(db, audit, notifications, lambda: self.today())
 
     def today(self) -> dt.date:

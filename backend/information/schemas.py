@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.events.schemas import DeliveryStatus
+from backend.events.schemas import Delivery
 from backend.identity.schemas import PersonName
 from backend.identifiers import DivisionCode, Phone
 
@@ -53,16 +53,6 @@ class MyInformation(msgspec.Struct):
     address: FieldInfo
     emergency_contact: FieldInfo
     bank_account: FieldInfo
-
-
-class Delivery(msgspec.Struct):
-    """Where a change was sent: the subscribing agency, and how it went."""
-
-    subscriber: str
-    status: DeliveryStatus
-    attempts: int
-    delivered_at: dt.datetime | None = None
-    last_attempt_at: dt.datetime | None = None
 
 
 class ChangeView(msgspec.Struct):

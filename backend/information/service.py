@@ -27,7 +27,6 @@ from backend.information.schemas import (
     AddressChange,
     BankAccountChange,
     ChangeView,
-    Delivery,
     EmergencyContactChange,
     FieldInfo,
     MyInformation,
@@ -137,10 +136,7 @@ class InformationService:
     # -- reading ----------------------------------------------------------------------------------------
 
     async def _view(self, conn: asyncpg.Connection, row: asyncpg.Record) -> ChangeView:
-        deliveries = [Delivery(subscriber=d.subscriber, status=d.status, attempts=d.attempts,
-                               delivered_at=d.delivered_at, last_attempt_at=d.last_attempt_at)
-                      for event in await self.events.delivery_log(conn, SUBJECT_TYPE, str(row["id"]))
-                      for d in event.deliveries]
+        deliveries = await self.events.delivered_to(conn, SUBJECT_TYPE, str(row["id"]))
         return ChangeView(id=row["id"], kind=row["kind"], assurance_level=row["assurance_level"], value=row["masked"],
                           changed_at=row["changed_at"], event_id=row["event_id"], deliveries=deliveries)
 

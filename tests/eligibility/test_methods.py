@@ -78,6 +78,8 @@ async def test_family_proxy_checks_the_pensioners_face_on_the_relatives_phone(cl
     audit = await services.db.pool.fetchrow(
         "SELECT actor_id, record_id, detail FROM audit_log WHERE action = 'face.verified_for'")
     assert audit["actor_id"] == daughter_id and audit["record_id"] == citizen["id"]
+    evidence = await services.db.pool.fetchval("SELECT evidence FROM pension_recognitions")
+    assert (evidence["face"]["captured_by"], evidence["face"]["capture"]) == (f"citizen:{daughter_id}", "unattested")
     session = await services.db.pool.fetchval(
         "SELECT assurance_level FROM auth_sessions WHERE principal_id = $1", uuid.UUID(daughter_id))
     assert session == "L1"  # the relative's own session is not raised
@@ -152,7 +154,7 @@ async def test_at_a_township_kiosk(client, services):
     assert view.place_division == RESIDENCE
     await assert_recognised(client, services, citizen, {**__import__("msgspec").to_builtins(view)}, "kiosk")
     evidence = await services.db.pool.fetchval("SELECT evidence FROM pension_recognitions")
-    assert evidence["face"]["capture"] == "kiosk:kiosk-xihu-01"
+    assert evidence["face"]["capture"] == evidence["face"]["captured_by"] == "kiosk:kiosk-xihu-01"
 
 
 async def test_silent_recognition_from_a_medical_settlement_in_hangzhou(client, services):
@@ -184,3 +186,31 @@ async def test_silent_recognition_from_a_medical_settlement_in_hangzhou(client, 
         "method": "silent", "recognised_on": today().isoformat(), "next_due": body["next_due"].isoformat(),
         "certificate_id": str(body["certificate_id"]), "event_id": str(body["event_id"])}, "silent")
     assert (await services.eligibility.silent_run()).recognised == 0  # used, and no longer open
+
+
+async def test_an_agencys_later_check_after_unattested_phone_recognitions(client, services):
+    """`unattested_in_a_row: 1`: after one phone recognition from an unattested capture, the next must
+    be stronger; a kiosk one (or attested, staff, silent) ends the run."""
+    officer = await agency(client, services, opens_days_before=366, unattested_in_a_row=1)
+    citizen = await pensioner(client, services, officer)
+    token = await step_up(client, citizen)
+
+    first = await client.post("/me/pension/recognitions", headers=bearer(token))
+    precheck = (await client.get("/me/pension/precheck", headers=bearer(token))).json()
+    second = await client.post("/me/pension/recognitions", headers=bearer(token))
+    kiosk = Actor(kind="kiosk", id="kiosk-xihu-01", division=RESIDENCE)
+    device = FaceClient(address="10.0.0.5", device="kiosk-xihu-01", capture="kiosk:kiosk-xihu-01")
+    challenge = await services.eligibility.kiosk_challenge(kiosk, uuid.UUID(citizen["id"]), "any", device)
+    await services.eligibility.kiosk_recognise(kiosk, uuid.UUID(citizen["id"]), challenge.challenge_id, frames_for(
+        {"steps": [{"action": s.action} for s in challenge.steps]}), device)
+    after_kiosk = (await client.get("/me/pension/precheck", headers=bearer(token))).json()
+
+    assert first.status_code == 201, first.text
+    assert precheck["ready"] is True and "face-phone" in precheck["methods"]
+    assert [r["code"] for r in precheck["reasons"]] == ["attested-capture-required"]
+    assert second.status_code == 409 and second.json()["reasons"][0]["code"] == "attested-capture-required"
+    assert "kiosk" in second.json()["methods"]
+    assert "attested-capture-required" not in [r["code"] for r in after_kiosk["reasons"]]
+    methods = [r["method"] for r in await services.db.pool.fetch("SELECT method FROM pension_recognitions "
+                                                                 "ORDER BY recognised_at")]
+    assert methods == ["face-phone", "kiosk"]

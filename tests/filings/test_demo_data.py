@@ -32,7 +32,7 @@ async def test_the_demo_shows_each_part_and_loads_once(client, services):
 
     after = [await services.db.pool.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES]
     assert after == before
-    assert before[:-1] == [1, 2, 3, 2, 3, 3, 4, 2, 1, 3, 1, 1, 3]
+    assert before[:-1] == [1, 2, 3, 2, 3, 4, 4, 2, 1, 3, 1, 1, 3]  # events: 3 changes, 1 filing
     states = [r["state"] for r in await services.db.pool.fetch("SELECT state FROM filings ORDER BY created_at")]
     assert states == ["submitted", "draft"]
     kinds = [r["kind"] for r in await services.db.pool.fetch(

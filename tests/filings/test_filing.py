@@ -8,6 +8,7 @@ import datetime as dt
 import asyncpg
 import pytest
 
+from tests.events.helpers import subscribe
 from tests.factories import bearer
 from tests.filings.conftest import REPORT, on, organisation, submitted
 
@@ -91,6 +92,10 @@ async def test_a_draft_saved_inside_the_window_and_submitted_after_it_is_late(cl
 
 async def test_a_second_filing_is_refused_and_an_amendment_keeps_the_original(client, services):
     on(services, dt.date(2026, 5, 10))
+    await subscribe(services, "http://127.0.0.1:9/filings", name="sc-market-regulation", kinds=("filing.*",),
+                    division="510000")
+    await subscribe(services, "http://127.0.0.1:9/filings", name="zj-market-regulation", kinds=("filing.*",),
+                    division="330000")
     org = await organisation(client, services)
     token = org["representative"]["access_token"]
     original = await submitted(client, token, org["obligation"])
@@ -123,6 +128,25 @@ async def test_a_second_filing_is_refused_and_an_amendment_keeps_the_original(cl
         (2025, "filed", amendment.json()["id"])]
     receipt = await client.get(f"/me/filings/{original['id']}/receipt.pdf", headers=bearer(token))
     assert receipt.status_code == 200
+    # Each submission was published for the agencies of its division (the refused ones were not).
+    events = await services.db.pool.fetch(
+        """SELECT e.kind, e.subject_id, e.payload, array_agg(s.name) AS subscribers FROM event_outbox e
+           JOIN event_deliveries d ON d.event_id = e.id JOIN webhook_subscribers s ON s.id = d.subscriber_id
+           WHERE e.subject_type = 'filing' GROUP BY e.id ORDER BY e.seq""")
+    assert [(e["kind"], e["subject_id"], e["subscribers"]) for e in events] == [
+        ("filing.submitted", original["id"], ["sc-market-regulation"]),
+        ("filing.amended", amendment.json()["id"], ["sc-market-regulation"])]
+    first, second = (e["payload"] for e in events)
+    assert first["subject"] == {"kind": "organisation", "credit_code": org["code"], "name": "成都示例科技有限公司"}
+    assert (first["period"], first["late"], first["receipt_number"], first["form_digest"], first["amends"]) == (
+        2025, False, original["receipt_number"], original["form_digest"], None)
+    assert (second["late"], second["amends"], second["receipt_number"]) == (
+        True, original["id"], amended.json()["receipt_number"])
+    assert "王建国" not in str(events) and "13800000002" not in str(events)  # the form stays with the filing
+    # The filer sees where each filing's event went.
+    assert [(d["subscriber"], d["status"]) for d in kept["deliveries"]] == [("sc-market-regulation", "pending")]
+    assert [d["subscriber"] for d in amended.json()["deliveries"]] == ["sc-market-regulation"]
+    assert amendment.json()["deliveries"] == []  # a draft has none
 
 
 async def test_a_submitted_filing_cannot_be_changed_even_in_the_database(client, services):
@@ -159,6 +183,7 @@ async def test_a_form_failing_its_schema_is_refused_field_by_field(client, servi
     assert (await client.get(f"/me/filings/{draft.json()['id']}", headers=bearer(token))).json()["state"] == "draft"
     assert receipt_of_draft.status_code == 409
     assert await services.db.pool.fetchval("SELECT count(*) FROM filings WHERE state = 'submitted'") == 0
+    assert await services.db.pool.fetchval("SELECT count(*) FROM event_outbox") == 0
 
 
 async def test_a_draft_can_be_discarded_and_a_new_one_started(client, services):
