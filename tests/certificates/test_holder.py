@@ -63,12 +63,12 @@ async def test_another_citizen_cannot_see_my_certificate(client, services):
     assert (await client.get(f"/me/certificates/{certificate.id}")).status_code == 401
     # Each attempt is in the audit log, under the certificate asked for.
     refused = await services.db.pool.fetch(
-        "SELECT action, detail->>'reason' AS reason FROM audit_log WHERE record_id = $1 AND action LIKE '%refused' "
-        "ORDER BY seq", str(certificate.id))
-    assert [(r["action"], r["reason"]) for r in refused] == [
+        "SELECT action, detail->>'reason' AS reason FROM audit_log WHERE record_id = $1 AND action LIKE '%refused'",
+        str(certificate.id))
+    assert sorted((r["action"], r["reason"]) for r in refused) == sorted([
         ("certificate.read_refused", "out-of-reach"), ("certificate.qr_read_refused", "out-of-reach"),
         ("certificate.qr_read_refused", "out-of-reach"), ("certificate.printed_refused", "out-of-reach"),
-        ("certificate_consents.read_refused", "out-of-reach")]
+        ("certificate_consents.read_refused", "out-of-reach")])
 
 
 async def test_staff_outside_the_issuing_division_cannot_tell_a_certificate_from_a_missing_one(client, services):
@@ -82,10 +82,9 @@ async def test_staff_outside_the_issuing_division_cannot_tell_a_certificate_from
     bodies = [{k: v for k, v in a.json().items() if k not in ("instance", "request_id")} for a in answers]
     assert [a.status_code for a in answers] == [404, 404] and bodies[0] == bodies[1]
     refused = await services.db.pool.fetch(
-        "SELECT record_id, detail->>'reason' AS reason FROM audit_log WHERE action = 'certificate.read_refused' "
-        "ORDER BY seq")
-    assert [(r["record_id"], r["reason"]) for r in refused] == [(str(certificate.id), "out-of-reach"),
-                                                                 (missing, "missing")]
+        "SELECT record_id, detail->>'reason' AS reason FROM audit_log WHERE action = 'certificate.read_refused'")
+    assert sorted((r["record_id"], r["reason"]) for r in refused) == sorted([(str(certificate.id), "out-of-reach"),
+                                                                             (missing, "missing")])
 
 
 async def test_the_qr_image_scans_back_to_the_signed_text(client, services):

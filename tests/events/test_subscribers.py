@@ -50,8 +50,8 @@ async def test_subscribers_stay_inside_the_admins_division(services, client):
     assert other_list.json() == []
     assert not_admin.status_code == 403
     refusals = await services.db.pool.fetch(
-        "SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'webhook_subscriber.refused' ORDER BY seq")
-    assert [r["reason"] for r in refusals] == ["out-of-reach", "missing"]  # every lookup is audited, found or not
+        "SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'webhook_subscriber.refused'")
+    assert sorted(r["reason"] for r in refusals) == ["missing", "out-of-reach"]  # every lookup is audited, found or not
 
 
 async def test_bad_subscriber_input_is_refused_field_by_field(services, client):

@@ -38,6 +38,9 @@ def shortest_match(pattern: str) -> str:
             elif op is sre.IN:
                 allowed = [chr(a) for kind, a in arg if kind is sre.LITERAL]
                 allowed += [chr(c) for kind, a in arg if kind is sre.RANGE for c in range(a[0], a[1] + 1)]
+                allowed += [{sre.CATEGORY_DIGIT: "0", sre.CATEGORY_WORD: "a", sre.CATEGORY_SPACE: " "}.get(a, "")
+                            for kind, a in arg if kind is sre.CATEGORY]
+                allowed = [c for c in allowed if c]
                 out += min(allowed, key=lambda c: (not c.isdigit(), c))
             elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
                 low, _, item = arg
@@ -46,6 +49,8 @@ def shortest_match(pattern: str) -> str:
                 out += build(arg[-1])
             elif op is sre.BRANCH:
                 out += build(arg[1][0])
+            elif op is sre.ANY:
+                out += "0"
             elif op not in (sre.AT, sre.ASSERT_NOT):
                 raise AssertionError(f"no sample for {op} in {pattern}")
         return out

@@ -42,10 +42,12 @@ async def test_an_officer_of_another_province_cannot_tell_a_citizen_from_an_unre
     assert same_answer(by_id, missing_id) and same_answer(by_number, missing_number)
     assert by_id.status_code == by_number.status_code == 404 and "resident_id_masked" not in by_number.text
     refusals = await services.db.pool.fetch(
-        "SELECT record_id, detail FROM audit_log WHERE action = 'citizen.read_refused' ORDER BY seq")
-    assert [(r["record_id"], r["detail"]["reason"]) for r in refusals] == [
-        (me["id"], "out-of-reach"), (nobody, "missing"), (me["id"], "out-of-reach"), (None, "missing")]
-    assert refusals[3]["detail"]["resident_id"] == unregistered[:4] + "*" * 10 + unregistered[-4:]
+        "SELECT record_id, detail FROM audit_log WHERE action = 'citizen.read_refused'")
+    # seq counts within one of several chains: compare as a set, not in order.
+    masked = unregistered[:4] + "*" * 10 + unregistered[-4:]
+    assert sorted((r["record_id"] or "", r["detail"]["reason"], r["detail"].get("resident_id") or "")
+                  for r in refusals) == sorted([(me["id"], "out-of-reach", ""), (nobody, "missing", ""),
+                                                (me["id"], "out-of-reach", ""), ("", "missing", masked)])
 
 
 async def test_a_city_scope_does_not_reach_another_city_of_the_same_province(client, services):
