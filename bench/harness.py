@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -96,6 +97,13 @@ def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[st
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out)[1])
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0)
+
+
+def combined(name: str, runs: list[LoadResult]) -> LoadResult:
+    """Several runs of one target as one row: mean throughput, median latencies, all errors."""
+    return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
+                      statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
+                      sum(r.errors for r in runs))
 
 
 def _ms(value: str) -> float:
