@@ -99,6 +99,19 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def cmd_staff_disable(args: argparse.Namespace) -> int:
+    from backend.actors import Actor
+
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        account = await services.identity.disable_staff(Actor.system(), username=args.username)
+        print(f"disabled staff {account.username}; its sessions are ended")
+        return 0
+
+    return asyncio.run(_with_services(settings, work))
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from backend.audit.checkpoints import CheckpointRefused
 
@@ -551,6 +564,12 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=["receiving_officer", "handling_officer", "supervisor", "admin", "pension_officer"])
     staff.add_argument("--division", required=True, help="GB/T 2260 code; 000000 for national scope")
     staff.set_defaults(run=cmd_create_staff)
+
+    accounts = sub.add_parser("staff", help="staff accounts")
+    accounts_sub = accounts.add_subparsers(dest="staff_command", required=True)
+    disable = accounts_sub.add_parser("disable", help="disable an account and end its sessions at once")
+    disable.add_argument("username")
+    disable.set_defaults(run=cmd_staff_disable)
 
     certificates = sub.add_parser("certificates", help="issuing authorities and signing keys")
     cert_sub = certificates.add_subparsers(dest="certificates_command", required=True)

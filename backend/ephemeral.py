@@ -3,23 +3,69 @@ session ids until their tokens expire. Every key carries the configured prefix."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis.asyncio as redis
 
 from backend.errors import RateLimited
 
-# Increment a fixed window and return (count, milliseconds left in the window).
-_HIT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}
+# Reserve one event under every limit at once, or none: if any counter already holds its limit, answer
+# its (1-based) position and the milliseconds left in its window; otherwise count the event in each
+# counter (a new one starts its window) and answer {0, 0}. One script, so no two callers interleave.
+_RESERVE = """
+for i, key in ipairs(KEYS) do
+  local used = tonumber(redis.call('GET', key) or '0')
+  if used >= tonumber(ARGV[2 * i - 1]) then
+    return {i, redis.call('PTTL', key)}
+  end
+end
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
+end
+return {0, 0}
 """
+
+# Give reserved events back, in windows that have not ended (DECR keeps a counter's expiry; a counter
+# whose window ended is not brought back without one).
+_RELEASE = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('DECR', key) end
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `count` events of `name` for `subject` per window of `window_seconds`."""
+
+    name: str
+    subject: str
+    count: int
+    window_seconds: int
+    what: str  # named in the refusal: "too many {what}"
+
+
+class Reservation:
+    """Events counted by `Ephemeral.reserve`; `release` gives them back once (e.g. when the secret
+    they guarded turned out right, so that only failures stay counted)."""
+
+    def __init__(self, ephemeral: Ephemeral, keys: list[str]) -> None:
+        self._ephemeral, self._keys = ephemeral, keys
+
+    async def release(self) -> None:
+        keys, self._keys = self._keys, []
+        if keys:
+            await self._ephemeral._release(keys=keys)
 
 
 class Ephemeral:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
-        self._hit = client.register_script(_HIT)
+        self._reserve = client.register_script(_RESERVE)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
     def connect(cls, url: str, prefix: str) -> Ephemeral:
@@ -31,21 +77,25 @@ class Ephemeral:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def refuse_if_exhausted(self, name: str, subject: str, *, limit: int, what: str) -> None:
-        """Raise `RateLimited` if `limit` events were already counted in the current window."""
-        key = self.key("rl", name, subject)
-        async with self.client.pipeline(transaction=False) as pipe:
-            count, ttl_ms = await pipe.get(key).pttl(key).execute()
-        if count is not None and int(count) >= limit:
+    async def reserve(self, *limits: Limit) -> Reservation:
+        """Count one event under every limit in one atomic step, before the work it guards, or raise
+        `RateLimited` (counting nothing) if any limit is already used up in its window.
+
+        Every check of a secret (one-time code, password, credential, face, consent token) reserves
+        its attempt here first: concurrent attempts cannot all pass a check made before any of them
+        is counted, so at most `count` secrets are ever compared per window."""
+        keys = [self.key("rl", limit.name, limit.subject) for limit in limits]
+        args = [n for limit in limits for n in (limit.count, limit.window_seconds * 1000)]
+        refused, ttl_ms = await self._reserve(keys=keys, args=args)
+        if int(refused):
             retry_after = max(1, -(-int(ttl_ms) // 1000))
-            raise RateLimited(f"too many {what}; try again in {retry_after} s", retry_after)
+            raise RateLimited(f"too many {limits[int(refused) - 1].what}; try again in {retry_after} s",
+                              retry_after)
+        return Reservation(self, keys)
 
     async def limit(self, name: str, subject: str, *, limit: int, window_seconds: int, what: str) -> None:
-        """Count one event for `subject`; raise `RateLimited` once `limit` per window is passed."""
-        count, ttl_ms = await self._hit(keys=[self.key("rl", name, subject)], args=[window_seconds * 1000])
-        if int(count) > limit:
-            retry_after = max(1, -(-int(ttl_ms) // 1000))
-            raise RateLimited(f"too many {what}; try again in {retry_after} s", retry_after)
+        """Count one event for `subject`; raise `RateLimited` once `limit` per window is used up."""
+        await self.reserve(Limit(name, subject, limit, window_seconds, what))
 
     async def remaining(self, name: str, subject: str, *, limit: int) -> int:
         """How many more events `limit` allows `subject` in the current window of `name`."""

@@ -1,8 +1,15 @@
 """Idempotent creation: the first answer to an (actor, Idempotency-Key) pair is stored in the same
-transaction as what it created, and returned again for a retry of the same request."""
+transaction as what it created, and returned again for a retry of the same request.
+
+Guarantees (docs/security.md): keys are scoped by the signed-in principal, so two callers never share
+an answer, and an anonymous caller cannot use a key at all (nothing would tell two anonymous clients
+apart); a stored answer is sealed with the PII key (it may hold tokens, credentials or personal data),
+bound to its principal and key; a record lasts `RETENTION`, after which the key may be used afresh
+(expired records are ignored on read and deleted by the `idempotency.purge` job)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
@@ -10,6 +17,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from backend.errors import IdempotencyKeyReused, ValidationFailed
+from backend.identifiers import whole
+from backend.security.pii import PiiCipher
+
+RETENTION = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +34,7 @@ def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
 
 
 # Visible ASCII: what a UUID, a ULID or any client-made token is written in, and safe in a header.
-KEY_PATTERN = r"^[!-~]{1,255}$"
+KEY_PATTERN = whole(r"[!-~]{1,255}")
 _KEY = re.compile(KEY_PATTERN)
 
 
@@ -33,17 +44,26 @@ def check_key(key: str) -> str:
     return key
 
 
+def _purpose(principal: str, key: str) -> str:
+    return f"idempotency:{principal}:{key}"
+
+
 async def claim(
-    conn: asyncpg.Connection, principal: str, key: str, fingerprint: bytes
+    conn: asyncpg.Connection, cipher: PiiCipher, principal: str, key: str, fingerprint: bytes
 ) -> StoredAnswer | None:
     """Return the stored answer of an earlier identical request, or None to go ahead.
 
-    A concurrent request with the same key waits on the row lock until the first one commits.
+    A concurrent request with the same key waits on the row lock until the first one commits. A record
+    older than `RETENTION` is taken over as if it were not there.
     """
     row = await conn.fetchrow(
         """INSERT INTO idempotency_keys (principal, key, request_hash, status, body)
-           VALUES ($1, $2, $3, 0, '') ON CONFLICT DO NOTHING RETURNING key""",
-        principal, key, fingerprint,
+           VALUES ($1, $2, $3, 0, '')
+           ON CONFLICT (principal, key) DO UPDATE
+               SET request_hash = EXCLUDED.request_hash, status = 0, body = '', created_at = now()
+               WHERE idempotency_keys.created_at < now() - $4::interval
+           RETURNING key""",
+        principal, key, fingerprint, RETENTION,
     )
     if row is not None:
         return None
@@ -53,11 +73,18 @@ async def claim(
     )
     if stored["request_hash"] != fingerprint:
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
-    return StoredAnswer(stored["status"], stored["body"])
+    return StoredAnswer(stored["status"], cipher.decrypt(stored["body"], purpose=_purpose(principal, key)).encode())
 
 
-async def remember(conn: asyncpg.Connection, principal: str, key: str, answer: StoredAnswer) -> None:
+async def remember(conn: asyncpg.Connection, cipher: PiiCipher, principal: str, key: str, answer: StoredAnswer) -> None:
     await conn.execute(
         "UPDATE idempotency_keys SET status = $3, body = $4 WHERE principal = $1 AND key = $2",
-        principal, key, answer.status, answer.body,
+        principal, key, answer.status, cipher.encrypt(answer.body.decode(), purpose=_purpose(principal, key)),
     )
+
+
+async def purge(conn: asyncpg.Connection) -> int:
+    """Delete the records past `RETENTION`; how many."""
+    deleted = await conn.fetch("DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval RETURNING 1",
+                               RETENTION)
+    return len(deleted)

@@ -20,6 +20,13 @@ async def purge_events(services: Services) -> str:
     return f"{await services.events.purge()} event(s) past retention purged"
 
 
+async def purge_idempotency(services: Services) -> str:
+    from backend.idempotency import purge
+
+    async with services.db.transaction() as conn:
+        return f"{await purge(conn)} idempotency record(s) past 24 h purged"
+
+
 async def filing_reminders(services: Services) -> str:
     return f"{await services.filings.reminders.send_due()} filing obligation(s) reminded"
 
@@ -54,4 +61,5 @@ SCHEDULED_JOBS: list[Job] = [
     Job("pension.reminders", dt.timedelta(hours=1), pension_reminders),
     Job("pension.silent", dt.timedelta(hours=6), pension_silent),
     Job("sharing.expire_previews", dt.timedelta(minutes=5), expire_previews),
+    Job("idempotency.purge", dt.timedelta(hours=1), purge_idempotency),
 ]

@@ -41,13 +41,14 @@ from backend.catalogue.schemas import (
     Withdrawal,
 )
 from backend.container import Services
+from backend.identifiers import DIVISION, whole
 from mobile_api.context import staff_guard
 from mobile_api.idempotent import idempotent_create
 from mobile_api.identity import BEARER, IDEMPOTENCY_PARAM
 
 _INT4_MAX = 2**31 - 1  # version numbers are PostgreSQL integers
 VersionNumber = Annotated[int, PathParameter(ge=1, le=_INT4_MAX, description="Version number of the list")]
-Division = Annotated[str, QueryParameter(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
+Division = Annotated[str, QueryParameter(pattern=DIVISION, description="GB/T 2260 division code")]
 AsOf = Annotated[dt.date | None, QueryParameter(description="Date the answer holds for (China time); today by default")]
 SAMPLE_NOTE = " While the catalogue holds the shipped SAMPLE data, answers carry `sample: true`."
 
@@ -62,7 +63,7 @@ class CatalogueController(Controller):
          description="Items by frequency, filtered by department prefix (`RS`, `YB` …), mode or type." + SAMPLE_NOTE)
     async def list_items(
         self, services: NamedDependency[Services],
-        department: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{2}$")] = None,
+        department: Annotated[str | None, QueryParameter(pattern=whole("[A-Z]{2}"))] = None,
         mode: Annotated[Mode | None, QueryParameter()] = None,
         item_type: Annotated[str | None, QueryParameter(name="type")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,

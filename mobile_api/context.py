@@ -151,8 +151,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
             claims = services.tokens.read(token.strip())
         except InvalidToken:
             raise Unauthenticated("the access token is invalid or has expired; refresh it") from None
-        if await services.identity.session_revoked(claims.session_id):
-            raise Unauthenticated("the session was signed out or revoked")
+        if (ended := await services.identity.token_ended(claims)) is not None:
+            raise Unauthenticated(ended)
         actor = Actor(kind=claims.kind, id=claims.sub, request_id=request_id, role=claims.role,
                       division=claims.division, assurance_level=claims.acr, session_id=claims.session_id)
     connection.scope[_ACTOR_KEY] = actor  # type: ignore[literal-required]

@@ -35,6 +35,7 @@ from backend.face.schemas import (
     LivenessChallenge,
 )
 from backend.face.capture import FaceClient
+from backend.identifiers import TOKEN_32
 from mobile_api.context import citizen_guard, client_address, staff_guard
 from mobile_api.problems import handle_http, handle_validation
 
@@ -44,7 +45,7 @@ DEVICE_PARAM = HeaderParameter(
     name="X-Device-ID", required=False,
     description="An identifier of the phone or kiosk, as a hint: attempts are also limited per device "
                 "id when one is given. The limits that count are per person and per session.")
-CHALLENGE_ID_PARAM = Parameter(pattern=r"^[A-Za-z0-9_-]{32}$", min_length=32, max_length=32,
+CHALLENGE_ID_PARAM = Parameter(pattern=TOKEN_32, min_length=32, max_length=32,
                                description="The `challenge_id` of the challenge being answered")
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 

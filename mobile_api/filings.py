@@ -14,7 +14,6 @@ from backend.actors import Actor
 from backend.container import Services
 from backend.filings.organisations import FILING_READERS, REGISTRARS
 from backend.filings.schemas import (
-    CREDIT_CODE_PATTERN,
     AmendmentCreate,
     DraftChange,
     DraftCreate,
@@ -32,11 +31,12 @@ from backend.filings.schemas import (
     PeriodStatus,
     RepresentativeView,
 )
+from backend.identifiers import CREDIT_CODE, DIVISION, TYPE_CODE
 from mobile_api.context import citizen_guard, staff_guard
 from mobile_api.idempotent import idempotent_create
 from mobile_api.identity import BEARER, IDEMPOTENCY_PARAM
 
-CreditCode = Annotated[str, PathParameter(pattern=CREDIT_CODE_PATTERN, description="GB 32100 unified social credit code")]
+CreditCode = Annotated[str, PathParameter(pattern=CREDIT_CODE, description="GB 32100 unified social credit code")]
 PDF = "application/pdf"
 
 
@@ -211,10 +211,10 @@ class StaffFilingController(Controller):
                       "today, counts per status, and one page of rows (pass `next_after` as `after`). Audited.")
     async def overview(
         self, services: NamedDependency[Services], actor: NamedDependency[Actor],
-        kind: Annotated[str, QueryParameter(pattern=r"^[a-z][a-z0-9_]{1,63}(?!\n)$")],
+        kind: Annotated[str, QueryParameter(pattern=TYPE_CODE)],
         period: Annotated[int, QueryParameter(ge=2000, le=2100)],
         status: Annotated[PeriodStatus | None, QueryParameter()] = None,
-        division: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{6}(?!\n)$")] = None,
+        division: Annotated[str | None, QueryParameter(pattern=DIVISION)] = None,
         after: Annotated[uuid.UUID | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> Overview:

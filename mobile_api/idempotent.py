@@ -11,6 +11,7 @@ from litestar.params import HeaderParameter
 
 from backend.actors import Actor
 from backend.container import Services
+from backend.errors import ValidationFailed
 from backend.idempotency import (
     KEY_PATTERN,
     StoredAnswer,
@@ -23,8 +24,9 @@ from backend.idempotency import (
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAM = HeaderParameter(
     name=IDEMPOTENCY_HEADER, required=False, pattern=KEY_PATTERN, examples=None,
-    description="Makes the request safe to retry: a retry with the same key returns the first result and "
-                "creates nothing new. 1–255 visible ASCII characters, e.g. a UUID.",
+    description="Makes the request safe to retry: a retry by the same caller with the same key within 24 h "
+                "returns the first result and creates nothing new. 1–255 visible ASCII characters, e.g. a UUID. "
+                "Only for signed-in callers.",
 )
 
 
@@ -41,14 +43,18 @@ async def idempotent_create(
     if key is None:
         return Response(await create(), status_code=status)
     key = check_key(key)
+    if actor.id is None:
+        # Nothing tells two anonymous clients apart: a shared key would hand one the other's answer.
+        raise ValidationFailed.field(IDEMPOTENCY_HEADER, "only a signed-in caller can use an Idempotency-Key; "
+                                                         "send the request without one")
     fingerprint = request_fingerprint(request.method, request.url.path,
                                       content if content is not None else await request.body())
     principal = f"{actor.kind}:{actor.id or '-'}"
     async with services.db.transaction() as conn:
-        stored = await claim(conn, principal, key, fingerprint)
+        stored = await claim(conn, services.cipher, principal, key, fingerprint)
         if stored is not None:
             return Response(stored.body, status_code=stored.status, media_type="application/json",
                             headers={"Idempotent-Replayed": "true"})
         body = msgspec.json.encode(await create())
-        await remember(conn, principal, key, StoredAnswer(status, body))
+        await remember(conn, services.cipher, principal, key, StoredAnswer(status, body))
     return Response(body, status_code=status, media_type="application/json")

@@ -80,10 +80,10 @@ class CitizenController(Controller):
 
     @post("/citizens", operation_id="registerCitizen", summary="Register a citizen",
           description="Creates the citizen (resident ID checked against GB 11643, stored encrypted) and signs "
-                      "them in. Send an `Idempotency-Key` to make retries safe.")
+                      "them in. No `Idempotency-Key` (the caller is anonymous, and an anonymous key would be shared "
+                      "by every client): a retry after a lost answer is told 409, and the citizen signs in instead.")
     async def register(
         self, request: Request[Any, Any, Any], data: JSONBody[CitizenRegistration], services: NamedDependency[Services], actor: NamedDependency[Actor],
-        idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None,
     ) -> Response[TokenPair]:
         return await idempotent_create(request, services, actor,
                                        lambda: services.identity.register_citizen(data, actor))
@@ -133,6 +133,14 @@ class AdminStaffController(Controller):
     ) -> Response[StaffAccount]:
         return await idempotent_create(request, services, actor,
                                        lambda: services.identity.create_staff(data, actor))
+
+    @post("/{staff_id:uuid}/disable", operation_id="disableStaff", summary="Disable a staff account",
+          description="Ends the account's sessions at once: its access tokens are refused from the next request, "
+                      "its refresh tokens and password no longer work. Admins, inside their own division (an "
+                      "account outside it looks missing). Audited.", status_code=200)
+    async def disable(self, staff_id: FromPath[uuid.UUID], services: NamedDependency[Services],
+                      actor: NamedDependency[Actor]) -> StaffAccount:
+        return await services.identity.disable_staff(actor, staff_id=staff_id)
 
 
 IDENTITY_CONTROLLERS = [AuthController, CitizenController, StaffCitizenController, AdminStaffController]

@@ -45,6 +45,7 @@ from backend.eligibility.schemas import (
 )
 from backend.errors import ValidationFailed
 from backend.face.schemas import ChallengeRequest, LivenessChallenge
+from backend import identifiers
 from mobile_api.context import citizen_guard, client_address, staff_guard
 from mobile_api.face import (
     ANSWER_PROBLEMS,
@@ -59,7 +60,7 @@ from mobile_api.face import (
 from mobile_api.idempotent import IDEMPOTENCY_PARAM, idempotent_create
 from mobile_api.identity import BEARER
 
-DIVISION = Parameter(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 code of the paying agency")
+DIVISION = Parameter(pattern=identifiers.DIVISION, description="GB/T 2260 code of the paying agency")
 PROVIDER_KEY = HeaderParameter(name="X-Provider-Key", required=True,
                                description="The provider's credential `<provider id>:<secret>`")
 
@@ -254,7 +255,7 @@ class AgencyController(Controller):
                      "Audited.", guards=[staff_guard(*ROSTER_ROLES)])
     async def roster(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
                      standing: FromQuery[Standing | None] = None, status: FromQuery[Status | None] = None,
-                     residence_division: Annotated[str | None, Parameter(pattern=r"^[0-9]{6}(?!\n)$")] = None,
+                     residence_division: Annotated[str | None, Parameter(pattern=identifiers.DIVISION)] = None,
                      limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
                      offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0) -> list[RosterEntryView]:
         return await services.eligibility.rosters.roster(actor, standing=standing, status=status,

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.identifiers import ITEM_CODE, LIST_CODE, TYPE_CODE, DivisionCode, ProvinceCode
+
 # -- vocabulary ----------------------------------------------------------------------------------
 
 Mode = Literal["online", "proxy", "joint"]
@@ -29,14 +31,10 @@ ResultKind = Literal["certificate", "document", "record_update"]
 ListKind = Literal["national", "regional"]
 ListState = Literal["draft", "published", "superseded", "withdrawn"]
 
-ItemCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}-\d{2}-\d{3}-\d{2}$", description="Item code",
+ItemCode = Annotated[str, msgspec.Meta(pattern=ITEM_CODE, description="Item code",
                                        examples=["RS-20-001-00"])]
-ListCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", examples=["national-2022"])]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="GB/T 2260 division code",
-                                           examples=["330106"])]
-ProvinceCode = Annotated[str, msgspec.Meta(pattern=r"^\d{2}0000$", description="GB/T 2260 province code",
-                                           examples=["330000"])]
-CertificateType = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$", examples=["id_card"])]
+ListCode = Annotated[str, msgspec.Meta(pattern=LIST_CODE, examples=["national-2022"])]
+CertificateType = Annotated[str, msgspec.Meta(pattern=TYPE_CODE, examples=["id_card"])]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, examples=["企业职工基本养老保险关系转移接续"])]

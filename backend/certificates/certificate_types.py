@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.errors import FieldError, ValidationFailed
+from backend.identifiers import DIVISION, whole
 
 _DATA = Path(__file__).resolve().parent / "data" / "certificate_types.json"
 _CATALOGUE = Path(__file__).resolve().parents[1] / "catalogue" / "data" / "items.json"
@@ -44,9 +45,10 @@ class FieldSpec:
             "date": Annotated[dt.date, msgspec.Meta(title=self.title)],
             "integer": Annotated[int, msgspec.Meta(ge=s.get("min"), le=s.get("max"), title=self.title)],
             "boolean": Annotated[bool, msgspec.Meta(title=self.title)],
-            "division": Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", title=self.title,
+            "division": Annotated[str, msgspec.Meta(pattern=DIVISION, title=self.title,
                                                     description="GB/T 2260 division code")],
-            "code": Annotated[str, msgspec.Meta(pattern=s.get("pattern"), title=self.title)],
+            "code": Annotated[str, msgspec.Meta(pattern=whole(s["pattern"]) if "pattern" in s else None,
+                                                title=self.title)],
         }
         if self.kind == "enum":
             return Annotated[Literal[tuple(s["values"])], msgspec.Meta(title=self.title)]  # type: ignore[misc]

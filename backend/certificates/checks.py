@@ -68,7 +68,8 @@ class ConsentService:
         if not relying_party:
             raise ValidationFailed.field("relying_party", "must not be blank")
         async with self.db.transaction() as conn:
-            row = await holder_certificate(conn, actor, certificate_id)
+            row = await holder_certificate(conn, self.audit, self.db, actor, certificate_id,
+                                           "certificate_consent.create_refused")
             kind = CERTIFICATE_TYPES[row["certificate_type"]]
             allowed = set(kind.scopes)
             unknown = [FieldError(f"#/scopes/{i}", f"{s!r} is not one of: {', '.join(kind.scopes)}")
@@ -92,7 +93,8 @@ class ConsentService:
     async def my_consents(self, actor: Actor, certificate_id: uuid.UUID) -> list[ConsentView]:
         now = clock.now()
         async with self.db.connection() as conn:
-            await holder_certificate(conn, actor, certificate_id)
+            await holder_certificate(conn, self.audit, self.db, actor, certificate_id,
+                                     "certificate_consents.read_refused")
             return [_consent_view(row, now) for row in await repository.consents_of(conn, certificate_id)]
 
     async def withdraw_consent(self, actor: Actor, consent_id: uuid.UUID) -> ConsentView:
@@ -180,7 +182,8 @@ class ConsentService:
         """Every check made on the holder's certificates: who, when, which fields, and the outcome."""
         async with self.db.transaction() as conn:
             if certificate_id is not None:
-                await holder_certificate(conn, actor, certificate_id)
+                await holder_certificate(conn, self.audit, self.db, actor, certificate_id,
+                                         "certificate_checks.read_refused")
             rows = await repository.checks_of_citizen(conn, uuid.UUID(actor.id), certificate_id)
             await self.audit.record(conn, actor, "certificate_checks.read", "citizen", actor.id)
         return [CheckRecord(**{**dict(row), "disclosed": list(row["disclosed"])}) for row in rows]

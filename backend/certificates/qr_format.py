@@ -28,6 +28,8 @@ import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from backend.identifiers import FIELD_NAME, TYPE_CODE
+
 PREFIX = "TB1:"
 # Certificates are printed at error-correction level Q, where the largest QR code (version 40) holds
 # 2,420 alphanumeric characters: issuing refuses anything longer, so no genuine text is longer.
@@ -65,7 +67,7 @@ class QrRefused(Exception):
 
 # -- the certificate inside the CWT ---------------------------------------------------------------
 
-FieldName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+FieldName = Annotated[str, msgspec.Meta(pattern=FIELD_NAME)]
 # Field values are JSON scalars (dates as ISO 8601 text), so what a verifier decodes can always be
 # shown or sent on as JSON.
 FieldValue = str | int | bool
@@ -85,7 +87,7 @@ class CertificateClaim(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
 
     version: Literal[1]
     number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    certificate_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    certificate_type: Annotated[str, msgspec.Meta(pattern=TYPE_CODE)]
     holder: HolderClaim
     fields: dict[FieldName, FieldValue]
 

@@ -9,11 +9,13 @@ import uuid
 import asyncpg
 
 from backend.actors import Actor
+from backend.audit.service import AuditLog
 from backend.certificates import clock, repository
 from backend.certificates.certificate_types import CERTIFICATE_TYPES
 from backend.certificates.schemas import CertificateStatus, CertificateSummary, CertificateView, HolderView
 from backend.certificates.trust_lists import b64url
-from backend.errors import NotFound
+from backend.db import Database
+from backend.security.reach import reachable
 
 
 def status_of(row: asyncpg.Record, now: dt.datetime) -> CertificateStatus:
@@ -45,9 +47,11 @@ def summary_view(row: asyncpg.Record, now: dt.datetime) -> CertificateSummary:
         issued_at=row["issued_at"], expires_at=row["expires_at"], status=status_of(row, now))
 
 
-async def holder_certificate(conn: asyncpg.Connection, actor: Actor, certificate_id: uuid.UUID) -> asyncpg.Record:
-    """The signed-in citizen's own certificate; someone else's looks exactly like a missing one."""
+async def holder_certificate(conn: asyncpg.Connection, audit: AuditLog, db: Database, actor: Actor,
+                             certificate_id: uuid.UUID, refused: str = "certificate.read_refused") -> asyncpg.Record:
+    """The signed-in citizen's own certificate; someone else's looks exactly like a missing one, and
+    either refusal is audited as `refused`."""
     row = await repository.certificate(conn, certificate_id)
-    if row is None or str(row["citizen_id"]) != actor.id:
-        raise NotFound("no such certificate among yours")
-    return row
+    return await reachable(audit, db, actor, row, row is not None and str(row["citizen_id"]) == actor.id,
+                           refused=refused, record_type="certificate", record_id=str(certificate_id),
+                           missing="no such certificate among yours")

@@ -40,7 +40,6 @@ from backend.errors import (
     FieldError,
     Forbidden,
     NoSigningKey,
-    NotFound,
     OutsideDivision,
     ValidationFailed,
 )
@@ -48,6 +47,7 @@ from backend.identity import divisions
 from backend.identity import repository as identity_repository
 from backend.identity.credit_code import InvalidCreditCode, normalise_credit_code
 from backend.identity.resident_id import InvalidResidentId, normalise_resident_id
+from backend.security.reach import reachable
 from backend.security.pii import PiiCipher
 
 # Staff roles that issue and revoke, and that read and print, for authorities inside their division
@@ -318,17 +318,15 @@ class CertificateRegistry:
 
     async def _staff_certificate(self, conn: asyncpg.Connection, certificate_id: uuid.UUID, actor: Actor,
                                  roles: frozenset[str], action: str, *, for_update: bool = False) -> asyncpg.Record:
-        """The certificate if the staff member's role and division reach it; a refusal is audited."""
+        """The certificate if the staff member's role and division reach it; one outside the division looks
+        exactly like a missing one, and either refusal is audited."""
         if actor.role not in roles:
             raise Forbidden("your role may not do this")
         row = await repository.certificate(conn, certificate_id, for_update=for_update)
-        if row is None:
-            raise NotFound("no such certificate")
-        if not divisions.within(actor.division or "", row["division_code"]):
-            await self.audit.record_refusal(self.db, actor, f"{action}_refused", "certificate", str(certificate_id),
-                                            division=actor.division)
-            raise OutsideDivision("this certificate's issuing authority is outside your division")
-        return row
+        return await reachable(self.audit, self.db, actor, row,
+                               row is not None and divisions.within(actor.division or "", row["division_code"]),
+                               refused=f"{action}_refused", record_type="certificate", record_id=str(certificate_id),
+                               missing="no such certificate")
 
     async def revoke(self, certificate_id: uuid.UUID, request: RevocationRequest, actor: Actor) -> CertificateView:
         """Revoke a certificate with a reason; only staff of the issuing authority's division."""
@@ -373,7 +371,7 @@ class CertificateRegistry:
                              action: str = "certificate.read", **detail: str) -> asyncpg.Record:
         """The holder's own certificate row, the read audited under `action`."""
         async with self.db.transaction() as conn:
-            row = await holder_certificate(conn, actor, certificate_id)
+            row = await holder_certificate(conn, self.audit, self.db, actor, certificate_id, f"{action}_refused")
             await self.audit.record(conn, actor, action, "certificate", str(certificate_id),
                                     division=row["division_code"], detail=detail or None)
         return row

@@ -10,12 +10,12 @@ import msgspec
 
 from backend.certificates.qr_format import Reason
 from backend.certificates.trust_lists import KeyStatus, RevocationReason
+from backend.identifiers import AUTHORITY_ID, FIELD_NAME, TypeCode
 
 AuthorityId = Annotated[str, msgspec.Meta(
-    pattern=r"^\d{6}-[a-z][a-z0-9]{1,15}$", examples=["330000-rst"],
+    pattern=AUTHORITY_ID, examples=["330000-rst"],
     description="Issuing authority: its GB/T 2260 division code and a department code")]
-TypeCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$", examples=["residence_permit"])]
-Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["residence_address"])]
+Scope = Annotated[str, msgspec.Meta(pattern=FIELD_NAME, examples=["residence_address"])]
 # `key-withdrawn`: the key that signed it was withdrawn as compromised, so it no longer verifies.
 CertificateStatus = Literal["valid", "not-yet-valid", "expired", "revoked", "key-withdrawn"]
 

@@ -20,6 +20,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from backend.certificates.qr_format import key_id, raw_public_key
+from backend.identifiers import DIVISION, TYPE_CODE
 
 TRUST_LIST_TYPE = "tongban-trust-list"
 REVOCATION_LIST_TYPE = "tongban-revocation-list"
@@ -56,10 +57,10 @@ class SigningKeyJwk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     alg: Literal["EdDSA"]
     issuer: Annotated[str, msgspec.Meta(description="the `iss` claim of certificates this key signs")]
     issuer_name: str
-    division: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="GB/T 2260 code of the issuer")]
+    division: Annotated[str, msgspec.Meta(pattern=DIVISION, description="GB/T 2260 code of the issuer")]
     status: KeyStatus
     valid_from: NumericDate
-    certificate_types: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]], msgspec.Meta(
+    certificate_types: Annotated[list[Annotated[str, msgspec.Meta(pattern=TYPE_CODE)]], msgspec.Meta(
         description="the certificate types (`t` in the QR) this key may sign: its authority's")]
     signing_until: NumericDate | None = None
     listed_until: NumericDate | None = None

@@ -22,7 +22,7 @@ from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.china_time import today as china_today
 from backend.db import Database
-from backend.ephemeral import Ephemeral
+from backend.ephemeral import Ephemeral, Limit
 from backend.eligibility import repository
 from backend.eligibility.recognition import Recognitions
 from backend.eligibility.roster import known_division
@@ -79,17 +79,17 @@ class Providers:
     async def authenticate(self, credential: str | None, client: str = "local") -> Actor:
         """The provider presenting `credential` (`<id>:<secret>`), or `Unauthenticated`; a client address
         that keeps presenting wrong credentials is refused for a while (`RateLimited`)."""
-        failures = {"name": "provider-auth-failures", "subject": client, "limit": AUTH_FAILURES_PER_HOUR,
-                    "what": "failed data-provider sign-ins from this address"}
-        await self.ephemeral.refuse_if_exhausted(**failures)
+        # Counted before the credential is compared, given back if it was right.
+        attempt = await self.ephemeral.reserve(Limit("provider-auth-failures", client, AUTH_FAILURES_PER_HOUR, 3600,
+                                                     "failed data-provider sign-ins from this address"))
         provider_id, _, secret = (credential or "").partition(":")
         async with self.db.connection() as conn:
             row = await repository.provider(conn, provider_id) if provider_id and secret else None
         expected = row["credential_hash"] if row is not None else b"\x00" * 32
         given = self.cipher.lookup_hash(secret, purpose=CREDENTIAL_PURPOSE)
         if not hmac.compare_digest(bytes(expected), given) or row is None or not row["active"]:
-            await self.ephemeral.limit(**failures, window_seconds=3600)
             raise Unauthenticated("unknown data provider or wrong credential")
+        await attempt.release()
         return Actor(kind="system", id=f"data-provider:{provider_id}", division=row["division"], role="data_provider")
 
     async def report(self, provider: Actor, report: SignalReport, today: dt.date | None = None) -> SignalReceipt:

@@ -36,6 +36,7 @@ from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.identity import divisions
 from backend.identity.resident_id import InvalidResidentId, normalise_resident_id
 from backend.security.pii import PiiCipher
+from backend.security.reach import reachable
 
 ROSTER_ROLES = frozenset({"pension_officer"})
 AGENCY_ROLES = frozenset({"pension_officer", "admin"})
@@ -94,12 +95,9 @@ class Rosters:
         entry = await repository.entry(conn, entry_id, for_update=for_update)
         allowed = entry is not None and ((roster and runs_roster(actor, entry)) or
                                          (residence and serves_residence(actor, entry)))
-        if entry is not None and not allowed:
-            await self.audit.record_refusal(self.db, actor, "pension_roster.refused", "pension_roster_entry",
-                                            str(entry_id), division=actor.division)
-        if not allowed:
-            raise NotFound("no such roster entry")
-        return entry
+        return await reachable(self.audit, self.db, actor, entry, allowed, refused="pension_roster.refused",
+                               record_type="pension_roster_entry", record_id=str(entry_id),
+                               missing="no such roster entry")
 
     # -- agencies --------------------------------------------------------------------------------
 

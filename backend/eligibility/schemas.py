@@ -9,9 +9,8 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.eligibility.methods import Method
+from backend.identifiers import TYPE_CODE, DivisionCode
 
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 division code",
-                                           examples=["330100"])]
 ResidentIdInput = Annotated[str, msgspec.Meta(min_length=1, max_length=32, description="GB 11643 resident ID",
                                               examples=["510107195203150010"])]
 Scheme = Literal["employee", "resident", "public_institution"]
@@ -22,7 +21,7 @@ Relationship = Literal["spouse", "child", "parent", "sibling", "grandchild", "ot
 SlotPart = Literal["morning", "afternoon"]
 VisitKind = Literal["assisted-counter", "home-visit"]
 ProviderId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$", examples=["hz-medical"])]
-SignalKind = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}(?!\n)$",
+SignalKind = Annotated[str, msgspec.Meta(pattern=TYPE_CODE,
                                          examples=["medical_settlement"])]
 Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
 

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-# Identifier patterns end in `(?!\n)$`: Python's `$` also matches before a trailing newline.
+from backend.identifiers import DivisionCode
+
+# Patterns end in `(?!\n)$` (see backend/identifiers.py).
 SubscriberName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$",
                                              examples=["sc-pension-agency"])]
 EventKind = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+(?!\n)$",
@@ -20,8 +22,6 @@ KindPattern = Annotated[str, msgspec.Meta(
     examples=["pension.*"])]
 WebhookUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[!-~]+(?!\n)$", max_length=2000,
                                          examples=["https://agency.example/tongban-events"])]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 division code",
-                                           examples=["510000"])]
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 

@@ -39,6 +39,7 @@ from backend.events.schemas import (
 )
 from backend.identity import divisions
 from backend.security.pii import PiiCipher
+from backend.security.reach import reachable
 
 SECRET_PURPOSE = "webhook.secret"
 # After a rotation the old secret keeps signing this long, so a receiver can switch without a gap.
@@ -195,13 +196,10 @@ class EventService:
     async def _subscriber_in_scope(self, conn: asyncpg.Connection, actor: Actor,
                                    subscriber_id: uuid.UUID) -> asyncpg.Record:
         row = await repository.subscriber(conn, subscriber_id=subscriber_id)
-        if row is not None and not row["division_prefix"].startswith(self._scope(actor)):
-            await self.audit.record_refusal(self.db, actor, "webhook_subscriber.refused", "webhook_subscriber",
-                                            str(subscriber_id), division=actor.division)
-            row = None
-        if row is None:
-            raise NotFound("no such webhook subscriber")
-        return row
+        return await reachable(self.audit, self.db, actor, row,
+                               row is not None and row["division_prefix"].startswith(self._scope(actor)),
+                               refused="webhook_subscriber.refused", record_type="webhook_subscriber",
+                               record_id=str(subscriber_id), missing="no such webhook subscriber")
 
     async def subscriber_by_name(self, name: str) -> SubscriberView:
         async with self.db.connection() as conn:

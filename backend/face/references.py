@@ -10,11 +10,12 @@ import numpy as np
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
-from backend.errors import FaceNotEnrolled, NotFound, OutsideDivision
+from backend.errors import FaceNotEnrolled, NotFound
 from backend.face import repository
 from backend.face.reasons import with_reasons
 from backend.face.templates import FaceDataCipher
 from backend.identity import divisions
+from backend.security.reach import reachable
 
 
 def not_enrolled() -> FaceNotEnrolled:
@@ -48,13 +49,11 @@ class References:
         return row
 
     async def in_scope(self, actor: Actor, citizen_id: uuid.UUID, refused: str) -> asyncpg.Record:
-        """The citizen's row with enrolment, if inside the staff member's division (refusals audited)."""
+        """The citizen's row with enrolment, if inside the staff member's division; outside it looks
+        exactly like a missing citizen (both refusals audited)."""
         async with self.db.transaction() as conn:
             row = await repository.citizen_with_enrolment(conn, citizen_id)
-            if row is not None and not divisions.within(actor.division or "", row["home_division"]):
-                await self.audit.record(conn, actor, refused, "citizen", str(citizen_id), division=actor.division)
-        if row is None:
-            raise NotFound("no such citizen")
-        if not divisions.within(actor.division or "", row["home_division"]):
-            raise OutsideDivision("this citizen's home division is outside your division")
-        return row
+        return await reachable(self.audit, self.db, actor, row,
+                               row is not None and divisions.within(actor.division or "", row["home_division"]),
+                               refused=refused, record_type="citizen", record_id=str(citizen_id),
+                               missing="no such citizen")

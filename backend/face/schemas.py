@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.identifiers import TOKEN_43, whole
 from backend.identity.schemas import Level, TokenPair
 from ml_models.liveness import Action
 
@@ -131,7 +132,7 @@ class FaceProblem(msgspec.Struct, omit_defaults=True):
 
 
 CaptureKind = Literal["android-key-attestation", "app-attest"]
-_BASE64 = r"^[A-Za-z0-9+/_-]+={0,2}$"
+_BASE64 = whole("[A-Za-z0-9+/_-]+={0,2}")
 Base64 = Annotated[str, msgspec.Meta(pattern=_BASE64, min_length=4, max_length=16_384)]
 
 
@@ -146,7 +147,7 @@ class InstallationNonce(msgspec.Struct):
 
 class InstallationRegistration(msgspec.Struct, forbid_unknown_fields=True):
     kind: Annotated[CaptureKind, msgspec.Meta(description="`android-key-attestation` or `app-attest`")]
-    nonce: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$", description="from `POST /face/installations/nonces`")]
+    nonce: Annotated[str, msgspec.Meta(pattern=TOKEN_43, description="from `POST /face/installations/nonces`")]
     certificate_chain: Annotated[list[Base64], msgspec.Meta(
         max_length=10, description="Android: the key's attestation certificate chain, leaf first, each DER in "
                                    "base64")] | None = None

@@ -25,6 +25,7 @@ from backend.identity import repository as identity_repository
 from backend.identity.credit_code import InvalidCreditCode, normalise_credit_code
 from backend.identity.resident_id import InvalidResidentId, normalise_resident_id
 from backend.security.pii import PiiCipher
+from backend.security.reach import reachable
 
 # Staff who register organisations and obligations, and staff who see filings; all within their division.
 REGISTRARS = frozenset({"handling_officer", "admin"})
@@ -105,13 +106,11 @@ class OrganisationService:
         anyone else it does not exist, and the refusal is audited as `refusal`."""
         scope = require_staff(actor, roles)
         row = await repository.organisation_by_code(conn, code)
-        if row is None:
-            raise NotFound("no such organisation")
-        if not divisions.within(scope, row["division_code"]):
-            await self.audit.record_refusal(self.db, actor, refusal, "organisation", str(row["id"]),
-                                            division=actor.division)
-            raise NotFound("no such organisation")
-        return row
+        return await reachable(self.audit, self.db, actor, row,
+                               row is not None and divisions.within(scope, row["division_code"]),
+                               refused=refusal, record_type="organisation",
+                               record_id=str(row["id"]) if row is not None else None, missing="no such organisation",
+                               detail={"credit_code": code})
 
     async def staff_view(self, code: str, actor: Actor) -> OrganisationView:
         async with self.db.connection() as conn:

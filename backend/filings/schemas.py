@@ -12,16 +12,12 @@ import msgspec
 from backend.catalogue.schemas import FormProblem
 from backend.events.schemas import Delivery
 from backend.identity.schemas import PersonName, ResidentIdInput
+from backend.identifiers import TYPE_CODE, DivisionCode
 
-# Identifier patterns are ASCII-only and end in `(?!\n)$`: Python's `$` also matches before a final
-# newline, which must not slip through.
-CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}(?!\n)$"
 CreditCodeInput = Annotated[str, msgspec.Meta(
     min_length=1, max_length=32, description="GB 32100 unified social credit code (18 characters)",
     examples=["91510100MA6C7K8R0C"])]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 division code",
-                                           examples=["510100"])]
-KindCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}(?!\n)$", examples=["enterprise_annual_report"])]
+KindCode = Annotated[str, msgspec.Meta(pattern=TYPE_CODE, examples=["enterprise_annual_report"])]
 Period = Annotated[int, msgspec.Meta(ge=2000, le=2100, description="The year the filing is for", examples=[2025])]
 Reference = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z-]{1,32}(?!\n)$",
                                         description="The licence's or benefit's own number", examples=["330100123456"])]

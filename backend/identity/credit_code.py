@@ -12,7 +12,7 @@ import re
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
-_SHAPE = re.compile(rf"[{ALPHABET}]{{2}}\d{{6}}[{ALPHABET}]{{10}}")
+_SHAPE = re.compile(rf"[{ALPHABET}]{{2}}[0-9]{{6}}[{ALPHABET}]{{10}}")
 # Registration authorities named in GB 32100 (机构编制, 外交, 司法行政, 文化, 民政, 旅游, 宗教, 工会,
 # 工商, 中央军委改革和编制办公室, 农业, 其他).
 _AUTHORITIES = set("123456789ANY")

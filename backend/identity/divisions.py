@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 NATIONAL = "000000"
-_CODE = re.compile(r"\d{6}")
+_CODE = re.compile(r"[0-9]{6}")
 
 # The 34 provincial-level divisions, so that a code's province can be checked without a table.
 PROVINCES = {

@@ -99,6 +99,22 @@ async def mark_refresh_token_used(conn: asyncpg.Connection, token_hash: bytes) -
     await conn.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1", token_hash)
 
 
+async def disable_staff(conn: asyncpg.Connection, staff_id: uuid.UUID) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """UPDATE staff SET active = false WHERE id = $1
+           RETURNING id, username, display_name, role, division_code, active""", staff_id)
+
+
+async def revoke_sessions_of(conn: asyncpg.Connection, kind: str, principal_id: uuid.UUID,
+                             reason: str) -> list[uuid.UUID]:
+    """Revoke every open session of a principal; the ids of those revoked now."""
+    rows = await conn.fetch(
+        """UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $3
+           WHERE principal_kind = $1 AND principal_id = $2 AND revoked_at IS NULL RETURNING id""",
+        kind, principal_id, reason)
+    return [row["id"] for row in rows]
+
+
 async def revoke_session(conn: asyncpg.Connection, session_id: uuid.UUID, reason: str) -> bool:
     status = await conn.execute(
         """UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2

@@ -13,7 +13,7 @@ from backend.identity.divisions import PROVINCES, province_of
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"\d{17}[\dX]")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits: `\d` would take "１" or "٧"
 
 
 class InvalidResidentId(ValueError):

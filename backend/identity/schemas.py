@@ -8,11 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Phone = Annotated[str, msgspec.Meta(pattern=r"^1[3-9]\d{9}$", description="Mainland mobile number",
-                                    examples=["13812345678"])]
-OneTimeCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", examples=["123456"])]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="GB/T 2260 division code",
-                                           examples=["110101"])]
+from backend.identifiers import USERNAME, DivisionCode, OneTimeCode, Phone
+
 ResidentIdInput = Annotated[str, msgspec.Meta(
     min_length=1, max_length=32, description="GB 11643 resident ID number (18 characters)",
     examples=["11010519491231002X"])]
@@ -79,7 +76,7 @@ class PhoneChange(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StaffCreate(msgspec.Struct, forbid_unknown_fields=True):
-    username: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_.-]{3,64}$", examples=["zj.receiving"])]
+    username: Annotated[str, msgspec.Meta(pattern=USERNAME, examples=["zj.receiving"])]
     display_name: PersonName
     password: Annotated[str, msgspec.Meta(min_length=12, max_length=256)]
     role: Role

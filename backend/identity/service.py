@@ -16,7 +16,7 @@ import asyncpg
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
-from backend.ephemeral import Ephemeral
+from backend.ephemeral import Ephemeral, Limit
 from backend.errors import (
     Conflict,
     Forbidden,
@@ -42,6 +42,7 @@ from backend.identity.schemas import (
 from backend.identity.sms import SmsGateway
 from backend.security.passwords import hash_password, verify_password
 from backend.security.pii import PiiCipher, mask_phone
+from backend.security.reach import reachable
 from backend.security.tokens import (
     AccessClaims,
     TokenCodec,
@@ -51,6 +52,9 @@ from backend.security.tokens import (
 
 # An elevated assurance level is carried over by refresh only this long after the face check.
 STEP_UP_SECONDS = 15 * 60
+# How long Redis remembers that a staff account is active, before asking the database again. Disabling
+# through the service takes effect at once; an account changed behind its back, within this long.
+STAFF_STATUS_SECONDS = 30
 # Staff roles allowed to read citizens' personal data, within their division.
 CITIZEN_READERS = frozenset({"receiving_officer", "handling_officer", "supervisor", "admin"})
 
@@ -95,14 +99,12 @@ class IdentityService:
         """Send a six-digit code to `phone`; return its lifetime in seconds."""
         phone_hash = self._phone_hash(phone)
         subject = phone_hash.hex()
-        limit = self.ephemeral.limit
+        limits = [Limit("code-hour", subject, self.limits.per_phone_hour, 3600, "code requests for this phone"),
+                  Limit("code-client", client, self.limits.per_client_hour, 3600, "code requests from this client")]
         if self.limits.resend_seconds:
-            await limit("code-resend", subject, limit=1, window_seconds=self.limits.resend_seconds,
-                        what="code requests for this phone")
-        await limit("code-hour", subject, limit=self.limits.per_phone_hour, window_seconds=3600,
-                    what="code requests for this phone")
-        await limit("code-client", client, limit=self.limits.per_client_hour, window_seconds=3600,
-                    what="code requests from this client")
+            limits.insert(0, Limit("code-resend", subject, 1, self.limits.resend_seconds,
+                                   "code requests for this phone"))
+        await self.ephemeral.reserve(*limits)
         code = f"{secrets.randbelow(10**6):06d}"
         digest = hmac.new(phone_hash, code.encode(), hashlib.sha256).hexdigest()
         masked = mask_phone(phone)
@@ -116,17 +118,18 @@ class IdentityService:
     async def _consume_code(self, phone: str, code: str) -> bytes:
         """Check a code once; a wrong code counts against the phone; a right one is used up."""
         phone_hash = self._phone_hash(phone)
-        attempts = {"name": "sign-in-failures", "subject": phone_hash.hex(),
-                    "limit": self.limits.sign_in_attempts, "what": "failed sign-in attempts for this phone"}
-        await self.ephemeral.refuse_if_exhausted(**attempts)
+        # The attempt is counted before the code is compared, and given back only if it was right.
+        attempt = await self.ephemeral.reserve(Limit(
+            "sign-in-failures", phone_hash.hex(), self.limits.sign_in_attempts, self.limits.sign_in_window,
+            "failed sign-in attempts for this phone"))
         key = self._code_key(phone_hash)
         expected = await self.ephemeral.client.get(key)
         given = hmac.new(phone_hash, code.encode(), hashlib.sha256).hexdigest().encode()
         if expected is None or not hmac.compare_digest(expected, given):
-            await self.ephemeral.limit(**attempts, window_seconds=self.limits.sign_in_window)
             raise ValidationFailed.field("code", "the code is wrong or has expired")
         if not await self.ephemeral.client.delete(key):
             raise ValidationFailed.field("code", "the code was already used")
+        await attempt.release()
         return phone_hash
 
     # -- sessions -------------------------------------------------------------------------------
@@ -222,20 +225,20 @@ class IdentityService:
         return pair
 
     async def sign_in_staff(self, username: str, password: str, client: str, actor: Actor) -> TokenPair:
-        per_account = {"name": "staff-sign-in-failures", "subject": username,
-                       "limit": self.limits.sign_in_attempts, "what": "failed sign-in attempts for this account"}
-        per_client = {"name": "staff-sign-in-client", "subject": client,
-                      "limit": self.limits.sign_in_attempts * 6, "what": "failed sign-in attempts from this client"}
-        await self.ephemeral.refuse_if_exhausted(**per_account)
-        await self.ephemeral.refuse_if_exhausted(**per_client)
+        # Counted before the password is checked (Argon2 takes a while: concurrent guesses must not all
+        # pass a check made before any of them failed), given back if it was right.
+        attempt = await self.ephemeral.reserve(
+            Limit("staff-sign-in-failures", username, self.limits.sign_in_attempts, self.limits.sign_in_window,
+                  "failed sign-in attempts for this account"),
+            Limit("staff-sign-in-client", client, self.limits.sign_in_attempts * 6, self.limits.sign_in_window,
+                  "failed sign-in attempts from this client"))
         async with self.db.transaction() as conn:
             row = await repository.staff_by_username(conn, username)
             # Argon2 is deliberately slow: keep it off the event loop.
             ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, password)
             if row is None or not ok or not row["active"]:
-                for limit in (per_account, per_client):
-                    await self.ephemeral.limit(**limit, window_seconds=self.limits.sign_in_window)
                 raise Unauthenticated("wrong username or password")
+            await attempt.release()
             session_id, pair = await self._open_session(
                 conn, "staff", row["id"], role=row["role"], division=row["division_code"])
             who = Actor(kind="staff", id=str(row["id"]), request_id=actor.request_id, role=row["role"])
@@ -286,8 +289,31 @@ class IdentityService:
         """Refuse the session's unexpired access tokens from now on."""
         await self.ephemeral.client.set(self.ephemeral.key("revoked", session_id), 1, ex=self.tokens.lifetime)
 
-    async def session_revoked(self, session_id: str) -> bool:
-        return bool(await self.ephemeral.client.exists(self.ephemeral.key("revoked", session_id)))
+    def _staff_status_key(self, staff_id: str) -> str:
+        return self.ephemeral.key("staff-active", staff_id)
+
+    async def token_ended(self, claims: AccessClaims) -> str | None:
+        """Why an access token no longer counts although it has not expired — its session was signed out
+        or revoked, or its staff account is disabled or gone — or None. One Redis round trip; a staff
+        account's status comes from the database when Redis does not hold it."""
+        keys = [self.ephemeral.key("revoked", claims.session_id)]
+        if claims.kind == "staff":
+            keys.append(self._staff_status_key(claims.sub))
+        revoked, *status = await self.ephemeral.client.mget(keys)
+        if revoked is not None:
+            return "the session was signed out or revoked"
+        if claims.kind == "staff":
+            active = status[0] if status[0] is not None else await self._load_staff_status(claims.sub)
+            if active != b"1":
+                return "the staff account is disabled"
+        return None
+
+    async def _load_staff_status(self, staff_id: str) -> bytes:
+        async with self.db.connection() as conn:
+            row = await repository.staff_by_id(conn, uuid.UUID(staff_id))
+        active = b"1" if row is not None and row["active"] else b"0"
+        await self.ephemeral.client.set(self._staff_status_key(staff_id), active, ex=STAFF_STATUS_SECONDS)
+        return active
 
     async def elevate(self, conn: asyncpg.Connection, actor: Actor, level: str, method: str) -> TokenPair:
         """Raise the session's assurance after a face check; runs in the caller's transaction.
@@ -332,7 +358,8 @@ class IdentityService:
     async def staff_read_citizen(
         self, actor: Actor, *, citizen_id: uuid.UUID | None = None, resident_id: str | None = None
     ) -> CitizenProfile:
-        """A staff member reads a citizen's record; only within the staff member's division."""
+        """A staff member reads a citizen's record; only within the staff member's division. A citizen
+        outside it looks exactly like an unregistered one, and every lookup is audited, found or not."""
         if actor.role not in CITIZEN_READERS:
             raise Forbidden("your role may not read citizens' records")
         if resident_id is not None:
@@ -346,17 +373,41 @@ class IdentityService:
             else:
                 row = await repository.citizen_by(
                     conn, "resident_id_hash", self.cipher.lookup_hash(resident_id or "", purpose="resident_id"))
-            if row is None:
-                raise NotFound("no such citizen")
-            if not divisions.within(actor.division or "", row["home_division"]):
-                await self.audit.record_refusal(self.db, actor, "citizen.read_refused", "citizen", str(row["id"]),
-                                                division=actor.division)
-                raise OutsideDivision("this citizen's record is outside your division")
+            asked = str(row["id"]) if row is not None else str(citizen_id) if citizen_id is not None else None
+            row = await reachable(
+                self.audit, self.db, actor, row, row is not None and divisions.within(actor.division or "",
+                                                                                      row["home_division"]),
+                refused="citizen.read_refused", record_type="citizen", record_id=asked, missing="no such citizen",
+                detail={"resident_id": mask_resident_id(resident_id)} if resident_id is not None else None)
             await self.audit.record(conn, actor, "citizen.read", "citizen", str(row["id"]),
                                     division=row["home_division"])
         return CitizenProfile(**dict(row))
 
     # -- staff accounts -------------------------------------------------------------------------
+
+    async def disable_staff(self, actor: Actor, *, staff_id: uuid.UUID | None = None,
+                            username: str | None = None) -> StaffAccount:
+        """Disable a staff account and end its sessions at once: its access tokens stop working on the next
+        request, its refresh tokens and password no longer sign in. An admin disables accounts inside
+        their division (others look missing); the command line any."""
+        async with self.db.transaction() as conn:
+            row = await (repository.staff_by_id(conn, staff_id) if staff_id is not None
+                         else repository.staff_by_username(conn, username or ""))
+            reaches = row is not None and (actor.kind == "system" or (
+                actor.role == "admin" and divisions.within(actor.division or "", row["division_code"])))
+            row = await reachable(self.audit, self.db, actor, row, reaches, refused="staff.disable_refused",
+                                  record_type="staff", record_id=str(row["id"] if row else staff_id or username),
+                                  missing="no such staff account")
+            if actor.kind == "staff" and actor.id == str(row["id"]):
+                raise Conflict("you cannot disable your own account; ask another admin")
+            account = await repository.disable_staff(conn, row["id"])
+            ended = await repository.revoke_sessions_of(conn, "staff", row["id"], "staff account disabled")
+            await self.audit.record(conn, actor, "staff.disabled", "staff", str(row["id"]),
+                                    division=row["division_code"], detail={"sessions_ended": len(ended)})
+        await self.ephemeral.client.set(self._staff_status_key(str(row["id"])), b"0", ex=STAFF_STATUS_SECONDS)
+        for session_id in ended:
+            await self.forget_session(str(session_id))
+        return StaffAccount(**dict(account))
 
     async def create_staff(self, form: StaffCreate, actor: Actor) -> StaffAccount:
         """Create a staff account; an admin can only create accounts inside their own division."""

@@ -11,13 +11,10 @@ import msgspec
 
 from backend.events.schemas import Delivery
 from backend.identity.schemas import PersonName
+from backend.identifiers import DivisionCode, Phone
 
 ChangeKind = Literal["address", "emergency_contact", "bank_account"]
 Level = Literal["L1", "L2", "L3"]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 division code",
-                                           examples=["330106"])]
-# Mainland mobile numbers, as the identity domain's `Phone` but ASCII-only and refusing a final newline.
-Phone = Annotated[str, msgspec.Meta(pattern=r"^1[3-9][0-9]{9}(?!\n)$", examples=["13812345678"])]
 
 
 class AddressChange(msgspec.Struct, forbid_unknown_fields=True):

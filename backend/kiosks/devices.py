@@ -23,7 +23,6 @@ from backend.errors import (
     KioskRequestReplayed,
     KioskRevoked,
     KioskUnknown,
-    NotFound,
     ValidationFailed,
 )
 from backend.identity import divisions
@@ -38,6 +37,7 @@ from backend.kiosks.schemas import (
     KioskRevocation,
     KioskView,
 )
+from backend.security.reach import reachable
 
 # Who registers, revokes, re-keys and configures kiosks; who sees them (all within their division).
 KIOSK_ADMINS = frozenset({"admin"})
@@ -109,14 +109,10 @@ class KioskDevices:
                         *, for_update: bool = False) -> asyncpg.Record:
         """The kiosk if the caller's division covers it; out of scope looks exactly like missing."""
         row = await repository.kiosk(conn, kiosk_id, for_update=for_update)
-        if row is not None and actor.kind == "staff" and not divisions.within(actor.division or "",
-                                                                             row["division_code"]):
-            await self.audit.record_refusal(self.db, actor, f"{action}_refused", "kiosk", str(kiosk_id),
-                                            division=actor.division)
-            row = None
-        if row is None:
-            raise NotFound("no such kiosk")
-        return row
+        reaches = row is not None and (actor.kind != "staff" or divisions.within(actor.division or "",
+                                                                                 row["division_code"]))
+        return await reachable(self.audit, self.db, actor, row, reaches, refused=f"{action}_refused",
+                               record_type="kiosk", record_id=str(kiosk_id), missing="no such kiosk")
 
     async def register(self, form: KioskRegistration, actor: Actor) -> KioskView:
         """Register a device by its public key, inside the admin's division."""

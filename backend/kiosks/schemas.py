@@ -8,15 +8,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.identifiers import RESIDENT_ID, TOKEN_43, DivisionCode, whole
+
 Capability = Literal["reader", "camera", "printer", "scanner"]
 CAPABILITIES: tuple[Capability, ...] = ("reader", "camera", "printer", "scanner")
 Task = Literal["certificates", "pension", "apply", "cases"]
 TASKS: tuple[Task, ...] = ("certificates", "pension", "apply", "cases")
 KioskStatus = Literal["active", "revoked"]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="GB/T 2260 division code",
-                                           examples=["330106"])]
 PublicKey = Annotated[str, msgspec.Meta(
-    pattern=r"^[A-Za-z0-9_-]{43}$", examples=["JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"],
+    pattern=TOKEN_43, examples=["JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"],
     description="The device's Ed25519 public key: 32 bytes, unpadded base64url (a JWK's `x`). The "
                 "device makes the key pair itself; its private half never leaves it")]
 
@@ -67,7 +67,7 @@ class KioskHealth(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     camera: DeviceState = "absent"
     scanner: DeviceState = "absent"
     printer: PrinterHealth = msgspec.field(default_factory=lambda: PrinterHealth(status="absent"))
-    agent_version: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[0-9A-Za-z._+-]*$")] = ""
+    agent_version: Annotated[str, msgspec.Meta(max_length=32, pattern=whole(r"[0-9A-Za-z._+-]*"))] = ""
 
 
 class Heartbeat(msgspec.Struct, forbid_unknown_fields=True):
@@ -104,7 +104,7 @@ class KioskView(msgspec.Struct):
 # -- residents at a kiosk -------------------------------------------------------------------------
 
 EndReason = Literal["card-removed", "idle-timeout", "signed-out", "kiosk-revoked", "replaced"]
-ResidentIdInput = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=r"^[0-9]{17}[0-9Xx]$",
+ResidentIdInput = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=RESIDENT_ID,
                                               examples=["11010519491231002X"])]
 
 

@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.identifiers import FIELD_NAME, DivisionCode
 from backend.identity.schemas import ResidentIdInput
 
 ProviderId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$", examples=["demo.housing-fund"])]
 PurposeCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z-]{1,63}(?!\n)$", examples=["case-handling"])]
-FieldName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}(?!\n)$", examples=["balance"])]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$", examples=["330100"])]
+FieldName = Annotated[str, msgspec.Meta(pattern=FIELD_NAME, examples=["balance"])]
 RequestState = Literal["answered", "awaiting-citizen", "shared", "refused", "expired", "failed"]
 Basis = Literal["own-request", "legal", "consent"]
 

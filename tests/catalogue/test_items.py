@@ -1,12 +1,12 @@
 """Items carry the ten standard elements; divisions are checked against the GB/T 2260 table."""
 
-import asyncio
 import json
 
 import pytest
 
 from backend.identity.divisions import DIVISIONS_FILE
 from tests.catalogue.conftest import standard_of
+from tests.concurrency import at_once
 from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
 
@@ -91,8 +91,8 @@ async def test_concurrent_creates_of_one_item_add_it_once(client, services):
     admin = bearer(await staff_token(client, services, "admin", "000000"))
     standard = {**await standard_of(client, "GA-01-001-00"), "code": "GA-01-777-00", "aliases": []}
 
-    responses = await asyncio.gather(*(client.post("/admin/catalogue/items", json=standard, headers=admin)
-                                       for _ in range(4)))
+    responses = await at_once(services, *(client.post("/admin/catalogue/items", json=standard, headers=admin)
+                                          for _ in range(4)))
 
     assert sorted(r.status_code for r in responses) == [201, 422, 422, 422], [r.text[:200] for r in responses]
     for refused in (r for r in responses if r.status_code == 422):

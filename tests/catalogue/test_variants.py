@@ -1,6 +1,5 @@
 """Local variants against the national standard, field by field; receipt standards built on them."""
 
-import asyncio
 import copy
 import json
 import re
@@ -9,6 +8,7 @@ import pytest
 
 from backend.catalogue.loader import DATA_DIR
 from tests.catalogue.conftest import in_days, standard_of
+from tests.concurrency import at_once
 from tests.factories import bearer, staff_token
 from tests.foundation.test_problems import assert_problem
 
@@ -171,8 +171,8 @@ async def test_concurrent_variants_of_one_item_get_one_number_each_or_a_clear_re
     post = lambda days: client.post("/admin/catalogue/items/GA-01-001-00/variants", headers=zhejiang,  # noqa: E731
                                     json={"division": "330000", "effective_date": in_days(days), "standard": standard})
 
-    same_day = await asyncio.gather(*(post(5) for _ in range(4)))
-    later = await asyncio.gather(*(post(days) for days in (6, 7, 8)))
+    same_day = await at_once(services, *(post(5) for _ in range(4)))
+    later = await at_once(services, *(post(days) for days in (6, 7, 8)))
 
     assert sorted(r.status_code for r in same_day) == [201, 409, 409, 409], [r.text[:200] for r in same_day]
     assert {r.json()["type"].rsplit("/", 1)[-1] for r in same_day if r.status_code == 409} == {

@@ -3,8 +3,7 @@ times, for a while; the relying party sees only those fields; the holder sees ev
 
 from __future__ import annotations
 
-import asyncio
-
+from tests.concurrency import at_once
 from tests.factories import bearer, certificate_authority, citizen_id, issue_certificate, register_citizen
 
 
@@ -70,7 +69,7 @@ async def test_uses_are_counted_atomically(client, services):
     token, certificate = await holder_with_certificate(client, services)
     given = await consent(client, token, certificate.id, max_uses=1)
 
-    responses = await asyncio.gather(*(check(client, given["token"], who=f"并发 {n}") for n in range(6)))
+    responses = await at_once(services, *(check(client, given["token"], who=f"并发 {n}") for n in range(6)))
 
     assert sorted(r.status_code for r in responses) == [200] + [410] * 5
     assert await services.db.pool.fetchval("SELECT uses FROM certificate_consents") == 1

@@ -61,6 +61,30 @@ async def test_another_citizen_cannot_see_my_certificate(client, services):
         response = await client.get(f"/me/certificates/{certificate.id}{suffix}", headers=bearer(stranger))
         assert response.status_code == 404, suffix
     assert (await client.get(f"/me/certificates/{certificate.id}")).status_code == 401
+    # Each attempt is in the audit log, under the certificate asked for.
+    refused = await services.db.pool.fetch(
+        "SELECT action, detail->>'reason' AS reason FROM audit_log WHERE record_id = $1 AND action LIKE '%refused'",
+        str(certificate.id))
+    assert sorted((r["action"], r["reason"]) for r in refused) == sorted([
+        ("certificate.read_refused", "out-of-reach"), ("certificate.qr_read_refused", "out-of-reach"),
+        ("certificate.qr_read_refused", "out-of-reach"), ("certificate.printed_refused", "out-of-reach"),
+        ("certificate_consents.read_refused", "out-of-reach")])
+
+
+async def test_staff_outside_the_issuing_division_cannot_tell_a_certificate_from_a_missing_one(client, services):
+    _, certificate = await wallet(client, services)
+    sichuan = await staff_token(client, services, "receiving_officer", "510000")
+    missing = "00000000-0000-4000-8000-000000000000"
+
+    answers = [await client.get(f"/staff/certificates/{number}", headers=bearer(sichuan))
+               for number in (certificate.id, missing)]
+
+    bodies = [{k: v for k, v in a.json().items() if k not in ("instance", "request_id")} for a in answers]
+    assert [a.status_code for a in answers] == [404, 404] and bodies[0] == bodies[1]
+    refused = await services.db.pool.fetch(
+        "SELECT record_id, detail->>'reason' AS reason FROM audit_log WHERE action = 'certificate.read_refused'")
+    assert sorted((r["record_id"], r["reason"]) for r in refused) == sorted([(str(certificate.id), "out-of-reach"),
+                                                                             (missing, "missing")])
 
 
 async def test_the_qr_image_scans_back_to_the_signed_text(client, services):
@@ -106,7 +130,7 @@ async def test_staff_of_the_issuing_division_print_at_a_window(client, services)
     read = await client.get(f"/staff/certificates/{certificate.id}", headers=bearer(hangzhou))
 
     assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
-    assert refused.status_code == 403 and refused.json()["type"] == "/problems/outside-division"
+    assert refused.status_code == 404 and refused.json()["type"] == "/problems/not-found"
     assert read.status_code == 200 and read.json()["number"] == certificate.number
 
 

@@ -348,16 +348,15 @@ async def test_an_organisation_name_of_blanks_is_refused(client, services):
 
 
 async def test_concurrent_issues_with_one_reference_make_one_certificate(client, services):
-    import asyncio
-
+    from tests.concurrency import at_once
     from tests.factories import issue_certificate
 
     await certificate_authority(services, "330100-ga")
     holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
 
     for case in range(3):
-        issued = await asyncio.gather(*(issue_certificate(services, holder, reference=f"case:race-{case}")
-                                        for _ in range(4)))
+        issued = await at_once(services, *(issue_certificate(services, holder, reference=f"case:race-{case}")
+                                           for _ in range(4)))
         assert len({c.id for c in issued}) == 1
 
     assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 3

@@ -72,7 +72,7 @@ async def test_only_staff_of_the_issuing_division_revoke(client, services):
     no_reason = await client.post(f"/staff/certificates/{certificate.id}/revocation", json={"reason": "because"},
                                   headers=bearer(admin))
 
-    assert outside.status_code == 403 and outside.json()["type"] == "/problems/outside-division"
+    assert outside.status_code == 404 and outside.json()["type"] == "/problems/not-found"
     assert by_role.status_code == 403 and by_role.json()["type"] == "/problems/forbidden"
     assert no_reason.status_code == 422
     assert await services.db.pool.fetchval("SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL") == 0
@@ -138,7 +138,7 @@ async def test_a_refused_revocation_with_an_idempotency_key_is_audited(client, s
     refused = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
                                 headers={**bearer(sichuan), "Idempotency-Key": "revoke-outside"})
 
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     assert await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'certificate.revoked_refused' AND record_id = $1",
         str(certificate.id)) == 1

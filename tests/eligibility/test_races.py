@@ -1,11 +1,11 @@
 """Recognitions that race: two answers at once, a silent run beside a phone recognition, two silent
 runs. Whatever wins, a pensioner is recognised once — one record, one certificate, one event."""
 
-import asyncio
 import datetime as dt
 
 from backend.china_time import today
 from backend.eligibility import repository
+from tests.concurrency import at_once
 from tests.eligibility.helpers import agency, pensioner, step_up
 from tests.factories import bearer
 
@@ -35,8 +35,8 @@ async def test_two_answers_at_once_recognise_once(client, services):
     citizen = await pensioner(client, services, officer)
     token = await step_up(client, citizen)
 
-    answers = await asyncio.gather(*(client.post("/me/pension/recognitions", headers=bearer(token))
-                                     for _ in range(3)))
+    answers = await at_once(services, *(client.post("/me/pension/recognitions", headers=bearer(token))
+                                        for _ in range(3)))
 
     assert sorted(a.status_code for a in answers) == [201, 409, 409], [a.text for a in answers]
     refused = next(a for a in answers if a.status_code == 409).json()
@@ -52,8 +52,8 @@ async def test_a_silent_run_racing_a_phone_recognition_and_another_run_recognise
     await signal_for(services, quiet, "HZ-2")
     token = await step_up(client, citizen)
 
-    phone, *runs = await asyncio.gather(client.post("/me/pension/recognitions", headers=bearer(token)),
-                                        services.eligibility.silent_run(), services.eligibility.silent_run())
+    phone, *runs = await at_once(services, client.post("/me/pension/recognitions", headers=bearer(token)),
+                                 services.eligibility.silent_run(), services.eligibility.silent_run())
 
     assert phone.status_code in (201, 409), phone.text
     assert sum(run.recognised for run in runs) + (phone.status_code == 201) == 2

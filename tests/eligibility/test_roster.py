@@ -53,8 +53,10 @@ async def test_only_the_paying_agency_runs_its_roster_and_only_residence_staff_s
     assert residence_window.status_code == 200
     assert window_suspends.status_code == 403
     assert not_theirs.json() == []
-    refusals = await services.db.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'pension_roster.refused'")
-    assert refusals == 2
+    refusals = await services.db.pool.fetch(
+        "SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'pension_roster.refused'")
+    # Found or not, each is audited (seq counts within a chain, so no order is asserted).
+    assert sorted(r["reason"] for r in refusals) == ["missing", "out-of-reach", "out-of-reach"]
 
 
 async def test_suspension_is_the_officers_decision_and_a_recognition_lifts_it_with_back_pay(client, services):

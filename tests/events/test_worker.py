@@ -17,6 +17,7 @@ from pathlib import Path
 from backend.cli import stop_process as stop
 from backend.db import Database
 from backend.events.scheduler import Job, JobRunner
+from tests.concurrency import at_once
 from tests.events.helpers import delivery_statuses, eventually, publish, subscribe
 from tests.server import tongban_server
 
@@ -111,7 +112,7 @@ async def test_a_due_job_runs_on_one_worker_at_a_time(settings, services):
         here = JobRunner(services, jobs, "worker-a")
         there = JobRunner(types.SimpleNamespace(db=other_db), jobs, "worker-b")  # another pool: other sessions
         await here.register()
-        await asyncio.gather(here.tick(), there.tick())
+        await at_once(services, here.tick(), there.tick())
         await asyncio.gather(here.wait_idle(), there.wait_idle())
         again = await here.tick()
     finally:

@@ -62,8 +62,8 @@ async def test_staff_outside_the_citizens_division_cannot_enrol_and_the_refusal_
 
     response = await enrol_face(client, services, citizen, face_samples.photo("obama3.jpg"), staff_division="510000")
 
-    assert response.status_code == 403
-    assert response.json()["type"] == "/problems/outside-division"
+    # Told what an unknown citizen id is told: nothing about whether this citizen exists.
+    assert response.status_code == 404 and response.json()["type"] == "/problems/not-found"
     assert await services.db.pool.fetchval("SELECT count(*) FROM face_enrolments") == 0
     assert await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'face.enrol_refused'") == 1

@@ -15,6 +15,7 @@ import asyncio
 import pytest
 
 from tests import face_samples
+from tests.concurrency import at_once
 from tests.factories import bearer, enrol_face, register_citizen
 
 
@@ -239,15 +240,19 @@ async def test_the_live_face_must_match_the_reference(client, services):
     assert response.json()["type"] == "/problems/face-mismatch"
 
 
-async def test_a_challenge_answers_once(client, services):
+async def test_a_challenge_answers_once_even_to_concurrent_answers(client, services):
     citizen = await enrolled_citizen(client, services)
     challenge = await new_challenge(client, citizen)
     frames = rendered_to_order(challenge)
 
-    once = await answer(client, citizen, challenge, frames)
+    together = await at_once(services, *(answer(client, citizen, challenge, frames) for _ in range(3)),
+                             hold_redis_writes=True)
     twice = await answer(client, citizen, challenge, frames)
 
-    assert once.status_code == 200
+    statuses = [r.status_code for r in together]
+    # One is judged; the others find the challenge taken (or, had the pool been full, were told to retry).
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 409, 410, 503}, [r.text[:200] for r in together]
+    assert await services.db.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'face.verified'") == 1
     assert twice.status_code == 409
     assert twice.json()["type"] == "/problems/challenge-used"
     assert codes(twice) == ["challenge-used"]

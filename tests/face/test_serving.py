@@ -1,10 +1,9 @@
 """Face inference never queues without bound: past the pool's capacity (counted in images) the answer
 is 503 at once, and a 503 spends nothing — no attempt, no challenge."""
 
-import asyncio
-
 from backend.errors import ServiceBusy
 from tests import face_samples
+from tests.concurrency import at_once
 from tests.face.test_liveness import answer, enrolled_citizen, new_challenge, rendered_to_order
 from tests.factories import bearer
 
@@ -19,7 +18,7 @@ async def test_a_saturated_pool_answers_503_with_retry_after_and_recovers(client
         return await client.post("/face/verifications", files={"photo": ("p.jpg", photo, "image/jpeg")},
                                  headers=bearer(citizen["access_token"]) | {"X-Device-ID": f"d{i}"})
 
-    responses = await asyncio.gather(*(verify(i) for i in range(12)))
+    responses = await at_once(services, *(verify(i) for i in range(12)))
 
     statuses = [r.status_code for r in responses]
     busy = [r for r in responses if r.status_code == 503]

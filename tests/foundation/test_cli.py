@@ -5,7 +5,8 @@ import sys
 
 
 def tongban(settings, *args, password=None):
-    env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "PATH": ""}
+    env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "TONGBAN_REDIS_PREFIX": settings.redis_prefix, "PATH": ""}
     if password is not None:
         env["TONGBAN_NEW_STAFF_PASSWORD"] = password
     return subprocess.run([sys.executable, "-m", "backend.cli", *args], env=env, capture_output=True,
@@ -21,6 +22,23 @@ async def test_create_staff_makes_an_account_that_can_sign_in(settings, client):
     assert created.returncode == 0, created.stderr
     assert "created staff gd.window (receiving_officer, 440100)" in created.stdout
     assert signed_in.status_code == 200
+
+
+async def test_staff_disable_ends_the_accounts_sessions(settings, client, services):
+    from tests.factories import STAFF_PASSWORD, bearer, create_staff
+
+    await create_staff(services, "gd.leaving", "receiving_officer", "440100")
+    tokens = (await client.post("/auth/staff/sign-in",
+                                json={"username": "gd.leaving", "password": STAFF_PASSWORD})).json()
+
+    disabled = tongban(settings, "staff", "disable", "gd.leaving")
+    unknown = tongban(settings, "staff", "disable", "gd.nobody")
+    after = await client.get("/staff/citizens/00000000-0000-4000-8000-000000000000",
+                             headers=bearer(tokens["access_token"]))
+
+    assert disabled.returncode == 0 and "disabled staff gd.leaving" in disabled.stdout, disabled.stderr
+    assert unknown.returncode == 1 and "no such staff account" in unknown.stderr
+    assert after.status_code == 401
 
 
 def test_create_staff_refuses_what_the_api_refuses(settings):

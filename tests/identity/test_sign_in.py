@@ -3,6 +3,7 @@
 import uuid
 
 from backend.actors import Actor
+from tests.concurrency import at_once
 from tests.factories import bearer, new_phone, register_citizen, resident_id, send_code
 
 
@@ -142,3 +143,27 @@ async def test_after_step_up_the_phone_change_goes_through(client, services):
     session = await services.db.pool.fetchrow("SELECT assurance_level FROM auth_sessions WHERE id = $1",
                                               uuid.UUID(claims.session_id))
     assert session["assurance_level"] == "L2"
+
+
+async def test_concurrent_refreshes_with_one_token_rotate_it_once(client, services):
+    """Four refreshes with the same refresh token at once: one rotates it; the others are reuse, which
+    revokes the session — never four new token pairs."""
+    tokens = await register_citizen(client, services)
+
+    answers = await at_once(services, *(client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+                                        for _ in range(4)))
+
+    assert sorted(a.status_code for a in answers) == [200, 401, 401, 401], [a.text for a in answers]
+    assert await services.db.pool.fetchval("SELECT count(*) FROM refresh_tokens") == 2  # the first and one rotation
+    assert await services.db.pool.fetchval("SELECT revoked_reason FROM auth_sessions") == "refresh token reused"
+
+
+async def test_concurrent_sign_ins_with_one_code_use_it_once(client, services):
+    citizen = await register_citizen(client, services)
+    code = await send_code(client, services, citizen["phone"])
+
+    answers = await at_once(services, *(client.post("/auth/sign-in", json={"phone": citizen["phone"], "code": code})
+                                        for _ in range(4)), hold_redis_writes=True)
+
+    assert sorted(a.status_code for a in answers) == [200, 422, 422, 422], [a.text for a in answers]
+    assert await services.db.pool.fetchval("SELECT count(*) FROM auth_sessions") == 2  # registration and one sign-in

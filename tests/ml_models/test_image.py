@@ -2,7 +2,6 @@
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -49,10 +48,10 @@ def test_the_byte_limit_is_checked_before_anything_is_parsed():
 
 
 def test_the_pixel_limit_is_checked_from_the_header_before_decoding():
-    bomb = _png_header(60_000, 60_000)  # 3.6 gigapixels declared in a 100-byte file
-    started = time.perf_counter()
+    # 3.6 gigapixels declared in a 100-byte file with no pixel data: decoding anything would have found
+    # it corrupt, so this refusal was made from the header alone.
+    bomb = _png_header(60_000, 60_000)
     assert _code(bomb) == "image-too-many-pixels"
-    assert time.perf_counter() - started < 0.5
     assert _code(face_samples.too_many_pixels()) == "image-too-many-pixels"
 
 
@@ -80,9 +79,11 @@ def test_transparent_and_palette_images_become_rgb():
 def test_a_flat_picture_declaring_millions_of_pixels_in_a_few_kilobytes_is_refused_before_decoding():
     bomb = io.BytesIO()
     Image.new("RGB", (4898, 4898), (128, 128, 128)).save(bomb, "PNG", optimize=True)  # 24 MP in ~80 KB
-    started = time.perf_counter()
-    assert _code(bomb.getvalue(), ImageLimits(max_pixels=100_000_000)) == "image-too-many-pixels"
-    assert time.perf_counter() - started < 0.05
+    whole, cut = bomb.getvalue(), bomb.getvalue()[:-1000]
+    # Refused for its size in bytes, before any pixel is decoded: with its data cut short the answer is the
+    # same, where decoding would have found it corrupt.
+    assert _code(whole, ImageLimits(max_pixels=100_000_000)) == "image-too-many-pixels"
+    assert _code(cut, ImageLimits(max_pixels=100_000_000)) == "image-too-many-pixels"
 
 
 def test_the_pixel_limit_counts_what_is_decoded_so_a_large_phone_jpeg_is_accepted_and_a_large_png_is_not():
