@@ -35,6 +35,6 @@ async def test_a_device_key_is_made_on_the_device_and_only_its_public_half_regis
 
     revoked = tongban(settings, "revoke", "--id", kiosk_id, "--reason", "decommissioned")
     again = tongban(settings, "register", "--division", "330106", "--address", "x", "--capabilities", "fax",
-                    "--public-key", DeviceKey.generate().public_key)
+                    f"--public-key={DeviceKey.generate().public_key}")
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
     assert again.returncode == 1 and "capabilities" in again.stderr
