@@ -26,7 +26,7 @@ from tests.server import personal_data_in, tongban_server
 EXAMPLES = int(os.environ.get("TONGBAN_FUZZ_EXAMPLES") or 8)
 # Every check is on, `positive_data_acceptance` included: input the schema calls valid must not be
 # refused as invalid (400/422). These operations may still answer 422 to schema-valid input, because
-# they check what JSON Schema cannot say; each says which rule (docs/security-logs-and-contract.md, "API contract").
+# they check what JSON Schema cannot say; each says which rule (docs/security.md, "API contract").
 SEMANTIC_422 = {
     "citizenSignIn": "the one-time code must be the one sent",
     "registerCitizen": "the one-time code must be the one sent; the resident ID's check character",
