@@ -61,6 +61,11 @@ SEMANTIC_422 = {
     # The file's content is checked (type, size, pixels); the form's text fields carry no constraints
     # in the schema (multipart).
     "uploadMaterial": "the file's content and the material's kind",
+    "staffActOnCase": "an action's fields against the case: the receipt standard's materials, the item's result",
+    "answerSupplementRequest": "the answer must hold every material the open 补正 asks for",
+    "mapResultAuthority": "the authority must issue the item's e-certificate type (data)",
+    "caseFigures": "a report covers at most 366 days, `from` before `to`",
+    "publishServiceListVersion": "a list takes effect today or later (the date of the run)",
     # An empty burst is no part at all in multipart, so the server sees no `frames`; and a burst needs
     # the challenge's frames.
     "answerLivenessChallenge": "the frames of the challenge's burst",
