@@ -1,5 +1,5 @@
 """The `tongban` command: serve, worker, migrate, demo-data, create-staff, certificates, kiosks, face,
-events, pension, calendar, audit verify."""
+events, pension, calendar, audit verify and checkpoint."""
 
 from __future__ import annotations
 
@@ -100,17 +100,40 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from backend.audit.checkpoints import CheckpointRefused
+
     settings, _embedded = _resolve(args)
 
     async def work(services: Services) -> int:
+        checkpoint = None
+        if args.checkpoint:
+            try:
+                checkpoint = services.audit.open_checkpoint(Path(args.checkpoint).read_text(encoding="ascii"))
+            except (OSError, UnicodeDecodeError, CheckpointRefused) as exc:
+                print(f"checkpoint {args.checkpoint} refused: {exc}", file=sys.stderr)
+                return 2
         async with services.db.connection() as conn:
-            report = await services.audit.verify(conn)
+            report = await services.audit.verify(conn, checkpoint)
         if report.ok:
-            print(f"audit chain intact: {report.entries} entries")
+            against = f", not behind the checkpoint of {checkpoint.iat}" if checkpoint else ""
+            print(f"audit chain intact: {report.entries} entries{against}")
             return 0
         print(f"audit chain BROKEN in chain {report.chain} at entry {report.first_bad_seq}: {report.problem} "
               f"({report.entries} entries verified before it)")
         return 1
+
+    return asyncio.run(_with_services(settings, work))
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    """Sign a checkpoint now and print it (a compact JWS) on stdout: keep it somewhere else."""
+    from backend.actors import Actor
+
+    settings, _embedded = _resolve(args)
+
+    async def work(services: Services) -> int:
+        print(await services.audit.checkpoint(Actor.system()))
+        return 0
 
     return asyncio.run(_with_services(settings, work))
 
@@ -636,7 +659,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="check the hash chain").set_defaults(run=cmd_audit_verify)
+    verify = audit_sub.add_parser("verify", help="check the hash chain (exit 1 if broken)")
+    verify.add_argument("--checkpoint", metavar="FILE",
+                        help="a signed checkpoint kept elsewhere: also report a rollback to before it")
+    verify.set_defaults(run=cmd_audit_verify)
+    audit_sub.add_parser("checkpoint", help="sign every chain's head now and print the checkpoint").set_defaults(
+        run=cmd_audit_checkpoint)
     return parser
 
 

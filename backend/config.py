@@ -23,6 +23,7 @@ DEV_SECRETS = {
     "pii_hash_key": base64.b64encode(b"dev-only-pii-lookup-hash-key-32b").decode(),
     "audit_key": base64.b64encode(b"dev-only-audit-chain-hmac-key-32").decode(),
     "signing_key_kek": base64.b64encode(b"dev-only-signing-key-wrap-key-32").decode(),
+    "audit_checkpoint_key": base64.b64encode(b"dev-only-audit-checkpoint-seed32").decode(),
 }
 
 
@@ -42,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pii_hash_key: str = DEV_SECRETS["pii_hash_key"]
     audit_key: str = DEV_SECRETS["audit_key"]
     signing_key_kek: str = DEV_SECRETS["signing_key_kek"]
+    # The Ed25519 private key (32-byte seed) that signs audit checkpoints (docs/security.md, "Audit chain").
+    audit_checkpoint_key: str = DEV_SECRETS["audit_checkpoint_key"]
     access_token_seconds: int = 900
     refresh_token_seconds: int = 30 * 24 * 3600
     otp_seconds: int = 300
@@ -54,7 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trust_list_seconds: int = 24 * 3600
     revocation_list_seconds: int = 3600
     # Face verification (docs/face-verification.md).
-    face_model_dir: str = ""  # empty: <data_dir>/models
+    face_model_dir: str = ""  # empty: <data_dir>/models; made absolute by load_settings
     face_threshold: float = 0.50  # cosine similarity for "same person"; see the docs for the evidence
     face_burst_threshold: float = 0.40  # each liveness frame against the burst's first frame
     face_workers: int = 0  # inference threads; 0: one per core
@@ -129,7 +132,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def check(self) -> None:
         """Refuse a production start on development secrets or missing servers."""
-        for name in ("pii_key", "pii_hash_key", "audit_key", "signing_key_kek"):
+        for name in ("pii_key", "pii_hash_key", "audit_key", "signing_key_kek", "audit_checkpoint_key"):
             self.secret_bytes(name)
         if self.events_lease_seconds <= self.events_http_timeout_seconds:
             raise ConfigError("TONGBAN_EVENTS_LEASE_SECONDS must exceed TONGBAN_EVENTS_HTTP_TIMEOUT_SECONDS")
@@ -168,4 +171,16 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from exc
     settings.check()
-    return settings
+    return _with_absolute_paths(settings)
+
+
+def _with_absolute_paths(settings: Settings) -> Settings:
+    """Resolve the folders against the working directory once, now: a later change of directory must
+    not move them. A face-model folder that was named must exist; the default one is made as needed."""
+    named = settings.face_model_dir
+    if named and not os.path.isdir(named):
+        raise ConfigError(f"TONGBAN_FACE_MODEL_DIR={named} is not a directory "
+                          f"(resolved to {os.path.abspath(named)}); create it or unset it to use <data dir>/models")
+    data_dir = os.path.abspath(settings.data_dir)
+    return msgspec.structs.replace(
+        settings, data_dir=data_dir, face_model_dir=os.path.abspath(named or os.path.join(data_dir, "models")))

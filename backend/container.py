@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from backend.audit.service import AuditLog
 from backend.blobs import BlobStore
 from backend.calendar.service import CalendarService
@@ -64,7 +66,8 @@ class Services:
         db = await Database.connect(settings.database_url, min_size=settings.db_pool_min,
                                     max_size=settings.db_pool_max)
         ephemeral = Ephemeral.connect(settings.redis_url, settings.redis_prefix)
-        audit = AuditLog(settings.secret_bytes("audit_key"))
+        audit = AuditLog(settings.secret_bytes("audit_key"),
+                         Ed25519PrivateKey.from_private_bytes(settings.secret_bytes("audit_checkpoint_key")), db)
         cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
         tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
         sms = OutboxGateway()

@@ -31,10 +31,11 @@ async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connecti
             _current.reset(token)
 
 
-# Connections for `separate_transaction`. They come from a pool of their own: a task asking for one
-# already holds a connection of the main pool, and if every main connection were held by such a task,
-# waiting on the main pool would wait forever.
-SEPARATE_POOL_SIZE = 2
+# Connections for `separate_transaction` and the audit group commit. They come from a pool of their own:
+# a task asking for one already holds a connection of the main pool, and if every main connection were
+# held by such a task, waiting on the main pool would wait forever. The group commit's flushers hold two
+# of them while reads keep coming (backend/audit/group_commit.py); two are left for the rest.
+SEPARATE_POOL_SIZE = 4
 
 
 class Database:

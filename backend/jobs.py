@@ -39,7 +39,16 @@ async def expire_previews(services: Services) -> str:
     return await services.sharing.previews.expire_due()
 
 
+async def audit_checkpoint(services: Services) -> str:
+    from backend.actors import Actor
+
+    await services.audit.checkpoint(Actor.system())
+    return "audit checkpoint signed"
+
+
 SCHEDULED_JOBS: list[Job] = [
+    # Rollbacks to before the newest checkpoint someone kept are detected: the interval is the window.
+    Job("audit.checkpoint", dt.timedelta(minutes=15), audit_checkpoint),
     Job("events.purge", dt.timedelta(days=1), purge_events),
     Job("filings.reminders", dt.timedelta(hours=6), filing_reminders),
     Job("pension.reminders", dt.timedelta(hours=1), pension_reminders),

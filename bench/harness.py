@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -104,6 +105,13 @@ def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[st
     if (refusal := re.search(r"first non-2xx answer: .*", out)) is not None:
         print(f"{name}: {refusal[0][:300]}", file=sys.stderr)
     return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0, requests)
+
+
+def combined(name: str, runs: list[LoadResult]) -> LoadResult:
+    """Several runs of one target as one row: mean throughput, median latencies, all errors."""
+    return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
+                      statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
+                      sum(r.errors for r in runs))
 
 
 def _ms(value: str) -> float:

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.harness import (  # noqa: E402
     LoadResult,
     bench_citizen,
+    combined,
     free_port,
     http_arguments,
     report,
@@ -57,13 +58,6 @@ async def prepare(database_url: str, redis_url: str) -> str:
         await services.close()
 
 
-def _combined(name: str, runs: list[LoadResult]) -> LoadResult:
-    """Several runs of one target as one row: mean throughput, median latencies, all errors."""
-    return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
-                      statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
-                      sum(r.errors for r in runs))
-
-
 def main() -> None:
     args, load = http_arguments(__doc__)
     rounds = 5  # each target gets --seconds in all, in this many alternating runs
@@ -88,8 +82,8 @@ def main() -> None:
                 for name, path in targets.items():
                     runs[name].append(wrk(name, base + path, headers=auth, seconds=max(1, load["seconds"] // rounds),
                                           connections=load["connections"]))
-    baseline = _combined("GET /me (baseline: JWT, revocation check, SELECT, audit append)", runs["me"])
-    query = _combined("GET /me/records/demo.housing-fund (registry, provider query, log row, audit append)",
+    baseline = combined("GET /me (baseline: JWT, revocation check, SELECT, audit append)", runs["me"])
+    query = combined("GET /me/records/demo.housing-fund (registry, provider query, log row, audit append)",
                       runs["query"])
     ratios = [q.requests_per_second / m.requests_per_second for q, m in zip(runs["query"], runs["me"], strict=True)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "

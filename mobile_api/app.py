@@ -27,7 +27,13 @@ from kiosk.devices import KIOSK_CONTROLLERS
 from mobile_api.cases import case_controllers
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
-from mobile_api.context import AllowHeaderMiddleware, RequestContextMiddleware, provide_actor, provide_services
+from mobile_api.context import (
+    AllowHeaderMiddleware,
+    RequestContextMiddleware,
+    StrictJsonRequest,
+    provide_actor,
+    provide_services,
+)
 from mobile_api.events import EVENT_CONTROLLERS
 from mobile_api.face import FACE_CONTROLLERS
 from mobile_api.filings import FILING_CONTROLLERS
@@ -35,7 +41,7 @@ from mobile_api.information import INFORMATION_CONTROLLERS
 from mobile_api.sharing import SHARING_CONTROLLERS
 from mobile_api.identity import IDENTITY_CONTROLLERS
 from mobile_api.notifications import NOTIFICATION_CONTROLLERS
-from mobile_api.openapi import document_problems
+from mobile_api.openapi import ClosedStructSchemaPlugin, document_contract
 from mobile_api.pension import PENSION_CONTROLLERS
 from mobile_api.ratings import RATING_CONTROLLERS
 from mobile_api.problems import EXCEPTION_HANDLERS
@@ -154,10 +160,12 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestContextMiddleware, AllowHeaderMiddleware, metrics.middleware],
         openapi_config=_openapi(),
+        plugins=[ClosedStructSchemaPlugin()],
+        request_class=StrictJsonRequest,
         lifespan=[lifespan],
         state=State({"services": services} if services is not None else {}),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-    document_problems(app)
+    document_contract(app)
     return app

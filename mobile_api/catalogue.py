@@ -51,6 +51,8 @@ Division = Annotated[str, QueryParameter(pattern=r"^\d{6}$", description="GB/T 2
 AsOf = Annotated[dt.date | None, QueryParameter(description="Date the answer holds for (China time); today by default")]
 SAMPLE_NOTE = " While the catalogue holds the shipped SAMPLE data, answers carry `sample: true`."
 
+DivisionInPath = Annotated[str, PathParameter(pattern=r"^[0-9]{6}(?!\n)$", description="GB/T 2260 division code")]
+
 
 class CatalogueController(Controller):
     path = "/catalogue"
@@ -86,7 +88,7 @@ class CatalogueController(Controller):
          description="The variant in force on `as_of` (or version `version`), compared field by field with the "
                      "national standard.")
     async def get_variant(
-        self, code: FromPath[str], division: FromPath[str], services: NamedDependency[Services],
+        self, code: FromPath[str], division: DivisionInPath, services: NamedDependency[Services],
         version: Annotated[int | None, QueryParameter(ge=1, le=_INT4_MAX)] = None, as_of: AsOf = None,
     ) -> VariantView:
         return await services.catalogue.variants.get(code, division, version=version, as_of=as_of)
@@ -185,7 +187,7 @@ class CatalogueController(Controller):
 
     @get("/divisions/{code:str}", operation_id="getDivision", summary="A GB/T 2260 division",
          description="Name, level and province of a division code; a retired or unknown code is a 422 problem.")
-    async def division(self, code: FromPath[str], services: NamedDependency[Services]) -> DivisionView:
+    async def division(self, code: DivisionInPath, services: NamedDependency[Services]) -> DivisionView:
         return services.catalogue.places.check(code)
 
 

@@ -8,9 +8,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
+import msgspec
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.exceptions import ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,11 +57,43 @@ class RequestContextMiddleware:
         finally:
             access_log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
-                extra={"method": scope["method"], "path": scope["path"], "status": status,
+                extra={"method": scope["method"], "path": scope["path"],
+                       "query": unquote_plus(scope.get("query_string", b"").decode("latin-1")), "status": status,
                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                        "client": (scope.get("client") or ("", 0))[0]},
             )
             request_id_var.reset(token)
+
+
+class StrictJsonRequest(Request[Any, Any, Any]):
+    """A request whose JSON body is held to its declared types exactly.
+
+    Litestar converts the decoded body to the handler's type with msgspec's lax rules (`strict=False`,
+    which path and query strings need), so `0` passed for `false` and `"3"` for `3` although the
+    schema says boolean and integer. The body is converted strictly here first; what fails is a 422.
+    JSON Schema counts `3.0` as an integer, so a whole float is taken as one.
+    """
+
+    async def json(self) -> Any:
+        value = await super().json()
+        data = self.route_handler.parsed_fn_signature.parameters.get("data")
+        if data is not None and value is not None:
+            try:
+                msgspec.convert(_whole_floats_as_ints(value), data.annotation, strict=True)
+            except msgspec.ValidationError as exc:
+                raise ValidationException(detail=str(exc), extra=[{"message": str(exc), "key": "data",
+                                                                   "source": "body"}]) from None
+        return value
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_as_ints(v) for v in value]
+    return value
 
 
 class AllowHeaderMiddleware:

@@ -1,4 +1,4 @@
-"""Health, problem-type documentation and the audit chain check."""
+"""Health, problem-type documentation, the audit chain check and its published checkpoints."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from backend.actors import Actor
+from backend.certificates.trust_lists import AnchorSet
 from backend.container import Services
 from backend.errors import problem_catalogue
 from mobile_api.context import staff_guard
@@ -69,12 +70,15 @@ class HealthController(Controller):
         return {"status": "ok", "worker": os.getpid()}
 
     @get("/ready", operation_id="readiness", summary="Ready to serve",
-         description="200 when PostgreSQL and Redis answer; 503 with the failing check otherwise.")
+         description="200 when PostgreSQL and Redis answer and the face models were loaded and checked at "
+                     "start-up; 503 with the failing check otherwise.")
     async def ready(self, services: NamedDependency[Services]) -> Response[Readiness]:
         checks = list(await asyncio.gather(
             _check("postgresql", services.db.pool.fetchval("SELECT 1")),
             _check("redis", services.ephemeral.client.ping()),
         ))
+        models = services.face.engine.models_report()
+        checks.append(Check("face-models", models is not None, models or "not loaded"))
         ok = all(c.ok for c in checks)
         return Response(Readiness("ok" if ok else "unavailable", checks), status_code=200 if ok else 503)
 
@@ -114,4 +118,27 @@ class AuditController(Controller):
         return AuditChainReport(report.ok, report.entries, report.chain, report.first_bad_seq, report.problem)
 
 
-SYSTEM_CONTROLLERS = [HealthController, ProblemController, AuditController]
+JOSE = "application/jose"
+
+
+class AuditCheckpointController(Controller):
+    path = "/.well-known/tongban"
+    tags = ["operations"]
+
+    @get("/audit-checkpoint", operation_id="getAuditCheckpoint", summary="The latest signed audit checkpoint",
+         description="A compact JWS (EdDSA, `typ: tongban-audit-checkpoint`) of every audit chain's head (seq and "
+                     "MAC), signed every 15 minutes. Keep copies: `tongban audit verify --checkpoint FILE` shows a "
+                     "database rolled back to before one. 404 until the first is signed.", media_type=JOSE)
+    async def checkpoint(self, services: NamedDependency[Services]) -> Response[str]:
+        token = await services.audit.latest_checkpoint()
+        if token is None:
+            raise NotFoundException("no audit checkpoint has been signed yet")
+        return Response(token, media_type=JOSE, headers={"Cache-Control": "no-cache"})
+
+    @get("/audit-checkpoint-keys", operation_id="getAuditCheckpointKeys", summary="Audit checkpoint public key",
+         description="The JWK Set of the Ed25519 key that signs audit checkpoints.")
+    async def keys(self, services: NamedDependency[Services]) -> AnchorSet:
+        return services.audit.checkpoint_keys()
+
+
+SYSTEM_CONTROLLERS = [HealthController, ProblemController, AuditController, AuditCheckpointController]

@@ -1,10 +1,13 @@
-"""The audit chain: append entries inside the caller's transaction (or, for refusals, in one of their
-own), and verify the whole chain.
+"""The audit chain: append entries inside the caller's transaction (for state changes), in one of
+their own (refusals) or in a group commit (reads that changed nothing), verify the whole chain, and sign
+checkpoints of it.
 
-Entries are spread over a few chains (see `repository.lock_chain_tip`). In each, an entry's hash is an
-HMAC over the previous hash and the entry's canonical JSON, so changing, inserting or deleting an
-entry breaks the chain for anyone without the audit key; each chain's head row, sealed with the same
-key, reveals entries cut off the end.
+Entries are spread over a fixed number of chains (see `repository.lock_chain_tip`). In each, an entry's
+hash is an HMAC over the chain number, the previous hash and the entry's canonical JSON, so changing,
+inserting, deleting or moving an entry breaks the chain for anyone without the audit key. Every chain
+has a head row, sealed with the same key, so entries cut off the end and a chain deleted whole are
+seen too. What the database alone cannot show (a rollback to an older copy of log and heads) a signed
+checkpoint kept elsewhere shows: see docs/security.md, "Audit chain".
 """
 
 from __future__ import annotations
@@ -13,16 +16,23 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.actors import Actor
-from backend.audit import repository
+from backend.audit import checkpoints, repository
+from backend.audit.group_commit import GroupCommit
 from backend.db import Database
 
 GENESIS = b"\x00" * 32
+# Version 1 (before migration 017): HMAC(prev_hash || entry). Version 2 also covers the chain number.
+MAC_VERSION = 2
+# Group-commit batches in flight at once per process, each on a connection of the separate pool.
+FLUSHERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +65,24 @@ def _with_context(actor: Actor, detail: dict[str, Any] | None) -> dict[str, Any]
 
 
 class AuditLog:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, checkpoint_key: Ed25519PrivateKey, db: Database) -> None:
         self._key = key
+        self._checkpoint_key = checkpoint_key
+        self._db = db
+        self._reads = GroupCommit(db.separate_pool, self._append, flushers=FLUSHERS)
 
     def _mac(self, *parts: bytes) -> bytes:
         return hmac.new(self._key, b"".join(parts), hashlib.sha256).digest()
 
-    def _seal(self, seq: int, hash_: bytes) -> bytes:
+    def _entry_mac(self, version: int, chain: int, prev_hash: bytes, entry: dict[str, Any]) -> bytes:
+        if version == 1:
+            return self._mac(prev_hash, _canonical(entry))
+        return self._mac(b"entry-v2", chain.to_bytes(2, "big"), prev_hash, _canonical(entry))
+
+    def _seal(self, chain: int, seq: int, hash_: bytes) -> bytes:
+        return self._mac(b"head-v2", chain.to_bytes(2, "big"), seq.to_bytes(8, "big"), hash_)
+
+    def _legacy_seal(self, seq: int, hash_: bytes) -> bytes:
         return self._mac(b"head", seq.to_bytes(8, "big"), hash_)
 
     async def record(
@@ -76,8 +97,8 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> int:
         """Append one entry in the caller's transaction; call it last, as it serialises writers."""
-        return await self._append(conn, await repository.lock_chain_tip(conn), actor, action, record_type,
-                                  record_id, division, detail)
+        entry = _entry(actor, action, record_type, record_id, division, detail)
+        return await self._append(conn, await repository.lock_chain_tip(conn), [entry])
 
     async def record_refusal(
         self,
@@ -95,62 +116,137 @@ class AuditLog:
         The refusal rolls back whatever transaction the caller is in (an idempotent request, a case's
         unit of work); an entry written there would vanish with it.
         """
+        entry = _entry(actor, action, record_type, record_id, division, detail)
         async with db.separate_transaction() as conn:
-            return await self._append(conn, await repository.lock_free_chain_tip(conn), actor, action, record_type,
-                                      record_id, division, detail)
+            return await self._append(conn, await repository.lock_free_chain_tip(conn), [entry])
 
-    async def _append(self, conn: asyncpg.Connection, tip: asyncpg.Record, actor: Actor, action: str,
-                      record_type: str, record_id: str | None, division: str | None,
-                      detail: dict[str, Any] | None) -> int:
-        chain = tip["chain"]
-        prev_hash = tip["hash"] or GENESIS
-        entry: dict[str, Any] = {
-            "chain": chain,
-            "seq": (tip["seq"] or 0) + 1,
-            "at": dt.datetime.now(dt.UTC),
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "action": action,
-            "record_type": record_type,
-            "record_id": record_id,
-            "division_code": division,
-            "request_id": actor.request_id,
-            "detail": _with_context(actor, detail),
-            "prev_hash": prev_hash,
-        }
-        entry["hash"] = self._mac(prev_hash, _canonical(entry))
-        await repository.append(conn, entry, self._seal(entry["seq"], entry["hash"]))
-        return entry["seq"]
+    async def record_read(
+        self,
+        actor: Actor,
+        action: str,
+        record_type: str,
+        record_id: str | None = None,
+        *,
+        division: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a read of personal data that changed nothing; return once the entry is durable.
 
-    async def verify(self, conn: asyncpg.Connection) -> ChainReport:
-        """Walk every chain from its start; report the first entry that does not fit."""
+        For use cases with no transaction of their own to write in (a GET): the entry joins the next
+        group commit instead of costing a transaction. Call it after the read and before answering;
+        if the append fails, it raises and the caller must not answer with the data.
+        """
+        await self._reads.submit(_entry(actor, action, record_type, record_id, division, detail))
+
+    async def _append(self, conn: asyncpg.Connection, tip: Mapping[str, Any], entries: list[dict[str, Any]]) -> int:
+        """Chain `entries` onto `tip` (a chain whose lock this connection holds); return the last seq."""
+        chain, seq, prev_hash = tip["chain"], tip["seq"], tip["hash"]
+        for entry in entries:
+            seq += 1
+            entry.update(chain=chain, seq=seq, prev_hash=prev_hash, mac_version=MAC_VERSION)
+            entry["hash"] = prev_hash = self._entry_mac(MAC_VERSION, chain, prev_hash, entry)
+        await repository.append(conn, entries, self._seal(chain, seq, prev_hash))
+        return seq
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    async def checkpoint(self, actor: Actor) -> str:
+        """Sign every chain's head now, keep the checkpoint and record it in the log; return its token."""
+        async with self._db.transaction() as conn:
+            heads = {c: (h["seq"], h["hash"]) for c, h in (await repository.heads(conn)).items()}
+            now = dt.datetime.now(dt.UTC)
+            token = checkpoints.sign(checkpoints.document(heads, int(now.timestamp())), self._checkpoint_key)
+            kid = checkpoints.kid(self._checkpoint_key.public_key())
+            checkpoint_id = await repository.insert_checkpoint(
+                conn, now, kid, {str(c): [seq, mac.hex()] for c, (seq, mac) in heads.items()}, token)
+            await self.record(conn, actor, "audit.checkpoint_signed", "audit_checkpoint", str(checkpoint_id),
+                              detail={"kid": kid, "sha256": hashlib.sha256(token.encode()).hexdigest(),
+                                      "heads": {str(c): seq for c, (seq, _) in heads.items()}})
+        return token
+
+    async def latest_checkpoint(self) -> str | None:
+        async with self._db.connection() as conn:
+            return await repository.latest_checkpoint(conn)
+
+    def checkpoint_keys(self) -> checkpoints.AnchorSet:
+        return checkpoints.public_keys(self._checkpoint_key.public_key())
+
+    def open_checkpoint(self, token: str) -> checkpoints.CheckpointDocument:
+        """A kept checkpoint, checked against this service's checkpoint key (CheckpointRefused if not)."""
+        return checkpoints.open_checkpoint(token, self._checkpoint_key.public_key())
+
+    # -- verification -----------------------------------------------------------------------------
+
+    async def verify(self, conn: asyncpg.Connection,
+                     checkpoint: checkpoints.CheckpointDocument | None = None) -> ChainReport:
+        """Walk every chain from its start; report the first entry or head that does not fit, and, given
+        a checkpoint kept elsewhere, a chain rolled back behind it."""
+        kept = checkpoints.heads_of(checkpoint) if checkpoint else {}
         count = 0
-        tips: dict[int, tuple[int, bytes]] = {}
+        tips: dict[int, tuple[int, bytes, int]] = {}  # chain -> (seq, hash, mac_version) of its newest entry
+        at_checkpoint: dict[int, bytes] = {}
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             async for row in repository.iterate(conn):
                 entry = dict(row)
                 chain = entry["chain"]
-                expected_seq, prev_hash = tips.get(chain, (0, GENESIS))
+                expected_seq, prev_hash, prev_version = tips.get(chain, (0, GENESIS, 1))
                 expected_seq += 1
                 problem = None
                 if entry["seq"] != expected_seq:
                     problem = "entry missing (gap in sequence)"
                 elif entry["prev_hash"] != prev_hash:
                     problem = "link to previous entry broken"
-                elif not hmac.compare_digest(entry["hash"], self._mac(prev_hash, _canonical(entry))):
+                elif entry["mac_version"] < prev_version or not hmac.compare_digest(
+                        entry["hash"], self._entry_mac(entry["mac_version"], chain, prev_hash, entry)):
                     problem = "entry altered"
                 if problem:
                     return ChainReport(False, count, chain, expected_seq, problem)
-                tips[chain] = (entry["seq"], entry["hash"])
+                tips[chain] = (entry["seq"], entry["hash"], entry["mac_version"])
+                if kept.get(chain, (0,))[0] == entry["seq"]:
+                    at_checkpoint[chain] = entry["hash"]
                 count += 1
             heads = await repository.heads(conn)
-        for chain in sorted(set(tips) | set(heads)):
+        for chain in sorted(set(tips) | set(heads) | set(range(repository.CHAINS))):
+            problem = self._check_head(chain, heads.get(chain), tips.get(chain))
+            if problem:
+                return ChainReport(False, count, chain, tips.get(chain, (0,))[0] + 1, problem)
+        for chain, (seq, mac) in sorted(kept.items()):
             head = heads.get(chain)
-            if head is None:
-                return ChainReport(False, count, chain, None, "head missing")
-            if not hmac.compare_digest(head["seal"], self._seal(head["seq"], head["hash"])):
-                return ChainReport(False, count, chain, head["seq"], "head altered")
-            if (head["seq"], head["hash"]) != tips.get(chain, (0, GENESIS)):
-                return ChainReport(False, count, chain, tips.get(chain, (0,))[0] + 1,
-                                   "entries cut off the end of the chain")
+            if head is None or head["seq"] < seq:
+                return ChainReport(False, count, chain, seq, "rolled back behind the checkpoint")
+            if seq and not hmac.compare_digest(at_checkpoint.get(chain, b""), mac):
+                return ChainReport(False, count, chain, seq, "entry differs from the checkpoint's")
         return ChainReport(True, count)
+
+    def _check_head(self, chain: int, head: asyncpg.Record | None,
+                    tip: tuple[int, bytes, int] | None) -> str | None:
+        if chain >= repository.CHAINS:
+            return "chain outside the configured chains"
+        if head is None:
+            return "head missing"
+        seq, hash_, version = tip or (0, GENESIS, MAC_VERSION)
+        if head["seq"] > seq:
+            return "entries cut off the end of the chain"
+        if (head["seq"], head["hash"]) != (seq, hash_):
+            return "head altered"
+        if seq == 0:
+            return None  # an empty chain's head has nothing to seal
+        sealed = hmac.compare_digest(head["seal"], self._seal(chain, seq, hash_)) or (
+            version == 1 and hmac.compare_digest(head["seal"], self._legacy_seal(seq, hash_)))
+        return None if sealed else "head altered"
+
+
+def _entry(actor: Actor, action: str, record_type: str, record_id: str | None, division: str | None,
+           detail: dict[str, Any] | None) -> dict[str, Any]:
+    """An entry's own fields; its place in a chain (chain, seq, links, MAC) is added when appended."""
+    return {
+        "at": dt.datetime.now(dt.UTC),
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "action": action,
+        "record_type": record_type,
+        "record_id": record_id,
+        "division_code": division,
+        "request_id": actor.request_id,
+        "detail": _with_context(actor, detail),
+    }

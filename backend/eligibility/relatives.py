@@ -77,12 +77,11 @@ class Relatives:
             raise NotFound("no such citizen")
 
     async def of_citizen(self, actor: Actor, citizen_id: uuid.UUID) -> list[RelativeView]:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             if actor.kind == "staff":
                 await self._in_window_scope(conn, actor, citizen_id)
             rows = await repository.active_relatives(conn, citizen_id)
-            await self.audit.record(conn, actor, "relative.list_read", "citizen", str(citizen_id),
-                                    division=actor.division)
+        await self.audit.record_read(actor, "relative.list_read", "citizen", str(citizen_id), division=actor.division)
         return [relative_view(r) for r in rows]
 
     async def acting_for(self, actor: Actor) -> list[RelativeView]:

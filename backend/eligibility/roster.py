@@ -175,12 +175,12 @@ class Rosters:
         today = china_today()
         prefix = divisions.scope_prefix(actor.division or "")
         residence = divisions.scope_prefix(residence_division) if residence_division else None
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.roster(conn, today=today, agency_prefix=prefix, residence_prefix=residence,
                                            standing=standing, status=status, limit=limit, offset=offset)
-            await self.audit.record(conn, actor, "pension_roster.read", "pension_roster", actor.division,
-                                    division=actor.division,
-                                    detail={"standing": standing, "status": status, "entries": len(rows)})
+        await self.audit.record_read(actor, "pension_roster.read", "pension_roster", actor.division,
+                                     division=actor.division,
+                                     detail={"standing": standing, "status": status, "entries": len(rows)})
         return [entry_view(r, today) for r in rows]
 
     async def summary(self, actor: Actor) -> list[DivisionSummary]:
@@ -190,10 +190,10 @@ class Rosters:
         return [DivisionSummary(**dict(r)) for r in rows]
 
     async def staff_entry(self, actor: Actor, entry_id: uuid.UUID) -> RosterEntryView:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             entry = await self.entry_for_staff(conn, actor, entry_id, residence=True, roster=True)
-            await self.audit.record(conn, actor, "pension_roster.entry_read", "pension_roster_entry", str(entry_id),
-                                    division=entry["agency_division"])
+        await self.audit.record_read(actor, "pension_roster.entry_read", "pension_roster_entry", str(entry_id),
+                                     division=entry["agency_division"])
         return entry_view(entry, china_today())
 
     async def update_entry(self, actor: Actor, entry_id: uuid.UUID, form: RosterEntryUpdate) -> RosterEntryView:

@@ -110,9 +110,8 @@ class EligibilityService:
         """The status page of the signed-in pensioner or of a person who authorised them. Audited."""
         person = await self._for(actor, citizen_id)
         status = await self.recognitions.status(person)
-        async with self.db.transaction() as conn:
-            await self.audit.record(conn, actor, "pension.status_read", "citizen", str(person),
-                                    division=status.agency_division if status else None)
+        await self.audit.record_read(actor, "pension.status_read", "citizen", str(person),
+                                     division=status.agency_division if status else None)
         if status is None:
             raise NotFound("not on any paying agency's roster of pensioners")
         return status

@@ -51,10 +51,10 @@ class Visits:
         """Visits booked in the staff member's division (pensioners living there, paid from anywhere)."""
         if actor.role not in RESIDENCE_ROLES:
             raise Forbidden("visits are seen by window staff of the residence division")
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.bookings_in(conn, divisions.scope_prefix(actor.division or ""), china_today())
-            await self.audit.record(conn, actor, "pension.visits_read", "visit_booking", None,
-                                    division=actor.division, detail={"bookings": len(rows)})
+        await self.audit.record_read(actor, "pension.visits_read", "visit_booking", None,
+                                     division=actor.division, detail={"bookings": len(rows)})
         return [booking_view(r) for r in rows]  # type: ignore[misc]
 
     async def booking_for_completion(self, conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:

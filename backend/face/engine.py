@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from backend.errors import FaceUnavailable, ServiceBusy
 from backend.face.reasons import with_reasons
-from ml_models.models import ModelError
+from ml_models.models import MODELS, ModelError
 from ml_models.pipeline import FacePipeline, shared_pipeline
 
 log = logging.getLogger("tongban.face")
@@ -54,6 +54,7 @@ class FaceEngine:
 
     def __init__(self, model_dir: Path, *, workers: int = 0, onnx_threads: int = 1, queue: int = 0) -> None:
         self.model_dir = model_dir
+        self.loaded: FacePipeline | None = None
         self.workers = workers or os.cpu_count() or 1
         self.onnx_threads = onnx_threads
         self.capacity = self.workers + (queue or IMAGES_WAITING_PER_THREAD * self.workers)
@@ -62,8 +63,19 @@ class FaceEngine:
                                             initializer=_lower_priority)
 
     def pipeline(self) -> FacePipeline:
-        """This process's loaded pipeline (loads it on first use; call from a pool thread)."""
-        return shared_pipeline(self.model_dir, self.onnx_threads)
+        """This process's loaded pipeline (loads it on first use; call from a pool thread). Once loaded
+        it is kept: the model folder is not looked up again, whatever becomes of the working directory."""
+        if self.loaded is None:
+            self.loaded = shared_pipeline(self.model_dir, self.onnx_threads)
+        return self.loaded
+
+    def models_report(self) -> str | None:
+        """For readiness: which models are loaded (each checked against its recorded content digest when
+        it was read), or None before they are."""
+        if self.loaded is None:
+            return None
+        return "loaded, content digests as recorded: " + ", ".join(
+            f"{spec.name} {spec.converted_digest[:16]}" for spec in MODELS)
 
     async def start(self) -> None:
         """Load the models now, so a missing or altered file stops the start-up with its name."""

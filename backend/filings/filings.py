@@ -277,15 +277,14 @@ class FilingService:
     # -- reading --------------------------------------------------------------------------------------
 
     async def my_filing(self, filing_id: uuid.UUID, actor: Actor) -> FilingView:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row, obligation = await self._mine(conn, filing_id, actor)
             kind = OBLIGATION_KINDS[obligation["kind"]]
             problems = (await self._problems(conn, kind, obligation, row["period"],
                                              forms.unseal(self.cipher, row["form_enc"]))
                         if row["state"] == "draft" else None)
             view = await self._view(conn, row, obligation, problems)
-            await self.audit.record(conn, actor, "filing.read", "filing", str(filing_id),
-                                    division=obligation["division_code"])
+        await self.audit.record_read(actor, "filing.read", "filing", str(filing_id), division=obligation["division_code"])
         return view
 
     async def filings_of(self, obligation_id: uuid.UUID, actor: Actor) -> list[FilingSummary]:
@@ -301,7 +300,7 @@ class FilingService:
         """A submitted filing, for staff whose division covers the receiving division; drafts are the
         filer's own. Audited."""
         scope = require_staff(actor, FILING_READERS)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await repository.filing(conn, filing_id)
             obligation = await repository.obligation(conn, row["obligation_id"]) if row else None
             if row is None or row["state"] == "draft" or obligation is None:
@@ -311,8 +310,7 @@ class FilingService:
                                                 division=actor.division)
                 raise NotFound("no such filing")
             view = await self._view(conn, row, obligation)
-            await self.audit.record(conn, actor, "filing.read", "filing", str(filing_id),
-                                    division=obligation["division_code"])
+        await self.audit.record_read(actor, "filing.read", "filing", str(filing_id), division=obligation["division_code"])
         return view
 
     async def receipt(self, filing_id: uuid.UUID, actor: Actor) -> bytes:

@@ -148,11 +148,11 @@ class ObligationService:
             scope = division
         today = self.today()
         window = overview_window(spec, period, divisions.scope_prefix(scope), today)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             counts = await repository.overview_counts(conn, **window)
             rows = await repository.overview(conn, status=status, after=after, limit=limit, **window)
-            await self.audit.record(conn, actor, "filing_overview.read", "filing_obligation", None, division=scope,
-                                    detail={"kind": kind, "period": period, "status": status, "rows": len(rows)})
+        await self.audit.record_read(actor, "filing_overview.read", "filing_obligation", None, division=scope,
+                                     detail={"kind": kind, "period": period, "status": status, "rows": len(rows)})
         return Overview(
             kind=kind, period=period, as_of=today,
             counts={s: counts.get(s, 0) for s in ("not-open", "due", "filed", "late", "missing")},

@@ -114,11 +114,11 @@ class OrganisationService:
         return row
 
     async def staff_view(self, code: str, actor: Actor) -> OrganisationView:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await self._in_scope(conn, code, actor, FILING_READERS, "organisation.read_refused")
             view = await self._view(conn, row)
-            await self.audit.record(conn, actor, "organisation.read", "organisation", str(row["id"]),
-                                    division=row["division_code"])
+        await self.audit.record_read(actor, "organisation.read", "organisation", str(row["id"]),
+                                     division=row["division_code"])
         return view
 
     async def replace_legal_representative(self, code: str, form: FilerGrant, actor: Actor) -> OrganisationView:
@@ -162,11 +162,11 @@ class OrganisationService:
 
     async def representatives(self, code: str, actor: Actor) -> OrganisationView:
         """The legal representative's view of who acts for the organisation."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await self._represented(conn, code, actor, legal_only=True)
             view = await self._view(conn, row)
-            await self.audit.record(conn, actor, "organisation.read", "organisation", str(row["id"]),
-                                    division=row["division_code"])
+        await self.audit.record_read(actor, "organisation.read", "organisation", str(row["id"]),
+                                     division=row["division_code"])
         return view
 
     async def grant_filer(self, code: str, form: FilerGrant, actor: Actor) -> RepresentativeView:

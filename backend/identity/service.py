@@ -308,12 +308,11 @@ class IdentityService:
     # -- citizens' personal data -----------------------------------------------------------------
 
     async def my_profile(self, actor: Actor) -> CitizenProfile:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await repository.citizen_by(conn, "id", uuid.UUID(actor.id))
-            if row is None:
-                raise NotFound("citizen not found")
-            await self.audit.record(conn, actor, "citizen.read", "citizen", actor.id,
-                                    division=row["home_division"])
+        if row is None:
+            raise NotFound("citizen not found")
+        await self.audit.record_read(actor, "citizen.read", "citizen", actor.id, division=row["home_division"])
         return CitizenProfile(**dict(row))
 
     async def change_phone(self, actor: Actor, phone: str, code: str) -> CitizenProfile:

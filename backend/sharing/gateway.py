@@ -114,6 +114,8 @@ class Gateway:
 
     async def query_mine(self, actor: Actor, provider_id: str, fields: Sequence[str] | None = None) -> Evidence:
         """The citizen's own record at a provider, answered at once with its human-readable copy."""
+        if provider_id not in DECLARATIONS:  # the path names a resource: an unknown one is not there
+            raise NotFound(f"no provider {provider_id} in the gateway; one of: {', '.join(DECLARATIONS)}")
         provider = declaration(provider_id, "provider")
         chosen = released_fields(provider, "self-query", fields)
         citizen_id = uuid.UUID(actor.id)

@@ -8,6 +8,7 @@ SECRETS = {
     "TONGBAN_PII_HASH_KEY": "cHJvZHVjdGlvbi1oYXNoLWtleS0zMi1ieXRlcy1sb24=",
     "TONGBAN_AUDIT_KEY": "cHJvZHVjdGlvbi1hdWRpdC1rZXktMzItYnl0ZXMtbG8=",
     "TONGBAN_SIGNING_KEY_KEK": "cHJvZHVjdGlvbi1zaWduaW5nLWtlay0zMi1ieXRlcyE=",
+    "TONGBAN_AUDIT_CHECKPOINT_KEY": "cHJvZHVjdGlvbi1hdWRpdC1jaGVja3BvaW50LTMyYnk=",
     "DATABASE_URL": "postgresql://db/tongban",
     "REDIS_URL": "redis://cache",
 }

@@ -33,7 +33,7 @@ async def test_a_citizen_reads_their_own_record_with_a_readable_copy(client, ser
     assert points.json()["data"] == {"points_deducted": 3, "cycle_end": "2027-05-19"}
     assert none.status_code == 200 and none.json()["found"] is False and none.json()["data"] == {}
     assert "未查到" in none.json()["readable"]
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404
     assert {p["id"]: p["registered"] for p in listed} == {
         "demo.social-insurance": True, "demo.housing-fund": True, "demo.household": True, "demo.driving-licence": True}
 
