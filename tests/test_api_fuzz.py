@@ -56,8 +56,6 @@ SEMANTIC_422 = {
     "issueCertificate": "the fields the certificate type requires (per type)",
     "registerInstallation": "which attestation fields go together depends on the kind",
     "applyForCase": "the mode must be offered for the item at that place on that day (data)",
-    "caseFigures": "a report covers at most 366 days, `from` before `to`",
-    "publishServiceListVersion": "a list cannot take effect before today",
     # The file's content is checked (type, size, pixels); the form's text fields carry no constraints
     # in the schema (multipart).
     "uploadMaterial": "the file's content and the material's kind",
