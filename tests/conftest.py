@@ -52,6 +52,24 @@ async def template_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
+async def database_copy(admin_url: str, template: str, name: str) -> AsyncIterator[str]:
+    """A database `name` copied from `template` (replacing a leftover of that name), dropped afterwards;
+    yields its URL."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    finally:
+        await conn.close()
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.close()
+
+
+@asynccontextmanager
 async def template_with_catalogue(server_urls: tuple[str, str], base: str, name: str) -> AsyncIterator[str]:
     """A template copied from `base` with the GB/T 2260 divisions and the SAMPLE catalogue loaded (for
     tests of domains built on the catalogue), dropped afterwards. The name carries the process id:
@@ -59,35 +77,21 @@ async def template_with_catalogue(server_urls: tuple[str, str], base: str, name:
     from backend.actors import Actor
 
     admin_url, redis_url = server_urls
-    name = f"{name}_{os.getpid()}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {base}")
-    await conn.close()
-    services = await Services.start(load_settings(
-        {}, mode="test", database_url=with_database(admin_url, name), redis_url=redis_url,
-        redis_prefix=f"{name}:"))
-    try:
-        await services.catalogue.load_catalogue(Actor.system(), progress=lambda _: None)
-    finally:
-        await services.close()
-    yield name
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.close()
+    async with database_copy(admin_url, base, f"{name}_{os.getpid()}") as url:
+        name = urlsplit(url).path.lstrip("/")
+        services = await Services.start(load_settings(
+            {}, mode="test", database_url=url, redis_url=redis_url, redis_prefix=f"{name}:"))
+        try:
+            await services.catalogue.load_catalogue(Actor.system(), progress=lambda _: None)
+        finally:
+            await services.close()
+        yield name
 
 
 @pytest.fixture
 async def database_url(server_urls: tuple[str, str], template_database: str) -> AsyncIterator[str]:
-    admin_url = server_urls[0]
-    name = f"tongban_t{os.getpid()}_{next(_counter)}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
-    await conn.close()
-    yield with_database(admin_url, name)
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.close()
+    async with database_copy(server_urls[0], template_database, f"tongban_t{os.getpid()}_{next(_counter)}") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import msgspec
 import pytest
@@ -19,7 +18,7 @@ from backend.cases.schemas import ResultAuthority
 from backend.config import Settings, load_settings
 from backend.container import Services
 from mobile_api.app import create_app
-from tests.conftest import template_with_catalogue, with_database
+from tests.conftest import database_copy, template_with_catalogue
 from tests.materials.test_store import pdf, png
 from tests.factories import (
     bearer,
@@ -53,15 +52,8 @@ async def template_database(server_urls: tuple[str, str], template_database: str
 
 @pytest.fixture(scope="module")
 async def database_url(server_urls: tuple[str, str], template_database: str) -> AsyncIterator[str]:
-    admin_url = server_urls[0]
-    name = f"tongban_case_{os.getpid()}_{os.urandom(4).hex()}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
-    await conn.close()
-    yield with_database(admin_url, name)
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.close()
+    async with database_copy(server_urls[0], template_database, f"tongban_case_{os.getpid()}_{os.urandom(4).hex()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from backend.config import load_settings
 from tests import face_samples
-from tests.conftest import with_database
+from tests.conftest import database_copy
 from tests.server import tongban_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -129,21 +128,14 @@ class Screens:
 async def kiosk_server(server_urls, template_database, tmp_path_factory) -> AsyncIterator[tuple[str, Path]]:
     """`tongban serve --demo-data` on a database of its own, for every walk of this module."""
     admin_url, redis_url = server_urls
-    name = f"tongban_kiosk_ui_{os.getpid()}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
-    await conn.close()
-    data_dir = tmp_path_factory.mktemp("kiosk-ui")
-    settings = load_settings({}, mode="test", database_url=with_database(admin_url, name), redis_url=redis_url,
-                             redis_prefix=f"kioskui{uuid.uuid4().hex[:8]}:")
-    # All the demo data is made before the server answers: about 40 s on a loaded two-core machine.
-    with tongban_server(settings, data_dir, demo_data=True, ready_within=240,
-                        env={"TONGBAN_FACE_MODEL_DIR": str(face_samples.model_dir())}) as server:
-        yield server.base_url, data_dir
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await conn.close()
+    async with database_copy(admin_url, template_database, f"tongban_kiosk_ui_{os.getpid()}") as url:
+        data_dir = tmp_path_factory.mktemp("kiosk-ui")
+        settings = load_settings({}, mode="test", database_url=url, redis_url=redis_url,
+                                 redis_prefix=f"kioskui{uuid.uuid4().hex[:8]}:")
+        # All the demo data is made before the server answers: about 40 s on a loaded two-core machine.
+        with tongban_server(settings, data_dir, demo_data=True, ready_within=240,
+                            env={"TONGBAN_FACE_MODEL_DIR": str(face_samples.model_dir())}) as server:
+            yield server.base_url, data_dir
 
 
 @pytest.fixture(scope="module")
