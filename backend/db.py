@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
@@ -15,20 +15,45 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+# Server processes of main-pool connections whose session holds more than their transactions did (a
+# session-level advisory lock): only they get asyncpg's full reset query when they go back to the pool.
+# Every other connection skips that round trip; asyncpg still rolls back a transaction left open.
+_session_state: set[int] = set()
+
+
+def holds_session_state(conn: asyncpg.Connection) -> None:
+    """Say that `conn`'s session now holds state beyond a transaction (a session-level lock), so that the
+    pool resets it fully when it is released."""
+    _session_state.add(conn.get_server_pid())
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    if (pid := conn.get_server_pid()) in _session_state:
+        _session_state.discard(pid)
+        await conn.execute(conn.get_reset_query())
+
+
 # The transaction open in this task, so that a use case called inside a wider unit of work (an
 # idempotent request, a test) joins it instead of committing on its own.
 _current: ContextVar[asyncpg.Connection | None] = ContextVar("tongban_transaction", default=None)
+# What to do once that transaction has committed (`Database.after_commit`).
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("tongban_after_commit", default=None)
 
 
 @asynccontextmanager
 async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a connection from `pool`, which nested calls in this task join."""
-    async with pool.acquire() as conn, conn.transaction():
-        token = _current.set(conn)
-        try:
-            yield conn
-        finally:
-            _current.reset(token)
+    callbacks: list[Callable[[], None]] = []
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            token, after = _current.set(conn), _after_commit.set(callbacks)
+            try:
+                yield conn
+            finally:
+                _current.reset(token)
+                _after_commit.reset(after)
+        for callback in callbacks:
+            callback()
 
 
 # Connections for `separate_transaction` and the audit group commit. They come from a pool of their own:
@@ -48,7 +73,7 @@ class Database:
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_reset,
             command_timeout=30,
         )
         separate_pool = await asyncpg.create_pool(
@@ -72,6 +97,16 @@ class Database:
             return
         async with _own_transaction(self.pool) as conn:
             yield conn
+
+    @staticmethod
+    def after_commit(callback: Callable[[], None]) -> None:
+        """Call `callback` once the transaction this task is in has committed (never if it rolls back);
+        at once outside a transaction. For what must not happen inside it, such as waking other processes."""
+        callbacks = _after_commit.get()
+        if callbacks is None:
+            callback()
+        else:
+            callbacks.append(callback)
 
     @asynccontextmanager
     async def separate_transaction(self) -> AsyncIterator[asyncpg.Connection]:

@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from backend.db import holds_session_state
+
 NOTIFY_CHANNEL = "tongban_events"
 # Namespace of the scheduled jobs' advisory locks (the second key is the job name's hash).
 JOB_LOCK_SPACE = 7_316_009
@@ -28,14 +30,13 @@ _FAN_OUT = """
 
 async def insert_event(conn: asyncpg.Connection, kind: str, subject_type: str, subject_id: str,
                        division: str | None, payload: Any) -> uuid.UUID:
-    """The event, its deliveries to every matching subscriber, and a wake-up for idle workers (sent
-    by PostgreSQL at commit, not before)."""
+    """The event and its deliveries to every matching subscriber."""
     return await conn.fetchval(
         f"""WITH new_events AS (
                 INSERT INTO event_outbox (kind, subject_type, subject_id, division, payload)
                 VALUES ($1, $2, $3, $4, $5) RETURNING id, kind, division),
             fanned AS ({_FAN_OUT})
-            SELECT id FROM new_events, pg_notify('{NOTIFY_CHANNEL}', '')""",
+            SELECT id FROM new_events""",
         kind, subject_type, subject_id, division, payload)
 
 
@@ -51,8 +52,13 @@ async def insert_events(conn: asyncpg.Connection,
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
                 RETURNING id, kind, division),
             fanned AS ({_FAN_OUT})
-            SELECT count(*) FROM new_events, pg_notify('{NOTIFY_CHANNEL}', '')""",
+            SELECT count(*) FROM new_events""",
         event_ids, kinds, types, ids, divisions, payloads)
+
+
+async def notify_workers(conn: asyncpg.Connection) -> None:
+    """Wake idle workers: events were committed."""
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 # -- deliveries ------------------------------------------------------------------------------------
@@ -234,6 +240,7 @@ async def due_jobs(conn: asyncpg.Connection, names: list[str]) -> list[str]:
 
 
 async def try_lock_job(conn: asyncpg.Connection, name: str) -> bool:
+    holds_session_state(conn)  # a session-level lock: the pool must not hand the session on holding it
     return await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", JOB_LOCK_SPACE, name)
 
 

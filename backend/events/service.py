@@ -8,7 +8,9 @@ and one delivery per matching subscriber, commit with it or not at all. `tongban
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +42,8 @@ from backend.events.schemas import (
 from backend.identity import divisions
 from backend.security.pii import PiiCipher
 from backend.security.reach import reachable
+
+log = logging.getLogger("tongban.events")
 
 SECRET_PURPOSE = "webhook.secret"
 # After a rotation the old secret keeps signing this long, so a receiver can switch without a gap.
@@ -126,10 +130,42 @@ def _check_url(url: str, *, production: bool) -> str:
     return url
 
 
+class WorkerWakeUp:
+    """Wakes idle workers (`NOTIFY`) once events have committed, from outside the events' transactions:
+    a transaction that notifies takes a database-wide lock that it holds through its commit, so
+    notifying inside them would queue every publishing transaction behind the one before. One NOTIFY
+    is in flight at a time; whatever commits meanwhile rides on the next."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._sending: asyncio.Task[None] | None = None
+        self._again = False
+
+    def soon(self) -> None:
+        if self._sending is not None and not self._sending.done():
+            self._again = True
+            return
+        self._sending = asyncio.get_running_loop().create_task(self._send(), name="wake-workers")
+
+    async def _send(self) -> None:
+        while True:
+            self._again = False
+            try:
+                async with self._db.connection() as conn:
+                    await repository.notify_workers(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # Workers poll for due work anyway; a lost wake-up only delays a delivery.
+                log.warning("could not wake the workers: %s", exc)
+                return
+            if not self._again:
+                return
+
+
 class EventService:
     def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, policy: DeliveryPolicy, *,
                  production: bool = False) -> None:
         self.db, self.audit, self.cipher, self.policy, self.production = db, audit, cipher, policy, production
+        self.wake_up = WorkerWakeUp(db)
 
     async def _check_target(self, url: str) -> None:
         """Refuse a URL the worker may not post to (see `targets`), at the field."""
@@ -148,8 +184,10 @@ class EventService:
         """Record an event in the caller's transaction; it is delivered once that commits. Returns its
         id, which every delivery carries (`webhook-id`) for receivers to de-duplicate on."""
         _check_event(kind, subject_type, subject_id, division)
-        return await repository.insert_event(conn, kind, subject_type, subject_id, division,
-                                             _payload(payload if payload is not None else {}))
+        event_id = await repository.insert_event(conn, kind, subject_type, subject_id, division,
+                                                 _payload(payload if payload is not None else {}))
+        self.db.after_commit(self.wake_up.soon)
+        return event_id
 
     async def publish_many(self, conn: asyncpg.Connection, events: Sequence[Event]) -> list[uuid.UUID]:
         """Many events in one statement, in the caller's transaction (for bulk jobs); their ids, in order."""
@@ -159,6 +197,8 @@ class EventService:
         await repository.insert_events(conn, [
             (event_id, e.kind, e.subject_type, e.subject_id, e.division,
              _payload(e.payload if e.payload is not None else {})) for event_id, e in zip(ids, events, strict=True)])
+        if ids:
+            self.db.after_commit(self.wake_up.soon)
         return ids
 
     async def delivery_log(self, conn: asyncpg.Connection, subject_type: str, subject_id: str) -> list[EventView]:
