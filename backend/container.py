@@ -84,7 +84,7 @@ class Services:
         await catalogue.sync_reference_data()
         face = FaceService.from_settings(settings, db, ephemeral, audit, identity)
         events = EventService(db, audit, cipher, DeliveryPolicy.from_settings(settings), production=settings.is_production)
-        notifications = NotificationService(db, audit, cipher, sms)
+        notifications = NotificationService(db, audit, sms)
         calendar = CalendarService(db, audit)
         materials = MaterialStore(BlobStore(cipher), MaterialLimits.from_settings(settings))
         cases = CaseService(db, audit, cipher, catalogue, certificates, notifications, events, calendar, materials,

@@ -157,8 +157,10 @@ async def insert_sms(conn: asyncpg.Connection, phone_hash: bytes, phone_masked: 
     )
 
 
-async def citizen_phone(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> asyncpg.Record | None:
-    """The citizen's encrypted phone with its lookup hash and mask, for sending them a text message; None
-    also for a resident without a phone (signed in with an ID card at a kiosk)."""
-    return await conn.fetchrow("SELECT phone_enc, phone_hash, phone_masked FROM citizens "
-                               "WHERE id = $1 AND phone_hash IS NOT NULL", citizen_id)
+async def insert_sms_to_citizen(conn: asyncpg.Connection, citizen_id: uuid.UUID, body: str) -> str | None:
+    """Queue a text message to the citizen's phone on record; its mask, or None for a resident without a
+    phone (signed in with an ID card at a kiosk)."""
+    return await conn.fetchval(
+        """INSERT INTO sms_outbox (phone_hash, phone_masked, body)
+           SELECT phone_hash, phone_masked, $2 FROM citizens WHERE id = $1 AND phone_hash IS NOT NULL
+           RETURNING phone_masked""", citizen_id, body)

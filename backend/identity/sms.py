@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Protocol
 
 import asyncpg
@@ -17,6 +18,10 @@ class SmsGateway(Protocol):
     async def send(self, conn: asyncpg.Connection, phone: str, phone_hash: bytes, masked: str, body: str) -> None:
         """Deliver `body` to `phone`; may use `conn` to stay inside the caller's transaction."""
 
+    async def send_to_citizen(self, conn: asyncpg.Connection, citizen_id: uuid.UUID, body: str) -> bool:
+        """Deliver `body` to the phone on record of a citizen, in the caller's transaction; False when they
+        have none (a resident signed in with an ID card at a kiosk)."""
+
 
 class OutboxGateway:
     """Development gateway: nothing leaves the machine."""
@@ -24,3 +29,10 @@ class OutboxGateway:
     async def send(self, conn: asyncpg.Connection, phone: str, phone_hash: bytes, masked: str, body: str) -> None:
         await repository.insert_sms(conn, phone_hash, masked, body)
         log.info("sms to %s: %s", masked, body)
+
+    async def send_to_citizen(self, conn: asyncpg.Connection, citizen_id: uuid.UUID, body: str) -> bool:
+        # The number never leaves the database: the outbox keeps its lookup hash and mask.
+        masked = await repository.insert_sms_to_citizen(conn, citizen_id, body)
+        if masked is not None:
+            log.info("sms to %s: %s", masked, body)
+        return masked is not None

@@ -19,7 +19,6 @@ from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.db import Database
 from backend.errors import NotFound
-from backend.identity import repository as identity_repository
 from backend.identity.sms import SmsGateway
 from backend.notifications import repository
 from backend.notifications.schemas import (
@@ -30,7 +29,6 @@ from backend.notifications.schemas import (
     Subject,
     Text,
 )
-from backend.security.pii import PiiCipher
 
 # A kind is a dotted lower-case name: `case.received`, `pension.reminder`.
 _KIND = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
@@ -67,8 +65,8 @@ def sms_text(title: Text, body: Text) -> str:
 
 
 class NotificationService:
-    def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, sms: SmsGateway) -> None:
-        self.db, self.audit, self.cipher, self.sms = db, audit, cipher, sms
+    def __init__(self, db: Database, audit: AuditLog, sms: SmsGateway) -> None:
+        self.db, self.audit, self.sms = db, audit, sms
 
     async def notify(
         self, conn: asyncpg.Connection, citizen_id: uuid.UUID, kind: str, *, title: Text, body: Text,
@@ -86,14 +84,7 @@ class NotificationService:
         if subject is not None and (not _SUBJECT_TYPE.fullmatch(subject.type) or not 1 <= len(subject.id) <= 64):
             raise ValueError(f"notification subject {subject!r} is malformed")
         title_texts, body_texts = _fitted(title, TITLE_LIMITS), _fitted(body, BODY_LIMITS)
-        sent = False
-        if sms:
-            phone = await identity_repository.citizen_phone(conn, citizen_id)
-            if phone is not None:
-                number = self.cipher.decrypt(phone["phone_enc"], purpose="citizen.phone")
-                await self.sms.send(conn, number, phone["phone_hash"], phone["phone_masked"],
-                                    sms_text(Text(*title_texts), Text(*body_texts)))
-                sent = True
+        sent = sms and await self.sms.send_to_citizen(conn, citizen_id, sms_text(Text(*title_texts), Text(*body_texts)))
         return await repository.insert(conn, citizen_id, kind, title_texts, body_texts,
                                        (subject.type, subject.id) if subject else None, sent)
 
