@@ -4,9 +4,10 @@ liaison messages, coordination tasks and result authorities."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -14,27 +15,49 @@ CASE_COLUMNS = """c.id, c.number, c.item_code, c.item_name, c.mode, c.citizen_id
     c.handling_division, c.state, c.form_enc, c.form_digest, c.form_schema_source, c.result_kind,
     c.e_certificate_type, c.supplement_count, c.time_limit_days, c.deadline, c.calendar_estimated, c.paused_since,
     c.decision, c.decision_reasons, c.decided_at, c.certificate_id, c.delivery, c.handover_seconds,
-    c.review_seconds, c.delivery_seconds, c.version, c.created_at, c.updated_at"""
+    c.review_seconds, c.delivery_seconds, c.received_at, c.accepted_at, c.version, c.created_at, c.updated_at"""
 # Columns a transition may set besides the state.
 _UPDATABLE = frozenset({
     "supplement_count", "deadline", "calendar_estimated", "paused_since", "decision", "decision_reasons",
     "decided_at", "certificate_id", "delivery", "handover_seconds", "review_seconds", "delivery_seconds",
+    "received_at", "accepted_at",
 })
+
+# The child rows of a case, as `details` reads them (a jsonb column travels as text, decoded here).
+EVENT_FIELDS = ("id", "action", "from_state", "to_state", "division_code", "actor_role", "detail", "at")
+MATERIAL_FIELDS = ("id", "name", "material_id", "certificate_id", "digest", "state", "supplement_request_id",
+                   "created_at")
+REQUEST_FIELDS = ("id", "round", "items", "requested_at", "answered_at")
+MESSAGE_FIELDS = ("id", "division_code", "actor_role", "body", "created_at")
+TASK_FIELDS = ("id", "division_code", "state", "request", "note", "opened_at", "done_at")
+_JSON_FIELDS = frozenset({"detail", "items"})
+
+
+def _record(fields: Sequence[str]) -> str:
+    """A row of `fields` as an anonymous record (asyncpg decodes it with each column's own type)."""
+    return "(" + ", ".join(f"{f}::text" if f in _JSON_FIELDS else f for f in fields) + ")"
+
+
+def _rows(fields: Sequence[str], records: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    rows = [dict(zip(fields, r, strict=True)) for r in records]
+    for row in rows:
+        for name in _JSON_FIELDS.intersection(row):
+            row[name] = json.loads(row[name])
+    return rows
+
+
+class CaseDetails(NamedTuple):
+    """What a case view shows besides the case row; the staff-only parts are empty for the applicant."""
+
+    events: list[dict[str, Any]]
+    materials: list[dict[str, Any]]
+    supplement_requests: list[dict[str, Any]]
+    messages: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    applicant: dict[str, Any] | None = None
 
 
 # -- the state table ---------------------------------------------------------------------------------
-
-async def transition(conn: asyncpg.Connection, from_state: str, action: str, mode: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT to_state, roles FROM case_transitions
-           WHERE from_state = $1 AND action = $2 AND $3 = ANY (modes)""", from_state, action, mode)
-
-
-async def actions_from(conn: asyncpg.Connection, state: str, mode: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT action, roles FROM case_transitions WHERE from_state = $1 AND $2 = ANY (modes) ORDER BY action",
-        state, mode)
-
 
 async def state_table(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
@@ -43,15 +66,36 @@ async def state_table(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 # -- cases --------------------------------------------------------------------------------------------
 
-async def next_serial(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT nextval('case_number_seq')")
-
-
-async def insert_case(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
+async def insert_case(conn: asyncpg.Connection, number_prefix: str, values: dict[str, Any],
+                      materials: Sequence[tuple[Any, ...]], event: tuple[str | None, str, str]) -> tuple[asyncpg.Record, CaseDetails]:
+    """A new case, its number `<number_prefix>-<national serial, at least 6 digits>`, its materials
+    (rows of name, material id, certificate id, digest) and its first timeline step `event` (division,
+    actor role, actor) in one statement."""
     names = list(values)
-    return await conn.fetchrow(
-        f"""INSERT INTO cases AS c ({", ".join(names)}) VALUES ({", ".join(f"${i + 1}" for i in range(len(names)))})
-            RETURNING {CASE_COLUMNS}""", *values.values())
+    given = list(zip(*materials, strict=True)) if materials else [[], [], [], []]
+    n = len(names)
+    row = await conn.fetchrow(
+        f"""WITH serial AS (SELECT nextval('case_number_seq')::text AS s),
+            c AS (
+                INSERT INTO cases AS c (number, {", ".join(names)})
+                SELECT ${n + 1} || '-' || lpad(s, greatest(6, length(s)), '0'), {", ".join(f"${i + 1}" for i in range(n))}
+                FROM serial
+                RETURNING {CASE_COLUMNS}),
+            m AS (
+                INSERT INTO case_materials (case_id, name, material_id, certificate_id, digest)
+                SELECT c.id, g.name, g.material_id, g.certificate_id, g.digest
+                FROM c, unnest(${n + 2}::text[], ${n + 3}::uuid[], ${n + 4}::uuid[], ${n + 5}::bytea[])
+                        AS g (name, material_id, certificate_id, digest)
+                RETURNING {", ".join(MATERIAL_FIELDS)}),
+            e AS (
+                INSERT INTO case_events (case_id, action, from_state, to_state, division_code, actor_role, actor_ref)
+                SELECT c.id, 'apply', NULL, c.state, ${n + 6}, ${n + 7}, ${n + 8} FROM c
+                RETURNING {", ".join(EVENT_FIELDS)})
+            SELECT c.*, ARRAY(SELECT {_record(MATERIAL_FIELDS)} FROM m ORDER BY m.name) AS given_materials,
+                   ARRAY(SELECT {_record(EVENT_FIELDS)} FROM e) AS first_events
+            FROM c""",
+        *values.values(), number_prefix, *map(list, given), *event)
+    return row, CaseDetails(_rows(EVENT_FIELDS, row["first_events"]), _rows(MATERIAL_FIELDS, row["given_materials"]), [])
 
 
 async def case(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool = False) -> asyncpg.Record | None:
@@ -59,16 +103,25 @@ async def case(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool
     return await conn.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1 {lock}", case_id)
 
 
-async def move(conn: asyncpg.Connection, case_id: uuid.UUID, to_state: str, changes: dict[str, Any]) -> asyncpg.Record:
-    """Set the case's state (and the other columns a transition changes) and bump its version."""
+async def move(conn: asyncpg.Connection, case_id: uuid.UUID, action: str, from_state: str, to_state: str,
+               changes: dict[str, Any], event: tuple[str | None, str, str, dict[str, Any]]) -> asyncpg.Record:
+    """Set the case's state (and the other columns a transition changes), bump its version and add the
+    timeline step `event` (division, actor role, actor, detail), in one statement; the case row comes
+    back with the step's id as `event_id`."""
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise ValueError(f"a transition cannot set {sorted(unknown)}")
     names = list(changes)
-    sets = "".join(f", {name} = ${i + 3}" for i, name in enumerate(names))
+    sets = "".join(f", {name} = ${i + 9}" for i, name in enumerate(names))
     return await conn.fetchrow(
-        f"""UPDATE cases AS c SET state = $2, version = version + 1, updated_at = now(){sets}
-            WHERE c.id = $1 RETURNING {CASE_COLUMNS}""", case_id, to_state, *changes.values())
+        f"""WITH c AS (
+                UPDATE cases AS c SET state = $4, version = version + 1, updated_at = now(){sets}
+                WHERE c.id = $1 RETURNING {CASE_COLUMNS}),
+            e AS (
+                INSERT INTO case_events (case_id, action, from_state, to_state, division_code, actor_role, actor_ref, detail)
+                SELECT c.id, $2, $3, c.state, $5, $6, $7, $8 FROM c RETURNING id)
+            SELECT c.*, e.id AS event_id FROM c, e""",
+        case_id, action, from_state, to_state, *event, *changes.values())
 
 
 async def set_certificate(conn: asyncpg.Connection, case_id: uuid.UUID, certificate_id: uuid.UUID) -> asyncpg.Record:
@@ -101,9 +154,6 @@ async def staff_cases(conn: asyncpg.Connection, prefix: str, states: Sequence[st
     return rows, total
 
 
-async def applicant(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> asyncpg.Record:
-    return await conn.fetchrow("SELECT name, resident_id_masked FROM citizens WHERE id = $1", citizen_id)
-
 
 async def due_cases(conn: asyncpg.Connection, prefix: str, until: dt.date) -> list[asyncpg.Record]:
     """Cases handled under `prefix` whose clock runs and whose deadline falls on or before `until`."""
@@ -125,15 +175,29 @@ async def insert_event(conn: asyncpg.Connection, case_id: uuid.UUID, action: str
         case_id, action, from_state, to_state, division, role, actor_ref, detail)
 
 
-async def events(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """SELECT id, action, from_state, to_state, division_code, actor_role, detail, at
-           FROM case_events WHERE case_id = $1 ORDER BY id""", case_id)
-
-
-async def last_event_at(conn: asyncpg.Connection, case_id: uuid.UUID, actions: Sequence[str]) -> dt.datetime | None:
-    return await conn.fetchval(
-        "SELECT max(at) FROM case_events WHERE case_id = $1 AND action = ANY ($2)", case_id, list(actions))
+async def details(conn: asyncpg.Connection, case_id: uuid.UUID, *, staff: bool) -> CaseDetails:
+    """The case's timeline, materials and 补正 requests (and for staff its liaison messages, coordination
+    tasks and applicant), in one round trip."""
+    staff_parts = f""",
+        ARRAY(SELECT {_record(MESSAGE_FIELDS)} FROM case_messages WHERE case_id = $1 ORDER BY created_at, id) AS messages,
+        ARRAY(SELECT {_record(TASK_FIELDS)} FROM case_coordination_tasks WHERE case_id = $1
+              ORDER BY opened_at, division_code) AS tasks,
+        (SELECT (name, resident_id_masked) FROM citizens WHERE id = (SELECT citizen_id FROM cases WHERE id = $1))
+            AS applicant""" if staff else ""
+    row = await conn.fetchrow(
+        f"""SELECT
+            ARRAY(SELECT {_record(EVENT_FIELDS)} FROM case_events WHERE case_id = $1 ORDER BY id) AS events,
+            ARRAY(SELECT {_record(MATERIAL_FIELDS)} FROM case_materials WHERE case_id = $1 ORDER BY created_at, name)
+                AS materials,
+            ARRAY(SELECT {_record(REQUEST_FIELDS)} FROM case_supplement_requests WHERE case_id = $1 ORDER BY round)
+                AS supplement_requests{staff_parts}""", case_id)
+    found = CaseDetails(_rows(EVENT_FIELDS, row["events"]), _rows(MATERIAL_FIELDS, row["materials"]),
+                        _rows(REQUEST_FIELDS, row["supplement_requests"]))
+    if not staff:
+        return found
+    applicant = row["applicant"]
+    return found._replace(messages=_rows(MESSAGE_FIELDS, row["messages"]), tasks=_rows(TASK_FIELDS, row["tasks"]),
+                          applicant={"name": applicant[0], "resident_id_masked": applicant[1]} if applicant else None)
 
 
 # -- materials ----------------------------------------------------------------------------------------
@@ -200,11 +264,6 @@ async def insert_message(conn: asyncpg.Connection, case_id: uuid.UUID, division:
         """INSERT INTO case_messages (case_id, division_code, actor_role, actor_ref, body) VALUES ($1, $2, $3, $4, $5)
            RETURNING id, division_code, actor_role, body, created_at""", case_id, division, role, actor_ref, body)
 
-
-async def messages(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """SELECT id, division_code, actor_role, body, created_at FROM case_messages WHERE case_id = $1
-           ORDER BY created_at, id""", case_id)
 
 
 async def insert_tasks(conn: asyncpg.Connection, case_id: uuid.UUID, divisions: Sequence[str], request: str | None) -> None:

@@ -48,7 +48,8 @@ from backend.cases.schemas import (
 )
 from backend.cases.views import case_view, form_digest, seal_form, staff_extra, summary, task_view
 from backend.cases.workflow import HandOverHook, Workflow, seconds_between, staff_scope
-from backend.catalogue.schemas import MODE_NAMES, mode_names
+from backend.catalogue.forms import checked_form
+from backend.catalogue.schemas import MODE_NAMES, ReceiptStandard, mode_names
 from backend.catalogue.service import CatalogueService
 from backend.certificates import repository as certificate_repository
 from backend.certificates.clock import now as clock_now
@@ -57,7 +58,7 @@ from backend.certificates.schemas import CertificateIssue, CitizenHolder
 from backend.certificates.service import CertificateService
 from backend.calendar.service import CalendarService
 from backend.china_time import CHINA_TIME
-from backend.materials.store import MaterialStore
+from backend.materials.store import Material, MaterialStore
 from backend.db import Database
 from backend.errors import (
     Conflict,
@@ -106,24 +107,21 @@ class CaseService:
         receiving = self.places.lookup(form.receiving_division, "receiving_division")
         self.places.lookup(form.handling_division, "handling_division")
         as_of = self.today()
-        resolution = await self.catalogue.resolution.resolve(form.handling_division, form.receiving_division, as_of)
-        item = next((i for i in resolution.items if i.code == form.item_code), None)
-        if item is None:
+        item, standard = await self.catalogue.application_terms(form.item_code, form.receiving_division,
+                                                                form.handling_division, as_of)
+        if item is None or standard is None:
             raise ModeNotOffered(f"{form.item_code} is on no list in force for a matter of {form.handling_division} "
                                  f"at {receiving.code} on {as_of}", pointer="#/item_code")
         if form.mode not in {m.code for m in item.modes}:
             offered = mode_names(m.code for m in item.modes) or "none"
             raise ModeNotOffered(f"{MODE_NAMES[form.mode]} ({form.mode}) is not offered for {item.name} at "
                                  f"{receiving.code} on {as_of}; offered: {offered}", offered=[m.code for m in item.modes])
-        problems = await self.catalogue.validate_application_form(form.item_code, form.form,
-                                                                  handling_division=form.handling_division, as_of=as_of)
-        if problems:
+        # The standard governing the handling place decides the form, the materials and the result.
+        if problems := await checked_form(standard.form_schema, form.form):
             raise ValidationFailed(problems)
-        standard = await self.catalogue.receipt.standard(form.item_code, form.receiving_division,
-                                                         form.handling_division, as_of)
         governing = standard.governing_variant
         schema_source = f"variant:{governing.division}:{governing.version}" if governing else "national"
-        result = (await self.catalogue.items.get(form.item_code)).result
+        result = standard.result
         by_name = {m.name: m for m in standard.materials}
         errors = [FieldError(f"#/materials/{i}/name", f"{m.name!r} is not a material of the receipt standard")
                   for i, m in enumerate(form.materials) if m.name not in by_name]
@@ -133,21 +131,18 @@ class CaseService:
         if errors:
             raise ValidationFailed(errors)
         async with self.db.transaction() as conn:
-            rows = await self._given_materials(conn, citizen_id, form.materials, {
+            rows, uploads = await self._given_materials(conn, citizen_id, form.materials, {
                 name: [c.code for c in m.replaceable_by] for name, m in by_name.items()}, "#/materials")
-            await self._check_case_size(conn, None, rows)
-            number = f"{receiving.code}-{as_of:%Y%m%d}-{await repository.next_serial(conn):06d}"
-            case = await repository.insert_case(conn, {
-                "number": number, "item_code": form.item_code, "item_name": item.name, "mode": form.mode,
+            await self._check_case_size(conn, None, uploads)
+            case, details = await repository.insert_case(conn, f"{receiving.code}-{as_of:%Y%m%d}", {
+                "item_code": form.item_code, "item_name": item.name, "mode": form.mode,
                 "citizen_id": citizen_id, "receiving_division": form.receiving_division,
                 "handling_division": form.handling_division, "form_enc": seal_form(self.cipher, form.form),
                 "form_digest": form_digest(form.form), "form_schema_source": schema_source,
                 "result_kind": result.kind, "e_certificate_type": result.e_certificate_type,
                 "time_limit_days": standard.time_limit.working_days,
-            })
-            await repository.insert_materials(conn, case["id"], rows)
-            await repository.insert_event(conn, case["id"], "apply", None, "submitted", form.receiving_division,
-                                          "citizen", who(actor), {})
+            }, rows, (form.receiving_division, "citizen", who(actor)))
+            number = case["number"]
             await self.workflow.events.publish(conn, kind="case.submitted", subject_type="case", subject_id=str(case["id"]),
                                                division=case["handling_division"],
                                                payload={"number": number, "item_code": form.item_code, "mode": form.mode})
@@ -155,21 +150,26 @@ class CaseService:
                                     detail={"number": number, "item_code": form.item_code, "mode": form.mode,
                                             "handling_division": form.handling_division, "materials": len(rows)})
             metrics.case_applied(form.mode)
-            return await self._citizen_view(conn, case, actor)
+            return await self._citizen_view(conn, case, actor, details)
 
     async def _given_materials(self, conn: asyncpg.Connection, citizen_id: uuid.UUID,
                                given: Sequence[GivenMaterial], replaceable: dict[str, list[str]],
-                               at: str) -> list[tuple[Any, ...]]:
-        """(name, material id, certificate id, digest) for each given material, or every problem at once:
-        an e-certificate must be the applicant's own, valid, and of a type that may replace the material."""
+                               at: str) -> tuple[list[tuple[Any, ...]], dict[uuid.UUID, Material]]:
+        """(name, material id, certificate id, digest) for each given material, and the uploads among
+        them by id; or every problem at once: an e-certificate must be the applicant's own, valid, and of
+        a type that may replace the material."""
         rows, errors = [], []
         now = clock_now()
+        certificate_ids = [m.certificate_id for m in given if m.certificate_id is not None]
+        material_ids = [m.material_id for m in given if m.material_id is not None]
+        certificates = await certificate_repository.certificates(conn, certificate_ids) if certificate_ids else {}
+        uploads = await self.materials.get_many(conn, material_ids) if material_ids else {}
         for i, m in enumerate(given):
             if (m.material_id is None) == (m.certificate_id is None):
                 errors.append(FieldError(f"{at}/{i}", "give exactly one of material_id and certificate_id"))
                 continue
             if m.certificate_id is not None:
-                cert = await certificate_repository.certificate(conn, m.certificate_id)
+                cert = certificates.get(m.certificate_id)
                 if cert is None or cert["citizen_id"] != citizen_id:
                     errors.append(FieldError(f"{at}/{i}/certificate_id", "no such e-certificate among yours"))
                 elif cert["certificate_type"] not in replaceable.get(m.name, []):
@@ -180,30 +180,30 @@ class CaseService:
                 else:
                     rows.append((m.name, None, cert["id"], hashlib.sha256(cert["qr_text"].encode()).digest()))
                 continue
-            material = await self.materials.get(conn, m.material_id)  # type: ignore[arg-type]
+            material = uploads.get(m.material_id)  # type: ignore[arg-type]
             if material is None or material.owner_citizen_id != citizen_id:
                 errors.append(FieldError(f"{at}/{i}/material_id", "no such material among yours"))
             else:
                 rows.append((m.name, material.id, None, material.digest))
         if errors:
             raise ValidationFailed(errors)
-        return rows
+        return rows, uploads
 
     async def _check_case_size(self, conn: asyncpg.Connection, case_id: uuid.UUID | None,
-                               rows: list[tuple[Any, ...]]) -> None:
+                               uploads: dict[uuid.UUID, Material]) -> None:
         """A case's uploads together stay within the case limits (each file was checked on upload)."""
-        ids = {r[1] for r in rows if r[1] is not None}
+        kept = dict(uploads)
         if case_id is not None:
-            ids |= {m["material_id"] for m in await repository.materials(conn, case_id)
-                    if m["material_id"] is not None and m["state"] != "replaced"}
-        sizes = [m.size for m in [await self.materials.get(conn, i) for i in ids] if m is not None]
-        self.materials.limits.check_case(sizes)
+            earlier = {m["material_id"] for m in await repository.materials(conn, case_id)
+                       if m["material_id"] is not None and m["state"] != "replaced"} - kept.keys()
+            kept |= await self.materials.get_many(conn, list(earlier))
+        self.materials.limits.check_case([m.size for m in kept.values()])
 
     async def state_table(self) -> list[TransitionView]:
         """The state machine, as the table that drives it."""
         async with self.db.connection() as conn:
-            return [TransitionView(r["from_state"], r["action"], r["to_state"], list(r["roles"]), list(r["modes"]))
-                    for r in await repository.state_table(conn)]
+            table = await self.workflow.table(conn)
+        return [TransitionView(m.from_state, m.action, m.to_state, list(m.roles), list(m.modes)) for m in table.moves]
 
     # -- the citizen's side -------------------------------------------------------------------------------
 
@@ -245,11 +245,10 @@ class CaseService:
                        for name in sorted(asked - given)]
             if errors:
                 raise ValidationFailed(errors)
-            standard = await self.catalogue.receipt.standard(case["item_code"], case["receiving_division"],
-                                                             case["handling_division"], case["created_at"].date())
-            rows = await self._given_materials(conn, case["citizen_id"], answer.materials, {
+            standard = await self._standard_of(case)
+            rows, uploads = await self._given_materials(conn, case["citizen_id"], answer.materials, {
                 m.name: [c.code for c in m.replaceable_by] for m in standard.materials}, "#/materials")
-            await self._check_case_size(conn, case_id, rows)
+            await self._check_case_size(conn, case_id, uploads)
             await repository.set_material_states(conn, case_id, sorted(asked), "replaced", among="refused")
             await repository.insert_materials(conn, case_id, rows, open_request["id"])
             await repository.answer_supplement_request(conn, open_request["id"])
@@ -271,11 +270,18 @@ class CaseService:
                         "calendar_estimated": case["calendar_estimated"] or moved.estimated or paused.estimated}
         return changes, paused.days
 
-    async def _citizen_view(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor) -> CaseView:
-        return case_view(self.places, self.cipher, case, await repository.events(conn, case["id"]),
-                         await repository.materials(conn, case["id"]),
-                         await repository.supplement_requests(conn, case["id"]),
-                         await self.workflow.allowed_actions(conn, case, actor))
+    async def _standard_of(self, case: asyncpg.Record) -> ReceiptStandard:
+        """The receipt standard the case was made under (the one in force on the day it was made)."""
+        places = (case["item_code"], case["receiving_division"], case["handling_division"])
+        day = case["created_at"].astimezone(CHINA_TIME).date()
+        # The item may have left every list since; its standard of that day still governs the case.
+        return ((await self.catalogue.application_terms(*places, day)).standard
+                or await self.catalogue.receipt.standard(*places, day))
+
+    async def _citizen_view(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor,
+                            details: repository.CaseDetails | None = None) -> CaseView:
+        details = details or await repository.details(conn, case["id"], staff=False)
+        return case_view(self.places, self.cipher, case, details, await self.workflow.allowed_actions(conn, case, actor))
 
     # -- materials ----------------------------------------------------------------------------------------
 
@@ -352,13 +358,14 @@ class CaseService:
         if isinstance(action, Deliver):
             return await self._deliver(conn, case, action, actor, now)
         note = getattr(action, "note", None)
-        return await transit(conn, case, name, actor, detail={"note": note} if note else {})
+        return await transit(conn, case, name, actor, changes={"received_at": now} if name == "receive" else {},
+                             detail={"note": note} if note else {})
 
     async def _accept(self, conn: asyncpg.Connection, case: asyncpg.Record, action: Accept, actor: Actor,
                       now: dt.datetime) -> asyncpg.Record:
         """受理: the hand-over stage ends (from the application, online, or from receipt); in 多地联办 the
         coordination tasks open."""
-        started = await repository.last_event_at(conn, case["id"], ["receive"] if case["mode"] != "online" else ["apply"])
+        started = case["received_at"] if case["mode"] != "online" else case["created_at"]
         coordinating: list[str] = []
         if case["mode"] == "joint":
             coordinating = list(dict.fromkeys(action.coordinating_divisions or [case["receiving_division"]]))
@@ -374,18 +381,16 @@ class CaseService:
 
         due = (await self.calendar.current()).add(self.today(), case["time_limit_days"])
         return await self.workflow.transit(conn, case, "accept", actor,
-                                           changes={"handover_seconds": seconds_between(started, now),
+                                           changes={"handover_seconds": seconds_between(started, now), "accepted_at": now,
                                                     "deadline": due.due, "calendar_estimated": due.estimated},
                                            detail={"coordinating_divisions": coordinating} if coordinating else {},
-                                           before_audit=open_tasks)
+                                           before_audit=open_tasks if coordinating else None)
 
     async def _request_supplement(self, conn: asyncpg.Connection, case: asyncpg.Record, action: RequestSupplement,
                                   actor: Actor) -> asyncpg.Record:
         """补正 once and complete: every material not named is accepted now; a material accepted before
         cannot be asked for again; the clock stops until the answer."""
-        standard = await self.catalogue.receipt.standard(case["item_code"], case["receiving_division"],
-                                                         case["handling_division"], case["created_at"].date())
-        names = {m.name for m in standard.materials}
+        names = {m.name for m in (await self._standard_of(case)).materials}
         states = {m["name"]: m["state"] for m in await repository.materials(conn, case["id"])
                   if m["state"] in ("submitted", "accepted")}
         errors, seen = [], set()
@@ -425,10 +430,9 @@ class CaseService:
         if open_tasks:
             raise CoordinationPending(f"{len(open_tasks)} coordination task(s) are open: "
                                       + ", ".join(t["division_code"] for t in open_tasks))
-        started = await repository.last_event_at(conn, case["id"], ["accept"])
         changes: dict[str, Any] = {
             "decision": "approved" if name == "approve" else "rejected", "decision_reasons": list(action.reasons),
-            "decided_at": now, "review_seconds": seconds_between(started, now)}
+            "decided_at": now, "review_seconds": seconds_between(case["accepted_at"], now)}
         issue = None
         if isinstance(action, Approve) and case["e_certificate_type"]:
             if action.certificate_fields is None:
@@ -467,13 +471,9 @@ class CaseService:
             detail={"method": delivery.method}, notice={"delivery": text})
 
     async def _staff_view(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor) -> StaffCaseView:
-        return case_view(self.places, self.cipher, case, await repository.events(conn, case["id"]),
-                         await repository.materials(conn, case["id"]),
-                         await repository.supplement_requests(conn, case["id"]),
-                         await self.workflow.allowed_actions(conn, case, actor), cls=StaffCaseView,
-                         **staff_extra(await repository.applicant(conn, case["citizen_id"]),
-                                       await repository.messages(conn, case["id"]),
-                                       await repository.tasks(conn, case["id"]), case["version"]))
+        details = await repository.details(conn, case["id"], staff=True)
+        return case_view(self.places, self.cipher, case, details, await self.workflow.allowed_actions(conn, case, actor),
+                         cls=StaffCaseView, **staff_extra(details, case["version"]))
 
     async def due(self, actor: Actor, *, division: str | None = None, days: int = 3) -> DueList:
         """Cases handled in the caller's division (or `division` inside it) whose clock runs: overdue,

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from backend.cases.repository import CaseDetails
 from backend.catalogue.places import Places
 from backend.catalogue.schemas import mode_views
 from backend.cases.schemas import (
@@ -22,7 +23,6 @@ from backend.cases.schemas import (
     Decision,
     Delivery,
     MessageView,
-    StaffCaseView,
     SupplementItem,
     SupplementRequestView,
     TaskView,
@@ -75,10 +75,9 @@ def _asked_now(case: asyncpg.Record, requests: list[SupplementRequestView]) -> A
     return AskedNow("none", "无需操作 / nothing is needed from you now")
 
 
-def case_view(places: Places, cipher: PiiCipher, case: asyncpg.Record, events: list[asyncpg.Record],
-              materials: list[asyncpg.Record], requests: list[asyncpg.Record], allowed: list[str],
+def case_view(places: Places, cipher: PiiCipher, case: asyncpg.Record, details: CaseDetails, allowed: list[str],
               cls: type[CaseView] = CaseView, **extra: Any) -> Any:
-    supplement_requests = [supplement_view(r) for r in requests]
+    supplement_requests = [supplement_view(r) for r in details.supplement_requests]
     decision = (Decision(case["decision"], list(case["decision_reasons"] or []), case["decided_at"])
                 if case["decision"] else None)
     return cls(
@@ -90,11 +89,11 @@ def case_view(places: Places, cipher: PiiCipher, case: asyncpg.Record, events: l
         materials=[CaseMaterialView(
             id=m["id"], name=m["name"], source="upload" if m["material_id"] else "certificate",
             material_id=m["material_id"], certificate_id=m["certificate_id"], state=m["state"],
-            digest=m["digest"].hex()) for m in materials],
+            digest=m["digest"].hex()) for m in details.materials],
         timeline=[TimelineStep(step=e["action"], state=e["to_state"], state_name=STATE_NAMES[e["to_state"]],
                                at=e["at"], division=e["division_code"],
                                division_name=places.name(e["division_code"]) if e["division_code"] else None)
-                  for e in events],
+                  for e in details.events],
         asked_now=_asked_now(case, supplement_requests), deadline=deadline(case),
         supplement_count=case["supplement_count"], supplement_requests=supplement_requests, decision=decision,
         certificate_id=case["certificate_id"],
@@ -102,12 +101,13 @@ def case_view(places: Places, cipher: PiiCipher, case: asyncpg.Record, events: l
         allowed_actions=allowed, created_at=case["created_at"], updated_at=case["updated_at"], **extra)
 
 
-def staff_extra(applicant: asyncpg.Record, messages: list[asyncpg.Record], tasks: list[asyncpg.Record],
-                version: int) -> dict[str, Any]:
+def staff_extra(details: CaseDetails, version: int) -> dict[str, Any]:
+    assert details.applicant is not None, "staff details name the applicant"
     return {
-        "applicant": Applicant(applicant["name"], applicant["resident_id_masked"]),
-        "messages": [MessageView(m["id"], m["division_code"], m["actor_role"], m["body"], m["created_at"]) for m in messages],
-        "tasks": [task_view(t) for t in tasks],
+        "applicant": Applicant(details.applicant["name"], details.applicant["resident_id_masked"]),
+        "messages": [MessageView(m["id"], m["division_code"], m["actor_role"], m["body"], m["created_at"])
+                     for m in details.messages],
+        "tasks": [task_view(t) for t in details.tasks],
         "version": version,
     }
 

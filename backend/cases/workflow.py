@@ -1,15 +1,16 @@
 """The case state machine, applied: `case_transitions` is the table of (from, action, to, roles,
-modes); `Workflow.transit` is the one function that moves a case along it. Who may touch a case at
-all (scope) is decided here too, once: staff whose division contains the case's receiving or
-handling division, or one of its coordination tasks' divisions; the applicant for their own case.
-Anyone else gets the same answer as for a case that does not exist, and the refusal is audited."""
+modes); `Workflow.transit` is the one function that moves a case along it. The table is read once per
+process (a migration is the only thing that changes it). Who may touch a case at all (scope) is
+decided here too, once: staff whose division contains the case's receiving or handling division, or
+one of its coordination tasks' divisions; the applicant for their own case. Anyone else gets the same
+answer as for a case that does not exist, and the refusal is audited."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import asyncpg
 
@@ -53,6 +54,32 @@ NOTICES: dict[str, tuple[str, Text, Text]] = {
 }
 
 
+class Move(NamedTuple):
+    """A row of the state table."""
+
+    from_state: str
+    action: str
+    to_state: str
+    roles: tuple[str, ...]
+    modes: tuple[str, ...]
+
+
+class StateTable:
+    """`case_transitions`, held in memory."""
+
+    def __init__(self, rows: Sequence[asyncpg.Record]) -> None:
+        self.moves = [Move(r["from_state"], r["action"], r["to_state"], tuple(r["roles"]), tuple(r["modes"]))
+                      for r in rows]
+        self._by_step = {(m.from_state, m.action): m for m in self.moves}
+
+    def move(self, state: str, action: str, mode: str) -> Move | None:
+        move = self._by_step.get((state, action))
+        return move if move is not None and mode in move.modes else None
+
+    def actions_from(self, state: str, mode: str) -> list[Move]:
+        return sorted((m for m in self.moves if m.from_state == state and mode in m.modes), key=lambda m: m.action)
+
+
 class HandOverHook(Protocol):
     """Where the signed exchange records are written (`backend/cases/exchanges.py`): called for
     `hand_over`, `accept` and `refuse` in proxy and joint cases, inside the transition's transaction."""
@@ -83,6 +110,13 @@ class Workflow:
                  hand_over: HandOverHook | None = None) -> None:
         self.db, self.audit, self.notifications, self.events = db, audit, notifications, events
         self.hand_over = hand_over
+        self._table: StateTable | None = None
+
+    async def table(self, conn: asyncpg.Connection) -> StateTable:
+        """The state table (read on first use)."""
+        if self._table is None:
+            self._table = StateTable(await repository.state_table(conn))
+        return self._table
 
     # -- who may touch a case ---------------------------------------------------------------------------
 
@@ -94,7 +128,9 @@ class Workflow:
         row = await repository.case(conn, case_id, for_update=for_update)
         if row is None:
             raise NotFound(NOT_FOUND)
-        tasks = [t["division_code"] for t in await repository.tasks(conn, case_id)]
+        # Only a 多地联办 case has coordination tasks, and they matter only when the case's own places are not in scope.
+        tasks = ([t["division_code"] for t in await repository.tasks(conn, case_id)]
+                 if row["mode"] == "joint" and not in_scope(scope, row, []) else [])
         if not in_scope(scope, row, tasks):
             await self.audit.record_refusal(self.db, actor, refusal, "case", str(case_id), division=actor.division)
             raise NotFound(NOT_FOUND)
@@ -113,24 +149,24 @@ class Workflow:
     async def allowed_actions(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor) -> list[str]:
         """The actions the caller may take on the case now (as the state table and their side say)."""
         role = role_of(actor)
-        return [r["action"] for r in await repository.actions_from(conn, case["state"], case["mode"])
-                if role in r["roles"] and self._on_side(actor, case)]
+        return [m.action for m in (await self.table(conn)).actions_from(case["state"], case["mode"])
+                if role in m.roles and self._on_side(actor, case)]
 
     @staticmethod
     def _on_side(actor: Actor, case: asyncpg.Record) -> bool:
         side = SIDE_OF_ROLE.get(actor.role or "") if actor.kind == "staff" else None
         return side is None or divisions.within(actor.division or "", case[side])
 
-    async def check(self, conn: asyncpg.Connection, case: asyncpg.Record, action: str, actor: Actor) -> asyncpg.Record:
+    async def check(self, conn: asyncpg.Connection, case: asyncpg.Record, action: str, actor: Actor) -> Move:
         """The state table's move for `action` from the case's state: 409 `invalid-transition` (naming the
         actions the caller may take) when there is none, 403 when the caller's role or side may not."""
-        move = await repository.transition(conn, case["state"], action, case["mode"])
+        move = (await self.table(conn)).move(case["state"], action, case["mode"])
         if move is None:
             allowed = await self.allowed_actions(conn, case, actor)
             raise InvalidTransition(f"a {case['mode']} case that is {case['state']} cannot take the action {action}",
                                     state=case["state"], allowed=allowed)
-        if role_of(actor) not in move["roles"] and actor.kind != "system":
-            raise Forbidden(f"{action} is for: {', '.join(move['roles'])}")
+        if role_of(actor) not in move.roles and actor.kind != "system":
+            raise Forbidden(f"{action} is for: {', '.join(move.roles)}")
         if not self._on_side(actor, case):
             side = SIDE_OF_ROLE[actor.role or ""]
             raise OutsideDivision(f"{action} is for the {side.replace('_', ' ')} ({case[side]}), outside your division")
@@ -149,23 +185,21 @@ class Workflow:
         timeline event, the exchange record (hand-over, acceptance), the event for other systems, the
         citizen's notification and the audit entry, all in the caller's transaction."""
         move = await self.check(conn, case, action, actor)
-        role = role_of(actor)
-        updated = await repository.move(conn, case["id"], move["to_state"], changes or {})
-        division = self.acting_division(actor, updated)
-        event = await repository.insert_event(conn, case["id"], action, case["state"], move["to_state"], division,
-                                              role, who(actor), detail or {})
+        division = self.acting_division(actor, case)
+        updated = await repository.move(conn, case["id"], action, case["state"], move.to_state, changes or {},
+                                        (division, role_of(actor), who(actor), detail or {}))
         if self.hand_over is not None and case["mode"] != "online" and action in ("hand_over", "accept", "refuse"):
-            await self.hand_over.on_transition(conn, updated, event["id"], action, actor,
+            await self.hand_over.on_transition(conn, updated, updated["event_id"], action, actor,
                                                await repository.materials(conn, case["id"]))
         if before_audit is not None:
-            await before_audit(updated, event["id"])
+            await before_audit(updated, updated["event_id"])
         await self._notify(conn, updated, action, notice or {})
-        await self.events.publish(conn, kind=f"case.{move['to_state']}", subject_type="case",
+        await self.events.publish(conn, kind=f"case.{move.to_state}", subject_type="case",
                                   subject_id=str(case["id"]), division=updated["handling_division"],
                                   payload={"number": updated["number"], "item_code": updated["item_code"],
-                                           "mode": updated["mode"], "action": action, "state": move["to_state"]})
+                                           "mode": updated["mode"], "action": action, "state": move.to_state})
         await self.audit.record(conn, actor, f"case.{action}", "case", str(case["id"]), division=division,
-                                detail={"number": case["number"], "from": case["state"], "to": move["to_state"],
+                                detail={"number": case["number"], "from": case["state"], "to": move.to_state,
                                         **(detail or {})})
         metrics.case_transition(action)
         return updated

@@ -14,6 +14,7 @@ Anyone may check a form, so a check must stay cheap whatever the schema or the f
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from functools import lru_cache
@@ -325,6 +326,11 @@ def form_shape_problems(form: Any, at: str = "#/form") -> list[FieldError]:
     if _depth(form, MAX_FORM_DEPTH) > MAX_FORM_DEPTH:
         return [FieldError(at, f"nests deeper than {MAX_FORM_DEPTH} levels")]
     return []
+
+
+async def checked_form(schema: dict[str, Any], form: Any, at: str = "#/form") -> list[FieldError]:
+    """`form_problems`, worked out in a thread off the event loop."""
+    return await asyncio.to_thread(form_problems, schema, form, at)
 
 
 def form_problems(schema: dict[str, Any], form: Any, at: str = "#/form") -> list[FieldError]:

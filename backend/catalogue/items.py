@@ -4,6 +4,7 @@ its types, and the columns search and filters use. Only a national admin adds or
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import asyncpg
 import msgspec
@@ -84,8 +85,9 @@ def _item_view(row: asyncpg.Record) -> ItemView:
 
 
 class ItemService:
-    def __init__(self, db: Database, audit: AuditLog) -> None:
+    def __init__(self, db: Database, audit: AuditLog, changed: Callable[[], None] = lambda: None) -> None:
         self.db, self.audit = db, audit
+        self.changed = changed  # told once a change is committed
 
     async def page(
         self, *, department: str | None = None, mode: str | None = None, item_type: str | None = None,
@@ -112,7 +114,9 @@ class ItemService:
                 raise ValidationFailed.field("code", f"an item with code {form.code} exists already")
             await self.audit.record(conn, actor, "catalogue.item.created", "catalogue_item", form.code,
                                     division=actor.division, detail={"name": form.name})
-            return _item_view(await item_row(conn, form.code))
+            view = _item_view(await item_row(conn, form.code))
+        self.changed()
+        return view
 
     async def revise(self, code: str, form: ItemStandard, actor: Actor) -> ItemView:
         """Replace an item's standard; the previous one is kept as a revision (national admin)."""
@@ -127,4 +131,6 @@ class ItemService:
             await refresh_docs(conn, code)  # FAQ entries are found by their items' names and aliases too
             await self.audit.record(conn, actor, "catalogue.item.revised", "catalogue_item", code,
                                     division=actor.division, detail={"revision": revision})
-            return _item_view(await item_row(conn, code))
+            view = _item_view(await item_row(conn, code))
+        self.changed()
+        return view

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -123,8 +123,9 @@ def _entry_change(before: asyncpg.Record, after: asyncpg.Record) -> EntryChange 
 
 
 class ListService:
-    def __init__(self, db: Database, audit: AuditLog, places: Places) -> None:
+    def __init__(self, db: Database, audit: AuditLog, places: Places, changed: Callable[[], None] = lambda: None) -> None:
         self.db, self.audit, self.places = db, audit, places
+        self.changed = changed  # told once a version is published or withdrawn
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -327,7 +328,9 @@ class ListService:
                                     division=actor.division,
                                     detail={"version": number, "effective_date": form.effective_date.isoformat(),
                                             "members": list(row["members"])})
-            return await self._view_in(conn, code, number)
+            view = await self._view_in(conn, code, number)
+        self.changed()
+        return view
 
     async def _place(
         self, conn: asyncpg.Connection, code: str, row: asyncpg.Record, to_state: str, effective_date: dt.date,
@@ -376,7 +379,9 @@ class ListService:
             await self.audit.record(conn, actor, "catalogue.list.withdrawn", "catalogue_list", code,
                                     division=actor.division,
                                     detail={"version": number, "effective_until": until.isoformat()})
-            return await self._view_in(conn, code, number)
+            view = await self._view_in(conn, code, number)
+        self.changed()
+        return view
 
     async def _reopen_predecessor(self, conn: asyncpg.Connection, code: str, row: asyncpg.Record, actor: Actor) -> None:
         """`row` was withdrawn before taking effect: the version it was to end stays in force, until the

@@ -29,8 +29,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 class CatalogueLoader:
-    def __init__(self, db: Database, audit: AuditLog, lists: ListService) -> None:
+    def __init__(self, db: Database, audit: AuditLog, lists: ListService, changed: Callable[[], None] = lambda: None) -> None:
         self.db, self.audit, self.lists = db, audit, lists
+        self.changed = changed  # told once something new is loaded
 
     async def load(
         self, actor: Actor, data_dir: Path = DATA_DIR, progress: Callable[[str], None] = print
@@ -57,6 +58,8 @@ class CatalogueLoader:
             if any(counts.values()):
                 await self.audit.record(conn, actor, "catalogue.loaded", "catalogue", None,
                                         detail={**counts, "sample": sample})
+        if any(counts.values()):
+            self.changed()
         return counts
 
     @staticmethod

@@ -4,7 +4,6 @@ is decided (the handling province's local variant in force, else the national st
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Any
 
@@ -12,7 +11,7 @@ import msgspec
 
 from backend.catalogue import repository
 from backend.catalogue.diff import compare
-from backend.catalogue.forms import form_problems
+from backend.catalogue.forms import checked_form
 from backend.catalogue.items import item_row
 from backend.catalogue.places import Places
 from backend.catalogue.rules import today
@@ -74,7 +73,8 @@ class ReceiptService:
             conditions=standard.conditions, materials=[receipt(m) for m in standard.materials],
             not_required_locally=[n for n in national_materials if n not in local_names],
             differences=compare(national, variant["standard"]) if variant else [],
-            other_variants=others, time_limit=standard.time_limit, form_schema=standard.form_schema,
+            other_variants=others, time_limit=standard.time_limit, result=standard.result,
+            form_schema=standard.form_schema,
             sample=row["sample"],
         )
 
@@ -85,12 +85,12 @@ class ReceiptService:
         """Every way an application form fails the item's form schema (the handling province's local
         variant's schema where it has one), as JSON pointers under `at`; empty when it is valid."""
         schema, _ = await self.form_schema(item_code, handling_division, as_of)
-        return await asyncio.to_thread(form_problems, schema, form, at)
+        return await checked_form(schema, form, at)
 
     async def check_form(self, item_code: str, request: FormCheck) -> FormCheckResult:
         """The public form check: the same problems, and which schema was used."""
         schema, source = await self.form_schema(item_code, request.handling_division, None)
-        problems = await asyncio.to_thread(form_problems, schema, request.form, "#/form")
+        problems = await checked_form(schema, request.form, "#/form")
         return FormCheckResult(item_code, not problems, [FormProblem(p.pointer, p.detail) for p in problems], source)
 
     async def form_schema(

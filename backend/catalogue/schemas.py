@@ -403,6 +403,8 @@ class ReceiptStandard(msgspec.Struct, kw_only=True):
     differences: list[Difference]
     other_variants: list[VariantRef]
     time_limit: TimeLimit
+    # The result a case here ends with (the governing standard's: a local variant may issue another).
+    result: Result
     form_schema: dict[str, Any]
     sample: bool
 

@@ -29,6 +29,7 @@ from backend.catalogue.places import Places, sync_divisions
 from backend.catalogue.receipt import ReceiptService
 from backend.catalogue.resolution import ResolutionService
 from backend.catalogue.search import SearchService
+from backend.catalogue.terms import ApplicationTerms, TermsCache
 from backend.catalogue.variants import VariantService
 from backend.db import Database
 from backend.errors import FieldError
@@ -39,14 +40,16 @@ class CatalogueService:
     def __init__(self, db: Database, audit: AuditLog, divisions: DivisionTable | None = None) -> None:
         self.db = db
         self.places = Places(divisions)
-        self.items = ItemService(db, audit)
-        self.lists = ListService(db, audit, self.places)
-        self.variants = VariantService(db, audit, self.places)
+        self.terms = TermsCache()
+        changed = self.terms.changed
+        self.items = ItemService(db, audit, changed)
+        self.lists = ListService(db, audit, self.places, changed)
+        self.variants = VariantService(db, audit, self.places, changed)
         self.resolution = ResolutionService(db, self.places)
         self.receipt = ReceiptService(db, self.places)
         self.search = SearchService(db)
         self.faq = FaqService(db, audit)
-        self.loader = CatalogueLoader(db, audit, self.lists)
+        self.loader = CatalogueLoader(db, audit, self.lists, changed)
 
     # What the rest of the system calls: start-up, the demo data, and the cases domain.
 
@@ -59,6 +62,22 @@ class CatalogueService:
     ) -> dict[str, int]:
         """Load the catalogue files (items, lists, variants, FAQ); loading twice changes nothing."""
         return await self.loader.load(actor, data_dir, progress)
+
+    async def application_terms(self, item_code: str, receiving_division: str, handling_division: str,
+                                as_of: dt.date) -> ApplicationTerms:
+        """What an application for the item at `receiving_division`, decided at `handling_division`, is
+        checked against on `as_of`: the item as resolution offers it there (None when it is on no list in
+        force, and then no standard either) and its receipt standard. Kept in memory (see `terms.py`)."""
+
+        async def load() -> ApplicationTerms:
+            resolution = await self.resolution.resolve(handling_division, receiving_division, as_of)
+            item = next((i for i in resolution.items if i.code == item_code), None)
+            if item is None:
+                return ApplicationTerms(None, None)
+            return ApplicationTerms(item, await self.receipt.standard(item_code, receiving_division,
+                                                                      handling_division, as_of))
+
+        return await self.terms.get((item_code, receiving_division, handling_division, as_of), load)
 
     async def validate_application_form(
         self, item_code: str, form: Any, *, handling_division: str | None = None, as_of: dt.date | None = None,

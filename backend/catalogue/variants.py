@@ -5,6 +5,7 @@ the national standard (policy 四(一): one standard per item)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -28,8 +29,9 @@ def variant_ref(places: Places, row: asyncpg.Record) -> VariantRef:
 
 
 class VariantService:
-    def __init__(self, db: Database, audit: AuditLog, places: Places) -> None:
+    def __init__(self, db: Database, audit: AuditLog, places: Places, changed: Callable[[], None] = lambda: None) -> None:
         self.db, self.audit, self.places = db, audit, places
+        self.changed = changed  # told once a variant is published
 
     async def summaries(self, item_code: str) -> list[VariantSummary]:
         """Every province's variants of an item, with how many fields depart from the national standard."""
@@ -86,6 +88,7 @@ class VariantService:
                                     f"{item_code}/{province}", division=province,
                                     detail={"version": number, "effective_date": form.effective_date.isoformat()})
             row = await repository.variant_version(conn, item_code, province, number)
+        self.changed()
         return self._view(national, row)
 
     def _view(self, national: dict[str, Any], row: asyncpg.Record) -> VariantView:

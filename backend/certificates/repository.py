@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -175,6 +176,13 @@ async def certificate(conn: asyncpg.Connection, certificate_id: uuid.UUID, *,
     lock = " FOR UPDATE OF c" if for_update else ""
     return await conn.fetchrow(f"SELECT {CERTIFICATE_COLUMNS} FROM {_CERTIFICATE_FROM} WHERE c.id = $1{lock}",
                                certificate_id)
+
+
+async def certificates(conn: asyncpg.Connection, certificate_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
+    """The certificates of these ids that exist, by id."""
+    rows = await conn.fetch(f"SELECT {CERTIFICATE_COLUMNS} FROM {_CERTIFICATE_FROM} WHERE c.id = ANY ($1::uuid[])",
+                            list(certificate_ids))
+    return {r["id"]: r for r in rows}
 
 
 async def certificate_by_reference(conn: asyncpg.Connection, authority_id: str,

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 import asyncpg
@@ -78,6 +79,11 @@ class MaterialStore:
     async def get(self, conn: asyncpg.Connection, material_id: uuid.UUID | str) -> Material | None:
         row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM materials WHERE id = $1", _uuid(material_id))
         return None if row is None else _material(row)
+
+    async def get_many(self, conn: asyncpg.Connection, material_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Material]:
+        """The materials of these ids that exist, by id."""
+        rows = await conn.fetch(f"SELECT {_COLUMNS} FROM materials WHERE id = ANY ($1::uuid[])", list(material_ids))
+        return {r["id"]: _material(r) for r in rows}
 
     async def read(self, conn: asyncpg.Connection, material_id: uuid.UUID | str) -> bytes:
         """The material's bytes (as stored: metadata removed)."""
