@@ -191,7 +191,11 @@ def main() -> None:
           f"loopback; server workers: {args.workers}")
     print(report("Cross-province cases", results, baseline))
     for name in ("create", "accept"):
-        ratios = [r.requests_per_second / m.requests_per_second for r, m in zip(runs[name], runs["me"], strict=True)]
+        # A round in which GET /me answered nothing (a stalled server) has no ratio; it is reported, not divided by.
+        ratios = [r.requests_per_second / m.requests_per_second
+                  for r, m in zip(runs[name], runs["me"], strict=True) if m.requests_per_second]
+        if len(ratios) < ROUNDS:
+            print(f"warning: {ROUNDS - len(ratios)} round(s) in which GET /me answered nothing were left out")
         p99 = [m.p99_ms / r.p99_ms for r, m in zip(runs[name], runs["me"], strict=True) if r.p99_ms]
         ratio = statistics.median(ratios)
         print(f"{name}: req/s ratio to GET /me round by round {', '.join(f'{r:.2f}' for r in ratios)}; median "
