@@ -35,6 +35,14 @@ def worked_example() -> list[records.SignedEntry]:
     return [handover, acceptance]
 
 
+def published_trust() -> TrustList:
+    """A trust list publishing the example's two province keys."""
+    return TrustList.of(trust_list_document([
+        signing_key_jwk(k.public_key(), purpose="case-exchange", issuer=p, issuer_name=p, division=p,
+                        status="active", valid_from=0, certificate_types=[])
+        for k, p in ((ZHEJIANG, "330000"), (SICHUAN, "510000"))], 0, 2_000_000_000))
+
+
 def _section() -> str:
     text = DOC.read_text(encoding="utf-8")
     return text[text.index("## Exchange records"):]
@@ -61,10 +69,7 @@ def test_the_example_verifies_by_following_the_document_alone():
         assert body["prev"] == previous
         publics[body["kid"]].verify(entry.signature, entry.body)
         previous = hashlib.sha256(entry.body).hexdigest()
-    trust = TrustList.of(trust_list_document([
-        signing_key_jwk(k.public_key(), purpose="case-exchange", issuer=p, issuer_name=p, division=p,
-                        status="active", valid_from=0, certificate_types=[])
-        for k, p in ((ZHEJIANG, "330000"), (SICHUAN, "510000"))], 0, 2_000_000_000))
+    trust = published_trust()
     verdict = records.verify_chain("ZJ-20270104-000123", worked_example(), trust, at=AT)
     assert verdict.ok and verdict.holder == "510107", verdict
     # Whitespace or member order other than canonical is refused, even with a valid signature.
@@ -73,3 +78,19 @@ def test_the_example_verifies_by_following_the_document_alone():
     refused = records.verify_chain("ZJ-20270104-000123", [resigned], trust, at=AT)
     assert (refused.reason, refused.position) == ("malformed", 1) and "canonical" in refused.detail
     assert re.fullmatch(r"[A-Za-z0-9_-]{86}", base64.urlsafe_b64encode(resigned.signature).rstrip(b"=").decode())
+
+
+def test_a_signed_record_naming_a_look_alike_case_or_division_is_malformed():
+    """A case number with a final newline or a division with a non-ASCII digit is refused, even signed
+    with the right key and canonically encoded (its JSON then needs escapes the format never has)."""
+    handover = json.loads(worked_example()[0].body)
+    variants = {"case": "ZJ-20270104-000123\n", "from": "33010\u0666", "to": "５10107",
+                "at": "2027-01-04T01:30:0\u0660Z"}
+    for member, value in variants.items():
+        body = records.canonical({**handover, member: value})
+        signed = records.SignedEntry(body, ZHEJIANG.sign(body))
+        case = value if member == "case" else "ZJ-20270104-000123"
+
+        verdict = records.verify_chain(case, [signed], published_trust(), at=AT)
+
+        assert (verdict.ok, verdict.reason, verdict.position) == (False, "malformed", 1), (member, verdict)
