@@ -3,11 +3,11 @@ row of the state table; illegal moves are 409; scope hides cases without reveali
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
-from tests.cases.conftest import HOUSEHOLD_FIELDS, act, applicant, household_application, record_application, warm_pool
+from tests.cases.conftest import HOUSEHOLD_FIELDS, act, applicant, household_application, record_application
+from tests.concurrency import at_once
 from tests.factories import bearer, staff_token
 
 
@@ -155,9 +155,8 @@ async def test_two_officers_accepting_at_once_one_wins_and_the_other_gets_409(cl
     person = await applicant(client, services, "id_card")
     case = (await client.post("/me/cases", headers=person["headers"], json=record_application(person))).json()
     first, second = [await staff_token(client, services, "handling_officer", "510000") for _ in range(2)]
-    await warm_pool(services)
 
-    answers = await asyncio.gather(act(client, first, case["id"], "accept"), act(client, second, case["id"], "accept"))
+    answers = await at_once(services, act(client, first, case["id"], "accept"), act(client, second, case["id"], "accept"))
 
     assert sorted(a.status_code for a in answers) == [200, 409]
     events = await services.db.pool.fetchval(
