@@ -192,3 +192,20 @@ async def test_bad_applications_and_withdrawal(client, services):
     table = (await client.get("/case-states")).json()
     assert {"from_state": "supplement_requested", "action": "supplement", "to_state": "supplemented",
             "roles": ["citizen"], "modes": ["online", "proxy", "joint"]} in table
+
+
+async def test_retries_of_one_application_at_once_make_one_case_and_all_answer_it(client, services):
+    person = await applicant(client, services, "id_card")
+    key = {**person["headers"], "Idempotency-Key": f"apply-{uuid.uuid4()}"}
+    application = record_application(person)
+
+    answers = await at_once(services, *(client.post("/me/cases", headers=key, json=application) for _ in range(4)))
+
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1 and len({a.json()["number"] for a in answers}) == 1
+    assert sorted(a.headers.get("Idempotent-Replayed", "false") for a in answers) == ["false"] + ["true"] * 3
+    cases = await services.db.pool.fetch("SELECT id FROM cases WHERE citizen_id = $1", uuid.UUID(person["id"]))
+    assert [str(c["id"]) for c in cases] == [answers[0].json()["id"]]
+    applied = await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'case.applied' AND record_id = $1", answers[0].json()["id"])
+    assert applied == 1
