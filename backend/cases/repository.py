@@ -59,6 +59,11 @@ async def case(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool
     return await conn.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1 {lock}", case_id)
 
 
+async def case_id_by_number(conn: asyncpg.Connection, number: str) -> uuid.UUID | None:
+    """The id of the case with this national number."""
+    return await conn.fetchval("SELECT id FROM cases WHERE number = $1", number)
+
+
 async def move(conn: asyncpg.Connection, case_id: uuid.UUID, to_state: str, changes: dict[str, Any]) -> asyncpg.Record:
     """Set the case's state (and the other columns a transition changes) and bump its version."""
     unknown = set(changes) - _UPDATABLE
