@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.cases import exchange_records as records
+from backend.cases import views
 from backend.certificates.qr_format import key_id
 from backend.certificates.trust_lists import TrustList, b64url, signing_key_jwk, trust_list_document
 
@@ -94,3 +95,13 @@ def test_a_signed_record_naming_a_look_alike_case_or_division_is_malformed():
         verdict = records.verify_chain(case, [signed], published_trust(), at=AT)
 
         assert (verdict.ok, verdict.reason, verdict.position) == (False, "malformed", 1), (member, verdict)
+
+
+def test_a_case_stores_the_form_digest_its_exchange_records_document():
+    """The digest kept with the case (and signed into its hand-over) is the documented one, whatever
+    numbers the form holds: one who recomputes it from the form by the document gets the same bytes."""
+    form = {"area_square_metres": 1e16, "share": 1e-7, "name": "王建国", "nested": {"b": 1, "a": 2.5}}
+    documented = hashlib.sha256(json.dumps(form, sort_keys=True, separators=(",", ":"),
+                                           ensure_ascii=False).encode("utf-8")).digest()
+
+    assert views.form_digest(form) == records.form_digest(form) == documented
