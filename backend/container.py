@@ -95,7 +95,7 @@ class Services:
         return cls(settings, db, ephemeral, audit, cipher, tokens, identity, catalogue, certificates, face,
                    notifications, kiosks, events, filings, InformationService(db, audit, cipher, events, face.installations),
                    EligibilityService(db, ephemeral, audit, cipher, certificates, events, face, notifications),
-                   DataSharing(settings, db, audit, cipher, notifications), calendar, materials, cases,
+                   DataSharing(settings, db, audit, cipher, notifications, cases.workflow), calendar, materials, cases,
                    RatingService(db, audit, cases.workflow), MonitoringService(db, audit))
 
     async def close(self) -> None:

@@ -14,7 +14,7 @@ from backend.container import Services
 from backend.errors import Conflict
 from backend.filings.demo import load_demo_filings
 from backend.information.demo import load_demo_information
-from backend.sharing.demo import load_demo_sharing
+from backend.sharing.demo import load_demo_case_request, load_demo_sharing
 from backend.identity import repository
 from backend.identity.resident_id import birth_date, mask_resident_id
 from backend.identity.schemas import StaffCreate
@@ -223,3 +223,4 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await load_demo_pension(services, progress)
     progress("demo data: cross-province cases (sample data)")
     await load_demo_cases(services, progress)
+    await load_demo_case_request(services, progress)

@@ -1,5 +1,6 @@
 """Patterns of the identifiers we accept on the wire, in one place: phone numbers, one-time codes,
-division codes, resident ID numbers, credit codes, item and type codes, tokens made by us.
+division codes, resident ID numbers, credit codes, item and type codes, case numbers, the members of
+signed case exchange records, tokens made by us.
 
 Each pattern is checked by Python (`re.search`, which msgspec and Litestar use) and published as
 JSON Schema (ECMA-262) in the OpenAPI document, and must mean the same in both:
@@ -42,6 +43,16 @@ TYPE_CODE = r"^[a-z][a-z0-9_]{1,63}(?!\n)$"
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}(?!\n)$"
 LIST_CODE = r"^[a-z0-9][a-z0-9-]{1,63}(?!\n)$"
 USERNAME = r"^[a-z0-9_.-]{3,64}(?!\n)$"
+# The national case number `<receiving division>-<YYYYMMDD>-<serial>` (docs/cases.md, "Applying"): the
+# serial is one national sequence, written with at least six digits.
+CASE_NUMBER = r"^[0-9]{6}-[0-9]{8}-[0-9]{6,12}(?!\n)$"
+# Members of a signed case exchange record (docs/cases.md, "Canonical encoding"): every one is ASCII
+# without `"` or a backslash, so the record's JSON needs no escaping. A case as the sending system numbers it.
+EXCHANGE_CASE = r"^[0-9A-Za-z][0-9A-Za-z-]{5,47}(?!\n)$"
+SHA256_HEX = r"^[0-9a-f]{64}(?!\n)$"
+ROLE = r"^[a-z][a-z_]{1,31}(?!\n)$"
+UTC_SECOND = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z(?!\n)$"
+KEY_ID = r"^[A-Za-z0-9_-]{11}(?!\n)$"  # base64url of an 8-byte kid
 # 32 random bytes in URL-safe base64 without padding (nonces, kiosk keys), and 24 (challenge ids).
 TOKEN_43 = r"^[A-Za-z0-9_-]{43}(?!\n)$"
 TOKEN_32 = r"^[A-Za-z0-9_-]{32}(?!\n)$"
@@ -52,4 +63,6 @@ DivisionCode = Annotated[str, msgspec.Meta(pattern=DIVISION, description="GB/T 2
                                            examples=["330106"])]
 ProvinceCode = Annotated[str, msgspec.Meta(pattern=PROVINCE, description="GB/T 2260 province code",
                                            examples=["330000"])]
+CaseNumber = Annotated[str, msgspec.Meta(pattern=CASE_NUMBER, description="national case number",
+                                         examples=["330106-20261201-000042"])]
 TypeCode = Annotated[str, msgspec.Meta(pattern=TYPE_CODE, examples=["residence_permit"])]

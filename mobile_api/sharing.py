@@ -121,10 +121,11 @@ class StaffDataRequestController(Controller):
 
     @post("/", operation_id="requestCitizenData", summary="Ask for a citizen's record",
           description="Names the citizen (resident ID, in the body), the provider, the purpose and exactly one basis: "
-                      "a legal reference or the citizen's consent. Fields a purpose does not release answer 422 "
-                      "`purpose-not-served`; a consent that does not cover the request 403 `consent-not-covering`. The "
-                      "provider's answer waits as a preview for the citizen. Send an `Idempotency-Key` for safe "
-                      "retries.", guards=[staff_guard(*REQUESTERS)])
+                      "a legal reference or the citizen's consent, and optionally the case it is for by its national "
+                      "number. Fields a purpose does not release answer 422 `purpose-not-served`; a consent that does not "
+                      "cover the request 403 `consent-not-covering`; a case that is missing or outside your divisions 422 "
+                      "at `#/case_number`, alike. The provider's answer waits as a preview for the citizen. Send an "
+                      "`Idempotency-Key` for safe retries.", guards=[staff_guard(*REQUESTERS)])
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[AgencyRequest],
                      services: NamedDependency[Services], actor: NamedDependency[Actor],
                      idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RequestView]:

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from backend.certificates.qr_format import key_id
 from backend.certificates.trust_lists import TrustedKey, TrustList, b64url, from_b64url
 from backend.certificates.verifier import CLOCK_SKEW_SECONDS
+from backend.identifiers import DIVISION, EXCHANGE_CASE, KEY_ID, ROLE, SHA256_HEX, UTC_SECOND
 from backend.identity.divisions import province_of
 
 RECORD_TYPE = "tongban-case-exchange"
@@ -35,13 +36,14 @@ GENESIS = "0" * 64  # the `prev` of a case's first entry
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 # Every text in a record is ASCII without `"` or `\`, so its JSON needs no escaping and the canonical
-# bytes below are the same as RFC 8785 (JCS) gives.
-CaseNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z][0-9A-Za-z-]{5,47}$")]
-DivisionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
-Digest = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
-Role = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]{1,31}$")]
-Timestamp = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
-Kid = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{11}$")]
+# bytes below are the same as RFC 8785 (JCS) gives. The patterns (backend/identifiers.py) take ASCII
+# digits only and no final newline: a look-alike would need escaping and could name another case.
+CaseNumber = Annotated[str, msgspec.Meta(pattern=EXCHANGE_CASE)]
+DivisionCode = Annotated[str, msgspec.Meta(pattern=DIVISION)]
+Digest = Annotated[str, msgspec.Meta(pattern=SHA256_HEX)]
+Role = Annotated[str, msgspec.Meta(pattern=ROLE)]
+Timestamp = Annotated[str, msgspec.Meta(pattern=UTC_SECOND)]
+Kid = Annotated[str, msgspec.Meta(pattern=KEY_ID)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 

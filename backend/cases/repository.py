@@ -103,6 +103,11 @@ async def case(conn: asyncpg.Connection, case_id: uuid.UUID, *, for_update: bool
     return await conn.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1 {lock}", case_id)
 
 
+async def case_id_by_number(conn: asyncpg.Connection, number: str) -> uuid.UUID | None:
+    """The id of the case with this national number."""
+    return await conn.fetchval("SELECT id FROM cases WHERE number = $1", number)
+
+
 async def move(conn: asyncpg.Connection, case_id: uuid.UUID, action: str, from_state: str, to_state: str,
                changes: dict[str, Any], event: tuple[str | None, str, str, dict[str, Any]]) -> asyncpg.Record:
     """Set the case's state (and the other columns a transition changes), bump its version and add the

@@ -3,12 +3,12 @@ times and divisions, never staff; the form is shown masked."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from backend.cases.exchange_records import form_digest  # noqa: F401  # the case's digest is the record's: one definition
 from backend.cases.repository import CaseDetails
 from backend.catalogue.places import Places
 from backend.catalogue.schemas import mode_views
@@ -40,11 +40,6 @@ def seal_form(cipher: PiiCipher, form: dict[str, Any]) -> bytes:
 
 def unseal_form(cipher: PiiCipher, blob: bytes) -> dict[str, Any]:
     return msgspec.json.decode(cipher.decrypt(blob, purpose=_FORM_PURPOSE))
-
-
-def form_digest(form: dict[str, Any]) -> bytes:
-    """SHA-256 of the form's canonical JSON (keys sorted): what exchange records carry."""
-    return hashlib.sha256(msgspec.json.encode(form, order="sorted")).digest()
 
 
 def deadline(case: asyncpg.Record) -> Deadline:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from backend.actors import Actor, who
 from backend.audit.service import AuditLog
 from backend.cases.workflow import Workflow
@@ -18,6 +16,7 @@ from backend.db import Database
 from backend.errors import AlreadyRated, Forbidden, InvalidTransition, NotFound, RatingNotOpen
 from backend.identity import divisions
 from backend.monitoring import metrics
+from backend.ratings import repository
 from backend.ratings.schemas import FollowUpClosure, FollowUpPage, FollowUpState, FollowUpView, RatingCreate, RatingView
 
 # States in which the case's result is out (or the case ended without one the applicant asked for).
@@ -25,11 +24,6 @@ RATEABLE_STATES = frozenset({"delivered", "rejected", "refused", "closed"})
 POOR = 2  # a score at or below opens a follow-up
 FOLLOW_UP_ROLES = frozenset({"supervisor"})
 NO_FOLLOW_UP = "no such follow-up in your divisions"
-
-_FOLLOW_UP = """
-    SELECT f.id, f.case_id, c.number AS case_number, c.item_code, c.item_name, c.handling_division, r.score,
-           r.comment, r.rated_at, f.state, f.note, f.opened_at, f.closed_at
-      FROM rating_follow_ups f JOIN case_ratings r USING (case_id) JOIN cases c ON c.id = f.case_id"""
 
 
 class RatingService:
@@ -44,16 +38,13 @@ class RatingService:
             if case["state"] not in RATEABLE_STATES:
                 raise RatingNotOpen(f"the case is {case['state']}; it can be rated once its result is out",
                                     state=case["state"])
-            row = await conn.fetchrow(
-                """INSERT INTO case_ratings (case_id, citizen_id, score, comment, handling_division)
-                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO NOTHING RETURNING rated_at""",
-                case_id, case["citizen_id"], form.score, form.comment, case["handling_division"])
+            row = await repository.insert_rating(conn, case_id, case["citizen_id"], form.score, form.comment,
+                                                 case["handling_division"])
             if row is None:
                 raise AlreadyRated("you have rated this case already")
             follow_up = None
             if form.score <= POOR:
-                await conn.execute("INSERT INTO rating_follow_ups (case_id, division_code) VALUES ($1, $2)",
-                                   case_id, case["handling_division"])
+                await repository.open_follow_up(conn, case_id, case["handling_division"])
                 follow_up = "open"
             await self.audit.record(conn, actor, "case.rated", "case", str(case_id),
                                     division=case["handling_division"],
@@ -64,10 +55,7 @@ class RatingService:
     async def my_rating(self, case_id: uuid.UUID, actor: Actor) -> RatingView:
         async with self.db.transaction() as conn:
             await self.workflow.citizen_case(conn, case_id, actor)
-            row = await conn.fetchrow(
-                """SELECT r.case_id, r.score, r.comment, r.rated_at, f.state AS follow_up
-                     FROM case_ratings r LEFT JOIN rating_follow_ups f USING (case_id) WHERE r.case_id = $1""",
-                case_id)
+            row = await repository.rating(conn, case_id)
         if row is None:
             raise NotFound("the case is not rated")
         return RatingView(**dict(row))
@@ -76,14 +64,9 @@ class RatingService:
                          offset: int = 0) -> FollowUpPage:
         """Follow-ups of poor ratings in the supervisor's divisions, oldest open first. Audited (the
         comments are the applicants' own words)."""
-        prefix = divisions.scope_prefix(_supervisor_scope(actor)) + "%"
+        prefix = divisions.scope_prefix(_supervisor_scope(actor))
         async with self.db.transaction() as conn:
-            rows = await conn.fetch(
-                f"""{_FOLLOW_UP} WHERE f.division_code LIKE $1 AND ($2::text IS NULL OR f.state = $2)
-                    ORDER BY f.state = 'closed', f.opened_at LIMIT $3 OFFSET $4""", prefix, state, limit, offset)
-            total = await conn.fetchval(
-                "SELECT count(*) FROM rating_follow_ups WHERE division_code LIKE $1 AND ($2::text IS NULL OR state = $2)",
-                prefix, state)
+            rows, total = await repository.follow_ups(conn, prefix, state, limit, offset)
             await self.audit.record(conn, actor, "rating_follow_up.listed", "rating_follow_up", None,
                                     division=actor.division, detail={"state": state, "shown": len(rows)})
         return FollowUpPage([FollowUpView(**dict(r)) for r in rows], total)
@@ -92,7 +75,7 @@ class RatingService:
         """Close a follow-up with a note of what was done (once)."""
         scope = _supervisor_scope(actor)
         async with self.db.transaction() as conn:
-            row = await _follow_up(conn, follow_up_id, for_update=True)
+            row = await repository.follow_up(conn, follow_up_id, for_update=True)
             if row is None or not divisions.within(scope, row["division_code"]):
                 if row is not None:
                     await self.audit.record_refusal(self.db, actor, "rating_follow_up.access_refused",
@@ -100,12 +83,9 @@ class RatingService:
                 raise NotFound(NO_FOLLOW_UP)
             if row["state"] != "open":
                 raise InvalidTransition("the follow-up is closed already", state=row["state"])
-            await conn.execute(
-                """UPDATE rating_follow_ups SET state = 'closed', note = $2, closed_by = $3, closed_at = now()
-                    WHERE id = $1""", follow_up_id, form.note, who(actor))
+            closed = await repository.close_follow_up(conn, follow_up_id, form.note, who(actor))
             await self.audit.record(conn, actor, "rating_follow_up.closed", "rating_follow_up", str(follow_up_id),
                                     division=row["division_code"], detail={"case_id": str(row["case_id"])})
-            closed = await conn.fetchrow(f"{_FOLLOW_UP} WHERE f.id = $1", follow_up_id)
         return FollowUpView(**dict(closed))
 
 
@@ -113,9 +93,3 @@ def _supervisor_scope(actor: Actor) -> str:
     if actor.kind != "staff" or actor.role not in FOLLOW_UP_ROLES:
         raise Forbidden("only supervisors follow up ratings")
     return actor.division or ""
-
-
-async def _follow_up(conn: asyncpg.Connection, follow_up_id: uuid.UUID, *, for_update: bool) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT id, case_id, division_code, state FROM rating_follow_ups WHERE id = $1"
-        + (" FOR UPDATE" if for_update else ""), follow_up_id)

@@ -2,7 +2,8 @@
 their own rows for the demo people, and 陈静's log showing each kind of request — her own query, a
 四川 handling window's request on her consent that she accepted, and a 杭州 handling window's request on
 a legal basis whose evidence preview awaits her decision (sign in as 陈静 to accept or refuse it;
-unanswered, it expires after `TONGBAN_PREVIEW_SECONDS`). Loading twice changes nothing."""
+unanswered, it expires after `TONGBAN_PREVIEW_SECONDS`). Once the demo cases exist, a request made for
+one of them (`load_demo_case_request`). Loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from backend.actors import Actor
+from backend.cases import repository as case_repository
 from backend.container import Services
 from backend.eligibility.schemas import ProviderCreate
 from backend.errors import Conflict
@@ -93,13 +95,34 @@ async def load_demo_requests(services: Services, progress: Callable[[str], None]
         requester_division="510000", purposes=["case-handling"], providers=["demo.social-insurance"], valid_days=90))
     accepted = await gateway.request(await _staff(services, "sc.handling"), AgencyRequest(
         resident_id=DEMO_REQUESTS_ABOUT, provider="demo.social-insurance", purpose="case-handling",
-        consent_id=consent.id, case_reference="SC-2026-000042"))
+        consent_id=consent.id))
     await previews.decide(chen, accepted.id, "accept")
     await gateway.request(await _staff(services, "hz.handling"), AgencyRequest(
         resident_id=DEMO_REQUESTS_ABOUT, provider="demo.housing-fund", purpose="housing-fund-business",
-        fields=["balance", "account_status"], legal_reference="《住房公积金管理条例》第二十四条",
-        case_reference="HZ-2026-000123"))
+        fields=["balance", "account_status"], legal_reference="《住房公积金管理条例》第二十四条"))
     progress("data requests about 陈静: her own query, a shared one on her consent, one awaiting her preview")
+
+
+CASE_REQUEST_ABOUT = "510107195203150010"  # 王建国
+
+
+async def load_demo_case_request(services: Services, progress: Callable[[str], None] = print) -> None:
+    """四川's handling window asks the social-insurance provider for 王建国's contributions for his pension
+    transfer case that waits for a 补正 answer, on a legal basis, instead of asking him for paper; the
+    preview waits for him. Skipped without that case, or when a request names a case of his already."""
+    async with services.db.connection() as conn:
+        citizen = await identity_repository.citizen_by(
+            conn, "resident_id_hash", services.cipher.lookup_hash(CASE_REQUEST_ABOUT, purpose="resident_id"))
+        if citizen is None:
+            return
+        case = next((c for c in await case_repository.citizen_cases(conn, citizen["id"], 100, 0)
+                     if c["state"] == "supplement_requested"), None)
+        if case is None or any(r["case_id"] for r in await repository.requests_of(conn, citizen["id"], 100, 0)):
+            return
+    await services.sharing.gateway.request(await _staff(services, "sc.handling"), AgencyRequest(
+        resident_id=CASE_REQUEST_ABOUT, provider="demo.social-insurance", purpose="case-handling",
+        legal_reference="《中华人民共和国社会保险法》第十九条", case_number=case["number"]))
+    progress(f"data request for case {case['number']}: 王建国's contributions, awaiting his preview")
 
 
 async def load_demo_sharing(services: Services, progress: Callable[[str], None] = print) -> None:

@@ -4,7 +4,8 @@ registered providers through their adapters, for a named purpose on a stated bas
 - A citizen queries their own records (`query_mine`, purpose `self-query`): answered at once.
 - An agency asks for a citizen's record (`request`) on a legal basis or the citizen's consent: the
   provider's answer is held (encrypted) as an evidence preview the citizen accepts or refuses
-  (`backend/sharing/previews.py`); until then the agency sees nothing.
+  (`backend/sharing/previews.py`); until then the agency sees nothing. A request made for a case names
+  it by number; the case must be one the officer may see (the cases workflow's scope rule).
 
 Every request, answered or failed, is a row of the citizen's log and an audit entry. A provider
 that fails or is slow (past the smaller of its own timeout and `provider_timeout_seconds`) is a
@@ -22,6 +23,9 @@ import asyncpg
 
 from backend.actors import Actor
 from backend.audit.service import AuditLog
+from backend.cases import repository as case_repository
+from backend.cases.workflow import NOT_FOUND as NO_SUCH_CASE
+from backend.cases.workflow import Workflow
 from backend.db import Database
 from backend.eligibility import repository as registry
 from backend.errors import (
@@ -63,8 +67,9 @@ _FAILURES = {ProviderUnavailable: "provider-unavailable", ProviderTimedOut: "pro
 
 class Gateway:
     def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, notifications: NotificationService,
-                 pool: ProviderPool, *, timeout_seconds: float, preview_seconds: int) -> None:
+                 pool: ProviderPool, cases: Workflow, *, timeout_seconds: float, preview_seconds: int) -> None:
         self.db, self.audit, self.cipher, self.notifications = db, audit, cipher, notifications
+        self.cases = cases
         self.pool, self.timeout_seconds, self.preview_seconds = pool, timeout_seconds, preview_seconds
         self.adapters: dict[str, Adapter] = {d.id: ADAPTERS[d.adapter](d, pool) for d in DECLARATIONS.values()}
 
@@ -153,6 +158,7 @@ class Gateway:
         except InvalidResidentId as exc:
             raise ValidationFailed.field("resident_id", str(exc)) from None
         async with self.db.connection() as conn:
+            case = await self._case(conn, form.case_number, actor) if form.case_number is not None else None
             citizen = await identity_repository.citizen_by(
                 conn, "resident_id_hash", self.cipher.lookup_hash(number, purpose="resident_id"))
             if citizen is None:
@@ -166,7 +172,7 @@ class Gateway:
                   "basis": basis, "legal_reference": form.legal_reference and form.legal_reference.strip(),
                   "consent_id": form.consent_id, "requester_kind": "staff", "requester_id": actor.id,
                   "requester_division": actor.division, "requester_role": actor.role,
-                  "case_reference": form.case_reference and form.case_reference.strip()}
+                  "case_id": case["id"] if case else None}
         record = await self._ask(actor, provider, person, values)
         request_id = uuid.uuid4()
         async with self.db.transaction() as conn:
@@ -192,8 +198,20 @@ class Gateway:
                                     division=citizen["home_division"],
                                     detail={"request_id": str(request_id), "provider": provider.id,
                                             "purpose": form.purpose, "basis": basis, "fields": chosen,
-                                            "case_reference": values["case_reference"]})
+                                            "case_number": form.case_number,
+                                            "case_id": str(case["id"]) if case else None})
         return view
+
+    async def _case(self, conn: asyncpg.Connection, number: str, actor: Actor) -> asyncpg.Record:
+        """The case a request is made for, if the officer may see it (`Workflow.staff_case`): a missing
+        case and one outside their divisions get the same answer, and the latter refusal is audited."""
+        case_id = await case_repository.case_id_by_number(conn, number)
+        try:
+            if case_id is None:
+                raise NotFound(NO_SUCH_CASE)
+            return await self.cases.staff_case(conn, case_id, actor, refusal="case.data_request_refused")
+        except NotFound:
+            raise ValidationFailed.field("case_number", NO_SUCH_CASE) from None
 
     async def _check_consent(self, conn: asyncpg.Connection, form: AgencyRequest, citizen_id: uuid.UUID,
                              actor: Actor) -> None:

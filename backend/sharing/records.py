@@ -84,8 +84,8 @@ def request_view(row: asyncpg.Record) -> RequestView:
         purpose_name=PURPOSES.get(row["purpose"], (row["purpose"],))[0], basis=row["basis"],
         requester=requester_view(row), state=row["state"], disclosed=list(row["disclosed"]),
         created_at=row["created_at"], legal_reference=row["legal_reference"], consent_id=row["consent_id"],
-        case_reference=row["case_reference"], failure=row["failure"], preview_expires_at=row["preview_expires_at"],
-        decided_at=row["decided_at"])
+        case_number=row["case_number"], case_reference=row["case_reference"], failure=row["failure"],
+        preview_expires_at=row["preview_expires_at"], decided_at=row["decided_at"])
 
 
 def basis_text(basis: str, legal_reference: str | None, consent_id: uuid.UUID | None) -> str:

@@ -8,9 +8,12 @@ from collections.abc import Sequence
 
 import asyncpg
 
+# The case a request was made for is named by its number (a scalar subquery, so that INSERT and UPDATE
+# … RETURNING answer it too).
 REQUEST_COLUMNS = """id, citizen_id, provider_id, fields, purpose, basis, legal_reference, consent_id, requester_kind,
-                     requester_id, requester_division, requester_role, case_reference, state, failure, evidence_enc,
-                     disclosed, created_at, preview_expires_at, decided_at, evidence_until"""
+                     requester_id, requester_division, requester_role, case_reference, case_id,
+                     (SELECT c.number FROM cases c WHERE c.id = data_requests.case_id) AS case_number, state, failure,
+                     evidence_enc, disclosed, created_at, preview_expires_at, decided_at, evidence_until"""
 
 
 async def person_and_provider(conn: asyncpg.Connection, citizen_id: uuid.UUID, provider_id: str) -> asyncpg.Record | None:

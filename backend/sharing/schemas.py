@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.identifiers import FIELD_NAME, DivisionCode
+from backend.identifiers import FIELD_NAME, CaseNumber, DivisionCode
 from backend.identity.schemas import ResidentIdInput
 
 ProviderId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$", examples=["demo.housing-fund"])]
@@ -67,7 +67,9 @@ class AgencyRequest(msgspec.Struct, forbid_unknown_fields=True):
     legal_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S",
                                                  examples=["《住房公积金管理条例》第二十四条"])] | None = None
     consent_id: uuid.UUID | None = None
-    case_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S")] | None = None
+    case_number: Annotated[CaseNumber, msgspec.Meta(
+        description="the case the request is for: a case in your divisions (its receiving or handling division, "
+                    "or a coordination task's, lies within yours)")] | None = None
 
 
 class Requester(msgspec.Struct):
@@ -94,7 +96,9 @@ class RequestView(msgspec.Struct):
     created_at: dt.datetime
     legal_reference: str | None = None
     consent_id: uuid.UUID | None = None
-    case_reference: str | None = None
+    case_number: Annotated[str | None, msgspec.Meta(description="the case the request was made for")] = None
+    case_reference: Annotated[str | None, msgspec.Meta(
+        description="requests made before cases were linked: the agency's own text, never checked")] = None
     failure: str | None = None
     preview_expires_at: dt.datetime | None = None
     decided_at: dt.datetime | None = None

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from backend.audit.service import AuditLog
+from backend.cases.workflow import Workflow
 from backend.config import Settings
 from backend.db import Database
 from backend.notifications.service import NotificationService
@@ -18,10 +19,10 @@ from backend.sharing.previews import Previews
 
 class DataSharing:
     def __init__(self, settings: Settings, db: Database, audit: AuditLog, cipher: PiiCipher,
-                 notifications: NotificationService) -> None:
+                 notifications: NotificationService, cases: Workflow) -> None:
         # The demo providers' tables live in the service's own database, behind a pool of their own.
         self.pool = ProviderPool(settings.database_url or "")
-        self.gateway = Gateway(db, audit, cipher, notifications, self.pool,
+        self.gateway = Gateway(db, audit, cipher, notifications, self.pool, cases,
                                timeout_seconds=settings.provider_timeout_seconds,
                                preview_seconds=settings.preview_seconds)
         self.previews = Previews(db, audit, cipher, shared_evidence_days=settings.shared_evidence_days)

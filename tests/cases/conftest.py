@@ -4,7 +4,6 @@ e-certificates (浙江) and for the results (四川) and the result mapping in p
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -85,13 +84,6 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(services=services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
         yield test_client
-
-
-async def warm_pool(services: Services, size: int = 6) -> None:
-    """Open `size` pool connections now: the pool starts with one, and requests gathered while it grows
-    would wait on new connections instead of racing."""
-    held = [await services.db.pool.acquire() for _ in range(size)]
-    await asyncio.gather(*(services.db.pool.release(c) for c in held))
 
 
 async def applicant(client: httpx.AsyncClient, services: Services, *types: str, name: str = "陈静") -> dict[str, Any]:

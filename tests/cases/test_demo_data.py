@@ -30,3 +30,8 @@ async def test_demo_cases_show_a_working_desk(client, services):
     exchanges = await services.cases.workflow.hand_over.verify(
         await services.db.pool.fetchval("SELECT number FROM cases WHERE state = 'delivered'"))
     assert exchanges.ok and exchanges.holder == "510107"
+    linked = await services.db.pool.fetch(
+        "SELECT d.id, c.number, c.state FROM data_requests d JOIN cases c ON c.id = d.case_id")
+    assert [r["state"] for r in linked] == ["supplement_requested"]
+    request = (await client.get(f"/staff/data-requests/{linked[0]['id']}", headers=bearer(token))).json()["request"]
+    assert (request["case_number"], request["state"]) == (linked[0]["number"], "awaiting-citizen")

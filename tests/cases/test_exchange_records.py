@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.cases import exchange_records as records
+from backend.cases import views
 from backend.certificates.qr_format import key_id
 from backend.certificates.trust_lists import TrustList, b64url, signing_key_jwk, trust_list_document
 
@@ -33,6 +34,14 @@ def worked_example() -> list[records.SignedEntry]:
         case_number="ZJ-20270104-000123", seq=2, prev=records.digest(handover.body), at=AT + dt.timedelta(hours=2),
         division="510107", role="handling_officer", outcome="accepted", kid=key_id(SICHUAN.public_key())), SICHUAN)
     return [handover, acceptance]
+
+
+def published_trust() -> TrustList:
+    """A trust list publishing the example's two province keys."""
+    return TrustList.of(trust_list_document([
+        signing_key_jwk(k.public_key(), purpose="case-exchange", issuer=p, issuer_name=p, division=p,
+                        status="active", valid_from=0, certificate_types=[])
+        for k, p in ((ZHEJIANG, "330000"), (SICHUAN, "510000"))], 0, 2_000_000_000))
 
 
 def _section() -> str:
@@ -61,10 +70,7 @@ def test_the_example_verifies_by_following_the_document_alone():
         assert body["prev"] == previous
         publics[body["kid"]].verify(entry.signature, entry.body)
         previous = hashlib.sha256(entry.body).hexdigest()
-    trust = TrustList.of(trust_list_document([
-        signing_key_jwk(k.public_key(), purpose="case-exchange", issuer=p, issuer_name=p, division=p,
-                        status="active", valid_from=0, certificate_types=[])
-        for k, p in ((ZHEJIANG, "330000"), (SICHUAN, "510000"))], 0, 2_000_000_000))
+    trust = published_trust()
     verdict = records.verify_chain("ZJ-20270104-000123", worked_example(), trust, at=AT)
     assert verdict.ok and verdict.holder == "510107", verdict
     # Whitespace or member order other than canonical is refused, even with a valid signature.
@@ -73,3 +79,29 @@ def test_the_example_verifies_by_following_the_document_alone():
     refused = records.verify_chain("ZJ-20270104-000123", [resigned], trust, at=AT)
     assert (refused.reason, refused.position) == ("malformed", 1) and "canonical" in refused.detail
     assert re.fullmatch(r"[A-Za-z0-9_-]{86}", base64.urlsafe_b64encode(resigned.signature).rstrip(b"=").decode())
+
+
+def test_a_signed_record_naming_a_look_alike_case_or_division_is_malformed():
+    """A case number with a final newline or a division with a non-ASCII digit is refused, even signed
+    with the right key and canonically encoded (its JSON then needs escapes the format never has)."""
+    handover = json.loads(worked_example()[0].body)
+    variants = {"case": "ZJ-20270104-000123\n", "from": "33010\u0666", "to": "５10107",
+                "at": "2027-01-04T01:30:0\u0660Z"}
+    for member, value in variants.items():
+        body = records.canonical({**handover, member: value})
+        signed = records.SignedEntry(body, ZHEJIANG.sign(body))
+        case = value if member == "case" else "ZJ-20270104-000123"
+
+        verdict = records.verify_chain(case, [signed], published_trust(), at=AT)
+
+        assert (verdict.ok, verdict.reason, verdict.position) == (False, "malformed", 1), (member, verdict)
+
+
+def test_a_case_stores_the_form_digest_its_exchange_records_document():
+    """The digest kept with the case (and signed into its hand-over) is the documented one, whatever
+    numbers the form holds: one who recomputes it from the form by the document gets the same bytes."""
+    form = {"area_square_metres": 1e16, "share": 1e-7, "name": "王建国", "nested": {"b": 1, "a": 2.5}}
+    documented = hashlib.sha256(json.dumps(form, sort_keys=True, separators=(",", ":"),
+                                           ensure_ascii=False).encode("utf-8")).digest()
+
+    assert views.form_digest(form) == records.form_digest(form) == documented

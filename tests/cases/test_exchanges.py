@@ -4,7 +4,6 @@ countersign by the wrong province are each refused with their own reason."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import os
@@ -12,6 +11,7 @@ import subprocess
 import sys
 import uuid
 
+import asyncpg
 import msgspec
 import pytest
 
@@ -25,9 +25,14 @@ from backend.cases.exchange_records import (
     sign,
     verify_chain,
 )
+from backend.cases import exchange_repository
 from backend.cases.exchanges import CaseExchanges
 from backend.certificates import repository as key_repository
-from backend.errors import Conflict, NoSigningKey
+from backend.errors import Conflict, NoSigningKey, ValidationFailed
+from backend.migrate import MIGRATIONS_DIR, apply_migrations
+from tests.cases.conftest import applicant, record_application
+from tests.concurrency import at_once
+from tests.conftest import database_copy
 from tests.factories import exchange_keys
 
 OFFICER = Actor(kind="staff", id=str(uuid.uuid4()), role="receiving_officer", division="330106")
@@ -53,9 +58,18 @@ async def hand_over(services, exchanges: CaseExchanges, case_id: uuid.UUID, numb
                                     role="handling_officer", outcome=outcome)
 
 
-async def a_case(services, exchanges: CaseExchanges) -> tuple[uuid.UUID, str]:
+async def new_case(client, services) -> tuple[uuid.UUID, str]:
+    """A case just applied for (online, so the workflow writes no exchange record of its own): the
+    records these tests write belong to it."""
+    person = await applicant(client, services, "id_card")
+    applied = await client.post("/me/cases", headers=person["headers"], json=record_application(person))
+    assert applied.status_code == 201, applied.text
+    return uuid.UUID(applied.json()["id"]), applied.json()["number"]
+
+
+async def a_case(client, services, exchanges: CaseExchanges) -> tuple[uuid.UUID, str]:
     """A case sent from 杭州西湖区 to 成都武侯区, accepted, and its result handed back."""
-    case_id, number = uuid.uuid4(), f"ZJ-{uuid.uuid4().hex[:12]}"
+    case_id, number = await new_case(client, services)
     await hand_over(services, exchanges, case_id, number, "330106", "510107")
     await hand_over(services, exchanges, case_id, number, "510107", "330106")
     return case_id, number
@@ -65,8 +79,8 @@ async def signed_entries(exchanges: CaseExchanges, number: str) -> list[SignedEn
     return [SignedEntry(e.body, e.signature) for e in await exchanges.chain(number)]
 
 
-async def test_a_chain_of_hand_overs_verifies_with_the_published_trust_list(services, exchanges):
-    case_id, number = await a_case(services, exchanges)
+async def test_a_chain_of_hand_overs_verifies_with_the_published_trust_list(client, services, exchanges):
+    case_id, number = await a_case(client, services, exchanges)
 
     verdict = await exchanges.verify(number)
 
@@ -77,7 +91,8 @@ async def test_a_chain_of_hand_overs_verifies_with_the_published_trust_list(serv
     assert OFFICER.id not in entries[0].body.decode()  # the role, never who
     assert [json.loads(e.body)["prev"] for e in entries[1:]] == [e.digest.hex() for e in entries[:-1]]
     audited = await services.db.pool.fetch(
-        "SELECT action, detail->>'digest' AS digest FROM audit_log WHERE record_id = $1 ORDER BY seq", str(case_id))
+        r"""SELECT action, detail->>'digest' AS digest FROM audit_log
+            WHERE record_id = $1 AND action LIKE 'case\_exchange.%' ORDER BY seq""", str(case_id))
     assert {(r["action"], r["digest"]) for r in audited} == {
         ("case_exchange.handed_over" if e.kind == "handover" else "case_exchange.countersigned", e.digest.hex())
         for e in entries}
@@ -87,8 +102,8 @@ async def test_a_chain_of_hand_overs_verifies_with_the_published_trust_list(serv
         ("330000", []), ("510000", [])]
 
 
-async def test_a_tampered_material_digest_breaks_the_signature(services, exchanges):
-    _case_id, number = await a_case(services, exchanges)
+async def test_a_tampered_material_digest_breaks_the_signature(client, services, exchanges):
+    _case_id, number = await a_case(client, services, exchanges)
     altered = MATERIALS[0].hex()[:-1] + ("0" if MATERIALS[0].hex()[-1] != "0" else "1")
     await services.db.pool.execute(
         "UPDATE case_exchanges SET body = convert_to(replace(convert_from(body, 'UTF8'), $2, $3), 'UTF8') "
@@ -100,8 +115,8 @@ async def test_a_tampered_material_digest_breaks_the_signature(services, exchang
     assert "altered" in verdict.detail
 
 
-async def test_a_reordered_or_missing_entry_is_refused(services, exchanges):
-    _case_id, number = await a_case(services, exchanges)
+async def test_a_reordered_or_missing_entry_is_refused(client, services, exchanges):
+    _case_id, number = await a_case(client, services, exchanges)
     entries = await signed_entries(exchanges, number)
     _token, trust = await exchanges.published_trust()
 
@@ -134,8 +149,8 @@ async def test_a_hand_over_signed_by_another_provinces_key_is_refused(services, 
     assert "510000" in verdict.detail and "330000" in verdict.detail
 
 
-async def test_a_countersign_by_the_wrong_province_is_refused(services, exchanges):
-    case_id, number = uuid.uuid4(), "ZJ-wrongsign01"
+async def test_a_countersign_by_the_wrong_province_is_refused(client, services, exchanges):
+    case_id, number = await new_case(client, services)
     async with services.db.transaction() as conn:
         await exchanges.record_handover(conn, OFFICER, case_id=case_id, case_number=number, from_division="330106",
                                         to_division="510107", role="receiving_officer", form_digest=FORM,
@@ -154,8 +169,8 @@ async def test_a_countersign_by_the_wrong_province_is_refused(services, exchange
     assert "510000 must countersign" in verdict.detail
 
 
-async def test_the_service_keeps_the_chain_in_order(services, exchanges):
-    case_id, number = uuid.uuid4(), "ZJ-ordered0001"
+async def test_the_service_keeps_the_chain_in_order(client, services, exchanges):
+    case_id, number = await new_case(client, services)
 
     async def handover(source: str, target: str) -> None:
         async with services.db.transaction() as conn:
@@ -168,10 +183,16 @@ async def test_the_service_keeps_the_chain_in_order(services, exchanges):
             await exchanges.countersign(conn, OFFICER, case_id=case_id, receiving_division=division,
                                         role="handling_officer", outcome="refused")
 
+    async def outcome(handing_over) -> str:
+        try:
+            await handing_over
+        except Conflict:
+            return "conflict"
+        return "written"
+
     # Two hand-overs at once: exactly one is written.
-    results = await asyncio.gather(handover("330106", "510107"), handover("330106", "510104"),
-                                   return_exceptions=True)
-    assert sorted(type(r).__name__ for r in results) == ["Conflict", "NoneType"]
+    results = await at_once(services, outcome(handover("330106", "510107")), outcome(handover("330106", "510104")))
+    assert sorted(results) == ["conflict", "written"]
     with pytest.raises(Conflict, match="awaits its countersign"):
         await handover("330106", "510104")
     target = json.loads((await exchanges.chain(number))[0].body)["to"]
@@ -196,8 +217,9 @@ def tongban(settings, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60)
 
 
-async def test_a_chain_is_exported_and_verified_offline_from_the_file(services, exchanges, settings, tmp_path):
-    _case_id, number = await a_case(services, exchanges)
+async def test_a_chain_is_exported_and_verified_offline_from_the_file(client, services, exchanges, settings,
+                                                                     tmp_path):
+    _case_id, number = await a_case(client, services, exchanges)
     anchors = tmp_path / "anchors.json"
     anchors.write_bytes(msgspec.json.encode(await services.certificates.lists.trust_anchors()))
 
@@ -221,11 +243,11 @@ async def test_a_chain_is_exported_and_verified_offline_from_the_file(services, 
     assert cut.returncode == 1 and "BROKEN at entry 2: out-of-order" in cut.stdout, cut.stdout + cut.stderr
 
 
-async def test_the_workflow_hook_signs_hand_over_and_countersigns_acceptance_or_refusal(services, exchanges):
+async def test_the_workflow_hook_signs_hand_over_and_countersigns_acceptance_or_refusal(client, services, exchanges):
     """`on_transition` as the cases workflow calls it (proxy and joint cases)."""
     officer = Actor(kind="staff", id=str(uuid.uuid4()), role="handling_officer", division="510107")
-    cases = [{"id": uuid.uuid4(), "number": f"330106-20270104-{n:06d}", "receiving_division": "330106",
-              "handling_division": "510107", "form_digest": FORM} for n in (1, 2)]
+    cases = [{"id": case_id, "number": number, "receiving_division": "330106", "handling_division": "510107",
+              "form_digest": FORM} for case_id, number in [await new_case(client, services) for _ in range(2)]]
     materials = [{"digest": MATERIALS[0]}, {"digest": None}]
     for case, answer in zip(cases, ("accept", "refuse"), strict=True):
         for action in ("hand_over", answer):
@@ -238,3 +260,63 @@ async def test_the_workflow_hook_signs_hand_over_and_countersigns_acceptance_or_
     assert (refused.ok, refused.entries, refused.holder) == (True, 2, "330106")
     countersign = json.loads((await exchanges.chain(cases[1]["number"]))[-1].body)
     assert (countersign["outcome"], countersign["role"]) == ("refused", "handling_officer")
+
+
+async def test_the_database_refuses_an_exchange_record_for_a_case_that_does_not_exist(client, services, exchanges):
+    case_id, number = await new_case(client, services)
+    async with services.db.connection() as conn:
+        key = await key_repository.active_key(conn, "case-exchange", None, "330000")
+    row = {"case_number": number, "seq": 1, "kind": "handover", "body": b"{}", "digest": b"\1" * 32,
+           "signature": b"\2" * 64, "signing_key_id": key["id"]}
+
+    async with services.db.transaction() as conn:
+        assert await exchange_repository.insert(conn, case_id=case_id, **row) is not None
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="case_exchanges_case"):
+        async with services.db.transaction() as conn:
+            await exchange_repository.insert(conn, case_id=uuid.uuid4(), **row)
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        async with services.db.transaction() as conn:
+            await exchanges.record_handover(conn, OFFICER, case_id=uuid.uuid4(), case_number=number,
+                                            from_division="330106", to_division="510107", role="receiving_officer",
+                                            form_digest=FORM, material_digests=MATERIALS)
+
+
+async def test_a_case_number_with_a_final_newline_or_a_look_alike_digit_is_not_signed(client, services, exchanges):
+    case_id, number = await new_case(client, services)
+
+    for look_alike in (f"{number}\n", number[:-1] + "\u0661"):
+        with pytest.raises(ValidationFailed, match="cannot be written into an exchange record"):
+            async with services.db.transaction() as conn:
+                await exchanges.record_handover(conn, OFFICER, case_id=case_id, case_number=look_alike,
+                                                from_division="330106", to_division="510107",
+                                                role="receiving_officer", form_digest=FORM, material_digests=MATERIALS)
+    assert await exchanges.chain(number) == []
+
+
+async def test_migration_025_stops_on_an_exchange_record_of_no_case_instead_of_rewriting_it(server_urls, tmp_path):
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if int(path.name[:3]) < 25:
+            (before / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    async with database_copy(server_urls[0], "template0", f"tongban_m025_{os.getpid()}_{os.urandom(3).hex()}") as url:
+        await apply_migrations(url, directory=before)
+        conn = await asyncpg.connect(url)
+        try:
+            # An orphan as a damaged database might hold it: foreign keys bypassed to write it at all.
+            await conn.execute("SET session_replication_role = replica")
+            await conn.execute(
+                """INSERT INTO case_exchanges (case_id, case_number, seq, kind, body, digest, signature, signing_key_id)
+                   VALUES (gen_random_uuid(), '330106-20270104-000001', 1, 'handover', '{}', $1, $2,
+                           gen_random_uuid())""", b"\1" * 32, b"\2" * 64)
+        finally:
+            await conn.close()
+
+        with pytest.raises(asyncpg.RaiseError, match="1 row\\(s\\) name no case"):
+            await apply_migrations(url)
+        conn = await asyncpg.connect(url)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM case_exchanges") == 1
+            assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == 24
+        finally:
+            await conn.close()

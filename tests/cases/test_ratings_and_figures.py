@@ -9,6 +9,7 @@ import uuid
 
 from backend.china_time import today
 from tests.cases.conftest import act, applicant, record_application
+from tests.concurrency import at_once
 from tests.factories import bearer, staff_token
 
 
@@ -135,3 +136,26 @@ async def test_supervisors_read_their_divisions_figures_and_metrics_stay_unscope
     assert any(line.startswith('tongban_case_ratings_total{score="4"}') for line in case_lines)
     assert any(line.startswith("tongban_cases_applied_total") for line in case_lines)
     assert not [line for line in case_lines if "division" in line or "510104" in line or "330106" in line]
+
+
+async def test_two_ratings_of_one_case_at_once_one_is_kept_and_the_other_is_told_it_was_rated(client, services):
+    person = await applicant(client, services, "id_card")
+    handling = await staff_token(client, services, "handling_officer", "510000")
+    case_id = await rejected_case(client, services, person, handling)
+
+    answers = await at_once(services, *(client.post(f"/me/cases/{case_id}/rating", headers=person["headers"],
+                                                    json={"score": score, "comment": f"打 {score} 分"})
+                                        for score in (1, 2)))
+
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    kept, refused = sorted(answers, key=lambda a: a.status_code)
+    assert refused.json()["type"] == "/problems/already-rated"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    mine = (await client.get(f"/me/cases/{case_id}/rating", headers=person["headers"])).json()
+    assert (mine["score"], mine["follow_up"]) == (kept.json()["score"], "open")
+    counts = await services.db.pool.fetchrow(
+        """SELECT (SELECT count(*) FROM case_ratings WHERE case_id = $1) AS ratings,
+                  (SELECT count(*) FROM rating_follow_ups WHERE case_id = $1) AS follow_ups,
+                  (SELECT count(*) FROM audit_log WHERE record_id = $2 AND action = 'case.rated') AS audited""",
+        uuid.UUID(case_id), case_id)
+    assert dict(counts) == {"ratings": 1, "follow_ups": 1, "audited": 1}

@@ -3,11 +3,11 @@ row of the state table; illegal moves are 409; scope hides cases without reveali
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
-from tests.cases.conftest import HOUSEHOLD_FIELDS, act, applicant, household_application, record_application, warm_pool
+from tests.cases.conftest import HOUSEHOLD_FIELDS, act, applicant, household_application, record_application
+from tests.concurrency import at_once
 from tests.factories import bearer, staff_token
 
 
@@ -155,9 +155,8 @@ async def test_two_officers_accepting_at_once_one_wins_and_the_other_gets_409(cl
     person = await applicant(client, services, "id_card")
     case = (await client.post("/me/cases", headers=person["headers"], json=record_application(person))).json()
     first, second = [await staff_token(client, services, "handling_officer", "510000") for _ in range(2)]
-    await warm_pool(services)
 
-    answers = await asyncio.gather(act(client, first, case["id"], "accept"), act(client, second, case["id"], "accept"))
+    answers = await at_once(services, act(client, first, case["id"], "accept"), act(client, second, case["id"], "accept"))
 
     assert sorted(a.status_code for a in answers) == [200, 409]
     events = await services.db.pool.fetchval(
@@ -193,3 +192,20 @@ async def test_bad_applications_and_withdrawal(client, services):
     table = (await client.get("/case-states")).json()
     assert {"from_state": "supplement_requested", "action": "supplement", "to_state": "supplemented",
             "roles": ["citizen"], "modes": ["online", "proxy", "joint"]} in table
+
+
+async def test_retries_of_one_application_at_once_make_one_case_and_all_answer_it(client, services):
+    person = await applicant(client, services, "id_card")
+    key = {**person["headers"], "Idempotency-Key": f"apply-{uuid.uuid4()}"}
+    application = record_application(person)
+
+    answers = await at_once(services, *(client.post("/me/cases", headers=key, json=application) for _ in range(4)))
+
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1 and len({a.json()["number"] for a in answers}) == 1
+    assert sorted(a.headers.get("Idempotent-Replayed", "false") for a in answers) == ["false"] + ["true"] * 3
+    cases = await services.db.pool.fetch("SELECT id FROM cases WHERE citizen_id = $1", uuid.UUID(person["id"]))
+    assert [str(c["id"]) for c in cases] == [answers[0].json()["id"]]
+    applied = await services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'case.applied' AND record_id = $1", answers[0].json()["id"])
+    assert applied == 1

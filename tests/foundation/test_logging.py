@@ -34,7 +34,7 @@ def test_requests_naming_ids_and_phones_leave_none_in_the_server_output(server):
 
     assert output.count('"tongban.access"') >= 8
     assert not personal_data_in(output), personal_data_in(output)
-    assert f'"path": "/catalogue/divisions/1101**********002X"' in output
+    assert '"path": "/catalogue/divisions/1101**********002X"' in output
     assert '"request_id": "138****5678"' in output
 
 

@@ -33,8 +33,7 @@ async def person_with_records(client, services, division: str = "330106", name: 
 
 async def agency_request(client, token: str, person: dict, **body: Any):
     payload = {"resident_id": person["resident_id"], "provider": "demo.housing-fund",
-               "purpose": "housing-fund-business", "legal_reference": "《住房公积金管理条例》第二十四条",
-               "case_reference": "HZ-2026-000123"} | body
+               "purpose": "housing-fund-business", "legal_reference": "《住房公积金管理条例》第二十四条"} | body
     return await client.post("/staff/data-requests", headers=bearer(token), json={
         k: v for k, v in payload.items() if v is not None})
 

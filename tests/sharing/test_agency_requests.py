@@ -42,8 +42,8 @@ async def test_the_agency_gets_the_evidence_only_after_the_citizen_accepts_its_p
     assert other_agency.status_code == 404
     assert again.status_code == 409
     log = (await client.get("/me/data-requests", headers=bearer(token))).json()
-    assert [(e["state"], e["case_reference"], e["disclosed"]) for e in log] == [
-        ("shared", "HZ-2026-000123", ["balance", "account_status"])]
+    assert [(e["state"], e["case_number"], e["disclosed"]) for e in log] == [
+        ("shared", None, ["balance", "account_status"])]
     actions = [r["action"] for r in await services.db.pool.fetch(
         r"SELECT action FROM audit_log WHERE action LIKE 'data\_request.%' ORDER BY at")]
     assert actions == ["data_request.created", "data_request.read", "data_request.previewed", "data_request.shared",
