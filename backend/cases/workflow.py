@@ -18,12 +18,13 @@ from backend.actors import Actor, who
 from backend.audit.service import AuditLog
 from backend.cases import repository
 from backend.db import Database
-from backend.errors import Forbidden, InvalidTransition, NotFound, OutsideDivision
+from backend.errors import Forbidden, InvalidTransition, OutsideDivision
 from backend.events.service import EventService
 from backend.identity import divisions
 from backend.monitoring import metrics
 from backend.notifications.schemas import Subject, Text
 from backend.notifications.service import NotificationService
+from backend.security.reach import reachable
 
 # The division a staff role acts for on a case: the receiving place's officers receive and hand over,
 # the handling place's officers accept, review and decide.
@@ -123,28 +124,22 @@ class Workflow:
     async def staff_case(self, conn: asyncpg.Connection, case_id: uuid.UUID, actor: Actor, *,
                          for_update: bool = False, refusal: str = "case.access_refused") -> asyncpg.Record:
         """The case, for staff in scope; `NotFound` alike for a missing case and one outside the caller's
-        divisions (that refusal audited)."""
+        divisions, both refusals audited."""
         scope = staff_scope(actor)
         row = await repository.case(conn, case_id, for_update=for_update)
-        if row is None:
-            raise NotFound(NOT_FOUND)
         # Only a 多地联办 case has coordination tasks, and they matter only when the case's own places are not in scope.
         tasks = ([t["division_code"] for t in await repository.tasks(conn, case_id)]
-                 if row["mode"] == "joint" and not in_scope(scope, row, []) else [])
-        if not in_scope(scope, row, tasks):
-            await self.audit.record_refusal(self.db, actor, refusal, "case", str(case_id), division=actor.division)
-            raise NotFound(NOT_FOUND)
-        return row
+                 if row is not None and row["mode"] == "joint" and not in_scope(scope, row, []) else [])
+        return await reachable(self.audit, self.db, actor, row, row is not None and in_scope(scope, row, tasks),
+                               refused=refusal, record_type="case", record_id=str(case_id), missing=NOT_FOUND)
 
     async def citizen_case(self, conn: asyncpg.Connection, case_id: uuid.UUID, actor: Actor, *,
                            for_update: bool = False, refusal: str = "case.access_refused") -> asyncpg.Record:
-        """The applicant's own case; someone else's looks like a missing one (and the attempt is audited)."""
+        """The applicant's own case; someone else's looks like a missing one (both refusals audited)."""
         row = await repository.case(conn, case_id, for_update=for_update)
-        if row is None or str(row["citizen_id"]) != actor.id:
-            if row is not None:
-                await self.audit.record_refusal(self.db, actor, refusal, "case", str(case_id))
-            raise NotFound("no such case among yours")
-        return row
+        return await reachable(self.audit, self.db, actor, row, row is not None and str(row["citizen_id"]) == actor.id,
+                               refused=refusal, record_type="case", record_id=str(case_id),
+                               missing="no such case among yours")
 
     async def allowed_actions(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor) -> list[str]:
         """The actions the caller may take on the case now (as the state table and their side say)."""

@@ -149,6 +149,11 @@ async def test_staff_outside_the_case_and_other_citizens_get_the_answer_of_a_mis
         "SELECT action FROM audit_log WHERE record_id = $1 AND action LIKE 'case.%refused'", case["id"])
     assert sorted(r["action"] for r in refusals) == [
         "case.access_refused", "case.access_refused", "case.action_refused", "case.message_refused"]
+    # A lookup of a case that does not exist is audited too, told apart only in the auditors' detail.
+    misses = await services.db.pool.fetch(
+        "SELECT action, actor_id, detail->>'reason' AS reason FROM audit_log WHERE record_id = $1 ORDER BY seq", missing)
+    assert sorted((r["action"], r["reason"]) for r in misses) == [
+        ("case.access_refused", "missing"), ("case.access_refused", "missing"), ("case.action_refused", "missing")]
 
 
 async def test_two_officers_accepting_at_once_one_wins_and_the_other_gets_409(client, services):
