@@ -77,15 +77,15 @@ class RatingService:
         """Follow-ups of poor ratings in the supervisor's divisions, oldest open first. Audited (the
         comments are the applicants' own words)."""
         prefix = divisions.scope_prefix(_supervisor_scope(actor)) + "%"
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await conn.fetch(
                 f"""{_FOLLOW_UP} WHERE f.division_code LIKE $1 AND ($2::text IS NULL OR f.state = $2)
                     ORDER BY f.state = 'closed', f.opened_at LIMIT $3 OFFSET $4""", prefix, state, limit, offset)
             total = await conn.fetchval(
                 "SELECT count(*) FROM rating_follow_ups WHERE division_code LIKE $1 AND ($2::text IS NULL OR state = $2)",
                 prefix, state)
-            await self.audit.record(conn, actor, "rating_follow_up.listed", "rating_follow_up", None,
-                                    division=actor.division, detail={"state": state, "shown": len(rows)})
+        await self.audit.record_read(actor, "rating_follow_up.listed", "rating_follow_up", None,
+                                     division=actor.division, detail={"state": state, "shown": len(rows)})
         return FollowUpPage([FollowUpView(**dict(r)) for r in rows], total)
 
     async def close(self, follow_up_id: uuid.UUID, form: FollowUpClosure, actor: Actor) -> FollowUpView:
