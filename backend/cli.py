@@ -113,15 +113,20 @@ def cmd_staff_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from backend.audit.checkpoints import CheckpointRefused
+    from backend.audit.checkpoints import CheckpointRefused, keys_from_jwks
 
+    if args.checkpoint_keys and not args.checkpoint:
+        print("--checkpoint-keys needs --checkpoint FILE", file=sys.stderr)
+        return 2
     settings, _embedded = _resolve(args)
 
     async def work(services: Services) -> int:
         checkpoint = None
         if args.checkpoint:
             try:
-                checkpoint = services.audit.open_checkpoint(Path(args.checkpoint).read_text(encoding="ascii"))
+                # With --checkpoint-keys, only the keys the auditor kept vouch: not the service's configuration.
+                keys = keys_from_jwks(Path(args.checkpoint_keys).read_bytes()) if args.checkpoint_keys else None
+                checkpoint = services.audit.open_checkpoint(Path(args.checkpoint).read_text(encoding="ascii"), keys)
             except (OSError, UnicodeDecodeError, CheckpointRefused) as exc:
                 print(f"checkpoint {args.checkpoint} refused: {exc}", file=sys.stderr)
                 return 2
@@ -681,6 +686,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check the hash chain (exit 1 if broken)")
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="a signed checkpoint kept elsewhere: also report a rollback to before it")
+    verify.add_argument("--checkpoint-keys", metavar="FILE",
+                        help="with --checkpoint: the checkpoint keys' JWK Set kept with it (as served at "
+                             "/.well-known/tongban/audit-checkpoint-keys), instead of the service's configured keys")
     verify.set_defaults(run=cmd_audit_verify)
     audit_sub.add_parser("checkpoint", help="sign every chain's head now and print the checkpoint").set_defaults(
         run=cmd_audit_checkpoint)

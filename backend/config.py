@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     signing_key_kek: str = DEV_SECRETS["signing_key_kek"]
     # The Ed25519 private key (32-byte seed) that signs audit checkpoints (docs/security.md, "Audit chain").
     audit_checkpoint_key: str = DEV_SECRETS["audit_checkpoint_key"]
+    # Public keys that signed earlier checkpoints (rotated out): the JWK `x` of each, comma-separated.
+    audit_checkpoint_retired_keys: str = ""
     access_token_seconds: int = 900
     refresh_token_seconds: int = 30 * 24 * 3600
     otp_seconds: int = 300
@@ -130,10 +132,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError(f"TONGBAN_{name.upper()} must be 32 bytes, base64-encoded")
         return raw
 
+    def retired_checkpoint_keys(self) -> list[bytes]:
+        """The raw 32-byte public keys of TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS (base64url, as a JWK's `x`)."""
+        keys = []
+        for text in filter(None, (part.strip() for part in self.audit_checkpoint_retired_keys.split(","))):
+            try:
+                raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ConfigError(f"TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS: {text!r} is not a 32-byte Ed25519 "
+                                  "public key in base64url (the `x` of its JWK)")
+            keys.append(raw)
+        return keys
+
     def check(self) -> None:
         """Refuse a production start on development secrets or missing servers."""
         for name in ("pii_key", "pii_hash_key", "audit_key", "signing_key_kek", "audit_checkpoint_key"):
             self.secret_bytes(name)
+        retired = self.retired_checkpoint_keys()
         if self.events_lease_seconds <= self.events_http_timeout_seconds:
             raise ConfigError("TONGBAN_EVENTS_LEASE_SECONDS must exceed TONGBAN_EVENTS_HTTP_TIMEOUT_SECONDS")
         try:
@@ -148,6 +165,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError(f"production mode refuses development secrets: set {names}")
         if self.kiosk_demo_device:
             raise ConfigError("production mode never runs the simulated demo kiosk (TONGBAN_KIOSK_DEMO_DEVICE)")
+        if _dev_checkpoint_public_key() in retired:
+            # Its private half is public: anyone could sign a "retired" checkpoint with it.
+            raise ConfigError("production mode refuses the development checkpoint key among "
+                              "TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS")
         if len(self.jwt_secret) < 32:
             raise ConfigError("TONGBAN_JWT_SECRET must be at least 32 characters in production")
         if not self.database_url or not self.redis_url:
@@ -155,6 +176,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _FIELDS = {f.name: f for f in msgspec.structs.fields(Settings)}
+
+
+def _dev_checkpoint_public_key() -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    seed = base64.b64decode(DEV_SECRETS["audit_checkpoint_key"])
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:

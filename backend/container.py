@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from backend.audit.service import AuditLog
 from backend.blobs import BlobStore
@@ -67,7 +67,8 @@ class Services:
                                     max_size=settings.db_pool_max)
         ephemeral = Ephemeral.connect(settings.redis_url, settings.redis_prefix)
         audit = AuditLog(settings.secret_bytes("audit_key"),
-                         Ed25519PrivateKey.from_private_bytes(settings.secret_bytes("audit_checkpoint_key")), db)
+                         Ed25519PrivateKey.from_private_bytes(settings.secret_bytes("audit_checkpoint_key")), db,
+                         [Ed25519PublicKey.from_public_bytes(k) for k in settings.retired_checkpoint_keys()])
         cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
         tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
         sms = OutboxGateway()

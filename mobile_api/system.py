@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from backend.actors import Actor
-from backend.certificates.trust_lists import AnchorSet
+from backend.audit.checkpoints import CheckpointKeySet
 from backend.container import Services
 from backend.errors import problem_catalogue
 from mobile_api.context import staff_guard
@@ -135,9 +135,12 @@ class AuditCheckpointController(Controller):
             raise NotFoundException("no audit checkpoint has been signed yet")
         return Response(token, media_type=JOSE, headers={"Cache-Control": "no-cache"})
 
-    @get("/audit-checkpoint-keys", operation_id="getAuditCheckpointKeys", summary="Audit checkpoint public key",
-         description="The JWK Set of the Ed25519 key that signs audit checkpoints.")
-    async def keys(self, services: NamedDependency[Services]) -> AnchorSet:
+    @get("/audit-checkpoint-keys", operation_id="getAuditCheckpointKeys", summary="Audit checkpoint public keys",
+         description="The JWK Set of the Ed25519 keys of audit checkpoints: the `active` one, which signs new "
+                     "checkpoints, then the `retired` ones, which signed earlier checkpoints that still verify. A "
+                     "checkpoint names its key by `kid` in its JWS header. Keep a copy: `tongban audit verify "
+                     "--checkpoint FILE --checkpoint-keys KEYS` checks a kept checkpoint against it.")
+    async def keys(self, services: NamedDependency[Services]) -> CheckpointKeySet:
         return services.audit.checkpoint_keys()
 
 

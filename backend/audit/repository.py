@@ -88,6 +88,10 @@ async def latest_checkpoint(conn: asyncpg.Connection) -> str | None:
     return await conn.fetchval("SELECT token FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
 
 
+async def latest_checkpoint_kid(conn: asyncpg.Connection) -> str | None:
+    return await conn.fetchval("SELECT kid FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
+
+
 async def iterate(conn: asyncpg.Connection, batch: int = 5000) -> AsyncIterator[asyncpg.Record]:
     """Every entry, chain by chain in sequence order, through a server-side cursor."""
     async for row in conn.cursor("SELECT * FROM audit_log ORDER BY chain, seq", prefetch=batch):

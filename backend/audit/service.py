@@ -16,12 +16,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from backend.actors import Actor
 from backend.audit import checkpoints, repository
@@ -33,6 +34,7 @@ GENESIS = b"\x00" * 32
 MAC_VERSION = 2
 # Group-commit batches in flight at once per process, each on a connection of the separate pool.
 FLUSHERS = 2
+log = logging.getLogger("tongban.audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +67,15 @@ def _with_context(actor: Actor, detail: dict[str, Any] | None) -> dict[str, Any]
 
 
 class AuditLog:
-    def __init__(self, key: bytes, checkpoint_key: Ed25519PrivateKey, db: Database) -> None:
+    def __init__(self, key: bytes, checkpoint_key: Ed25519PrivateKey, db: Database,
+                 retired_checkpoint_keys: Iterable[Ed25519PublicKey] = ()) -> None:
+        """`checkpoint_key` signs new checkpoints; `retired_checkpoint_keys` (public only) signed earlier
+        ones, which still verify and are published beside it."""
         self._key = key
         self._checkpoint_key = checkpoint_key
+        retired = list(retired_checkpoint_keys)
+        self._checkpoint_keys = checkpoints.public_keys(checkpoint_key.public_key(), retired)
+        self._checkpoint_key_set = checkpoints.key_set([checkpoint_key.public_key(), *retired])
         self._db = db
         self._reads = GroupCommit(db.separate_pool, self._append, flushers=FLUSHERS)
 
@@ -151,29 +159,42 @@ class AuditLog:
     # -- checkpoints ------------------------------------------------------------------------------
 
     async def checkpoint(self, actor: Actor) -> str:
-        """Sign every chain's head now, keep the checkpoint and record it in the log; return its token."""
+        """Sign every chain's head now, keep the checkpoint and record it in the log; return its token.
+
+        The first checkpoint under a new key records the key it follows (`rotated_from`)."""
         async with self._db.transaction() as conn:
             heads = {c: (h["seq"], h["hash"]) for c, h in (await repository.heads(conn)).items()}
             now = dt.datetime.now(dt.UTC)
             token = checkpoints.sign(checkpoints.document(heads, int(now.timestamp())), self._checkpoint_key)
             kid = checkpoints.kid(self._checkpoint_key.public_key())
+            previous_kid = await repository.latest_checkpoint_kid(conn)
             checkpoint_id = await repository.insert_checkpoint(
                 conn, now, kid, {str(c): [seq, mac.hex()] for c, (seq, mac) in heads.items()}, token)
+            detail: dict[str, Any] = {"kid": kid, "sha256": hashlib.sha256(token.encode()).hexdigest(),
+                                      "heads": {str(c): seq for c, (seq, _) in heads.items()}}
+            if previous_kid is not None and previous_kid != kid:
+                detail["rotated_from"] = previous_kid
+                if previous_kid not in self._checkpoint_key_set:
+                    log.warning("audit checkpoint key rotated from %s, which is not among the retired keys "
+                                "(TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS): checkpoints it signed no longer verify "
+                                "here", previous_kid)
             await self.record(conn, actor, "audit.checkpoint_signed", "audit_checkpoint", str(checkpoint_id),
-                              detail={"kid": kid, "sha256": hashlib.sha256(token.encode()).hexdigest(),
-                                      "heads": {str(c): seq for c, (seq, _) in heads.items()}})
+                              detail=detail)
         return token
 
     async def latest_checkpoint(self) -> str | None:
         async with self._db.connection() as conn:
             return await repository.latest_checkpoint(conn)
 
-    def checkpoint_keys(self) -> checkpoints.AnchorSet:
-        return checkpoints.public_keys(self._checkpoint_key.public_key())
+    def checkpoint_keys(self) -> checkpoints.CheckpointKeySet:
+        """The JWK Set of the checkpoint keys: the active one, then the retired ones."""
+        return self._checkpoint_keys
 
-    def open_checkpoint(self, token: str) -> checkpoints.CheckpointDocument:
-        """A kept checkpoint, checked against this service's checkpoint key (CheckpointRefused if not)."""
-        return checkpoints.open_checkpoint(token, self._checkpoint_key.public_key())
+    def open_checkpoint(self, token: str,
+                        keys: checkpoints.CheckpointKeys | None = None) -> checkpoints.CheckpointDocument:
+        """A kept checkpoint, checked against the key its kid names among `keys` (by default this service's
+        active and retired checkpoint keys); CheckpointRefused if it is not among them or does not verify."""
+        return checkpoints.open_checkpoint(token, self._checkpoint_key_set if keys is None else keys)
 
     # -- verification -----------------------------------------------------------------------------
 

@@ -180,10 +180,10 @@ class ConsentService:
 
     async def my_checks(self, actor: Actor, certificate_id: uuid.UUID | None = None) -> list[CheckRecord]:
         """Every check made on the holder's certificates: who, when, which fields, and the outcome."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             if certificate_id is not None:
                 await holder_certificate(conn, self.audit, self.db, actor, certificate_id,
                                          "certificate_checks.read_refused")
             rows = await repository.checks_of_citizen(conn, uuid.UUID(actor.id), certificate_id)
-            await self.audit.record(conn, actor, "certificate_checks.read", "citizen", actor.id)
+        await self.audit.record_read(actor, "certificate_checks.read", "citizen", actor.id)
         return [CheckRecord(**{**dict(row), "disclosed": list(row["disclosed"])}) for row in rows]

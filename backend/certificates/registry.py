@@ -343,37 +343,36 @@ class CertificateRegistry:
         return certificate_view(row)
 
     async def staff_certificate(self, certificate_id: uuid.UUID, actor: Actor) -> CertificateView:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await self._staff_certificate(conn, certificate_id, actor, CERTIFICATE_READERS, "certificate.read")
-            await self.audit.record(conn, actor, "certificate.read", "certificate", str(certificate_id),
-                                    division=row["division_code"])
+        await self.audit.record_read(actor, "certificate.read", "certificate", str(certificate_id),
+                                     division=row["division_code"])
         return certificate_view(row)
 
     async def staff_printout(self, certificate_id: uuid.UUID, actor: Actor, kind: Literal["png", "pdf"]) -> bytes:
         """The printable page, for handing a certificate over at a window (organisations included)."""
         await self._limit_renders(actor)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await self._staff_certificate(conn, certificate_id, actor, CERTIFICATE_READERS,
                                                 "certificate.printed")
-            await self.audit.record(conn, actor, "certificate.printed", "certificate", str(certificate_id),
-                                    division=row["division_code"], detail={"format": kind})
+        await self.audit.record_read(actor, "certificate.printed", "certificate", str(certificate_id),
+                                     division=row["division_code"], detail={"format": kind})
         return await self._render(row, kind)
 
     async def my_certificates(self, actor: Actor) -> list[CertificateSummary]:
         now = clock.now()
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.certificates_of_citizen(conn, uuid.UUID(actor.id))
-            await self.audit.record(conn, actor, "certificate.listed", "citizen", actor.id,
-                                    detail={"count": len(rows)})
+        await self.audit.record_read(actor, "certificate.listed", "citizen", actor.id, detail={"count": len(rows)})
         return [summary_view(row, now) for row in rows]
 
     async def my_certificate(self, actor: Actor, certificate_id: uuid.UUID,
                              action: str = "certificate.read", **detail: str) -> asyncpg.Record:
         """The holder's own certificate row, the read audited under `action`."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await holder_certificate(conn, self.audit, self.db, actor, certificate_id, f"{action}_refused")
-            await self.audit.record(conn, actor, action, "certificate", str(certificate_id),
-                                    division=row["division_code"], detail=detail or None)
+        await self.audit.record_read(actor, action, "certificate", str(certificate_id),
+                                     division=row["division_code"], detail=detail or None)
         return row
 
     async def my_certificate_view(self, actor: Actor, certificate_id: uuid.UUID) -> CertificateView:

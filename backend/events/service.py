@@ -327,11 +327,11 @@ class EventService:
     async def subject_log(self, actor: Actor, subject_type: str, subject_id: str) -> list[EventView]:
         """An admin reads where a subject's events went (payloads may name a person: audited)."""
         scope = self._scope(actor)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             events = await self.delivery_log(conn, subject_type, subject_id)
-            events = [e for e in events if (e.division or "").startswith(scope) and (e.division or scope == "")]
-            await self.audit.record(conn, actor, "event_log.read", subject_type, subject_id, division=actor.division,
-                                    detail={"events": len(events)})
+        events = [e for e in events if (e.division or "").startswith(scope) and (e.division or scope == "")]
+        await self.audit.record_read(actor, "event_log.read", subject_type, subject_id, division=actor.division,
+                                     detail={"events": len(events)})
         return events
 
     async def deliveries(self, actor: Actor, *, status: DeliveryStatus | None = None,

@@ -89,19 +89,17 @@ class FaceEnrolments:
             attempts_left=left, alternatives=ALTERNATIVES if left == 0 else [])
 
     async def mine(self, actor: Actor) -> FaceEnrolmentStatus:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await self.references.own(conn, actor)
-            await self.audit.record(conn, actor, "face.enrolment_read", "citizen", actor.id,
-                                    division=row["home_division"])
+        await self.audit.record_read(actor, "face.enrolment_read", "citizen", actor.id, division=row["home_division"])
         return await self._status(actor, row)
 
     async def for_staff(self, actor: Actor, citizen_id: uuid.UUID) -> FaceEnrolmentStatus:
         if actor.role not in CITIZEN_READERS:
             raise Forbidden("your role may not read citizens' records")
         row = await self.references.in_scope(actor, citizen_id, "face.enrolment_read_refused")
-        async with self.db.transaction() as conn:
-            await self.audit.record(conn, actor, "face.enrolment_read", "citizen", str(citizen_id),
-                                    division=row["home_division"])
+        await self.audit.record_read(actor, "face.enrolment_read", "citizen", str(citizen_id),
+                                     division=row["home_division"])
         return await self._status(actor, row)
 
     async def withdraw(self, actor: Actor) -> None:

@@ -51,7 +51,7 @@ class References:
     async def in_scope(self, actor: Actor, citizen_id: uuid.UUID, refused: str) -> asyncpg.Record:
         """The citizen's row with enrolment, if inside the staff member's division; outside it looks
         exactly like a missing citizen (both refusals audited)."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await repository.citizen_with_enrolment(conn, citizen_id)
         return await reachable(self.audit, self.db, actor, row,
                                row is not None and divisions.within(actor.division or "", row["home_division"]),

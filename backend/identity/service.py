@@ -367,20 +367,19 @@ class IdentityService:
                 resident_id = normalise_resident_id(resident_id)
             except InvalidResidentId as exc:
                 raise ValidationFailed.field("resident_id", str(exc)) from None
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             if citizen_id is not None:
                 row = await repository.citizen_by(conn, "id", citizen_id)
             else:
                 row = await repository.citizen_by(
                     conn, "resident_id_hash", self.cipher.lookup_hash(resident_id or "", purpose="resident_id"))
-            asked = str(row["id"]) if row is not None else str(citizen_id) if citizen_id is not None else None
-            row = await reachable(
-                self.audit, self.db, actor, row, row is not None and divisions.within(actor.division or "",
-                                                                                      row["home_division"]),
-                refused="citizen.read_refused", record_type="citizen", record_id=asked, missing="no such citizen",
-                detail={"resident_id": mask_resident_id(resident_id)} if resident_id is not None else None)
-            await self.audit.record(conn, actor, "citizen.read", "citizen", str(row["id"]),
-                                    division=row["home_division"])
+        asked = str(row["id"]) if row is not None else str(citizen_id) if citizen_id is not None else None
+        row = await reachable(
+            self.audit, self.db, actor, row, row is not None and divisions.within(actor.division or "",
+                                                                                  row["home_division"]),
+            refused="citizen.read_refused", record_type="citizen", record_id=asked, missing="no such citizen",
+            detail={"resident_id": mask_resident_id(resident_id)} if resident_id is not None else None)
+        await self.audit.record_read(actor, "citizen.read", "citizen", str(row["id"]), division=row["home_division"])
         return CitizenProfile(**dict(row))
 
     # -- staff accounts -------------------------------------------------------------------------

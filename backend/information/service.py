@@ -142,12 +142,12 @@ class InformationService:
 
     async def mine(self, actor: Actor) -> MyInformation:
         """The citizen's information, masked, with the level each change needs. Audited."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await repository.masked_information(conn, uuid.UUID(actor.id))
-            if row is None:
-                raise NotFound("citizen not found")
-            await self.audit.record(conn, actor, "citizen.information_read", "citizen", actor.id,
-                                    division=row["home_division"])
+        if row is None:
+            raise NotFound("citizen not found")
+        await self.audit.record_read(actor, "citizen.information_read", "citizen", actor.id,
+                                     division=row["home_division"])
         changed = row["changed_at"] or {}
         address = ({"division_code": row["address_division"], "detail": row["address_masked"]}
                    if row["address_division"] else None)
@@ -159,9 +159,9 @@ class InformationService:
 
     async def changes(self, actor: Actor, limit: int = 10, offset: int = 0) -> list[ChangeView]:
         """The citizen's changes, newest first, each with where it was delivered and when. Audited."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.changes(conn, uuid.UUID(actor.id), limit, offset)
             views = [await self._view(conn, row) for row in rows]
-            await self.audit.record(conn, actor, "citizen.information_changes_read", "citizen", actor.id,
-                                    detail={"count": len(views)})
+        await self.audit.record_read(actor, "citizen.information_changes_read", "citizen", actor.id,
+                                     detail={"count": len(views)})
         return views

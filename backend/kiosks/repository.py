@@ -86,10 +86,15 @@ async def insert_kiosk_session(conn: asyncpg.Connection, session_id: uuid.UUID, 
 
 
 async def kiosk_session(conn: asyncpg.Connection, session_id: uuid.UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    """The session, with `assistant_active`: whether its staff assistant's account is active now (NULL
+    without a staff assistant; false for an account disabled or deleted)."""
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(
         f"""SELECT session_id, kiosk_id, citizen_id, card_hash, assistant_kind, assistant_id, started_at,
-                   last_activity_at, ended_at, end_reason, now() AS now
+                   last_activity_at, ended_at, end_reason, now() AS now,
+                   CASE WHEN assistant_kind = 'staff' THEN coalesce(
+                       (SELECT active FROM staff WHERE staff.id = kiosk_sessions.assistant_id), false) END
+                       AS assistant_active
             FROM kiosk_sessions WHERE session_id = $1{lock}""", session_id)
 
 

@@ -88,23 +88,32 @@ class KioskSessions:
 
     async def resume(self, kiosk: Kiosk, session_id: uuid.UUID, request_id: str | None) -> Actor:
         """The resident acting through this kiosk, if the session is theirs here and still open; each
-        use counts as activity. Past the idle timeout the session ends (and stays ended)."""
+        use counts as activity. Past the idle timeout the session ends (and stays ended); so it does
+        once the staff member assisting it is disabled or deleted: nobody acts on the resident's behalf
+        under an account that no longer works, and the resident signs in again with the card."""
         timeout = kiosk.configuration.idle_timeout_seconds
         async with self.db.transaction() as conn:
             row = await repository.kiosk_session(conn, session_id, for_update=True)
             if row is None or row["kiosk_id"] != kiosk.id:
                 raise KioskSessionEnded("no open session of this kiosk has this id; sign in with the ID card",
                                         reason="unknown")
-            if row["ended_at"] is None and (row["now"] - row["last_activity_at"]).total_seconds() > timeout:
-                await repository.end_kiosk_session(conn, session_id, "idle-timeout")
-                await self.audit.record(conn, self._actor(row, request_id), "kiosk.session_ended", "auth_session",
-                                        str(session_id), division=kiosk.division_code,
-                                        detail={"reason": "idle-timeout"})
-                ended = "idle-timeout"
-            else:
-                ended = row["end_reason"]
+            ended = row["end_reason"]
+            if ended is None:
+                if (row["now"] - row["last_activity_at"]).total_seconds() > timeout:
+                    ended = "idle-timeout"
+                elif row["assistant_active"] is False:
+                    ended = "assistant-disabled"
                 if ended is None:
                     await repository.touch_kiosk_session(conn, session_id)
+                else:
+                    await repository.end_kiosk_session(conn, session_id, ended)
+                    await self.audit.record(conn, self._actor(row, request_id), "kiosk.session_ended",
+                                            "auth_session", str(session_id), division=kiosk.division_code,
+                                            detail={"reason": ended})
+        if ended == "assistant-disabled":
+            raise KioskSessionEnded("the staff member assisting this session can no longer act (their account was "
+                                    "disabled), so the session has ended; sign in again with the ID card",
+                                    reason=ended)
         if ended is not None:
             raise KioskSessionEnded(f"the session has ended ({ended}); sign in again with the ID card", reason=ended)
         return self._actor(row, request_id)

@@ -44,7 +44,7 @@ class MonitoringService:
         prefix = divisions.scope_prefix(scope) + "%"
         start = dt.datetime.combine(date_from, dt.time(), CHINA_TIME)
         end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), CHINA_TIME)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             grouped = await conn.fetch(
                 f"{_COHORT} "
                 + " UNION ALL ".join(f"SELECT '{name}' AS dimension, {column}::text AS key, count(*) FROM c GROUP BY {column}"
@@ -72,8 +72,8 @@ class MonitoringService:
                       AND r.rated_at >= $2 AND r.rated_at < $3 GROUP BY r.score""", prefix, start, end)
             open_follow_ups = await conn.fetchval(
                 "SELECT count(*) FROM rating_follow_ups WHERE division_code LIKE $1 AND state = 'open'", prefix)
-            await self.audit.record(conn, actor, "case_report.read", "division", scope, division=scope,
-                                    detail={"from": date_from.isoformat(), "to": date_to.isoformat()})
+        await self.audit.record_read(actor, "case_report.read", "division", scope, division=scope,
+                                     detail={"from": date_from.isoformat(), "to": date_to.isoformat()})
         by = {name: [Count(r["key"], r["count"]) for r in grouped if r["dimension"] == name] for name in _DIMENSIONS}
         cases, decided, supplemented = totals["cases"], totals["decided"], totals["supplemented"]
         distribution = {str(score): 0 for score in range(1, 6)} | {str(r["score"]): r["count"] for r in ratings}

@@ -106,11 +106,11 @@ class NotificationService:
                     limit: int = 20, offset: int = 0) -> NotificationPage:
         """The signed-in citizen's notifications, a page at a time, with the unread count. Audited."""
         citizen_id = uuid.UUID(actor.id)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.page(conn, citizen_id, order, unread_only, limit, offset)
             counts = await repository.counts(conn, citizen_id)
-            await self.audit.record(conn, actor, "notification.listed", "citizen", actor.id,
-                                    detail={"count": len(rows), "offset": offset, "unread_only": unread_only})
+        await self.audit.record_read(actor, "notification.listed", "citizen", actor.id,
+                                     detail={"count": len(rows), "offset": offset, "unread_only": unread_only})
         total = counts["unread"] if unread_only else counts["total"]
         return NotificationPage(items=[_view(r) for r in rows], total=total, unread=counts["unread"],
                                 limit=limit, offset=offset)

@@ -65,10 +65,10 @@ class RatingService:
         """Follow-ups of poor ratings in the supervisor's divisions, oldest open first. Audited (the
         comments are the applicants' own words)."""
         prefix = divisions.scope_prefix(_supervisor_scope(actor))
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows, total = await repository.follow_ups(conn, prefix, state, limit, offset)
-            await self.audit.record(conn, actor, "rating_follow_up.listed", "rating_follow_up", None,
-                                    division=actor.division, detail={"state": state, "shown": len(rows)})
+        await self.audit.record_read(actor, "rating_follow_up.listed", "rating_follow_up", None,
+                                     division=actor.division, detail={"state": state, "shown": len(rows)})
         return FollowUpPage([FollowUpView(**dict(r)) for r in rows], total)
 
     async def close(self, follow_up_id: uuid.UUID, form: FollowUpClosure, actor: Actor) -> FollowUpView:

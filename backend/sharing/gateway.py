@@ -240,7 +240,7 @@ class Gateway:
         only while it is kept. Staff of another agency get what a missing request gets. Audited."""
         if actor.kind != "staff" or actor.role not in REQUESTERS | {"supervisor"}:
             raise Forbidden("your role may not read data requests")
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             row = await repository.request(conn, request_id)
             if row is None or row["requester_kind"] != "staff":
                 raise NotFound("no such data request")
@@ -252,8 +252,8 @@ class Gateway:
             kept = row["evidence_until"] is not None and row["evidence_until"] > await conn.fetchval("SELECT now()")
             if row["state"] == "shared" and row["evidence_enc"] is not None and kept:
                 evidence = unseal_evidence(self.cipher, row["evidence_enc"])
-            await self.audit.record(conn, actor, "data_request.read", "citizen", str(row["citizen_id"]),
-                                    detail={"request_id": str(request_id), "state": row["state"],
-                                            "evidence": evidence is not None})
+        await self.audit.record_read(actor, "data_request.read", "citizen", str(row["citizen_id"]),
+                                     detail={"request_id": str(request_id), "state": row["state"],
+                                             "evidence": evidence is not None})
         return SharedEvidence(request=request_view(row), evidence=evidence)
 

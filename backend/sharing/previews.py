@@ -111,10 +111,10 @@ class Previews:
 
     async def log(self, actor: Actor, limit: int = 20, offset: int = 0) -> list[RequestView]:
         """Who asked what about the citizen, when, why and what was shared, newest first. Audited."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.requests_of(conn, uuid.UUID(actor.id), limit, offset)
-            await self.audit.record(conn, actor, "data_requests.read", "citizen", actor.id,
-                                    detail={"count": len(rows), "offset": offset})
+        await self.audit.record_read(actor, "data_requests.read", "citizen", actor.id,
+                                     detail={"count": len(rows), "offset": offset})
         return [request_view(r) for r in rows]
 
     # -- consents -------------------------------------------------------------------------------------------

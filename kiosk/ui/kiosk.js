@@ -32,6 +32,7 @@ const TEXT = {
     agree: "同意登记", decline: "暂不登记", enrolled: "人像已登记", enrolledHint: "以后可以刷脸办事了。",
     idle: (s) => `您还在吗？${s} 秒后将自动退出。`, stay: "继续办理",
     endedTitle: "已安全退出", endedCard: "身份证已取出，已安全退出。", endedIdle: "因长时间没有操作，已自动退出。",
+    endedAssistant: "协助您的工作人员已不能继续代办，为保护您的信息已退出。请重新插入身份证登录。",
     endedSignedOut: "您已退出，办理的事情都已保存。", endedHint: "请取回您的身份证。欢迎再次使用。", endedDone: "好的",
     offlineTitle: "网络连接中断", offlineHint: "刚才的操作没有提交，不会留下办了一半的事情。网络恢复后请重新开始。",
     retry: "重新连接", helpAsked: "已通知工作人员，请稍候。",
@@ -86,6 +87,7 @@ const TEXT = {
     agree: "I agree", decline: "Not now", enrolled: "Your face is registered", enrolledHint: "You can use face checks from now on.",
     idle: (s) => `Are you still there? You will be signed out in ${s} seconds.`, stay: "Continue",
     endedTitle: "Signed out safely", endedCard: "The ID card was removed; you are signed out.", endedIdle: "Signed out after a long time without a touch.",
+    endedAssistant: "The staff member helping you can no longer act for you, so you are signed out to keep your data safe. Insert your ID card to sign in again.",
     endedSignedOut: "You are signed out; everything you did is saved.", endedHint: "Please take your ID card. Welcome back any time.",
     endedDone: "OK",
     offlineTitle: "The network is down", offlineHint: "Nothing was submitted; nothing is left half done. Please start again when the network is back.",
@@ -641,10 +643,13 @@ async function enrol() {
 
 function failed(answer) {
   const problem = answer.body || {};
-  if ((problem.type || "").endsWith("/kiosk-session-ended")) return ended(problem.reason === "idle-timeout" ? "endedIdle" : "endedCard");
+  if ((problem.type || "").endsWith("/kiosk-session-ended")) return ended(ENDED_REASONS[problem.reason] || "endedCard");
   show("error", "", el("h1", {}, "⚠ " + t("errorTitle")), el("p", { class: "notice warn" }, problem.reasons ? reasonText(problem) : t("errorHint")),
        el("div", { class: "actions" }, button(t("back"), state.session ? menu : welcome, "secondary")));
 }
+
+// What the "signed out" screen says for each reason the server gives (kiosk-session-ended).
+const ENDED_REASONS = { "idle-timeout": "endedIdle", "assistant-disabled": "endedAssistant" };
 
 // The "signed out" screen stays until it is touched, or for ENDED_MS once the card is out (or another
 // card is in): long enough for an elderly resident to read it, and to hear it spoken.

@@ -110,7 +110,7 @@ async def test_entries_cut_off_the_end_are_detected(client, services, history):
 
 @pytest.fixture
 def audit_cli(settings, monkeypatch, capsys):
-    """`tongban audit …` against the test's database: (exit code, stdout). In a thread of this process,
+    """`tongban audit …` against the test's database: (exit code, stdout, stderr). In a thread of this process,
     as its own event loop, which saves starting an interpreter for each call."""
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
@@ -118,7 +118,8 @@ def audit_cli(settings, monkeypatch, capsys):
     async def run(*args):
         capsys.readouterr()
         code = await asyncio.to_thread(cli.main, ["audit", *args])
-        return code, capsys.readouterr().out
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
 
     return run
 
@@ -267,3 +268,93 @@ async def test_a_read_whose_entry_cannot_be_appended_is_not_answered(client, ser
     responses = await asyncio.gather(*(client.get("/me", headers=bearer(tokens["access_token"])) for _ in range(5)))
     assert [r.status_code for r in responses] == [500] * 5
     assert not any(tokens["phone"][-4:] in r.text for r in responses)
+
+
+def _seed() -> str:
+    import base64
+    import os
+
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
+async def rotated(settings, services, history):
+    """A checkpoint signed with the first key, then the service restarted on a new key with the first one
+    listed as retired: (the old checkpoint, the old keys' JWK Set as published, the restarted services)."""
+    import msgspec
+
+    from backend.actors import Actor
+    from backend.container import Services
+
+    old_checkpoint = await services.audit.checkpoint(Actor.system())
+    old_keys = msgspec.json.encode(services.audit.checkpoint_keys())
+    old_x = services.audit.checkpoint_keys().keys[0].x
+    restarted = await Services.start(msgspec.structs.replace(
+        settings, audit_checkpoint_key=_seed(), audit_checkpoint_retired_keys=old_x))
+    yield old_checkpoint, old_keys, restarted
+    await restarted.close()
+
+
+async def test_a_checkpoint_signed_before_the_key_was_rotated_still_verifies(services, rotated):
+    import httpx
+    import jwt
+
+    from backend.actors import Actor
+    from backend.audit import checkpoints
+    from mobile_api.app import create_app
+
+    old_checkpoint, old_keys, restarted = rotated
+    old_kid = jwt.get_unverified_header(old_checkpoint)["kid"]
+    async with restarted.db.connection() as conn:
+        report = await restarted.audit.verify(conn, restarted.audit.open_checkpoint(old_checkpoint))
+    new_checkpoint = await restarted.audit.checkpoint(Actor.system())
+    new_kid = jwt.get_unverified_header(new_checkpoint)["kid"]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(services=restarted)),
+                                 base_url="http://testserver") as client:
+        published = (await client.get("/.well-known/tongban/audit-checkpoint-keys")).json()["keys"]
+    logged = await restarted.db.pool.fetchval(
+        "SELECT detail FROM audit_log WHERE action = 'audit.checkpoint_signed' ORDER BY at DESC LIMIT 1")
+
+    assert report.ok
+    assert new_kid != old_kid
+    assert [(k["kid"], k["status"]) for k in published] == [(new_kid, "active"), (old_kid, "retired")]
+    assert (logged["kid"], logged["rotated_from"]) == (new_kid, old_kid)
+    for key in published:  # each published key opens the checkpoints it signed, and only those
+        public_key = jwt.PyJWK(key).key
+        assert jwt.PyJWS().decode(new_checkpoint if key["kid"] == new_kid else old_checkpoint, public_key,
+                                  algorithms=["EdDSA"])
+    unlisted = checkpoints.key_set([restarted.audit._checkpoint_key.public_key()])
+    with pytest.raises(checkpoints.CheckpointRefused, match="not among the checkpoint keys"):
+        restarted.audit.open_checkpoint(old_checkpoint, unlisted)
+
+
+async def test_an_auditor_verifies_a_kept_checkpoint_with_the_keys_kept_beside_it(
+        services, rotated, audit_cli, monkeypatch, tmp_path):
+    """Over the command line: after a rotation, with a configuration that lists no retired key, the old
+    checkpoint is refused; with the JWK Set kept beside it, it verifies and shows a rollback; a JWK Set
+    without the checkpoint's key is refused."""
+    import msgspec
+
+    from backend.audit import checkpoints
+
+    old_checkpoint, old_keys, restarted = rotated
+    kept, kept_keys, other_keys = tmp_path / "checkpoint.jws", tmp_path / "keys.json", tmp_path / "other.json"
+    kept.write_text(old_checkpoint)
+    kept_keys.write_bytes(old_keys)
+    other_keys.write_bytes(msgspec.json.encode(checkpoints.CheckpointKeySet(restarted.audit.checkpoint_keys().keys[:1])))
+    monkeypatch.setenv("TONGBAN_AUDIT_CHECKPOINT_KEY", _seed())  # the auditor holds no checkpoint key of ours
+
+    without_keys = await audit_cli("verify", "--checkpoint", str(kept))
+    with_keys = await audit_cli("verify", "--checkpoint", str(kept), "--checkpoint-keys", str(kept_keys))
+    with_other_keys = await audit_cli("verify", "--checkpoint", str(kept), "--checkpoint-keys", str(other_keys))
+    heads = checkpoints.heads_of(restarted.audit.open_checkpoint(old_checkpoint))
+    chain = max(heads, key=lambda c: heads[c][0])  # reset to empty: a rollback to before the checkpoint
+    await tamper(services, "DELETE FROM audit_log WHERE chain = $1", chain)
+    await tamper(services, "UPDATE audit_head SET seq = 0, hash = $2, seal = $2 WHERE chain = $1", chain, b"\x00" * 32)
+    rolled_back = await audit_cli("verify", "--checkpoint", str(kept), "--checkpoint-keys", str(kept_keys))
+
+    assert without_keys[0] == 2 and "not among the checkpoint keys" in without_keys[2]
+    assert with_keys[0] == 0 and "not behind the checkpoint" in with_keys[1]
+    assert with_other_keys[0] == 2 and "not among the checkpoint keys" in with_other_keys[2]
+    assert rolled_back[0] == 1 and f"BROKEN in chain {chain}" in rolled_back[1]
+    assert "rolled back behind the checkpoint" in rolled_back[1]

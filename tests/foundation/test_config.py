@@ -41,3 +41,19 @@ def test_a_key_of_the_wrong_length_is_refused():
 def test_a_mistyped_setting_is_refused():
     with pytest.raises(ConfigError, match="port"):
         load_settings({"TONGBAN_PORT": "eighty"})
+
+
+def test_retired_checkpoint_keys_must_be_public_keys_and_never_the_development_one():
+    from backend.audit.checkpoints import public_keys
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    development = load_settings({})
+    dev_x = public_keys(Ed25519PrivateKey.from_private_bytes(
+        development.secret_bytes("audit_checkpoint_key")).public_key(), []).keys[0].x
+    with pytest.raises(ConfigError, match="TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS"):
+        load_settings({"TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS": "c2hvcnQ"})
+    with pytest.raises(ConfigError, match="development checkpoint key"):
+        load_settings({**SECRETS, "TONGBAN_MODE": "production", "TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS": dev_x})
+    other = public_keys(Ed25519PrivateKey.generate().public_key(), []).keys[0].x
+    assert len(load_settings({"TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS": f"{dev_x}, {other}"})
+               .retired_checkpoint_keys()) == 2

@@ -155,6 +155,54 @@ async def test_staff_assistance_puts_both_identities_in_every_audit_entry(client
     assert listed["detail"]["assisted_by"] == f"staff:{staff_id}" and listed["detail"]["kiosk"] == device.id
 
 
+async def test_disabling_the_assisting_staff_member_ends_the_assisted_session_at_once(client, services,
+                                                                                     register_kiosk, admin_token):
+    from tests.factories import STAFF_PASSWORD, create_staff
+
+    device = await register_kiosk()
+    signed_in = await sign_in(device, id_card(resident_id("330106"), photo="obama.jpg"))
+    await create_staff(services, "xh.window", "receiving_officer", "330106")
+    staff_id = await services.db.pool.fetchval("SELECT id::text FROM staff WHERE username = 'xh.window'")
+    assisted = await device.client.post("/kiosk/v1/session/assistance", headers=session(signed_in),
+                                        json={"username": "xh.window", "password": STAFF_PASSWORD})
+    before = await device.client.get("/kiosk/v1/me/certificates", headers=session(signed_in))
+
+    disabled = await client.post(f"/admin/staff/{staff_id}/disable", headers=bearer(admin_token))
+    refused = await device.client.get("/kiosk/v1/me/certificates", headers=session(signed_in))
+    again = await device.client.get("/kiosk/v1/session", headers=session(signed_in))
+
+    assert (assisted.status_code, before.status_code, disabled.status_code) == (200, 200, 200)
+    assert refused.status_code == 401, refused.text
+    problem = refused.json()
+    assert problem["type"] == "/problems/kiosk-session-ended" and problem["reason"] == "assistant-disabled"
+    assert "disabled" in problem["detail"]
+    assert again.status_code == 401 and again.json()["reason"] == "assistant-disabled"
+    ended = await services.db.pool.fetch("SELECT actor_id, detail FROM audit_log WHERE action = 'kiosk.session_ended'")
+    assert [(e["detail"]["reason"], e["detail"]["assisted_by"]) for e in ended] == [
+        ("assistant-disabled", f"staff:{staff_id}")]
+    assert await services.db.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'certificate.listed'") == 1
+    # The resident signs in again with the card, unassisted.
+    fresh = await sign_in(device, id_card(resident_id("330106"), photo="obama.jpg"))
+    state = await device.client.get("/kiosk/v1/session", headers=session(fresh))
+    assert state.status_code == 200 and state.json()["assisted_by"] is None
+
+
+async def test_an_assisting_account_switched_off_behind_the_service_ends_the_session_too(client, services,
+                                                                                        register_kiosk):
+    from tests.factories import STAFF_PASSWORD, create_staff
+
+    device = await register_kiosk()
+    signed_in = await sign_in(device, id_card(resident_id("330106"), photo="obama.jpg"))
+    await create_staff(services, "xh.window", "handling_officer", "330106")
+    await device.client.post("/kiosk/v1/session/assistance", headers=session(signed_in),
+                             json={"username": "xh.window", "password": STAFF_PASSWORD})
+
+    await services.db.pool.execute("UPDATE staff SET active = false WHERE username = 'xh.window'")
+    refused = await device.client.get("/kiosk/v1/session", headers=session(signed_in))
+
+    assert refused.status_code == 401 and refused.json()["reason"] == "assistant-disabled"
+
+
 async def test_face_enrolment_from_the_chip_photo_needs_separate_consent(client, services, register_kiosk):
     citizen = await register_citizen(client, services)
     device = await register_kiosk()
