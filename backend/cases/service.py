@@ -209,17 +209,18 @@ class CaseService:
 
     async def my_cases(self, actor: Actor, *, limit: int = 20, offset: int = 0) -> CasePage:
         citizen_id = uuid.UUID(actor.id)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.citizen_cases(conn, citizen_id, limit, offset)
             total = await repository.citizen_case_count(conn, citizen_id)
-            await self.audit.record(conn, actor, "case.listed", "citizen", actor.id, detail={"count": len(rows)})
+        await self.audit.record_read(actor, "case.listed", "citizen", actor.id, detail={"count": len(rows)})
         return CasePage([summary(r) for r in rows], total)
 
     async def my_case(self, case_id: uuid.UUID, actor: Actor) -> CaseView:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             case = await self.workflow.citizen_case(conn, case_id, actor)
-            await self.audit.record(conn, actor, "case.read", "case", str(case_id), division=case["receiving_division"])
-            return await self._citizen_view(conn, case, actor)
+            view = await self._citizen_view(conn, case, actor)
+        await self.audit.record_read(actor, "case.read", "case", str(case_id), division=case["receiving_division"])
+        return view
 
     async def withdraw(self, case_id: uuid.UUID, form: Withdrawal, actor: Actor) -> CaseView:
         async with self.db.transaction() as conn:
@@ -299,7 +300,7 @@ class CaseService:
 
     async def download(self, case_id: uuid.UUID, case_material_id: uuid.UUID, actor: Actor) -> tuple[bytes, str, str]:
         """An uploaded material of a case, for its applicant or staff in scope: (bytes, type, file name). Audited."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             if actor.kind == "citizen":
                 case = await self.workflow.citizen_case(conn, case_id, actor, refusal="case.material_refused")
             else:
@@ -309,9 +310,9 @@ class CaseService:
                 raise NotFound("no such uploaded material on this case")
             material = await self.materials.get(conn, row["material_id"])
             data = await self.materials.read(conn, row["material_id"])
-            await self.audit.record(conn, actor, "case.material_downloaded", "case", str(case_id),
-                                    division=actor.division, detail={"number": case["number"], "material": row["name"],
-                                                                     "case_material": str(case_material_id)})
+        await self.audit.record_read(actor, "case.material_downloaded", "case", str(case_id), division=actor.division,
+                                     detail={"number": case["number"], "material": row["name"],
+                                             "case_material": str(case_material_id)})
         assert material is not None
         return data, material.content_type, material.name
 
@@ -320,17 +321,18 @@ class CaseService:
     async def staff_cases(self, actor: Actor, *, states: Sequence[str] | None = None, limit: int = 50,
                           offset: int = 0) -> CasePage:
         scope = staff_scope(actor)
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows, total = await repository.staff_cases(conn, divisions.scope_prefix(scope), states, limit, offset)
-            await self.audit.record(conn, actor, "case.listed", "staff", actor.id, division=actor.division,
-                                    detail={"count": len(rows)})
+        await self.audit.record_read(actor, "case.listed", "staff", actor.id, division=actor.division,
+                                     detail={"count": len(rows)})
         return CasePage([summary(r) for r in rows], total)
 
     async def staff_case(self, case_id: uuid.UUID, actor: Actor) -> StaffCaseView:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             case = await self.workflow.staff_case(conn, case_id, actor)
-            await self.audit.record(conn, actor, "case.read", "case", str(case_id), division=actor.division)
-            return await self._staff_view(conn, case, actor)
+            view = await self._staff_view(conn, case, actor)
+        await self.audit.record_read(actor, "case.read", "case", str(case_id), division=actor.division)
+        return view
 
     async def act(self, case_id: uuid.UUID, action: StaffAction, actor: Actor) -> StaffCaseView:
         """A staff action on the case, under its row lock: of two at once, one wins and the other finds
@@ -485,10 +487,10 @@ class CaseService:
             scope = division
         today_ = self.today()
         until = (await self.calendar.current()).add(today_, days).due
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             rows = await repository.due_cases(conn, divisions.scope_prefix(scope), until)
-            await self.audit.record(conn, actor, "case.due_listed", "division", scope, division=scope,
-                                    detail={"count": len(rows)})
+        await self.audit.record_read(actor, "case.due_listed", "division", scope, division=scope,
+                                     detail={"count": len(rows)})
         listed = [DueCase(r["id"], r["number"], r["item_name"], r["state"], r["handling_division"], r["deadline"],
                           r["deadline"] < today_, r["calendar_estimated"]) for r in rows]
         return DueList(scope, today_, [c for c in listed if c.overdue], [c for c in listed if not c.overdue])
