@@ -118,5 +118,11 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection for reads: the task's open transaction's own, if there is one (a second one from
+        the pool could wait forever once every connection is held by a transaction waiting likewise)."""
+        outer = _current.get()
+        if outer is not None:
+            yield outer
+            return
         async with self.pool.acquire() as conn:
             yield conn

@@ -47,3 +47,16 @@ async def test_a_session_lock_left_behind_is_released_when_the_connection_goes_b
         await observer.close()
         await db.close()
     assert held == 0
+
+
+async def test_a_read_inside_a_transaction_uses_its_connection_rather_than_waiting_for_a_second(database_url):
+    db = await Database.connect(database_url, min_size=1, max_size=1)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute("CREATE TEMPORARY TABLE seen_only_here (n int) ON COMMIT DROP")
+            # With one connection in the pool, a second acquire would wait for ever.
+            async with db.connection() as reader:
+                assert reader is conn
+                assert await reader.fetchval("SELECT count(*) FROM seen_only_here") == 0
+    finally:
+        await db.close()
