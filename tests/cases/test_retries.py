@@ -1,0 +1,32 @@
+"""Retries of a case's creating POSTs under one `Idempotency-Key` answer the first result and create
+nothing more: a liaison message."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.cases.conftest import applicant, record_application
+from tests.factories import bearer, staff_token
+
+
+async def test_a_retried_liaison_message_answers_the_first_and_is_stored_once(client, services):
+    person = await applicant(client, services, "id_card")
+    case = (await client.post("/me/cases", headers=person["headers"], json=record_application(person))).json()
+    officer = await staff_token(client, services, "handling_officer", "510000")
+    key = {**bearer(officer), "Idempotency-Key": f"message-{uuid.uuid4()}"}
+
+    first = await client.post(f"/staff/cases/{case['id']}/messages", headers=key, json={"body": "请核对户籍地址"})
+    retry = await client.post(f"/staff/cases/{case['id']}/messages", headers=key, json={"body": "请核对户籍地址"})
+    other = await client.post(f"/staff/cases/{case['id']}/messages", headers=key, json={"body": "另一条"})
+
+    assert first.status_code == 201, first.text
+    assert retry.status_code == 201 and retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422 and other.json()["type"] == "/problems/idempotency-key-reused"
+    seen = await client.get(f"/staff/cases/{case['id']}", headers=bearer(officer))
+    assert [m["body"] for m in seen.json()["messages"]] == ["请核对户籍地址"]
+    async with services.db.connection() as conn:
+        audited = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE record_id = $1 AND action = 'case.message'", case["id"])
+    assert audited == 1
+
