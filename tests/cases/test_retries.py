@@ -1,11 +1,12 @@
 """Retries of a case's creating POSTs under one `Idempotency-Key` answer the first result and create
-nothing more: a liaison message."""
+nothing more: a liaison message, a rating."""
 
 from __future__ import annotations
 
 import uuid
 
 from tests.cases.conftest import applicant, record_application
+from tests.cases.test_ratings_and_figures import rejected_case
 from tests.factories import bearer, staff_token
 
 
@@ -30,3 +31,26 @@ async def test_a_retried_liaison_message_answers_the_first_and_is_stored_once(cl
             "SELECT count(*) FROM audit_log WHERE record_id = $1 AND action = 'case.message'", case["id"])
     assert audited == 1
 
+
+async def test_a_retried_rating_answers_the_first_and_a_second_rating_is_still_refused(client, services):
+    person = await applicant(client, services, "id_card")
+    handling = await staff_token(client, services, "handling_officer", "510000")
+    case_id = await rejected_case(client, services, person, handling)
+    key = {**person["headers"], "Idempotency-Key": f"rating-{uuid.uuid4()}"}
+
+    rated = await client.post(f"/me/cases/{case_id}/rating", headers=key, json={"score": 1, "comment": "无记录"})
+    retry = await client.post(f"/me/cases/{case_id}/rating", headers=key, json={"score": 1, "comment": "无记录"})
+    other_key = await client.post(f"/me/cases/{case_id}/rating", json={"score": 5},
+                                  headers={**person["headers"], "Idempotency-Key": f"rating-{uuid.uuid4()}"})
+    no_key = await client.post(f"/me/cases/{case_id}/rating", headers=person["headers"], json={"score": 5})
+
+    assert rated.status_code == 201, rated.text
+    assert retry.status_code == 201 and retry.json() == rated.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    for refused in (other_key, no_key):
+        assert refused.status_code == 409 and refused.json()["type"] == "/problems/already-rated"
+    async with services.db.connection() as conn:
+        follow_ups = await conn.fetchval("SELECT count(*) FROM rating_follow_ups WHERE case_id = $1", case_id)
+        audited = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE record_id = $1 AND action = 'case.rated'", case_id)
+    assert (follow_ups, audited) == (1, 1)
