@@ -38,7 +38,7 @@ class MyCaseRatingController(Controller):
         return await idempotent_create(request, services, actor, lambda: services.ratings.rate(case_id, data, actor))
 
     @get("/", operation_id="getMyCaseRating", summary="My rating of a case",
-         description="With whether its follow-up is open or closed. 404 when not rated.")
+         description="With whether its follow-up is open or closed. 404 when not rated. Audited.")
     async def mine(self, case_id: FromPath[uuid.UUID], services: NamedDependency[Services],
                    actor: NamedDependency[Actor]) -> RatingView:
         return await services.ratings.my_rating(case_id, actor)
