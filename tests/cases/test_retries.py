@@ -1,13 +1,17 @@
 """Retries of a case's creating POSTs under one `Idempotency-Key` answer the first result and create
-nothing more: a liaison message, a rating."""
+nothing more: a liaison message, a rating. The creating POSTs that take no key are the ones README
+lists, each for its reason (an upload repeated is the same material)."""
 
 from __future__ import annotations
 
 import uuid
 
-from tests.cases.conftest import applicant, record_application
+from backend.config import load_settings
+from mobile_api.app import create_app
+from tests.cases.conftest import applicant, record_application, upload
 from tests.cases.test_ratings_and_figures import rejected_case
 from tests.factories import bearer, staff_token
+from tests.materials.test_store import pdf
 
 
 async def test_a_retried_liaison_message_answers_the_first_and_is_stored_once(client, services):
@@ -54,3 +58,33 @@ async def test_a_retried_rating_answers_the_first_and_a_second_rating_is_still_r
         audited = await conn.fetchval(
             "SELECT count(*) FROM audit_log WHERE record_id = $1 AND action = 'case.rated'", case_id)
     assert (follow_ups, audited) == (1, 1)
+
+
+# README, "Conventions": the creating POSTs that take no Idempotency-Key, each for the reason given there.
+NOT_IDEMPOTENT_BY_KEY = {
+    "registerCitizen",
+    "kioskSignIn", "createLivenessChallenge", "createRepresentedLivenessChallenge", "createPensionerLivenessChallenge",
+    "kioskPensionChallenge", "kioskPensionRecognise", "createInstallationNonce",
+    "createCertificateConsent", "createWebhookSubscriber", "registerDataProvider",
+    "registerInstallation", "kioskFaceEnrolment", "authoriseMyRelative", "authoriseRelativeAtWindow", "suspendPension",
+    "uploadMaterial", "kioskUploadMaterial",
+}
+
+
+def test_every_creating_post_takes_an_idempotency_key_or_is_a_listed_exception():
+    document = create_app(load_settings({}, mode="test")).openapi_schema.to_schema()
+    without_key = {op["operationId"] for op in (item.get("post") for item in document["paths"].values())
+                   if op and "201" in op.get("responses", {})
+                   and "Idempotency-Key" not in [p.get("name") for p in op.get("parameters", [])]}
+    assert without_key == NOT_IDEMPOTENT_BY_KEY
+
+
+async def test_the_same_upload_again_is_the_same_material(client, services):
+    person = await applicant(client, services, "id_card")
+    first = await upload(client, person, pdf(1), "声明.pdf", "application/pdf")
+    again = await upload(client, person, pdf(1), "声明.pdf", "application/pdf")
+    assert again == first
+    async with services.db.connection() as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM materials WHERE owner_citizen_id = $1",
+                                     uuid.UUID(person["id"]))
+    assert stored == 1
