@@ -43,6 +43,8 @@ TYPE_CODE = r"^[a-z][a-z0-9_]{1,63}(?!\n)$"
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}(?!\n)$"
 LIST_CODE = r"^[a-z0-9][a-z0-9-]{1,63}(?!\n)$"
 USERNAME = r"^[a-z0-9_.-]{3,64}(?!\n)$"
+# A data provider of the gateway or a webhook subscriber, named by its operator (`demo.housing-fund`).
+PROVIDER_ID = r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$"
 # The national case number `<receiving division>-<YYYYMMDD>-<serial>` (docs/cases.md, "Applying"): the
 # serial is one national sequence, written with at least six digits.
 CASE_NUMBER = r"^[0-9]{6}-[0-9]{8}-[0-9]{6,12}(?!\n)$"

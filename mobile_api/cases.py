@@ -197,10 +197,14 @@ class StaffCaseController(Controller):
         return await _download(services, case_id, material_id, actor)
 
     @post("/{case_id:uuid}/messages", operation_id="postCaseMessage", summary="Liaison message",
-          description="Between the staff of the places on the case; never shown to the applicant. Audited.")
-    async def message(self, case_id: FromPath[uuid.UUID], data: JSONBody[MessageCreate],
-                      services: NamedDependency[Services], actor: NamedDependency[Actor]) -> MessageView:
-        return await services.cases.post_message(case_id, data, actor)
+          description="Between the staff of the places on the case; never shown to the applicant. Audited; send an "
+                      "`Idempotency-Key` for safe retries.")
+    async def message(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID],
+                      data: JSONBody[MessageCreate], services: NamedDependency[Services],
+                      actor: NamedDependency[Actor],
+                      idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[MessageView]:
+        return await idempotent_create(request, services, actor,
+                                       lambda: services.cases.post_message(case_id, data, actor))
 
     @post("/{case_id:uuid}/tasks/{task_id:uuid}/completion", operation_id="completeCoordinationTask",
           summary="Report a coordination task done", status_code=200,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -17,7 +17,8 @@ from backend.container import Services
 from backend.monitoring.schemas import CaseReport
 from backend.ratings.schemas import FollowUpClosure, FollowUpPage, FollowUpState, FollowUpView, RatingCreate, RatingView
 from mobile_api.context import citizen_guard, staff_guard
-from mobile_api.identity import BEARER
+from mobile_api.idempotent import idempotent_create
+from mobile_api.identity import BEARER, IDEMPOTENCY_PARAM
 
 
 class MyCaseRatingController(Controller):
@@ -29,13 +30,15 @@ class MyCaseRatingController(Controller):
     @post("/", operation_id="rateMyCase", summary="Rate a case (好差评)",
           description="1 (很不满意) to 5 (非常满意), with a comment, once the result is out (delivered, rejected, "
                       "refused or closed; `409 rating-not-open` before, `409 already-rated` the second time). A rating "
-                      "of 1 or 2 opens a follow-up for a supervisor of the handling division. Audited.")
-    async def rate(self, case_id: FromPath[uuid.UUID], data: JSONBody[RatingCreate],
-                   services: NamedDependency[Services], actor: NamedDependency[Actor]) -> RatingView:
-        return await services.ratings.rate(case_id, data, actor)
+                      "of 1 or 2 opens a follow-up for a supervisor of the handling division. Audited; send an "
+                      "`Idempotency-Key` for safe retries (a retry answers the first rating, not `already-rated`).")
+    async def rate(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], data: JSONBody[RatingCreate],
+                   services: NamedDependency[Services], actor: NamedDependency[Actor],
+                   idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None) -> Response[RatingView]:
+        return await idempotent_create(request, services, actor, lambda: services.ratings.rate(case_id, data, actor))
 
     @get("/", operation_id="getMyCaseRating", summary="My rating of a case",
-         description="With whether its follow-up is open or closed. 404 when not rated.")
+         description="With whether its follow-up is open or closed. 404 when not rated. Audited.")
     async def mine(self, case_id: FromPath[uuid.UUID], services: NamedDependency[Services],
                    actor: NamedDependency[Actor]) -> RatingView:
         return await services.ratings.my_rating(case_id, actor)

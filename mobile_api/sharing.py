@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from backend.actors import Actor
 from backend.container import Services
+from backend.identifiers import PROVIDER_ID
 from backend.sharing.gateway import REQUESTERS
 from backend.sharing.schemas import (
     AgencyRequest,
@@ -28,7 +29,7 @@ from mobile_api.context import citizen_guard, staff_guard
 from mobile_api.idempotent import idempotent_create
 from mobile_api.identity import BEARER, IDEMPOTENCY_PARAM
 
-ProviderPath = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$",
+ProviderPath = Annotated[str, PathParameter(pattern=PROVIDER_ID,
                                             description="a provider of the gateway")]
 
 

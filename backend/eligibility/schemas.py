@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.eligibility.methods import Method
-from backend.identifiers import TYPE_CODE, DivisionCode
+from backend.identifiers import PROVIDER_ID, TYPE_CODE, DivisionCode
 
 ResidentIdInput = Annotated[str, msgspec.Meta(min_length=1, max_length=32, description="GB 11643 resident ID",
                                               examples=["510107195203150010"])]
@@ -20,7 +20,7 @@ Standing = Literal["not-due", "due", "due-soon", "overdue"]
 Relationship = Literal["spouse", "child", "parent", "sibling", "grandchild", "other"]
 SlotPart = Literal["morning", "afternoon"]
 VisitKind = Literal["assisted-counter", "home-visit"]
-ProviderId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$", examples=["hz-medical"])]
+ProviderId = Annotated[str, msgspec.Meta(pattern=PROVIDER_ID, examples=["hz-medical"])]
 SignalKind = Annotated[str, msgspec.Meta(pattern=TYPE_CODE,
                                          examples=["medical_settlement"])]
 Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.identifiers import DivisionCode
+from backend.identifiers import PROVIDER_ID, DivisionCode
 
 # Patterns end in `(?!\n)$` (see backend/identifiers.py).
-SubscriberName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$",
+SubscriberName = Annotated[str, msgspec.Meta(pattern=PROVIDER_ID,
                                              examples=["sc-pension-agency"])]
 EventKind = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+(?!\n)$",
                                         max_length=100, examples=["pension.recognised"])]

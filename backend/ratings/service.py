@@ -53,9 +53,13 @@ class RatingService:
         return RatingView(case_id, form.score, form.comment, row["rated_at"], follow_up)  # type: ignore[arg-type]
 
     async def my_rating(self, case_id: uuid.UUID, actor: Actor) -> RatingView:
-        async with self.db.transaction() as conn:
-            await self.workflow.citizen_case(conn, case_id, actor)
+        """My rating of one of my cases. Audited as a read (group commit), rated or not; someone else's
+        case and a missing one answer alike (`Workflow.citizen_case`, the refusal audited)."""
+        async with self.db.connection() as conn:
+            case = await self.workflow.citizen_case(conn, case_id, actor)
             row = await repository.rating(conn, case_id)
+        await self.audit.record_read(actor, "case.rating_read", "case", str(case_id),
+                                     division=case["handling_division"], detail={"rated": row is not None})
         if row is None:
             raise NotFound("the case is not rated")
         return RatingView(**dict(row))

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.identifiers import FIELD_NAME, CaseNumber, DivisionCode
+from backend.identifiers import FIELD_NAME, PROVIDER_ID, CaseNumber, DivisionCode
 from backend.identity.schemas import ResidentIdInput
 
-ProviderId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}(?!\n)$", examples=["demo.housing-fund"])]
+ProviderId = Annotated[str, msgspec.Meta(pattern=PROVIDER_ID, examples=["demo.housing-fund"])]
 PurposeCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z-]{1,63}(?!\n)$", examples=["case-handling"])]
 FieldName = Annotated[str, msgspec.Meta(pattern=FIELD_NAME, examples=["balance"])]
 RequestState = Literal["answered", "awaiting-citizen", "shared", "refused", "expired", "failed"]

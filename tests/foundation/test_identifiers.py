@@ -130,3 +130,19 @@ def test_identifier_checks_take_ascii_digits_only(check, value, error):
     for variant in look_alikes(value)[1:]:
         with pytest.raises(error):
             check(variant)
+
+
+def test_provider_and_subscriber_names_share_the_module_pattern():
+    """Written out once: the gateway's providers (schemas and path), eligibility sources and webhook subscribers."""
+    from typing import get_args
+
+    from backend.eligibility.schemas import ProviderId as EligibilityProvider
+    from backend.events.schemas import SubscriberName
+    from backend.sharing.schemas import ProviderId as SharingProvider
+    from mobile_api.sharing import ProviderPath
+
+    assert identifiers.is_whole(identifiers.PROVIDER_ID)
+    for annotated in (EligibilityProvider, SharingProvider, SubscriberName, ProviderPath):
+        assert get_args(annotated)[1].pattern == identifiers.PROVIDER_ID, annotated
+    assert re.search(identifiers.PROVIDER_ID, "demo.housing-fund")
+    assert not re.search(identifiers.PROVIDER_ID, "-demo") and not re.search(identifiers.PROVIDER_ID, "ab")
