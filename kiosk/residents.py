@@ -33,7 +33,7 @@ from backend.kiosks.schemas import (
     PrintRequest,
     StaffAssistance,
 )
-from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor, provide_resident, resident_guard
+from kiosk.context import SIGNED, ResidentAtKiosk, kiosk_guard, provide_kiosk, provide_kiosk_actor
 from mobile_api.context import client_address
 from mobile_api.face import CHALLENGE_ID_PARAM, FACE_EXCEPTION_HANDLERS
 from mobile_api.idempotent import IDEMPOTENCY_PARAM
@@ -45,7 +45,6 @@ class KioskPension(msgspec.Struct):
     status: PensionStatus
     precheck: Precheck
     face_consent: FaceConsentView | None  # the signed-in resident's own; None when acting for a relative
-SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
 
 
 @dataclass
@@ -103,12 +102,8 @@ class KioskSignInController(Controller):
                                                       actor.request_id)
 
 
-class KioskResidentController(Controller):
+class KioskResidentController(ResidentAtKiosk):
     path = "/kiosk/v1"
-    tags = ["kiosk"]
-    guards = [resident_guard]
-    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-    security = SESSION_SECURITY
     exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
 
     @get("/session", operation_id="kioskSessionState", summary="The resident's session at this kiosk",
@@ -156,12 +151,8 @@ class KioskResidentController(Controller):
         return await services.certificates.registry.my_certificate_view(actor, certificate_id)
 
 
-class KioskPrintController(Controller):
+class KioskPrintController(ResidentAtKiosk):
     path = "/kiosk/v1/print-jobs"
-    tags = ["kiosk"]
-    guards = [resident_guard]
-    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-    security = SESSION_SECURITY
 
     @post("/", operation_id="kioskRequestPrint", summary="Print one of my documents here",
           description="A print job for this kiosk's printer: one of my certificates (a case receipt once cases "
@@ -191,15 +182,11 @@ class BurstForm:
                        "movement of the challenge with a return to facing it"})
 
 
-class KioskPensionController(Controller):
+class KioskPensionController(ResidentAtKiosk):
     """Pension eligibility recognition (养老金资格认证) at the kiosk: the pension service's rules, with the
     kiosk as the place and its camera as the capture (`kiosk:<id>`)."""
 
     path = "/kiosk/v1/pension"
-    tags = ["kiosk"]
-    guards = [resident_guard]
-    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-    security = SESSION_SECURITY
     exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
 
     @get("/", operation_id="kioskPensionStatus", summary="My pension recognition status (at a kiosk)",
