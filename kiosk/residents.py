@@ -107,8 +107,9 @@ class KioskResidentController(ResidentAtKiosk):
     exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
 
     @get("/session", operation_id="kioskSessionState", summary="The resident's session at this kiosk",
-         description="Who is signed in (masked), who assists, and how long until the idle timeout. Each signed "
-                     "request on the session counts as activity: the screen calls this on every touch.")
+         description="Who is signed in (masked), who assists (`assistant`: named for the screen's banner), and "
+                     "how long until the idle timeout. Each signed request on the session counts as activity: the "
+                     "screen calls this on every touch.")
     async def state(self, services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
                     actor: NamedDependency[Actor]) -> KioskSessionState:
         return await services.kiosks.sessions.state(kiosk, actor)
@@ -127,6 +128,15 @@ class KioskResidentController(ResidentAtKiosk):
                      services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
                      actor: NamedDependency[Actor]) -> KioskSessionState:
         return await services.kiosks.sessions.assist(kiosk, actor, data, client_address(request))
+
+    @delete("/session/assistance", operation_id="kioskEndStaffAssistance", summary="End the staff assistance",
+            description="The staff member stops operating the kiosk for the resident; the resident stays signed in "
+                        "and later audit entries name them alone. Audited (`kiosk.assistance_ended`, with both "
+                        "identities). Without an assistance it changes nothing and answers the same state.",
+            status_code=200)
+    async def end_assistance(self, services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                             actor: NamedDependency[Actor]) -> KioskSessionState:
+        return await services.kiosks.sessions.end_assistance(kiosk, actor)
 
     @post("/session/face-enrolment", operation_id="kioskFaceEnrolment",
           summary="Enrol my face from my ID card's chip photo",
