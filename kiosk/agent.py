@@ -133,7 +133,7 @@ async def sign_out(request: Request[Any, Any, Any], reason: FromQuery[str] = "si
     await device_of(request).end_session("card-removed" if reason == "card-removed" else "signed-out")
 
 
-@route("/device/api/{path:path}", http_method=["GET", "POST"], include_in_schema=False)
+@route("/device/api/{path:path}", http_method=["GET", "POST", "DELETE"], include_in_schema=False)
 async def forward(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     """A call on the resident's session, signed by the device and forwarded to the server."""
     device = device_of(request)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
@@ -21,8 +21,7 @@ from backend.config import Settings
 from backend.container import Services
 from backend.kiosks.cases import KioskApplication, KioskApplyGuide, KioskItem
 from backend.kiosks.devices import Kiosk
-from kiosk.context import provide_kiosk, provide_resident, resident_guard
-from kiosk.residents import SESSION_SECURITY
+from kiosk.context import ResidentAtKiosk
 from mobile_api.cases import MULTIPART_ALLOWANCE
 from mobile_api.idempotent import IDEMPOTENCY_PARAM, idempotent_create
 
@@ -35,12 +34,8 @@ class ScannedMaterial:
 
 
 def kiosk_case_controllers(settings: Settings) -> list[type[Controller]]:
-    class KioskCaseController(Controller):
+    class KioskCaseController(ResidentAtKiosk):
         path = "/kiosk/v1"
-        tags = ["kiosk"]
-        guards = [resident_guard]
-        dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-        security = SESSION_SECURITY
 
         @get("/apply/items", operation_id="kioskApplyItems", summary="What I can apply for here",
              description="The items catalogue resolution offers for a matter of my home division at this kiosk's "
@@ -93,14 +88,10 @@ def kiosk_case_controllers(settings: Settings) -> list[type[Controller]]:
                              services: NamedDependency[Services], actor: NamedDependency[Actor]) -> CaseView:
             return await services.cases.supplement(case_id, data, actor)
 
-    class KioskMaterialController(Controller):
+    class KioskMaterialController(ResidentAtKiosk):
         """The scanner's file, up to `material_max_bytes` whatever `max_body_bytes` says (this route only)."""
 
         path = "/kiosk/v1"
-        tags = ["kiosk"]
-        guards = [resident_guard]
-        dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-        security = SESSION_SECURITY
         request_max_body_size = settings.material_max_bytes + MULTIPART_ALLOWANCE
 
         @post("/me/materials", operation_id="kioskUploadMaterial", summary="Keep a scanned material",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request
+from litestar import Controller, Request
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 
 from backend.actors import Actor
@@ -19,6 +20,7 @@ from mobile_api.context import services_of
 
 _KIOSK_KEY = "tongban.kiosk"
 SIGNED = [{"kiosk-signature": []}]
+SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
 
 
 async def signed_message(request: Request[Any, Any, Any]) -> SignedMessage:
@@ -73,3 +75,13 @@ async def provide_kiosk(request: Request[Any, Any, Any]) -> Kiosk:
 
 async def provide_kiosk_actor(request: Request[Any, Any, Any]) -> Actor:
     return kiosk_of(request).actor(request_id_var.get())
+
+
+class ResidentAtKiosk(Controller):
+    """A resident's request at this kiosk: signed by the device, naming the resident's open session there.
+    Subclasses add a `path` and their routes; Litestar reads these class attributes through inheritance."""
+
+    tags = ["kiosk"]
+    guards = [resident_guard]
+    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
+    security = SESSION_SECURITY

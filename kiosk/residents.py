@@ -33,7 +33,7 @@ from backend.kiosks.schemas import (
     PrintRequest,
     StaffAssistance,
 )
-from kiosk.context import SIGNED, kiosk_guard, provide_kiosk, provide_kiosk_actor, provide_resident, resident_guard
+from kiosk.context import SIGNED, ResidentAtKiosk, kiosk_guard, provide_kiosk, provide_kiosk_actor
 from mobile_api.context import client_address
 from mobile_api.face import CHALLENGE_ID_PARAM, FACE_EXCEPTION_HANDLERS
 from mobile_api.idempotent import IDEMPOTENCY_PARAM
@@ -45,7 +45,6 @@ class KioskPension(msgspec.Struct):
     status: PensionStatus
     precheck: Precheck
     face_consent: FaceConsentView | None  # the signed-in resident's own; None when acting for a relative
-SESSION_SECURITY = [{"kiosk-signature": [], "kiosk-session": []}]
 
 
 @dataclass
@@ -103,17 +102,14 @@ class KioskSignInController(Controller):
                                                       actor.request_id)
 
 
-class KioskResidentController(Controller):
+class KioskResidentController(ResidentAtKiosk):
     path = "/kiosk/v1"
-    tags = ["kiosk"]
-    guards = [resident_guard]
-    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-    security = SESSION_SECURITY
     exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
 
     @get("/session", operation_id="kioskSessionState", summary="The resident's session at this kiosk",
-         description="Who is signed in (masked), who assists, and how long until the idle timeout. Each signed "
-                     "request on the session counts as activity: the screen calls this on every touch.")
+         description="Who is signed in (masked), who assists (`assistant`: named for the screen's banner), and "
+                     "how long until the idle timeout. Each signed request on the session counts as activity: the "
+                     "screen calls this on every touch.")
     async def state(self, services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
                     actor: NamedDependency[Actor]) -> KioskSessionState:
         return await services.kiosks.sessions.state(kiosk, actor)
@@ -132,6 +128,15 @@ class KioskResidentController(Controller):
                      services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
                      actor: NamedDependency[Actor]) -> KioskSessionState:
         return await services.kiosks.sessions.assist(kiosk, actor, data, client_address(request))
+
+    @delete("/session/assistance", operation_id="kioskEndStaffAssistance", summary="End the staff assistance",
+            description="The staff member stops operating the kiosk for the resident; the resident stays signed in "
+                        "and later audit entries name them alone. Audited (`kiosk.assistance_ended`, with both "
+                        "identities). Without an assistance it changes nothing and answers the same state.",
+            status_code=200)
+    async def end_assistance(self, services: NamedDependency[Services], kiosk: NamedDependency[Kiosk],
+                             actor: NamedDependency[Actor]) -> KioskSessionState:
+        return await services.kiosks.sessions.end_assistance(kiosk, actor)
 
     @post("/session/face-enrolment", operation_id="kioskFaceEnrolment",
           summary="Enrol my face from my ID card's chip photo",
@@ -156,12 +161,8 @@ class KioskResidentController(Controller):
         return await services.certificates.registry.my_certificate_view(actor, certificate_id)
 
 
-class KioskPrintController(Controller):
+class KioskPrintController(ResidentAtKiosk):
     path = "/kiosk/v1/print-jobs"
-    tags = ["kiosk"]
-    guards = [resident_guard]
-    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-    security = SESSION_SECURITY
 
     @post("/", operation_id="kioskRequestPrint", summary="Print one of my documents here",
           description="A print job for this kiosk's printer: one of my certificates (a case receipt once cases "
@@ -191,15 +192,11 @@ class BurstForm:
                        "movement of the challenge with a return to facing it"})
 
 
-class KioskPensionController(Controller):
+class KioskPensionController(ResidentAtKiosk):
     """Pension eligibility recognition (养老金资格认证) at the kiosk: the pension service's rules, with the
     kiosk as the place and its camera as the capture (`kiosk:<id>`)."""
 
     path = "/kiosk/v1/pension"
-    tags = ["kiosk"]
-    guards = [resident_guard]
-    dependencies = {"kiosk": Provide(provide_kiosk), "actor": Provide(provide_resident)}
-    security = SESSION_SECURITY
     exception_handlers = FACE_EXCEPTION_HANDLERS  # type: ignore[assignment]
 
     @get("/", operation_id="kioskPensionStatus", summary="My pension recognition status (at a kiosk)",

@@ -119,6 +119,16 @@ async def set_assistant(conn: asyncpg.Connection, session_id: uuid.UUID, kind: s
                        session_id, kind, assistant_id)
 
 
+async def clear_assistant(conn: asyncpg.Connection, session_id: uuid.UUID) -> asyncpg.Record | None:
+    """End the assistance of an open session: the assistant it had (kind, id), None when nobody assisted."""
+    return await conn.fetchrow(
+        """UPDATE kiosk_sessions AS s SET assistant_kind = NULL, assistant_id = NULL
+           FROM (SELECT session_id, assistant_kind, assistant_id FROM kiosk_sessions
+                 WHERE session_id = $1 AND ended_at IS NULL AND assistant_kind IS NOT NULL FOR UPDATE) AS before
+           WHERE s.session_id = before.session_id
+           RETURNING before.assistant_kind, before.assistant_id""", session_id)
+
+
 async def face_enrolled(conn: asyncpg.Connection, citizen_id: uuid.UUID) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM face_enrolments WHERE citizen_id = $1", citizen_id))
 

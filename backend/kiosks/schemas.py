@@ -135,10 +135,18 @@ class KioskSignIn(msgspec.Struct):
     capture: str
 
 
+class KioskAssistant(msgspec.Struct):
+    """Who operates the kiosk for the resident now (帮办), as the screen's banner names them."""
+
+    kind: Literal["staff"]
+    display_name: Annotated[str, msgspec.Meta(examples=["浙江收件窗口"])]
+
+
 class KioskSessionState(msgspec.Struct):
     session_id: uuid.UUID
     resident: KioskResident
-    assisted_by: str | None
+    assisted_by: Annotated[str | None, msgspec.Meta(description="`staff:<id>` while a staff member assists")]
+    assistant: KioskAssistant | None
     idle_timeout_seconds: int
     idle_warning_seconds: int
     seconds_left: int

@@ -28,7 +28,14 @@ from backend.identity.resident_id import InvalidResidentId, mask_resident_id, no
 from backend.identity.service import IdentityService
 from backend.kiosks import repository
 from backend.kiosks.devices import Kiosk
-from backend.kiosks.schemas import CardRead, KioskResident, KioskSessionState, KioskSignIn, StaffAssistance
+from backend.kiosks.schemas import (
+    CardRead,
+    KioskAssistant,
+    KioskResident,
+    KioskSessionState,
+    KioskSignIn,
+    StaffAssistance,
+)
 from backend.security.pii import PiiCipher
 
 # Staff who may operate a kiosk for a resident: those who serve residents at a window, in the kiosk's division.
@@ -126,14 +133,20 @@ class KioskSessions:
                      assisted_by=assisted)
 
     async def state(self, kiosk: Kiosk, actor: Actor) -> KioskSessionState:
+        """Who is signed in (masked), who assists (named, for the screen's banner), time left."""
         async with self.db.connection() as conn:
             row = await repository.kiosk_session(conn, uuid.UUID(actor.session_id or ""))
             citizen = await identity_repository.citizen_by(conn, "id", row["citizen_id"])
             enrolled = await repository.face_enrolled(conn, row["citizen_id"])
+            staff = (await identity_repository.staff_by_id(conn, row["assistant_id"])
+                     if row["assistant_kind"] == "staff" else None)
         configuration = kiosk.configuration
         left = configuration.idle_timeout_seconds - int((row["now"] - row["last_activity_at"]).total_seconds())
+        assisted_by = f"{row['assistant_kind']}:{row['assistant_id']}" if row["assistant_kind"] else None
+        assistant = KioskAssistant(kind="staff", display_name=staff["display_name"]) if staff is not None else None
         return KioskSessionState(session_id=row["session_id"], resident=_resident(citizen, enrolled),
-                                 assisted_by=actor.assisted_by, idle_timeout_seconds=configuration.idle_timeout_seconds,
+                                 assisted_by=assisted_by, assistant=assistant,
+                                 idle_timeout_seconds=configuration.idle_timeout_seconds,
                                  idle_warning_seconds=configuration.idle_warning_seconds, seconds_left=max(0, left))
 
     async def end(self, kiosk: Kiosk, actor: Actor, reason: str) -> None:
@@ -162,6 +175,18 @@ class KioskSessions:
             await self.audit.record(conn, assisted, "kiosk.assistance_started", "auth_session", actor.session_id,
                                     division=kiosk.division_code, detail={"assistant_role": claims.role})
         return await self.state(kiosk, assisted)
+
+    async def end_assistance(self, kiosk: Kiosk, actor: Actor) -> KioskSessionState:
+        """The assistant stops operating the kiosk: the resident stays signed in, and later audit entries
+        of the session name the resident alone. Audited with both identities; nobody assisting changes
+        nothing (and is not audited), so a repeated request answers the same."""
+        async with self.db.transaction() as conn:
+            before = await repository.clear_assistant(conn, uuid.UUID(actor.session_id or ""))
+            if before is not None:
+                assisted = dataclasses.replace(actor, assisted_by=f"{before['assistant_kind']}:{before['assistant_id']}")
+                await self.audit.record(conn, assisted, "kiosk.assistance_ended", "auth_session", actor.session_id,
+                                        division=kiosk.division_code)
+        return await self.state(kiosk, dataclasses.replace(actor, assisted_by=None))
 
     async def enrol_face(self, kiosk: Kiosk, actor: Actor, card: CardRead, chip_photo: bytes,
                          consent: bool) -> FaceEnrolment:

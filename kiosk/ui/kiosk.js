@@ -6,7 +6,7 @@
 
 const TEXT = {
   zh: {
-    brand: "跨省通办 · 自助服务", language: "English", large: "大字模式", help: "请工作人员协助", exit: "退出",
+    brand: "跨省通办 · 自助服务", language: "English", large: "大字模式", help: "请工作人员帮办", exit: "退出",
     insertTitle: "请插入您的身份证", insertHint: "把身份证放在下方的读卡区，不用取出。读到后会自动进入下一步。",
     simulator: "模拟读卡器（仅开发环境）", insertCard: (n) => `插入 ${n} 的身份证`, removeCard: "取出身份证",
     stepOf: (i, n, what) => `第 ${i} 步，共 ${n} 步：${what}`,
@@ -59,9 +59,16 @@ const TEXT = {
     caseDue: (d, n) => `${d}（${n} 个工作日）`, caseDueLater: (n) => `受理后 ${n} 个工作日`,
     supplementAsked: "需要补交材料", supplementStart: "补交材料", supplementDone: "材料已补交",
     supplementDoneHint: "办理地会继续审查，请留意进度。", caseProgress: "办理进度",
+    assistTitle: "请工作人员帮办", assistHint: "请服务窗口的工作人员用本人账号登录，代您操作。登录后，每一步都会记下您和这位工作人员。",
+    assistUser: "工作人员用户名", assistPassword: "密码", assistStart: "开始帮办", assistSpeak: "请工作人员输入用户名和密码。",
+    assistBusy: "正在核对，请稍候……", assistMissing: "请填写用户名和密码。",
+    assistWrong: "用户名或密码不正确，请重新输入。", assistNotHere: "这位工作人员不能在这台终端帮办：只有本地服务窗口的工作人员可以。",
+    assistTooMany: "尝试次数太多，请稍后再试。",
+    assisted: (n) => `帮办中：${n}`, assistStarted: (n) => `${n} 开始为您帮办。`, assistEnd: "结束帮办",
+    assistEnded: "帮办已结束，您可以继续自己办理。", assistNow: (n) => `现在由 ${n} 为您帮办。`,
   },
   en: {
-    brand: "Cross-province services · Self-service", language: "中文", large: "Large text", help: "Ask staff for help", exit: "Exit",
+    brand: "Cross-province services · Self-service", language: "中文", large: "Large text", help: "Staff assistance", exit: "Exit",
     insertTitle: "Please insert your ID card", insertHint: "Place your ID card on the reader below and leave it there. The next step starts by itself.",
     simulator: "Card reader simulator (development only)", insertCard: (n) => `Insert ${n}'s ID card`, removeCard: "Remove the ID card",
     stepOf: (i, n, what) => `Step ${i} of ${n}: ${what}`,
@@ -115,11 +122,18 @@ const TEXT = {
     caseDue: (d, n) => `${d} (${n} working days)`, caseDueLater: (n) => `${n} working days after acceptance`,
     supplementAsked: "Documents are asked for", supplementStart: "Hand in the documents", supplementDone: "Documents handed in",
     supplementDoneHint: "The handling office continues its review; follow the progress here.", caseProgress: "Progress",
+    assistTitle: "Staff assistance", assistHint: "A member of the service window's staff signs in with their own account and operates the kiosk for you. Every step is then recorded with both your name and theirs.",
+    assistUser: "Staff username", assistPassword: "Password", assistStart: "Start assisting", assistSpeak: "Staff, please enter your username and password.",
+    assistBusy: "Checking, please wait…", assistMissing: "Please enter the username and the password.",
+    assistWrong: "Wrong username or password. Please try again.", assistNotHere: "This staff member cannot assist at this kiosk: only window staff of this area can.",
+    assistTooMany: "Too many attempts. Please try again later.",
+    assisted: (n) => `Assisted by ${n}`, assistStarted: (n) => `${n} is now assisting you.`, assistEnd: "End assistance",
+    assistEnded: "Assistance ended; you can carry on by yourself.", assistNow: (n) => `${n} is assisting you.`,
   },
 };
 
 const state = { lang: "zh", large: false, session: null, device: null, screen: null, lastTouch: Date.now(),
-                lastPing: 0, stream: null, job: null, idleShown: false };
+                lastPing: 0, stream: null, job: null, idleShown: false, assistChanges: 0 };
 const $ = (id) => document.getElementById(id);
 const t = (key, ...args) => { const v = TEXT[state.lang][key]; return typeof v === "function" ? v(...args) : v; };
 
@@ -167,6 +181,7 @@ function show(name, progress, ...content) {
   delete main.dataset.page;
   $("progress").textContent = progress || "";
   $("exit").hidden = !state.session;
+  assistedBanner();
   main.focus();
 }
 
@@ -186,6 +201,15 @@ function chrome() {
   $("help").textContent = t("help");
   $("exit").textContent = t("exit");
   $("stay").textContent = t("stay");
+  $("end-assist").textContent = t("assistEnd");
+  assistedBanner();
+}
+
+// While a staff member assists, every screen says who, above the screen's own content.
+function assistedBanner() {
+  const assistant = state.session && state.session.assistant;
+  $("assisted").hidden = !assistant;
+  $("assisted-text").textContent = assistant ? t("assisted", assistant.display_name) : "";
 }
 
 // -- screens ------------------------------------------------------------------------------------------
@@ -641,6 +665,67 @@ async function enrol() {
        el("div", { class: "actions" }, button(t("back"), after, "primary", { id: "after-enrol" })));
 }
 
+// -- staff assistance (帮办): window staff sign in with their own account on the kiosk --------------------
+
+function assist() {
+  const assistant = state.session.assistant;
+  if (assistant) {
+    show("assist", "", el("h1", {}, t("assistTitle")), el("p", { class: "notice ok", role: "status" }, t("assistNow", assistant.display_name)),
+         el("div", { class: "actions" }, button(t("assistEnd"), endAssistance, "primary", { id: "assist-end" }), button(t("back"), menu, "secondary")));
+    return say(t("assistNow", assistant.display_name));
+  }
+  const field = (id, label, type) => [el("label", { for: id }, label),
+    el("input", { id, type, autocomplete: "off", autocapitalize: "off", spellcheck: "false", required: "" })];
+  const status = el("div", { "aria-live": "assertive" });
+  const form = el("form", { class: "sign-in", novalidate: "" }, field("assist-username", t("assistUser"), "text"),
+                  field("assist-password", t("assistPassword"), "password"), status,
+                  el("div", { class: "actions" }, el("button", { type: "submit", class: "primary", id: "assist-submit" }, t("assistStart")),
+                     button(t("back"), menu, "secondary")));
+  form.addEventListener("submit", (event) => { event.preventDefault(); startAssistance(status); });
+  show("assist", "", el("h1", {}, t("assistTitle")), el("p", {}, t("assistHint")), form);
+  $("assist-username").focus();
+  say(t("assistTitle") + "。" + t("assistSpeak"));
+}
+
+async function startAssistance(status) {
+  const [user, secret, submit] = [$("assist-username"), $("assist-password"), $("assist-submit")];
+  const refused = (words) => {
+    status.replaceChildren(el("p", { class: "notice warn", role: "alert", "data-assist-problem": "" }, "⚠ " + words));
+    say(words);
+  };
+  const username = user.value.trim();
+  const password = secret.value;
+  if (!username || !password) return refused(t("assistMissing"));
+  submit.disabled = true;
+  state.assistChanges += 1;
+  status.replaceChildren(el("p", {}, t("assistBusy")));
+  const answer = await call("api/session/assistance", { method: "POST", headers: { "content-type": "application/json" },
+                                                         body: JSON.stringify({ username, password }) });
+  secret.value = "";  // never left on a public screen, whatever the answer
+  submit.disabled = false;
+  if (answer.ok) {
+    state.session.assistant = answer.body.assistant;
+    await menu();
+    return say(t("assistStarted", answer.body.assistant.display_name));
+  }
+  // Words chosen by the problem's type alone: the screen repeats nothing the server said about the account.
+  const type = ((answer.body || {}).type || "").split("/").pop();
+  if (type === "kiosk-session-ended") return failed(answer);
+  refused({ unauthenticated: t("assistWrong"), forbidden: t("assistNotHere"), "outside-division": t("assistNotHere"),
+            "rate-limited": t("assistTooMany"), "validation-error": t("assistMissing") }[type] || t("errorHint"));
+  secret.focus();
+}
+
+async function endAssistance() {
+  state.assistChanges += 1;
+  const answer = await call("api/session/assistance", { method: "DELETE" });
+  if (!answer.ok) return failed(answer);
+  state.session.assistant = answer.body.assistant;
+  assistedBanner();
+  if (state.screen === "assist") await menu();
+  say(t("assistEnded"));
+}
+
 function failed(answer) {
   const problem = answer.body || {};
   if ((problem.type || "").endsWith("/kiosk-session-ended")) return ended(ENDED_REASONS[problem.reason] || "endedCard");
@@ -712,7 +797,13 @@ function touch(force = false) {
   // The server counts activity on each request: tell it, at most every 10 s, that someone is here.
   if (state.session && (force || Date.now() - state.lastPing > 10000)) {
     state.lastPing = Date.now();
-    call("api/session").then((answer) => { if (answer.status === 401) failed(answer); }).catch(() => {});
+    const changes = state.assistChanges;  // an answer overtaken by a start or end of assistance is stale
+    call("api/session").then((answer) => {
+      if (answer.status === 401) return failed(answer);
+      if (answer.ok && state.session && changes === state.assistChanges) {
+        state.session.assistant = answer.body.assistant; assistedBanner();
+      }
+    }).catch(() => {});
   }
 }
 
@@ -748,14 +839,19 @@ document.addEventListener("keydown", () => touch(), { capture: true });
 $("stay").addEventListener("click", () => touch(true));
 $("language").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; chrome(); rerender(); });
 $("large").addEventListener("click", () => { state.large = !state.large; document.documentElement.classList.toggle("large", state.large); chrome(); refresh(); });
-$("help").addEventListener("click", () => { say(t("helpAsked")); $("progress").textContent = t("helpAsked"); });
+$("help").addEventListener("click", () => {
+  // Staff assist a signed-in resident; before the card is read, the button calls them over.
+  if (state.session) return assist();
+  say(t("helpAsked")); $("progress").textContent = t("helpAsked");
+});
+$("end-assist").addEventListener("click", () => endAssistance());
 $("exit").addEventListener("click", async () => { await call("session", { method: "DELETE" }); ended("endedSignedOut"); });
 
 function rerender() {
   const again = { welcome, menu, certificates, pension, face: () => faceCheck(),
                   "apply-items": () => applyItems(), cases: myCases, "apply-question": applyStep, "apply-phone": applyStep,
                   "apply-material": applyStep, "apply-confirm": applyStep,
-                  enrol: () => enrolOffer(state.afterEnrol), ended: () => ended(state.ended.why, true) };
+                  enrol: () => enrolOffer(state.afterEnrol), ended: () => ended(state.ended.why, true), assist: () => assist() };
   (again[state.screen] || (() => {}))();
 }
 

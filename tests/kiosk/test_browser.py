@@ -248,6 +248,52 @@ async def test_a_face_that_does_not_match_the_card_is_told_in_words(kiosk):
     assert "不一致" in notice and "再试" in notice
 
 
+async def test_staff_assistance_is_named_on_every_screen_until_it_ends(kiosk):
+    """A window officer of the kiosk's area (浙江收件窗口, zj.receiving) signs in on the kiosk to operate it
+    for 李秀英: a wrong password is told in words and leaves nothing on the screen; once assisting, a
+    banner names them on every screen; ending the assistance removes it and 李秀英 stays signed in."""
+    page, screens, _, _ = kiosk
+    await sign_in(page, screens)
+
+    await page.click("#help")
+    await page.wait_for_selector("main[data-screen=assist] #assist-username")
+    assert await page.get_attribute("#assist-password", "type") == "password"  # masked
+    await screens.check("assist")
+    await page.fill("#assist-username", "zj.receiving")
+    await page.fill("#assist-password", "not-the-password")
+    await page.click("#assist-submit")
+    await page.wait_for_selector("[data-assist-problem]")
+    await screens.check("assist-wrong-password")
+    assert "用户名或密码不正确" in await page.inner_text("[data-assist-problem]")
+    assert await page.input_value("#assist-password") == ""
+    assert "not-the-password" not in await page.content()
+    assert await page.is_hidden("#assisted")
+
+    await page.fill("#assist-password", "tongban-demo-2026")
+    await page.click("#assist-submit")
+    await page.wait_for_selector("main[data-screen=menu]")
+    await page.wait_for_selector("#assisted:not([hidden])")
+    assert "帮办中：浙江收件窗口" in await page.inner_text("#assisted")
+    await screens.check("menu-assisted")
+    await page.click("[data-task=certificates]")
+    await page.wait_for_selector("main[data-screen=certificates]")
+    assert "帮办中：浙江收件窗口" in await page.inner_text("#assisted")  # on every screen
+    await page.click("#language")
+    await page.wait_for_selector("#assisted >> text=Assisted by 浙江收件窗口")
+    await screens.check("certificates-assisted-english")
+    await page.click("#language")
+
+    await page.click("#end-assist")
+    await page.wait_for_selector("#assisted[hidden]", state="attached")
+    # The screen asks the server again (a touch after 10 s pings the session): still signed in, unassisted.
+    answer = await page.evaluate("call('api/session')")
+    assert answer["status"] == 200 and answer["body"]["assistant"] is None
+    assert await page.get_attribute("main", "data-screen") == "certificates"
+    await page.click("text=返回")
+    await page.wait_for_selector("main[data-screen=menu]")
+    assert await page.is_hidden("#assisted")
+
+
 async def test_the_card_pulled_out_mid_task_ends_the_session(kiosk):
     """The session ends at once; the screen saying so stays long enough to be read. The page's clock
     stands still while the screen is checked (its timers run on), then is moved on: the screen is still

@@ -155,6 +155,41 @@ async def test_staff_assistance_puts_both_identities_in_every_audit_entry(client
     assert listed["detail"]["assisted_by"] == f"staff:{staff_id}" and listed["detail"]["kiosk"] == device.id
 
 
+async def test_ending_the_assistance_keeps_the_resident_signed_in_and_the_audit_names_them_alone(
+        client, services, register_kiosk):
+    from tests.factories import STAFF_PASSWORD, create_staff
+
+    device = await register_kiosk()
+    signed_in = await sign_in(device, id_card(resident_id("330106"), photo="obama.jpg"))
+    await create_staff(services, "xh.window", "receiving_officer", "330106")
+    wrong = await device.client.post("/kiosk/v1/session/assistance", headers=session(signed_in),
+                                     json={"username": "xh.window", "password": "not-the-password"})
+    assisted = await device.client.post("/kiosk/v1/session/assistance", headers=session(signed_in),
+                                        json={"username": "xh.window", "password": STAFF_PASSWORD})
+    staff_id = await services.db.pool.fetchval("SELECT id::text FROM staff WHERE username = 'xh.window'")
+
+    ended = await device.client.delete("/kiosk/v1/session/assistance", headers=session(signed_in))
+    again = await device.client.delete("/kiosk/v1/session/assistance", headers=session(signed_in))
+    await device.client.get("/kiosk/v1/me/certificates", headers=session(signed_in))
+    state = await device.client.get("/kiosk/v1/session", headers=session(signed_in))
+
+    # A wrong password says only that the username or password is wrong, and names no one.
+    assert wrong.status_code == 401 and wrong.json()["type"] == "/problems/unauthenticated"
+    assert "xh.window" not in wrong.text and "not-the-password" not in wrong.text
+    assert assisted.json()["assistant"] == {"kind": "staff", "display_name": "xh.window"}
+    assert ended.status_code == 200, ended.text
+    assert (ended.json()["assisted_by"], ended.json()["assistant"]) == (None, None)
+    assert again.status_code == 200 and again.json()["assistant"] is None
+    assert state.status_code == 200 and state.json()["assisted_by"] is None
+    audit = services.db.pool
+    stopped = await audit.fetch("SELECT * FROM audit_log WHERE action = 'kiosk.assistance_ended'")
+    assert len(stopped) == 1  # the repeat changed nothing
+    assert stopped[0]["actor_kind"] == "citizen" and stopped[0]["detail"]["assisted_by"] == f"staff:{staff_id}"
+    assert stopped[0]["detail"]["kiosk"] == device.id
+    listed = await audit.fetchrow("SELECT * FROM audit_log WHERE action = 'certificate.listed'")
+    assert listed["actor_kind"] == "citizen" and "assisted_by" not in listed["detail"]
+
+
 async def test_disabling_the_assisting_staff_member_ends_the_assisted_session_at_once(client, services,
                                                                                      register_kiosk, admin_token):
     from tests.factories import STAFF_PASSWORD, create_staff
