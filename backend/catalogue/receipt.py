@@ -28,7 +28,6 @@ from backend.catalogue.schemas import (
 )
 from backend.catalogue.variants import variant_ref
 from backend.db import Database
-from backend.errors import FieldError
 from backend.identity.divisions import province_of
 
 
@@ -77,15 +76,6 @@ class ReceiptService:
             form_schema=standard.form_schema,
             sample=row["sample"],
         )
-
-    async def form_problems(
-        self, item_code: str, form: Any, *, handling_division: str | None = None, as_of: dt.date | None = None,
-        at: str = "#/form",
-    ) -> list[FieldError]:
-        """Every way an application form fails the item's form schema (the handling province's local
-        variant's schema where it has one), as JSON pointers under `at`; empty when it is valid."""
-        schema, _ = await self.form_schema(item_code, handling_division, as_of)
-        return await checked_form(schema, form, at)
 
     async def check_form(self, item_code: str, request: FormCheck) -> FormCheckResult:
         """The public form check: the same problems, and which schema was used."""

@@ -32,7 +32,6 @@ from backend.catalogue.search import SearchService
 from backend.catalogue.terms import ApplicationTerms, TermsCache
 from backend.catalogue.variants import VariantService
 from backend.db import Database
-from backend.errors import FieldError
 from backend.identity.divisions import DIVISIONS_FILE, DivisionTable
 
 
@@ -79,21 +78,10 @@ class CatalogueService:
 
         return await self.terms.get((item_code, receiving_division, handling_division, as_of), load)
 
-    async def validate_application_form(
-        self, item_code: str, form: Any, *, handling_division: str | None = None, as_of: dt.date | None = None,
-        at: str = "#/form",
-    ) -> list[FieldError]:
-        """Every way an application form fails the item's form schema (the handling province's local
-        variant's schema where it has one), as JSON pointers under `at`; empty when it is valid.
-
-        For the cases domain: raise `ValidationFailed(errors)` when the list is not empty.
-        """
-        return await self.receipt.form_problems(item_code, form, handling_division=handling_division, as_of=as_of,
-                                                at=at)
-
     async def form_schema(
         self, item_code: str, *, handling_division: str | None = None, as_of: dt.date | None = None,
     ) -> dict[str, Any]:
-        """The form schema `validate_application_form` checks against (for other domains that show it)."""
+        """The item's form schema for a case decided in `handling_division` (its province's local variant in
+        force, else the national one), for other domains to show and check with `forms.checked_form`."""
         schema, _ = await self.receipt.form_schema(item_code, handling_division, as_of)
         return schema

@@ -18,6 +18,7 @@ import asyncpg
 
 from backend.actors import Actor, who
 from backend.audit.service import AuditLog
+from backend.catalogue.forms import checked_form
 from backend.catalogue.schemas import FormProblem
 from backend.db import Database
 from backend.ephemeral import Ephemeral
@@ -138,7 +139,7 @@ class FilingService:
         """What submitting `form` now would be refused for."""
         whole = forms.compose(kind, form, await self._sources(conn, kind, obligation, period))
         schema = await self.obligations.form_schema(kind, obligation["division_code"])
-        return [FormProblem(p.pointer, p.detail) for p in await forms.schema_problems(schema, whole)]
+        return [FormProblem(p.pointer, p.detail) for p in await checked_form(schema, whole)]
 
     async def _mine(self, conn: asyncpg.Connection, filing_id: uuid.UUID, actor: Actor,
                     for_update: bool = False) -> tuple[asyncpg.Record, asyncpg.Record]:
@@ -245,7 +246,7 @@ class FilingService:
             form = forms.compose(kind, forms.unseal(self.cipher, row["form_enc"]),
                                  await self._sources(conn, kind, obligation, row["period"]))
             schema = await self.obligations.form_schema(kind, obligation["division_code"])
-            if problems := await forms.schema_problems(schema, form):
+            if problems := await checked_form(schema, form):
                 raise ValidationFailed(problems, "the form does not meet the kind's form schema: "
                                                  + "; ".join(f"{p.pointer}: {p.detail}" for p in problems[:5]))
             current = await repository.current_submission(conn, obligation["id"], row["period"])

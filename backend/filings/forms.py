@@ -4,14 +4,13 @@ shown masked and fingerprinted for the receipt."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from backend.catalogue.forms import form_problems, form_shape_problems
+from backend.catalogue.forms import form_shape_problems
 from backend.errors import FieldError
 from backend.filings.kinds import ObligationKind
 from backend.identity.resident_id import mask_resident_id
@@ -67,7 +66,3 @@ def compose(kind: ObligationKind, form: dict[str, Any], sources: dict[str, Any])
     return {**form, **{name: sources[source] for name, source in kind.bound.items()
                        if sources.get(source) is not None}}
 
-
-async def schema_problems(schema: dict[str, Any], form: dict[str, Any], at: str = "#/form") -> list[FieldError]:
-    """Every way the whole form fails the kind's schema; checked in a worker thread."""
-    return await asyncio.to_thread(form_problems, schema, form, at)
