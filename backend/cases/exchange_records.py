@@ -47,8 +47,8 @@ Kid = Annotated[str, msgspec.Meta(pattern=KEY_ID)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 
-class Handover(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="handover"):
-    """A case leaves `from` for `to`, with exactly this form and these materials."""
+class _Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind"):
+    """What every record of a case's chain carries (bodies are signed as canonical JSON, keys sorted)."""
 
     type: Literal["tongban-case-exchange"]
     v: Literal[1]
@@ -58,23 +58,20 @@ class Handover(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_fiel
     at: Timestamp
     role: Role
     kid: Kid
+
+
+class Handover(_Record, tag="handover"):
+    """A case leaves `from` for `to`, with exactly this form and these materials."""
+
     from_: DivisionCode = msgspec.field(name="from")
     to: DivisionCode
     form: Digest
     materials: list[Digest]
 
 
-class Countersign(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="acceptance"):
+class Countersign(_Record, tag="acceptance"):
     """The receiving division's answer to the hand-over just before it."""
 
-    type: Literal["tongban-case-exchange"]
-    v: Literal[1]
-    case: CaseNumber
-    seq: Seq
-    prev: Digest
-    at: Timestamp
-    role: Role
-    kid: Kid
     division: DivisionCode
     outcome: Literal["accepted", "refused"]
 
