@@ -274,3 +274,27 @@ async def test_face_enrolment_from_the_chip_photo_needs_separate_consent(client,
     status = await client.get(f"/staff/citizens/{row and (await services.db.pool.fetchval('SELECT id FROM citizens'))}"
                               "/face-enrolment", headers=bearer(window_staff))
     assert status.json()["source"] == "kiosk_chip_photo"
+
+
+async def test_ending_an_assistance_twice_at_once_ends_it_once_and_another_kiosk_cannot_end_it(
+        client, services, register_kiosk):
+    from tests.concurrency import at_once
+    from tests.factories import STAFF_PASSWORD, create_staff
+
+    device, elsewhere = await register_kiosk(), await register_kiosk()
+    signed_in = await sign_in(device, id_card(resident_id("330106"), photo="obama.jpg"))
+    await create_staff(services, "xh.window", "receiving_officer", "330106")
+    assisted = await device.client.post("/kiosk/v1/session/assistance", headers=session(signed_in),
+                                        json={"username": "xh.window", "password": STAFF_PASSWORD})
+    assert assisted.status_code == 200, assisted.text
+
+    foreign = await elsewhere.client.delete("/kiosk/v1/session/assistance", headers=session(signed_in))
+    still = await device.client.get("/kiosk/v1/session", headers=session(signed_in))
+    assert foreign.status_code == 401 and "xh.window" not in foreign.text
+    assert still.json()["assistant"] == {"kind": "staff", "display_name": "xh.window"}
+
+    answers = await at_once(services, *(device.client.delete("/kiosk/v1/session/assistance",
+                                                             headers=session(signed_in)) for _ in range(2)))
+    assert [(a.status_code, a.json()["assistant"]) for a in answers] == [(200, None)] * 2
+    ended = await services.db.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'kiosk.assistance_ended'")
+    assert ended == 1
