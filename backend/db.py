@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -38,20 +40,108 @@ async def _reset(conn: asyncpg.Connection) -> None:
 _current: ContextVar[asyncpg.Connection | None] = ContextVar("tongban_transaction", default=None)
 # What to do once that transaction has committed (`Database.after_commit`).
 _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("tongban_after_commit", default=None)
+# Writes that transaction sends with its next statement (`write_later`), and where the innermost open
+# savepoint's own begin: a statement inside a savepoint carries only those, so that rolling it back cannot
+# take writes made before it with it.
+_pending: ContextVar[list[Sequence[Write]] | None] = ContextVar("tongban_pending_writes", default=None)
+_savepoint_floor: ContextVar[int] = ContextVar("tongban_savepoint_floor", default=0)
+# What that transaction does last, just before it commits (`Database.before_commit`).
+_before_commit: ContextVar[list[Callable[[asyncpg.Connection], Awaitable[None]]] | None] = ContextVar(
+    "tongban_before_commit", default=None)
+
+
+class Write(NamedTuple):
+    """One INSERT, UPDATE or DELETE, without a WITH of its own, numbering its arguments from $1.
+
+    `name` lets a later write of the same `write_later` call read this one's RETURNING rows as `{name}`.
+    """
+
+    sql: str
+    args: Sequence[Any] = ()
+    name: str = ""
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def with_writes(units: Sequence[Sequence[Write]], sql: str, args: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`sql` (a statement, with or without a WITH of its own) with `units` of writes in front of it as
+    data-modifying WITH queries, their arguments numbered after its own: one statement, one round trip.
+    PostgreSQL runs every one of them to completion whether or not `sql` reads them; `sql` sees the
+    database as it was before them (one snapshot), so it must not read what they write."""
+    ctes, all_args = [], list(args)
+    for u, unit in enumerate(units):
+        names = {w.name: f"tongban_w{u}_{w.name}" for w in unit if w.name}
+        for i, write in enumerate(unit):
+            offset = len(all_args)
+            body = _PLACEHOLDER.sub(lambda m, o=offset: f"${int(m[1]) + o}", write.sql)  # type: ignore[misc]
+            for name, cte in names.items():
+                body = body.replace("{" + name + "}", cte)
+            ctes.append(f"{names.get(write.name) or f'tongban_w{u}_{i}'} AS ({body})")
+            all_args.extend(write.args)
+    if not ctes:
+        return sql, all_args
+    statement = sql.lstrip()
+    if statement[:4].upper() == "WITH" and not statement[4].isalnum():
+        return f"WITH {', '.join(ctes)}, {statement[4:].lstrip()}", all_args
+    return f"WITH {', '.join(ctes)} {statement}", all_args
+
+
+async def write_later(conn: asyncpg.Connection, *writes: Write) -> None:
+    """Send `writes` with the transaction's next statement that carries them (`carried`) or just before
+    it commits, instead of in a round trip of their own; outside a transaction, now.
+
+    For what the use case rarely reads back in its transaction — the citizen's notification, the text
+    message, the event for other systems; a read that must see them calls `send_waiting_writes` first. They still commit or roll back with it (a savepoint rolled back
+    drops those written inside it), and a failure among them fails the statement that carries them."""
+    pending = _pending.get()
+    if pending is None or _current.get() is not conn:
+        sql, args = with_writes([writes], "SELECT 1", ())
+        await conn.execute(sql, *args)
+        return
+    pending.append(writes)
+
+
+async def carried(conn: asyncpg.Connection, method: str, sql: str, *args: Any) -> Any:
+    """Run `sql` with `conn.<method>` (`fetch`, `fetchrow`, `fetchval`, `execute`), carrying the writes
+    waiting in this transaction (`write_later`): see `with_writes` for what `sql` may read."""
+    pending = _pending.get() if _current.get() is conn else None
+    floor = _savepoint_floor.get()
+    if pending is not None and len(pending) > floor:
+        units = pending[floor:]
+        del pending[floor:]
+        sql, combined = with_writes(units, sql, args)
+        return await getattr(conn, method)(sql, *combined)
+    return await getattr(conn, method)(sql, *args)
+
+
+async def send_waiting_writes(conn: asyncpg.Connection) -> None:
+    """Send the writes waiting in `conn`'s transaction now (one statement, if any wait): for a read that
+    must see them, and just before the commit for those no statement carried."""
+    if len(_pending.get() or ()) > _savepoint_floor.get():
+        await carried(conn, "execute", "SELECT 1")
 
 
 @asynccontextmanager
 async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a connection from `pool`, which nested calls in this task join."""
     callbacks: list[Callable[[], None]] = []
+    last: list[Callable[[asyncpg.Connection], Awaitable[None]]] = []
     async with pool.acquire() as conn:
         async with conn.transaction():
-            token, after = _current.set(conn), _after_commit.set(callbacks)
+            token, after, later = _current.set(conn), _after_commit.set(callbacks), _pending.set([])
+            floor, before = _savepoint_floor.set(0), _before_commit.set(last)
             try:
                 yield conn
+                for step in last:
+                    await step(conn)
+                await send_waiting_writes(conn)
             finally:
                 _current.reset(token)
                 _after_commit.reset(after)
+                _pending.reset(later)
+                _savepoint_floor.reset(floor)
+                _before_commit.reset(before)
         for callback in callbacks:
             callback()
 
@@ -92,11 +182,34 @@ class Database:
         """
         outer = _current.get()
         if outer is not None:
-            async with outer.transaction():
-                yield outer
+            pending, last = _pending.get(), _before_commit.get()
+            mark, last_mark = len(pending) if pending is not None else 0, len(last) if last is not None else 0
+            floor = _savepoint_floor.set(mark)
+            try:
+                async with outer.transaction():
+                    yield outer
+            except BaseException:
+                if pending is not None:
+                    del pending[mark:]  # written inside the savepoint that rolled back
+                if last is not None:
+                    del last[last_mark:]
+                raise
+            finally:
+                _savepoint_floor.reset(floor)
             return
         async with _own_transaction(self.pool) as conn:
             yield conn
+
+    @staticmethod
+    def before_commit(conn: asyncpg.Connection, step: Callable[[asyncpg.Connection], Awaitable[None]]) -> bool:
+        """Have the transaction `conn` is in run `step(conn)` last, just before it commits (dropped if the
+        savepoint it was asked in rolls back); False, doing nothing, when `conn` is in no such transaction.
+        For what should hold its locks as briefly as possible, such as the audit chain's."""
+        steps = _before_commit.get()
+        if steps is None or _current.get() is not conn:
+            return False
+        steps.append(step)
+        return True
 
     @staticmethod
     def after_commit(callback: Callable[[], None]) -> None:

@@ -103,10 +103,16 @@ class AuditLog:
         *,
         division: str | None = None,
         detail: dict[str, Any] | None = None,
-    ) -> int:
-        """Append one entry in the caller's transaction; call it last, as it serialises writers."""
+    ) -> None:
+        """Append one entry in the caller's transaction. Inside `Database.transaction` the entry is made now
+        and chained just before the commit, so that the chain's lock, which serialises writers, is held for
+        that moment only; outside, at once."""
         entry = _entry(actor, action, record_type, record_id, division, detail)
-        return await self._append(conn, await repository.lock_chain_tip(conn), [entry])
+        if not self._db.before_commit(conn, lambda c: self._chain(c, entry)):
+            await self._chain(conn, entry)
+
+    async def _chain(self, conn: asyncpg.Connection, entry: dict[str, Any]) -> None:
+        await self._append(conn, await repository.lock_chain_tip(conn), [entry])
 
     async def record_refusal(
         self,

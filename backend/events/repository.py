@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from backend.db import holds_session_state
+from backend.db import Write, holds_session_state
 
 NOTIFY_CHANNEL = "tongban_events"
 # Namespace of the scheduled jobs' advisory locks (the second key is the job name's hash).
@@ -20,7 +20,7 @@ JOB_LOCK_SPACE = 7_316_009
 # division inside the subscriber's (an event without a division goes to national subscribers only).
 _FAN_OUT = """
     INSERT INTO event_deliveries (event_id, subscriber_id)
-    SELECT e.id, s.id FROM new_events e JOIN webhook_subscribers s ON
+    SELECT e.id, s.id FROM {new_events} e JOIN webhook_subscribers s ON
         (s.kinds && ARRAY['*', e.kind]
          OR EXISTS (SELECT 1 FROM unnest(s.kinds) k WHERE right(k, 2) = '.*' AND starts_with(e.kind, left(k, -1))))
         AND starts_with(coalesce(e.division, ''), s.division_prefix)
@@ -28,16 +28,13 @@ _FAN_OUT = """
 """
 
 
-async def insert_event(conn: asyncpg.Connection, kind: str, subject_type: str, subject_id: str,
-                       division: str | None, payload: Any) -> uuid.UUID:
+def insert_event(event_id: uuid.UUID, kind: str, subject_type: str, subject_id: str, division: str | None,
+                 payload: Any) -> list[Write]:
     """The event and its deliveries to every matching subscriber."""
-    return await conn.fetchval(
-        f"""WITH new_events AS (
-                INSERT INTO event_outbox (kind, subject_type, subject_id, division, payload)
-                VALUES ($1, $2, $3, $4, $5) RETURNING id, kind, division),
-            fanned AS ({_FAN_OUT})
-            SELECT id FROM new_events""",
-        kind, subject_type, subject_id, division, payload)
+    return [Write("""INSERT INTO event_outbox (id, kind, subject_type, subject_id, division, payload)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, kind, division""",
+                  (event_id, kind, subject_type, subject_id, division, payload), "new_events"),
+            Write(_FAN_OUT)]
 
 
 async def insert_events(conn: asyncpg.Connection,
@@ -51,7 +48,7 @@ async def insert_events(conn: asyncpg.Connection,
                 INSERT INTO event_outbox (id, kind, subject_type, subject_id, division, payload)
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
                 RETURNING id, kind, division),
-            fanned AS ({_FAN_OUT})
+            fanned AS ({_FAN_OUT.replace("{new_events}", "new_events")})
             SELECT count(*) FROM new_events""",
         event_ids, kinds, types, ids, divisions, payloads)
 

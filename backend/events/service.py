@@ -23,7 +23,7 @@ import msgspec
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.config import Settings
-from backend.db import Database
+from backend.db import Database, send_waiting_writes, write_later
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.events import repository, signing, targets
 from backend.events.schemas import (
@@ -181,11 +181,13 @@ class EventService:
 
     async def publish(self, conn: asyncpg.Connection, *, kind: str, subject_type: str, subject_id: str,
                       division: str | None = None, payload: Any = None) -> uuid.UUID:
-        """Record an event in the caller's transaction; it is delivered once that commits. Returns its
-        id, which every delivery carries (`webhook-id`) for receivers to de-duplicate on."""
+        """Record an event in the caller's transaction (sent with its next statement, `write_later`); it is
+        delivered once that commits. Returns its id, which every delivery carries (`webhook-id`) for
+        receivers to de-duplicate on."""
         _check_event(kind, subject_type, subject_id, division)
-        event_id = await repository.insert_event(conn, kind, subject_type, subject_id, division,
-                                                 _payload(payload if payload is not None else {}))
+        event_id = uuid.uuid4()
+        await write_later(conn, *repository.insert_event(event_id, kind, subject_type, subject_id, division,
+                                                         _payload(payload if payload is not None else {})))
         self.db.after_commit(self.wake_up.soon)
         return event_id
 
@@ -204,6 +206,7 @@ class EventService:
     async def delivery_log(self, conn: asyncpg.Connection, subject_type: str, subject_id: str) -> list[EventView]:
         """Where the subject's events went and when, newest first, for another domain to show (the
         caller audits the read). Subscriber URLs and secrets are not part of it."""
+        await send_waiting_writes(conn)  # an event published in this transaction, too
         events = await repository.events_of_subject(conn, subject_type, subject_id)
         if not events:
             return []

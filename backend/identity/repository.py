@@ -7,6 +7,8 @@ import uuid
 
 import asyncpg
 
+from backend.db import Write
+
 CITIZEN_COLUMNS = "id, name, resident_id_masked, phone_masked, home_division, birth_date"
 
 
@@ -157,10 +159,9 @@ async def insert_sms(conn: asyncpg.Connection, phone_hash: bytes, phone_masked: 
     )
 
 
-async def insert_sms_to_citizen(conn: asyncpg.Connection, citizen_id: uuid.UUID, body: str) -> str | None:
-    """Queue a text message to the citizen's phone on record; its mask, or None for a resident without a
+def sms_to_citizen(citizen_id: uuid.UUID, body: str, *, name: str) -> Write:
+    """Queue a text message to the citizen's phone on record: a row, or none for a resident without a
     phone (signed in with an ID card at a kiosk)."""
-    return await conn.fetchval(
-        """INSERT INTO sms_outbox (phone_hash, phone_masked, body)
-           SELECT phone_hash, phone_masked, $2 FROM citizens WHERE id = $1 AND phone_hash IS NOT NULL
-           RETURNING phone_masked""", citizen_id, body)
+    return Write("""INSERT INTO sms_outbox (phone_hash, phone_masked, body)
+                    SELECT phone_hash, phone_masked, $2 FROM citizens WHERE id = $1 AND phone_hash IS NOT NULL
+                    RETURNING id""", (citizen_id, body), name)

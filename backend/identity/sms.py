@@ -9,6 +9,7 @@ from typing import Protocol
 
 import asyncpg
 
+from backend.db import Write
 from backend.identity import repository
 
 log = logging.getLogger("tongban.sms")
@@ -18,9 +19,10 @@ class SmsGateway(Protocol):
     async def send(self, conn: asyncpg.Connection, phone: str, phone_hash: bytes, masked: str, body: str) -> None:
         """Deliver `body` to `phone`; may use `conn` to stay inside the caller's transaction."""
 
-    async def send_to_citizen(self, conn: asyncpg.Connection, citizen_id: uuid.UUID, body: str) -> bool:
-        """Deliver `body` to the phone on record of a citizen, in the caller's transaction; False when they
-        have none (a resident signed in with an ID card at a kiosk)."""
+    def to_citizen(self, citizen_id: uuid.UUID, body: str, *, name: str) -> Write:
+        """The write that queues `body` for the phone on record of a citizen, for the caller to send in its
+        transaction (`backend.db.write_later`); as `{name}` it returns one row when a message was queued,
+        none when the citizen has no phone (a resident signed in with an ID card at a kiosk)."""
 
 
 class OutboxGateway:
@@ -30,9 +32,7 @@ class OutboxGateway:
         await repository.insert_sms(conn, phone_hash, masked, body)
         log.info("sms to %s: %s", masked, body)
 
-    async def send_to_citizen(self, conn: asyncpg.Connection, citizen_id: uuid.UUID, body: str) -> bool:
+    def to_citizen(self, citizen_id: uuid.UUID, body: str, *, name: str) -> Write:
         # The number never leaves the database: the outbox keeps its lookup hash and mask.
-        masked = await repository.insert_sms_to_citizen(conn, citizen_id, body)
-        if masked is not None:
-            log.info("sms to %s: %s", masked, body)
-        return masked is not None
+        log.info("sms to the phone on record of citizen %s: %s", citizen_id, body)
+        return repository.sms_to_citizen(citizen_id, body, name=name)

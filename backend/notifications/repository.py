@@ -6,6 +6,8 @@ import uuid
 
 import asyncpg
 
+from backend.db import Write
+
 _COLUMNS = "id, kind, title_zh, title_en, body_zh, body_en, subject_type, subject_id, sms, created_at, read_at"
 _ORDER = {
     "newest": "created_at DESC, id DESC",
@@ -13,14 +15,17 @@ _ORDER = {
 }
 
 
-async def insert(conn: asyncpg.Connection, citizen_id: uuid.UUID, kind: str, title: tuple[str, str],
-                 body: tuple[str, str], subject: tuple[str, str] | None, sms: bool) -> uuid.UUID:
+def insert(notification_id: uuid.UUID, citizen_id: uuid.UUID, kind: str, title: tuple[str, str],
+           body: tuple[str, str], subject: tuple[str, str] | None, sms: str | None) -> Write:
+    """The inbox row; `sms` names the write that queued its text message (`sms` is true when that
+    queued one), or None when none was asked for."""
     subject_type, subject_id = subject or (None, None)
-    return await conn.fetchval(
-        """INSERT INTO notifications (citizen_id, kind, title_zh, title_en, body_zh, body_en, subject_type,
-                                      subject_id, sms)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id""",
-        citizen_id, kind, *title, *body, subject_type, subject_id, sms)
+    sent = f"EXISTS (SELECT 1 FROM {{{sms}}})" if sms else "false"
+    return Write(
+        f"""INSERT INTO notifications (id, citizen_id, kind, title_zh, title_en, body_zh, body_en, subject_type,
+                                       subject_id, sms)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {sent})""",
+        (notification_id, citizen_id, kind, *title, *body, subject_type, subject_id))
 
 
 async def insert_many(conn: asyncpg.Connection, rows: list[tuple]) -> None:

@@ -17,7 +17,7 @@ import asyncpg
 
 from backend.actors import Actor
 from backend.audit.service import AuditLog
-from backend.db import Database
+from backend.db import Database, write_later
 from backend.errors import NotFound
 from backend.identity.sms import SmsGateway
 from backend.notifications import repository
@@ -73,7 +73,8 @@ class NotificationService:
         subject: Subject | None = None, sms: bool = False,
     ) -> uuid.UUID:
         """Write a notification for the citizen in the caller's transaction (and, with `sms`, send it as a
-        text message to the phone on record); return its id.
+        text message to the phone on record); return its id. Both rows go with the transaction's next
+        statement (`write_later`): one round trip fewer for the change they report.
 
         `kind` is a dotted lower-case name (`case.received`); `subject` names what it is about (`case`,
         the case id). Texts longer than the inbox keeps are shortened, never refused: a message must not
@@ -84,9 +85,12 @@ class NotificationService:
         if subject is not None and (not _SUBJECT_TYPE.fullmatch(subject.type) or not 1 <= len(subject.id) <= 64):
             raise ValueError(f"notification subject {subject!r} is malformed")
         title_texts, body_texts = _fitted(title, TITLE_LIMITS), _fitted(body, BODY_LIMITS)
-        sent = sms and await self.sms.send_to_citizen(conn, citizen_id, sms_text(Text(*title_texts), Text(*body_texts)))
-        return await repository.insert(conn, citizen_id, kind, title_texts, body_texts,
-                                       (subject.type, subject.id) if subject else None, sent)
+        message = [self.sms.to_citizen(citizen_id, sms_text(Text(*title_texts), Text(*body_texts)), name="sms")] if sms else []
+        notification_id = uuid.uuid4()
+        await write_later(conn, *message, repository.insert(notification_id, citizen_id, kind, title_texts, body_texts,
+                                                            (subject.type, subject.id) if subject else None,
+                                                            "sms" if sms else None))
+        return notification_id
 
     async def notify_many(self, conn: asyncpg.Connection,
                           notices: list[tuple[uuid.UUID, str, Text, Text, Subject | None]]) -> None:

@@ -1,11 +1,12 @@
-"""The database layer: callbacks after commit, and what a connection carries back into the pool."""
+"""The database layer: callbacks after commit, writes sent later, and what a connection carries back into the pool."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
 
-from backend.db import Database
+from backend.actors import Actor
+from backend.db import Database, Write, carried, write_later
 from backend.events import repository as events_repository
 
 
@@ -60,3 +61,69 @@ async def test_a_read_inside_a_transaction_uses_its_connection_rather_than_waiti
                 assert await reader.fetchval("SELECT count(*) FROM seen_only_here") == 0
     finally:
         await db.close()
+
+
+async def _table(database_url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("DROP TABLE IF EXISTS later_writes; CREATE TABLE later_writes (id serial PRIMARY KEY, note text)")
+    return conn
+
+
+def _note(text: str) -> Write:
+    return Write("INSERT INTO later_writes (note) VALUES ($1) RETURNING id", (text,), "note")
+
+
+async def test_writes_sent_later_ride_on_the_next_carried_statement_and_commit_with_the_transaction(database_url):
+    observer = await _table(database_url)
+    db = await Database.connect(database_url, max_size=2)
+    try:
+        async with db.transaction() as conn:
+            await write_later(conn, _note("first"),
+                              Write("INSERT INTO later_writes (note) SELECT 'after ' || id FROM {note}"))
+            assert await conn.fetchval("SELECT count(*) FROM later_writes") == 0  # not sent yet
+            # One statement: the carried one sees the table as it was before the writes it carries.
+            assert await carried(conn, "fetchval", "SELECT count(*) + $1 FROM later_writes", 10) == 10
+            assert await conn.fetchval("SELECT count(*) FROM later_writes") == 2
+            await write_later(conn, _note("sent just before the commit"))
+            assert await observer.fetchval("SELECT count(*) FROM later_writes") == 0
+        assert sorted(await observer.fetchval("SELECT array_agg(note) FROM later_writes")) == [
+            "after 1", "first", "sent just before the commit"]
+
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await write_later(conn, _note("rolled back"))
+                raise RuntimeError("the use case fails")
+        assert await observer.fetchval("SELECT count(*) FROM later_writes WHERE note = 'rolled back'") == 0
+
+        async with db.connection() as conn:  # outside a transaction: at once
+            await write_later(conn, _note("at once"))
+            assert await observer.fetchval("SELECT count(*) FROM later_writes WHERE note = 'at once'") == 1
+    finally:
+        await db.close()
+        await observer.close()
+
+
+async def test_a_savepoint_that_rolls_back_drops_its_own_later_writes_and_audit_entries_but_no_earlier_ones(
+        database_url, services):
+    observer = await _table(database_url)
+    actor = Actor.system()
+    db = services.db
+    try:
+        async with db.transaction() as conn:
+            await write_later(conn, _note("before the savepoint"))
+            await services.audit.record(conn, actor, "test.kept", "test", "savepoint")
+            with pytest.raises(RuntimeError):
+                async with db.transaction() as inner:
+                    await write_later(inner, _note("inside the savepoint"))
+                    await services.audit.record(inner, actor, "test.dropped", "test", "savepoint")
+                    # A statement inside the savepoint carries only the savepoint's own writes.
+                    await carried(inner, "execute", "SELECT 1")
+                    assert await inner.fetchval("SELECT array_agg(note) FROM later_writes") == ["inside the savepoint"]
+                    raise RuntimeError("the nested use case fails")
+        assert await observer.fetchval("SELECT array_agg(note) FROM later_writes") == ["before the savepoint"]
+        actions = await observer.fetch("SELECT action FROM audit_log WHERE record_id = 'savepoint'")
+        assert [r["action"] for r in actions] == ["test.kept"]
+        async with db.connection() as conn:
+            assert (await services.audit.verify(conn)).ok
+    finally:
+        await observer.close()
