@@ -11,6 +11,11 @@
 
 Goal (issue #14): each at least 0.5 of `GET /me`'s throughput, at 64 concurrent clients.
 
+Beside them, in its own server process of the same kind, the bare transition (bench/bare_transition_app.py):
+the rows an acceptance writes, written by a plain Litestar + asyncpg handler without Tongban, on cases of
+its own. Its ratio to `GET /me` says what the rows alone allow on this machine; acceptance's ratio to it
+says what Tongban adds.
+
     python bench/cases.py [--workers N] [--seconds S] [--connections C]
 """
 
@@ -134,6 +139,16 @@ end
 """ + REPORT_REFUSAL.replace("{", "{{").replace("}", "}}")
 
 
+def _accept_script(scratch: str, name: str, case_ids: list[str]) -> str:
+    """A wrk script accepting `case_ids` one after the other (from $CASE_OFFSET)."""
+    ids_file, script = os.path.join(scratch, f"{name}.ids"), os.path.join(scratch, f"{name}.lua")
+    with open(ids_file, "w") as f:
+        f.write("\n".join(case_ids) + "\n")
+    with open(script, "w") as f:
+        f.write(ACCEPT_SCRIPT.format(ids=ids_file))
+    return script
+
+
 def _combined(name: str, runs: list[LoadResult]) -> LoadResult:
     return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
                       statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
@@ -145,32 +160,36 @@ def main() -> None:
 
     args, load = http_arguments(__doc__)
     round_seconds = max(1, load["seconds"] // ROUNDS)
-    # Enough cases for every acceptance of all rounds at a generous rate (more would only slow the set-up).
-    cases = 600 * load["seconds"] + 2 * args.connections * ROUNDS
+    # Enough cases for every acceptance of all rounds at a generous rate (more would only slow the set-up),
+    # for Tongban and as many again for the bare transition.
+    cases = 900 * load["seconds"] + 2 * args.connections * ROUNDS
     with servers() as (admin_url, redis_url), tempfile.TemporaryDirectory() as scratch:
         database_url = run_async(scratch_database(admin_url, "tongban_bench_cases"))
-        token, body, case_ids = run_async(prepare(database_url, redis_url, cases))
-        ids_file, create_script, accept_script = (os.path.join(scratch, n) for n in ("ids", "create.lua", "accept.lua"))
-        with open(ids_file, "w") as f:
-            f.write("\n".join(case_ids) + "\n")
+        token, body, case_ids = run_async(prepare(database_url, redis_url, 2 * cases))
+        case_ids, bare_ids = case_ids[:cases], case_ids[cases:]
+        create_script = os.path.join(scratch, "create.lua")
         with open(create_script, "w") as f:
             f.write(POST_SCRIPT.format(body=json.dumps(json.dumps(body, ensure_ascii=False), ensure_ascii=False)))
-        with open(accept_script, "w") as f:
-            f.write(ACCEPT_SCRIPT.format(ids=ids_file))
+        accept_script, bare_script = (_accept_script(scratch, name, ids) for name, ids in (("accept", case_ids),
+                                                                                            ("bare", bare_ids)))
         citizen = {"Authorization": f"Bearer {token}"}
-        port = free_port()
+        port, bare_port = free_port(), free_port()
         env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "TONGBAN_REDIS_PREFIX": PREFIX,
                "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_DB_POOL_MAX": "20"}
         command = [sys.executable, "-m", "backend.cli", "serve", "--no-worker", "--workers", str(args.workers),
                    "--port", str(port)]
-        with running(command, port, env, "/health/ready") as base:
+        bare_command = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", str(args.workers),
+                        "--log-level", "warning", "--port", str(bare_port), "bench.bare_transition_app:app"]
+        bare_env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "BENCH_POOL_MAX": "20",
+                    "BENCH_REDIS_PREFIX": PREFIX}
+        with running(command, port, env, "/health/ready") as base, running(bare_command, bare_port, bare_env) as bare:
             signed_in = httpx.post(base + "/auth/staff/sign-in", json={"username": OFFICER, "password": PASSWORD})
             officer = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
             wrk("warm-up", base + "/me", headers=citizen, seconds=2, connections=args.connections)
             wrk("warm-up", base + "/me/cases", headers=citizen, seconds=2, connections=args.connections,
                 script=create_script)
-            runs: dict[str, list[LoadResult]] = {"me": [], "create": [], "accept": []}
-            offset = 0
+            runs: dict[str, list[LoadResult]] = {"me": [], "create": [], "accept": [], "bare": []}
+            offset = bare_offset = 0
             for _ in range(ROUNDS):
                 runs["me"].append(wrk("me", base + "/me", headers=citizen, seconds=round_seconds,
                                       connections=args.connections))
@@ -179,18 +198,23 @@ def main() -> None:
                 os.environ["CASE_OFFSET"] = str(offset)
                 runs["accept"].append(wrk("accept", base + "/staff/cases", headers=officer, seconds=round_seconds,
                                           connections=args.connections, script=accept_script))
+                os.environ["CASE_OFFSET"] = str(bare_offset)
+                runs["bare"].append(wrk("bare", bare + "/staff/cases", headers=officer, seconds=round_seconds,
+                                        connections=args.connections, script=bare_script))
                 # Requests cut off at the end of a run were sent but are not counted: skip past them.
                 offset += runs["accept"][-1].requests + 2 * args.connections
-    if offset > len(case_ids):
-        print(f"warning: {offset} acceptances asked of {len(case_ids)} prepared cases; the rest answered 409")
+                bare_offset += runs["bare"][-1].requests + 2 * args.connections
+    if max(offset, bare_offset) > cases:
+        print(f"warning: {max(offset, bare_offset)} acceptances asked of {cases} prepared cases; the rest answered 409")
     baseline = _combined("GET /me (baseline: JWT, revocation check, SELECT, audit append)", runs["me"])
     results = [_combined("POST /me/cases (apply online, e-certificate as material)", runs["create"]),
-               _combined("POST /staff/cases/{id}/actions accept (state table, row lock, deadline)", runs["accept"])]
+               _combined("POST /staff/cases/{id}/actions accept (state table, row lock, deadline)", runs["accept"]),
+               _combined("bare transition: the same rows, plain Litestar + asyncpg", runs["bare"])]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"wrk -t1 -c{args.connections}, {ROUNDS} alternating rounds of {round_seconds} s per target over "
           f"loopback; server workers: {args.workers}")
     print(report("Cross-province cases", results, baseline))
-    for name in ("create", "accept"):
+    for name in ("create", "accept", "bare"):
         # A round in which GET /me answered nothing (a stalled server) has no ratio; it is reported, not divided by.
         ratios = [r.requests_per_second / m.requests_per_second
                   for r, m in zip(runs[name], runs["me"], strict=True) if m.requests_per_second]
@@ -198,9 +222,13 @@ def main() -> None:
             print(f"warning: {ROUNDS - len(ratios)} round(s) in which GET /me answered nothing were left out")
         p99 = [m.p99_ms / r.p99_ms for r, m in zip(runs[name], runs["me"], strict=True) if r.p99_ms]
         ratio = statistics.median(ratios)
+        goal = "" if name == "bare" else f" (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})"
         print(f"{name}: req/s ratio to GET /me round by round {', '.join(f'{r:.2f}' for r in ratios)}; median "
-              f"{ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}); p99 ratio (GET /me p99 / "
-              f"its p99) median {statistics.median(p99):.2f}")
+              f"{ratio:.2f}{goal}; p99 ratio (GET /me p99 / its p99) median {statistics.median(p99):.2f}")
+    against_bare = [a.requests_per_second / b.requests_per_second
+                    for a, b in zip(runs["accept"], runs["bare"], strict=True) if b.requests_per_second]
+    print(f"accept against the bare transition, round by round {', '.join(f'{r:.2f}' for r in against_bare)}; "
+          f"median {statistics.median(against_bare):.2f}")
 
 
 if __name__ == "__main__":
