@@ -181,8 +181,8 @@ class StaffCaseController(Controller):
     @post("/{case_id:uuid}/actions", operation_id="staffActOnCase", summary="Act on a case",
           description="One move of the state table (`GET /case-states`), named by `action`: receive, refuse_receipt, "
                       "hand_over (receiving officers of the receiving division); accept, refuse, start_review, "
-                      "request_supplement, approve, reject (handling officers of the handling division); deliver, "
-                      "close. `409 invalid-transition` when the case's state does not allow it (of two actions at "
+                      "request_supplement, approve, reject, send_result (handling officers of the handling division); "
+                      "deliver, close (a result sent back is delivered by the receiving place). `409 invalid-transition` when the case's state does not allow it (of two actions at "
                       "once, one wins). Approving an item whose result is an e-certificate issues it. Audited.",
           status_code=200)
     async def act(self, case_id: FromPath[uuid.UUID], data: JSONBody[StaffAction],

@@ -46,6 +46,11 @@ DEMO_CASES: list[tuple[str, str, list[tuple[str, dict[str, Any]]], int]] = [
     ("wang", "proxy", [(R, {"action": "receive"}), (R, {"action": "hand_over"}), (H, {"action": "accept"}),
                        (H, {"action": "start_review"}), (H, {"action": "approve", "certificate_fields": RECEIPT_FIELDS}),
                        (H, {"action": "deliver", "delivery": {"method": "e_certificate"}})], 8),
+    # The result's way back: sent to the 杭州 window that received the case, for the applicant to collect.
+    ("zhang", "proxy", [(R, {"action": "receive"}), (R, {"action": "hand_over"}), (H, {"action": "accept"}),
+                        (H, {"action": "start_review"}), (H, {"action": "approve", "reasons": ["缴费记录核对一致"],
+                                                              "certificate_fields": RECEIPT_FIELDS}),
+                        (H, {"action": "send_result", "note": "纸质凭证已寄往杭州收件窗口"})], 7),
     ("zhang", "online", [(H, {"action": "accept"}), (H, {"action": "start_review"}),
                          (H, {"action": "reject", "reasons": ["转出地无该参保人缴费记录"]})], 9),
     ("zhao", "online", [(H, {"action": "accept"}), (H, {"action": "start_review"}),

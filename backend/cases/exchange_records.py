@@ -3,8 +3,9 @@ case's whole chain. Pure functions, no database — another province's system, o
 exported file, runs `verify_chain` as it is. The format is specified byte for byte in docs/cases.md
 ("Exchange records"); tests/cases/test_exchange_records.py regenerates its worked example.
 
-A chain alternates a hand-over, signed by the sending province's case-exchange key, and its
-countersign (acceptance or refusal), signed by the receiving province's key. Each entry names the
+A chain alternates a hand-over (of the case, or of its result on the way back), signed by the sending
+province's case-exchange key, and its countersign (acceptance or refusal), signed by the receiving
+province's key. Each entry names the
 SHA-256 of the previous entry's bytes (`prev`), so an entry cannot be altered, dropped or moved
 without the next one showing it.
 """
@@ -60,13 +61,26 @@ class _Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field
     kid: Kid
 
 
-class Handover(_Record, tag="handover"):
-    """A case leaves `from` for `to`, with exactly this form and these materials."""
+class _Transfer(_Record):
+    """Something of the case leaves `from` for `to`, signed by `from`'s province; `to` countersigns next."""
 
     from_: DivisionCode = msgspec.field(name="from")
     to: DivisionCode
+
+
+class Handover(_Transfer, tag="handover"):
+    """The case leaves `from` for `to`, with exactly this form and these materials."""
+
     form: Digest
     materials: list[Digest]
+
+
+class ResultHandover(_Transfer, tag="result"):
+    """The decided case's result leaves the handling place `from` for the receiving place `to`, which
+    gives it to the applicant: `result` is the digest of the decision (`result_digest`)."""
+
+    decision: Literal["approved"]
+    result: Digest
 
 
 class Countersign(_Record, tag="acceptance"):
@@ -76,7 +90,7 @@ class Countersign(_Record, tag="acceptance"):
     outcome: Literal["accepted", "refused"]
 
 
-Entry = Handover | Countersign
+Entry = Handover | ResultHandover | Countersign
 
 
 def canonical(body: dict[str, Any]) -> bytes:
@@ -108,6 +122,24 @@ def handover_body(*, case_number: str, seq: int, prev: bytes | None, at: dt.date
     return {"type": RECORD_TYPE, "v": FORMAT_VERSION, "kind": "handover", "case": case_number, "seq": seq,
             "prev": prev.hex() if prev else GENESIS, "at": timestamp(at), "from": from_division, "to": to_division,
             "role": role, "form": form.hex(), "materials": sorted(m.hex() for m in materials), "kid": b64url(kid)}
+
+
+def result_digest(*, case_number: str, decision: str, reasons: Sequence[str], decided_at: dt.datetime,
+                  certificate: bytes | None) -> bytes:
+    """SHA-256 of the decision as canonical JSON (members sorted, no whitespace, UTF-8): the case number,
+    the decision, its reasons, when it was made, and the SHA-256 of the e-certificate's QR text when the
+    result is one (else null)."""
+    document = {"case": case_number, "decision": decision, "reasons": list(reasons),
+                "decided_at": timestamp(decided_at), "certificate": certificate.hex() if certificate else None}
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=False).encode("utf-8")).digest()
+
+
+def result_body(*, case_number: str, seq: int, prev: bytes, at: dt.datetime, from_division: str, to_division: str,
+                role: str, decision: str, result: bytes, kid: bytes) -> dict[str, Any]:
+    return {"type": RECORD_TYPE, "v": FORMAT_VERSION, "kind": "result", "case": case_number, "seq": seq,
+            "prev": prev.hex(), "at": timestamp(at), "from": from_division, "to": to_division, "role": role,
+            "decision": decision, "result": result.hex(), "kid": b64url(kid)}
 
 
 def countersign_body(*, case_number: str, seq: int, prev: bytes, at: dt.datetime, division: str, role: str,
@@ -172,7 +204,7 @@ def _epoch(text: str) -> int:
 
 def _signer(entry: Entry, signed: SignedEntry, trust: TrustList) -> TrustedKey:
     """The trusted key of the right province that made this signature, or why there is none."""
-    province = province_of(entry.from_ if isinstance(entry, Handover) else entry.division)
+    province = province_of(entry.from_ if isinstance(entry, _Transfer) else entry.division)
     try:
         kid = from_b64url(entry.kid)
     except (binascii.Error, ValueError):
@@ -184,7 +216,7 @@ def _signer(entry: Entry, signed: SignedEntry, trust: TrustList) -> TrustedKey:
     allowed = [k for k in keys if k.jwk.division == province]
     if not allowed:
         owners = ", ".join(sorted({k.jwk.division for k in keys}))
-        if isinstance(entry, Handover):
+        if isinstance(entry, _Transfer):
             raise _Refused("key-not-allowed", f"the hand-over from {entry.from_} is signed with a key of province "
                            f"{owners}; only a case-exchange key of {province} may sign it")
         raise _Refused("wrong-countersigner", f"the countersign for {entry.division} is signed with a key of "
@@ -211,15 +243,18 @@ def _check(position: int, entry: Entry, previous: Entry | None, previous_digest:
     expected = previous_digest.hex() if previous_digest else GENESIS
     if entry.prev != expected:
         raise _Refused("broken-link", f"prev is {entry.prev[:16]}…, but the entry before hashes to {expected[:16]}…")
-    if isinstance(entry, Handover):
-        if isinstance(previous, Handover):
+    if isinstance(entry, _Transfer):
+        if isinstance(previous, _Transfer):
             raise _Refused("missing-countersign", "a second hand-over follows a hand-over that was never countersigned")
         if entry.from_ == entry.to:
             raise _Refused("wrong-sender", f"a hand-over from {entry.from_} to itself")
         if holder is not None and entry.from_ != holder:
             raise _Refused("wrong-sender", f"handed over by {entry.from_}, but the case was held by {holder}")
+        if isinstance(entry, ResultHandover) and not _decided_case_held_by_handling_place(previous):
+            raise _Refused("unexpected-result", "a result is sent back only by the handling place that accepted "
+                           "the case")
     else:
-        if not isinstance(previous, Handover):
+        if not isinstance(previous, _Transfer):
             raise _Refused("unexpected-countersign", "a countersign that follows no hand-over")
         if entry.division != previous.to:
             raise _Refused("wrong-countersigner", f"countersigned for {entry.division}, but the case was handed to "
@@ -228,14 +263,19 @@ def _check(position: int, entry: Entry, previous: Entry | None, previous_digest:
         raise _Refused("time-reversed", f"dated {entry.at}, before the entry it follows ({previous.at})")
 
 
+def _decided_case_held_by_handling_place(previous: Entry | None) -> bool:
+    """The entry before a result: the accepted countersign of the case's hand-over."""
+    return isinstance(previous, Countersign) and previous.outcome == "accepted"
+
+
 def holder_after(entry: Entry, previous: Entry | None) -> str:
     """Who holds the case after `entry`: a hand-over's sender until the receiver accepts; after a
     refusal, the sender still."""
-    if isinstance(entry, Handover):
+    if isinstance(entry, _Transfer):
         return entry.from_
     if entry.outcome == "accepted":
         return entry.division
-    assert isinstance(previous, Handover)
+    assert isinstance(previous, _Transfer)
     return previous.from_
 
 

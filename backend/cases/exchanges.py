@@ -2,7 +2,8 @@
 
 When a case crosses from one division to another, `record_handover` writes an entry signed with the
 sending province's case-exchange key; the receiver's accept or refuse transition calls `countersign`,
-signed with the receiving province's key. Both run inside the caller's transaction (the case's unit
+signed with the receiving province's key. An approved result sent back to the receiving place is signed
+the same way (`record_result`), and countersigned when that place delivers it. Both run inside the caller's transaction (the case's unit
 of work, with the case row locked) and audit themselves there. A province's exchange key is a
 `certificate_keys` row of purpose `case-exchange` (`tongban certificates create-key --exchange-province
 330000`), published in the same signed trust list as certificate keys; `verify` checks a chain with
@@ -27,6 +28,7 @@ from backend.cases.exchange_records import (
     ChainVerdict,
     Countersign,
     Handover,
+    ResultHandover,
     SignedEntry,
     canonical,
     countersign_body,
@@ -34,7 +36,10 @@ from backend.cases.exchange_records import (
     encode_bundle,
     handover_body,
     holder_after,
+    material_digest,
     parse,
+    result_body,
+    result_digest,
     sign,
     verify_chain,
 )
@@ -55,7 +60,7 @@ class ExchangeEntry:
     case_id: uuid.UUID
     case_number: str
     seq: int
-    kind: Literal["handover", "acceptance"]
+    kind: Literal["handover", "result", "acceptance"]
     body: bytes
     digest: bytes
     signature: bytes
@@ -67,7 +72,7 @@ class ExchangeEntry:
                    row["digest"], row["signature"], row["created_at"])
 
     @property
-    def record(self) -> Handover | Countersign:
+    def record(self) -> Handover | ResultHandover | Countersign:
         return parse(self.body)
 
 
@@ -83,21 +88,9 @@ class CaseExchanges:
         `from_division` must hold the case (the receiver of its last accepted hand-over; anyone for the
         first), and the last hand-over must have been countersigned; else `Conflict`.
         """
-        for name, code in (("from_division", from_division), ("to_division", to_division)):
-            _division(name, code)
-        if from_division == to_division:
-            raise ValidationFailed.field("to_division", "a case is handed over to another division")
         if len(form_digest) != 32 or any(len(m) != 32 for m in material_digests):
             raise ValidationFailed.field("material_digests", "digests are 32-byte SHA-256 values")
-        last = [ExchangeEntry.of(r) for r in await repository.last_entries(conn, case_id)]
-        if last:
-            record = last[0].record
-            if isinstance(record, Handover):
-                raise Conflict(f"case {case_number}: the hand-over to {record.to} awaits its countersign")
-            holder = holder_after(record, last[1].record)
-            if from_division != holder:
-                raise Conflict(f"case {case_number} is held by {holder}, not {from_division}")
-        key, kid = await self._key(conn, divisions.province_of(from_division))
+        last, key, kid = await self._sender(conn, case_id, case_number, from_division, to_division)
         body = handover_body(case_number=case_number, seq=last[0].seq + 1 if last else 1,
                              prev=last[0].digest if last else None, at=dt.datetime.now(dt.UTC),
                              from_division=from_division, to_division=to_division, role=role, form=form_digest,
@@ -106,6 +99,44 @@ class CaseExchanges:
         await self.audit.record(conn, actor, "case_exchange.handed_over", "case", str(case_id), division=from_division,
                                 detail={"seq": entry.seq, "to": to_division, "digest": entry.digest.hex()})
         return entry
+
+    async def record_result(self, conn: asyncpg.Connection, actor: Actor, *, case_id: uuid.UUID, case_number: str,
+                            from_division: str, to_division: str, role: str, result: bytes) -> ExchangeEntry:
+        """Sign and store the approved result's way back from the handling place `from_division`, which
+        holds the case since it countersigned the hand-over, to the receiving place `to_division`.
+        `result` is `exchange_records.result_digest` of the decision; else as `record_handover`."""
+        if len(result) != 32:
+            raise ValidationFailed.field("result", "a digest is a 32-byte SHA-256 value")
+        last, key, kid = await self._sender(conn, case_id, case_number, from_division, to_division)
+        if not last:
+            raise Conflict(f"case {case_number} was never handed over; its result has no way back")
+        body = result_body(case_number=case_number, seq=last[0].seq + 1, prev=last[0].digest,
+                           at=dt.datetime.now(dt.UTC), from_division=from_division, to_division=to_division,
+                           role=role, decision="approved", result=result, kid=kid)
+        entry = await self._append(conn, case_id, case_number, "result", body, key)
+        await self.audit.record(conn, actor, "case_exchange.result_sent", "case", str(case_id), division=from_division,
+                                detail={"seq": entry.seq, "to": to_division, "digest": entry.digest.hex()})
+        return entry
+
+    async def _sender(self, conn: asyncpg.Connection, case_id: uuid.UUID, case_number: str, from_division: str,
+                      to_division: str) -> tuple[list[ExchangeEntry], asyncpg.Record, bytes]:
+        """(the chain's last entries, newest first; the key and kid to sign with) for a hand-over from
+        `from_division`, which must hold the case (anyone, for the first) with nothing awaiting a
+        countersign; else `Conflict`."""
+        for name, code in (("from_division", from_division), ("to_division", to_division)):
+            _division(name, code)
+        if from_division == to_division:
+            raise ValidationFailed.field("to_division", "a case is handed over to another division")
+        last = [ExchangeEntry.of(r) for r in await repository.last_entries(conn, case_id)]
+        if last:
+            record = last[0].record
+            if not isinstance(record, Countersign):
+                raise Conflict(f"case {case_number}: the hand-over to {record.to} awaits its countersign")
+            holder = holder_after(record, last[1].record)
+            if from_division != holder:
+                raise Conflict(f"case {case_number} is held by {holder}, not {from_division}")
+        key, kid = await self._key(conn, divisions.province_of(from_division))
+        return last, key, kid
 
     async def countersign(self, conn: asyncpg.Connection, actor: Actor, *, case_id: uuid.UUID,
                           receiving_division: str, role: str,
@@ -116,7 +147,7 @@ class CaseExchanges:
         last = await repository.last_entries(conn, case_id)
         pending = ExchangeEntry.of(last[0]) if last else None
         record = pending.record if pending else None
-        if pending is None or not isinstance(record, Handover):
+        if pending is None or isinstance(record, Countersign) or record is None:
             raise Conflict("no hand-over of this case awaits a countersign")
         if record.to != receiving_division:
             raise Conflict(f"case {pending.case_number} was handed to {record.to}, not {receiving_division}")
@@ -133,9 +164,23 @@ class CaseExchanges:
     async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
                             actor: Actor, materials: Sequence[asyncpg.Record]) -> None:
         """The cases workflow's hand-over hook (`backend.cases.workflow.HandOverHook`), called inside a
-        transition of a proxy or joint case: `hand_over` signs the hand-over from the receiving to the
-        handling division with the case's form and material digests; `accept` and `refuse` countersign it."""
+        transition of a proxy or joint case that changes hands: `hand_over` signs the hand-over from the
+        receiving to the handling division with the case's form and material digests; `accept` and
+        `refuse` countersign it. `send_result` signs the approved result's way back to the receiving
+        place, and that place's `deliver` of it countersigns."""
         role = actor.role or actor.kind
+        if action == "send_result":
+            certificate = (await key_repository.certificate(conn, case["certificate_id"])
+                           if case["certificate_id"] else None)
+            await self.record_result(
+                conn, actor, case_id=case["id"], case_number=case["number"], from_division=case["handling_division"],
+                to_division=case["receiving_division"], role=role,
+                result=result_digest(case_number=case["number"], decision=case["decision"],
+                                     reasons=case["decision_reasons"] or [], decided_at=case["decided_at"],
+                                     certificate=material_digest(certificate["qr_text"].encode()) if certificate else None))
+        elif action == "deliver":
+            await self.countersign(conn, actor, case_id=case["id"], receiving_division=case["receiving_division"],
+                                   role=role)
         if action == "hand_over":
             await self.record_handover(
                 conn, actor, case_id=case["id"], case_number=case["number"],

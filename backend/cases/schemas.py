@@ -15,13 +15,13 @@ from backend.certificates.schemas import AuthorityId
 
 CaseState = Literal[
     "submitted", "received", "refused", "handed_over", "accepted", "in_review", "supplement_requested",
-    "supplemented", "approved", "rejected", "delivered", "closed", "withdrawn",
+    "supplemented", "approved", "result_sent", "rejected", "delivered", "closed", "withdrawn",
 ]
 # What the citizen reads for each state.
 STATE_NAMES: dict[str, str] = {
     "submitted": "已提交", "received": "已收件", "refused": "不予受理", "handed_over": "已流转至办理地",
     "accepted": "已受理", "in_review": "审查中", "supplement_requested": "待补正", "supplemented": "已补正",
-    "approved": "准予办理", "rejected": "不予办理", "delivered": "已送达", "closed": "已办结", "withdrawn": "已撤回",
+    "approved": "准予办理", "result_sent": "办理结果已寄往收件地", "rejected": "不予办理", "delivered": "已送达", "closed": "已办结", "withdrawn": "已撤回",
 }
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
 Reasons = Annotated[list[Reason], msgspec.Meta(min_length=1, max_length=20)]
@@ -245,12 +245,19 @@ class Deliver(msgspec.Struct, tag_field="action", tag="deliver", forbid_unknown_
     delivery: Delivery
 
 
+class SendResult(msgspec.Struct, tag_field="action", tag="send_result", forbid_unknown_fields=True):
+    """The handling place sends an approved result to the receiving place, which gives it to the
+    applicant (`deliver` there): proxy and joint cases; signed like a hand-over."""
+
+    note: Reason | None = None
+
+
 class Close(msgspec.Struct, tag_field="action", tag="close", forbid_unknown_fields=True):
     pass
 
 
 StaffAction = Receive | RefuseReceipt | HandOver | Accept | Refuse | StartReview | RequestSupplement | Approve \
-    | Reject | Deliver | Close
+    | Reject | SendResult | Deliver | Close
 
 
 class SupplementAnswer(msgspec.Struct, forbid_unknown_fields=True):

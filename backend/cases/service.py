@@ -9,7 +9,6 @@ the event for other systems and the audit entry.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -46,6 +45,7 @@ from backend.cases.schemas import (
     TransitionView,
     Withdrawal,
 )
+from backend.cases.exchange_records import material_digest
 from backend.cases.views import case_view, form_digest, seal_form, staff_extra, summary, task_view
 from backend.cases.workflow import HandOverHook, Workflow, seconds_between, staff_scope
 from backend.catalogue.forms import checked_form
@@ -178,7 +178,7 @@ class CaseService:
                 elif (status := status_of(cert, now)) != "valid":
                     errors.append(FieldError(f"{at}/{i}/certificate_id", f"the e-certificate is {status}"))
                 else:
-                    rows.append((m.name, None, cert["id"], hashlib.sha256(cert["qr_text"].encode()).digest()))
+                    rows.append((m.name, None, cert["id"], material_digest(cert["qr_text"].encode())))
                 continue
             material = uploads.get(m.material_id)  # type: ignore[arg-type]
             if material is None or material.owner_citizen_id != citizen_id:

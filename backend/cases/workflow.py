@@ -81,9 +81,16 @@ class StateTable:
         return sorted((m for m in self.moves if m.from_state == state and mode in m.modes), key=lambda m: m.action)
 
 
+def changes_hands(action: str, from_state: str) -> bool:
+    """Whether the move takes the case, or its result, from one division to another or answers such a
+    hand-over: what the signed exchange records cover (in proxy and joint cases)."""
+    return action in ("hand_over", "accept", "refuse", "send_result") or (action == "deliver" and from_state == "result_sent")
+
+
 class HandOverHook(Protocol):
-    """Where the signed exchange records are written (`backend/cases/exchanges.py`): called for
-    `hand_over`, `accept` and `refuse` in proxy and joint cases, inside the transition's transaction."""
+    """Where the signed exchange records are written (`backend/cases/exchanges.py`): called for the moves
+    that `changes_hands` names in proxy and joint cases, inside the transition's transaction, with the
+    case as moved (and its materials, for `hand_over`)."""
 
     async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
                             actor: Actor, materials: list[asyncpg.Record]) -> None: ...
@@ -183,9 +190,9 @@ class Workflow:
         division = self.acting_division(actor, case)
         updated = await repository.move(conn, case["id"], action, case["state"], move.to_state, changes or {},
                                         (division, role_of(actor), who(actor), detail or {}))
-        if self.hand_over is not None and case["mode"] != "online" and action in ("hand_over", "accept", "refuse"):
+        if self.hand_over is not None and case["mode"] != "online" and changes_hands(action, case["state"]):
             await self.hand_over.on_transition(conn, updated, updated["event_id"], action, actor,
-                                               await repository.materials(conn, case["id"]))
+                                               await repository.materials(conn, case["id"]) if action == "hand_over" else [])
         if before_audit is not None:
             await before_audit(updated, updated["event_id"])
         await self._notify(conn, updated, action, notice or {})

@@ -22,6 +22,7 @@ from backend.cases.exchange_records import (
     digest,
     handover_body,
     material_digest,
+    result_body,
     sign,
     verify_chain,
 )
@@ -320,3 +321,47 @@ async def test_migration_025_stops_on_an_exchange_record_of_no_case_instead_of_r
             assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == 24
         finally:
             await conn.close()
+
+
+async def test_a_result_is_sent_back_only_by_the_handling_place_holding_the_accepted_case(client, services, exchanges):
+    result = b"\x02" * 32
+    case_id, number = await new_case(client, services)
+    with pytest.raises(Conflict, match="never handed over"):
+        async with services.db.transaction() as conn:
+            await exchanges.record_result(conn, OFFICER, case_id=case_id, case_number=number, from_division="510107",
+                                          to_division="330106", role="handling_officer", result=result)
+    await hand_over(services, exchanges, case_id, number, "330106", "510107", outcome="refused")
+    with pytest.raises(Conflict, match="held by 330106"):  # refused: the handling place never held it
+        async with services.db.transaction() as conn:
+            await exchanges.record_result(conn, OFFICER, case_id=case_id, case_number=number, from_division="510107",
+                                          to_division="330106", role="handling_officer", result=result)
+    entries = await signed_entries(exchanges, number)
+    _token, trust = await exchanges.published_trust()
+    sichuan, kid = await _private_key(services, "510000")
+    # Forged past the service: a result after the refusal, signed by the right province all the same.
+    forged = sign(result_body(case_number=number, seq=3, prev=digest(entries[-1].body), at=dt.datetime.now(dt.UTC),
+                              from_division="510107", to_division="330106", role="handling_officer",
+                              decision="approved", result=result, kid=kid), sichuan)
+
+    after_refusal = verify_chain(number, [*entries, forged], trust)
+    # And a result with no hand-over before it at all.
+    first = sign(result_body(case_number=number, seq=1, prev=bytes(32), at=dt.datetime.now(dt.UTC),
+                             from_division="510107", to_division="330106", role="handling_officer",
+                             decision="approved", result=result, kid=kid), sichuan)
+    alone = verify_chain(number, [first], trust)
+
+    assert (after_refusal.ok, after_refusal.reason, after_refusal.position) == (False, "wrong-sender", 3)
+    assert (alone.ok, alone.reason, alone.position) == (False, "unexpected-result", 1), alone
+
+    accepted_id, accepted_number = await new_case(client, services)
+    await hand_over(services, exchanges, accepted_id, accepted_number, "330106", "510107")
+    async with services.db.transaction() as conn:
+        await exchanges.record_result(conn, OFFICER, case_id=accepted_id, case_number=accepted_number,
+                                      from_division="510107", to_division="330106", role="handling_officer",
+                                      result=result)
+    altered = await signed_entries(exchanges, accepted_number)
+    pending = await exchanges.verify(accepted_number)
+    assert (pending.ok, pending.entries, pending.holder) == (True, 3, "510107")  # until the receiver countersigns
+    tampered = SignedEntry(altered[-1].body.replace(result.hex().encode(), (b"\x03" * 32).hex().encode()),
+                           altered[-1].signature)
+    assert verify_chain(accepted_number, [*altered[:-1], tampered], trust).reason == "bad-signature"

@@ -3,6 +3,7 @@ row of the state table; illegal moves are 409; scope hides cases without reveali
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -214,3 +215,53 @@ async def test_retries_of_one_application_at_once_make_one_case_and_all_answer_i
     applied = await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'case.applied' AND record_id = $1", answers[0].json()["id"])
     assert applied == 1
+
+
+async def test_an_approved_result_sent_back_to_the_receiving_place_is_signed_both_ways(client, services):
+    from backend.cases.exchange_records import material_digest, result_digest
+
+    person = await applicant(client, services, "id_card", "household_register", "real_estate_certificate")
+    receiving = await staff_token(client, services, "receiving_officer", "330000")
+    handling = await staff_token(client, services, "handling_officer", "510000")
+    case = (await client.post("/me/cases", headers=person["headers"], json=household_application(person))).json()
+    for token, action, body in [(receiving, "receive", {}), (receiving, "hand_over", {}), (handling, "accept", {}),
+                                (handling, "start_review", {}),
+                                (handling, "approve", {"reasons": ["符合条件"], "certificate_fields": HOUSEHOLD_FIELDS})]:
+        moved = await act(client, token, case["id"], action, **body)
+        assert moved.status_code == 200, (action, moved.text)
+    assert "send_result" in moved.json()["allowed_actions"] and "deliver" in moved.json()["allowed_actions"]
+
+    not_theirs = await act(client, receiving, case["id"], "send_result")
+    assert not_theirs.status_code == 403
+    sent = await act(client, handling, case["id"], "send_result", note="纸质凭证已寄往杭州窗口")
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["state"] == "result_sent" and sent.json()["allowed_actions"] == []
+    handed_back = await act(client, handling, case["id"], "deliver", delivery={"method": "window", "window": "杭州西湖 3 号窗口"})
+    assert handed_back.status_code == 403  # the receiving place gives it to the applicant now
+    delivered = await act(client, receiving, case["id"], "deliver", delivery={"method": "window", "window": "杭州西湖 3 号窗口"})
+    assert delivered.status_code == 200, delivered.text
+    mine = (await client.get(f"/me/cases/{case['id']}", headers=person["headers"])).json()
+    assert mine["asked_now"]["action"] == "collect"
+    assert [s["step"] for s in mine["timeline"]][-2:] == ["send_result", "deliver"]
+
+    verdict = await services.cases.workflow.hand_over.verify(case["number"])
+    assert (verdict.ok, verdict.entries, verdict.holder) == (True, 4, "330106")
+    records = [json.loads(e.body) for e in await services.cases.workflow.hand_over.chain(case["number"])]
+    assert [(r["kind"], r.get("from"), r.get("to"), r.get("division")) for r in records] == [
+        ("handover", "330106", "510104", None), ("acceptance", None, None, "510104"),
+        ("result", "510104", "330106", None), ("acceptance", None, None, "330106")]
+    row = await services.db.pool.fetchrow(
+        "SELECT c.number, c.decision, c.decision_reasons, c.decided_at, x.qr_text FROM cases c "
+        "JOIN certificates x ON x.id = c.certificate_id WHERE c.id = $1", uuid.UUID(case["id"]))
+    expected = result_digest(case_number=row["number"], decision=row["decision"], reasons=row["decision_reasons"],
+                             decided_at=row["decided_at"], certificate=material_digest(row["qr_text"].encode()))
+    assert records[2]["result"] == expected.hex() and records[2]["decision"] == "approved"
+    actions = [r["action"] for r in await services.db.pool.fetch(
+        "SELECT action FROM audit_log WHERE record_type = 'case' AND record_id = $1", case["id"])]
+    assert {"case.send_result", "case_exchange.result_sent", "case_exchange.countersigned"} <= set(actions)
+
+    # An online case never changed hands: its result has no way back to a receiving place.
+    async with services.db.connection() as conn:
+        table = await services.cases.workflow.table(conn)
+    assert table.move("approved", "send_result", "online") is None
+    assert table.move("approved", "send_result", "joint") is not None
