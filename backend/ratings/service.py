@@ -1,6 +1,7 @@
 """好差评: the applicant rates a case (1–5, with a comment) once its result is out — decided and
 delivered, rejected, refused, or closed. A rating of 1 or 2 opens a follow-up for the supervisors of the
-handling division (and of the divisions above it), who close it with a note of what was done.
+handling division (and of the divisions above it), who close it with a note of what was done; for a case
+the receiving place refused at receipt, of the receiving division (`answerable_division`).
 
 Who may rate is the case's own rule (`Workflow.citizen_case`: someone else's case looks missing);
 supervisors see follow-ups only within their division, and one outside it looks missing too."""
@@ -8,6 +9,8 @@ supervisors see follow-ups only within their division, and one outside it looks 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from backend.actors import Actor, who
 from backend.audit.service import AuditLog
@@ -24,6 +27,14 @@ RATEABLE_STATES = frozenset({"delivered", "rejected", "refused", "closed"})
 POOR = 2  # a score at or below opens a follow-up
 FOLLOW_UP_ROLES = frozenset({"supervisor"})
 NO_FOLLOW_UP = "no such follow-up in your divisions"
+
+
+def answerable_division(case: Mapping[str, Any]) -> str:
+    """The division that answers for a poor rating: the receiving place for a case it refused at receipt
+    (the case never left it: `refuse_receipt` is the only refusal of a proxy or joint case before
+    `receive`), else the handling place."""
+    refused_at_receipt = case["state"] == "refused" and case["mode"] != "online" and case["received_at"] is None
+    return case["receiving_division"] if refused_at_receipt else case["handling_division"]
 
 
 class RatingService:
@@ -44,10 +55,10 @@ class RatingService:
                 raise AlreadyRated("you have rated this case already")
             follow_up = None
             if form.score <= POOR:
-                await repository.open_follow_up(conn, case_id, case["handling_division"])
+                await repository.open_follow_up(conn, case_id, answerable_division(case))
                 follow_up = "open"
             await self.audit.record(conn, actor, "case.rated", "case", str(case_id),
-                                    division=case["handling_division"],
+                                    division=answerable_division(case),
                                     detail={"score": form.score, "follow_up": follow_up is not None})
         metrics.case_rated(form.score)
         return RatingView(case_id, form.score, form.comment, row["rated_at"], follow_up)  # type: ignore[arg-type]

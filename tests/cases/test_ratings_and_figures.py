@@ -1,5 +1,6 @@
 """好差评 and supervision over HTTP: the applicant rates once after the result; a poor rating opens a
-follow-up only the handling division's supervisors see and close; supervisors read their divisions'
+follow-up only the handling division's supervisors see and close (the receiving division's, for a case
+refused at receipt); supervisors read their divisions'
 figures; /metrics carries national counters only."""
 
 from __future__ import annotations
@@ -159,3 +160,26 @@ async def test_two_ratings_of_one_case_at_once_one_is_kept_and_the_other_is_told
                   (SELECT count(*) FROM audit_log WHERE record_id = $2 AND action = 'case.rated') AS audited""",
         uuid.UUID(case_id), case_id)
     assert dict(counts) == {"ratings": 1, "follow_ups": 1, "audited": 1}
+
+
+async def test_a_poor_rating_of_a_case_refused_at_receipt_is_followed_up_where_it_was_refused(client, services):
+    from tests.cases.conftest import household_application
+
+    person = await applicant(client, services, "id_card", "household_register", "real_estate_certificate")
+    receiving = await staff_token(client, services, "receiving_officer", "330000")
+    sichuan = await staff_token(client, services, "supervisor", "510000")
+    zhejiang = await staff_token(client, services, "supervisor", "330000")
+    applied = await client.post("/me/cases", headers=person["headers"], json=household_application(person))
+    case_id = applied.json()["id"]
+    refused = await act(client, receiving, case_id, "refuse_receipt", reasons=["居民身份证已过有效期"])
+    assert refused.status_code == 200, refused.text
+
+    rated = await client.post(f"/me/cases/{case_id}/rating", headers=person["headers"], json={"score": 1})
+
+    assert rated.status_code == 201 and rated.json()["follow_up"] == "open"
+    there = (await client.get("/staff/rating-follow-ups", headers=bearer(zhejiang))).json()["items"]
+    not_there = (await client.get("/staff/rating-follow-ups", headers=bearer(sichuan))).json()["items"]
+    assert case_id in [f["case_id"] for f in there] and case_id not in [f["case_id"] for f in not_there]
+    entry = await services.db.pool.fetchrow(
+        "SELECT division_code FROM audit_log WHERE action = 'case.rated' AND record_id = $1", case_id)
+    assert entry["division_code"] == "330106"
