@@ -62,6 +62,8 @@ class Write(NamedTuple):
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+# At most this many `write_later` calls wait in a transaction; the next is sent with them at once.
+MOST_WAITING = 16
 
 
 def with_writes(units: Sequence[Sequence[Write]], sql: str, args: Sequence[Any]) -> tuple[str, list[Any]]:
@@ -92,7 +94,8 @@ async def write_later(conn: asyncpg.Connection, *writes: Write) -> None:
     it commits, instead of in a round trip of their own; outside a transaction, now.
 
     For what the use case rarely reads back in its transaction — the citizen's notification, the text
-    message, the event for other systems; a read that must see them calls `send_waiting_writes` first. They still commit or roll back with it (a savepoint rolled back
+    message, the event for other systems; a read that must see them calls `send_waiting_writes` first.
+    A bulk job's writes go out `MOST_WAITING` calls at a time. They still commit or roll back with it (a savepoint rolled back
     drops those written inside it), and a failure among them fails the statement that carries them."""
     pending = _pending.get()
     if pending is None or _current.get() is not conn:
@@ -100,6 +103,8 @@ async def write_later(conn: asyncpg.Connection, *writes: Write) -> None:
         await conn.execute(sql, *args)
         return
     pending.append(writes)
+    if len(pending) - _savepoint_floor.get() >= MOST_WAITING:
+        await send_waiting_writes(conn)  # a bulk job's: keep each statement (and its arguments) small
 
 
 async def carried(conn: asyncpg.Connection, method: str, sql: str, *args: Any) -> Any:

@@ -127,3 +127,20 @@ async def test_a_savepoint_that_rolls_back_drops_its_own_later_writes_and_audit_
             assert (await services.audit.verify(conn)).ok
     finally:
         await observer.close()
+
+
+async def test_a_bulk_job_sends_its_waiting_writes_in_bounded_statements(database_url):
+    from backend.db import MOST_WAITING
+
+    observer = await _table(database_url)
+    db = await Database.connect(database_url, max_size=2)
+    try:
+        async with db.transaction() as conn:
+            for n in range(2 * MOST_WAITING + 3):
+                await write_later(conn, _note(f"reminder {n}"))
+            # Two full batches went out with the 32nd call; three still wait for the commit.
+            assert await conn.fetchval("SELECT count(*) FROM later_writes") == 2 * MOST_WAITING
+        assert await observer.fetchval("SELECT count(*) FROM later_writes") == 2 * MOST_WAITING + 3
+    finally:
+        await db.close()
+        await observer.close()
