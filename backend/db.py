@@ -84,7 +84,12 @@ def with_writes(units: Sequence[Sequence[Write]], sql: str, args: Sequence[Any])
     if not ctes:
         return sql, all_args
     statement = sql.lstrip()
-    if statement[:4].upper() == "WITH" and not statement[4].isalnum():
+    words = statement.split(None, 2)
+    if statement.startswith(("--", "/*")) or ";" in statement.rstrip().rstrip(";"):
+        raise ValueError("a statement carrying writes starts with its first keyword and is one statement")
+    if words[0].upper() == "WITH" and len(words) > 2 and words[1].upper() == "RECURSIVE":
+        return f"WITH RECURSIVE {', '.join(ctes)}, {words[2]}", all_args
+    if words[0].upper() == "WITH":
         return f"WITH {', '.join(ctes)}, {statement[4:].lstrip()}", all_args
     return f"WITH {', '.join(ctes)} {statement}", all_args
 
@@ -138,6 +143,10 @@ async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connecti
             floor, before = _savepoint_floor.set(0), _before_commit.set(last)
             try:
                 yield conn
+                if last:
+                    # Before the last steps (the audit chain's lock): the writes' foreign-key checks take
+                    # row locks, which must not be waited for while holding a lock every writer needs.
+                    await send_waiting_writes(conn)
                 for step in last:
                     await step(conn)
                 await send_waiting_writes(conn)

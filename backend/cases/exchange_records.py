@@ -231,9 +231,10 @@ def _signer(entry: Entry, signed: SignedEntry, trust: TrustList) -> TrustedKey:
                    "was altered after it was signed")
 
 
-def _check(position: int, entry: Entry, previous: Entry | None, previous_digest: bytes | None,
+def _check(position: int, entry: Entry, earlier: Sequence[Entry], previous_digest: bytes | None,
            holder: str | None, case_number: str) -> None:
-    """The chain rules an entry must satisfy with respect to the one before it."""
+    """The chain rules an entry must satisfy with respect to the ones before it."""
+    previous = earlier[-1] if earlier else None
     if entry.case != case_number:
         raise _Refused("wrong-case", f"the entry belongs to case {entry.case}, not {case_number}")
     if entry.seq != position:
@@ -243,6 +244,8 @@ def _check(position: int, entry: Entry, previous: Entry | None, previous_digest:
     expected = previous_digest.hex() if previous_digest else GENESIS
     if entry.prev != expected:
         raise _Refused("broken-link", f"prev is {entry.prev[:16]}…, but the entry before hashes to {expected[:16]}…")
+    if any(isinstance(e, ResultHandover) for e in earlier[:-1]):
+        raise _Refused("after-result", "nothing follows the countersign of the case's result")
     if isinstance(entry, _Transfer):
         if isinstance(previous, _Transfer):
             raise _Refused("missing-countersign", "a second hand-over follows a hand-over that was never countersigned")
@@ -250,9 +253,9 @@ def _check(position: int, entry: Entry, previous: Entry | None, previous_digest:
             raise _Refused("wrong-sender", f"a hand-over from {entry.from_} to itself")
         if holder is not None and entry.from_ != holder:
             raise _Refused("wrong-sender", f"handed over by {entry.from_}, but the case was held by {holder}")
-        if isinstance(entry, ResultHandover) and not _decided_case_held_by_handling_place(previous):
-            raise _Refused("unexpected-result", "a result is sent back only by the handling place that accepted "
-                           "the case")
+        if isinstance(entry, ResultHandover) and not _answers_the_accepted_hand_over(entry, earlier):
+            raise _Refused("unexpected-result", "a result goes back only from the handling place that accepted the "
+                           "case's hand-over, to the division that handed it over")
     else:
         if not isinstance(previous, _Transfer):
             raise _Refused("unexpected-countersign", "a countersign that follows no hand-over")
@@ -263,9 +266,14 @@ def _check(position: int, entry: Entry, previous: Entry | None, previous_digest:
         raise _Refused("time-reversed", f"dated {entry.at}, before the entry it follows ({previous.at})")
 
 
-def _decided_case_held_by_handling_place(previous: Entry | None) -> bool:
-    """The entry before a result: the accepted countersign of the case's hand-over."""
-    return isinstance(previous, Countersign) and previous.outcome == "accepted"
+def _answers_the_accepted_hand_over(entry: ResultHandover, earlier: Sequence[Entry]) -> bool:
+    """A result follows the accepted countersign of a hand-over of the case itself, and goes back to the
+    division that handed the case over."""
+    if len(earlier) < 2:
+        return False
+    handover, answer = earlier[-2], earlier[-1]
+    return (isinstance(handover, Handover) and isinstance(answer, Countersign) and answer.outcome == "accepted"
+            and entry.to == handover.from_)
 
 
 def holder_after(entry: Entry, previous: Entry | None) -> str:
@@ -287,7 +295,7 @@ def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustL
     now = at.timestamp() if isinstance(at, dt.datetime) else (dt.datetime.now(dt.UTC).timestamp() if at is None
                                                                   else at)
     warnings = ["trust-list-outdated"] if now > trust.document.next_update else []
-    previous: Entry | None = None
+    earlier: list[Entry] = []
     previous_digest: bytes | None = None
     holder: str | None = None
     for position, signed in enumerate(entries, start=1):
@@ -296,7 +304,7 @@ def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustL
                 entry = parse(signed.body)
             except ValueError as exc:
                 raise _Refused("malformed", str(exc)) from None
-            _check(position, entry, previous, previous_digest, holder, case_number)
+            _check(position, entry, earlier, previous_digest, holder, case_number)
             key = _signer(entry, signed, trust)
             signed_at = _epoch(entry.at)
             jwk = key.jwk
@@ -306,8 +314,9 @@ def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustL
         except _Refused as refusal:
             return ChainVerdict(False, case_number, position - 1, refusal.reason, refusal.detail, position,
                                 holder, warnings)
-        holder = holder_after(entry, previous)
-        previous, previous_digest = entry, digest(signed.body)
+        holder = holder_after(entry, earlier[-1] if earlier else None)
+        earlier.append(entry)
+        previous_digest = digest(signed.body)
     return ChainVerdict(True, case_number, len(entries), holder=holder, warnings=warnings)
 
 

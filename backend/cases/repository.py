@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from backend.db import carried
+
 CASE_COLUMNS = """c.id, c.number, c.item_code, c.item_name, c.mode, c.citizen_id, c.receiving_division,
     c.handling_division, c.state, c.form_enc, c.form_digest, c.form_schema_source, c.result_kind,
     c.e_certificate_type, c.supplement_count, c.time_limit_days, c.deadline, c.calendar_estimated, c.paused_since,
@@ -182,14 +184,16 @@ async def insert_event(conn: asyncpg.Connection, case_id: uuid.UUID, action: str
 
 async def details(conn: asyncpg.Connection, case_id: uuid.UUID, *, staff: bool) -> CaseDetails:
     """The case's timeline, materials and 补正 requests (and for staff its liaison messages, coordination
-    tasks and applicant), in one round trip."""
+    tasks and applicant), in one round trip, which carries the writes waiting in the transaction (the
+    change's notification, text message and event: nothing this view shows)."""
     staff_parts = f""",
         ARRAY(SELECT {_record(MESSAGE_FIELDS)} FROM case_messages WHERE case_id = $1 ORDER BY created_at, id) AS messages,
         ARRAY(SELECT {_record(TASK_FIELDS)} FROM case_coordination_tasks WHERE case_id = $1
               ORDER BY opened_at, division_code) AS tasks,
         (SELECT (name, resident_id_masked) FROM citizens WHERE id = (SELECT citizen_id FROM cases WHERE id = $1))
             AS applicant""" if staff else ""
-    row = await conn.fetchrow(
+    row = await carried(
+        conn, "fetchrow",
         f"""SELECT
             ARRAY(SELECT {_record(EVENT_FIELDS)} FROM case_events WHERE case_id = $1 ORDER BY id) AS events,
             ARRAY(SELECT {_record(MATERIAL_FIELDS)} FROM case_materials WHERE case_id = $1 ORDER BY created_at, name)

@@ -33,6 +33,6 @@ class OutboxGateway:
         log.info("sms to %s: %s", masked, body)
 
     def to_citizen(self, citizen_id: uuid.UUID, body: str, *, name: str) -> Write:
-        # The number never leaves the database: the outbox keeps its lookup hash and mask.
-        log.info("sms to the phone on record of citizen %s: %s", citizen_id, body)
+        # The number never leaves the database: the outbox keeps its lookup hash and mask (and is the only
+        # record: the write may find no phone, or roll back with its transaction).
         return repository.sms_to_citizen(citizen_id, body, name=name)

@@ -7,7 +7,8 @@ import uuid
 import asyncpg
 
 _FOLLOW_UP = """
-    SELECT f.id, f.case_id, c.number AS case_number, c.item_code, c.item_name, c.handling_division, r.score,
+    SELECT f.id, f.case_id, c.number AS case_number, c.item_code, c.item_name, c.handling_division,
+           f.division_code AS division, r.score,
            r.comment, r.rated_at, f.state, f.note, f.opened_at, f.closed_at
       FROM rating_follow_ups f JOIN case_ratings r USING (case_id) JOIN cases c ON c.id = f.case_id"""
 

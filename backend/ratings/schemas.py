@@ -37,6 +37,7 @@ class FollowUpView(msgspec.Struct):
     item_code: str
     item_name: str
     handling_division: str
+    division: str  # the division that answers for it: the handling one, or the receiving one for a case refused at receipt
     score: int
     comment: str | None
     rated_at: dt.datetime

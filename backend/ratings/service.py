@@ -70,7 +70,7 @@ class RatingService:
             case = await self.workflow.citizen_case(conn, case_id, actor)
             row = await repository.rating(conn, case_id)
         await self.audit.record_read(actor, "case.rating_read", "case", str(case_id),
-                                     division=case["handling_division"], detail={"rated": row is not None})
+                                     division=answerable_division(case), detail={"rated": row is not None})
         if row is None:
             raise NotFound("the case is not rated")
         return RatingView(**dict(row))

@@ -365,3 +365,24 @@ async def test_a_result_is_sent_back_only_by_the_handling_place_holding_the_acce
     tampered = SignedEntry(altered[-1].body.replace(result.hex().encode(), (b"\x03" * 32).hex().encode()),
                            altered[-1].signature)
     assert verify_chain(accepted_number, [*altered[:-1], tampered], trust).reason == "bad-signature"
+
+    # The result goes back where the case came from, and nothing follows its countersign.
+    elsewhere = sign(result_body(case_number=accepted_number, seq=3, prev=digest(altered[1].body),
+                                 at=dt.datetime.now(dt.UTC), from_division="510107", to_division="330102",
+                                 role="handling_officer", decision="approved", result=result, kid=kid), sichuan)
+    async with services.db.transaction() as conn:
+        await exchanges.countersign(conn, OFFICER, case_id=accepted_id, receiving_division="330106",
+                                    role="receiving_officer")
+    whole = await signed_entries(exchanges, accepted_number)
+    zhejiang, zhejiang_kid = await _private_key(services, "330000")
+    onwards = sign(handover_body(case_number=accepted_number, seq=5, prev=digest(whole[-1].body),
+                                 at=dt.datetime.now(dt.UTC), from_division="330106", to_division="510107",
+                                 role="receiving_officer", form=FORM, materials=MATERIALS, kid=zhejiang_kid), zhejiang)
+
+    third = verify_chain(accepted_number, [*altered[:2], elsewhere], trust)
+    done = verify_chain(accepted_number, whole, trust)
+    after = verify_chain(accepted_number, [*whole, onwards], trust)
+
+    assert (third.ok, third.reason, third.position) == (False, "unexpected-result", 3), third
+    assert (done.ok, done.entries, done.holder) == (True, 4, "330106")
+    assert (after.ok, after.reason, after.position) == (False, "after-result", 5), after

@@ -180,6 +180,7 @@ async def test_a_poor_rating_of_a_case_refused_at_receipt_is_followed_up_where_i
     there = (await client.get("/staff/rating-follow-ups", headers=bearer(zhejiang))).json()["items"]
     not_there = (await client.get("/staff/rating-follow-ups", headers=bearer(sichuan))).json()["items"]
     assert case_id in [f["case_id"] for f in there] and case_id not in [f["case_id"] for f in not_there]
+    assert next(f for f in there if f["case_id"] == case_id)["division"] == "330106"
     entry = await services.db.pool.fetchrow(
         "SELECT division_code FROM audit_log WHERE action = 'case.rated' AND record_id = $1", case_id)
     assert entry["division_code"] == "330106"

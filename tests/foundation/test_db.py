@@ -144,3 +144,45 @@ async def test_a_bulk_job_sends_its_waiting_writes_in_bounded_statements(databas
     finally:
         await db.close()
         await observer.close()
+
+
+async def test_waiting_writes_go_out_before_the_last_steps_that_take_the_audit_chain_lock(database_url):
+    # The writes' foreign-key checks take row locks; waiting for one while holding a chain lock every
+    # writer needs could deadlock with a transaction that holds the row and waits for the chain.
+    observer = await _table(database_url)
+    db = await Database.connect(database_url, max_size=2)
+    seen: list[int] = []
+
+    async def last_step(conn: asyncpg.Connection) -> None:
+        seen.append(await conn.fetchval("SELECT count(*) FROM later_writes"))
+
+    try:
+        async with db.transaction() as conn:
+            await write_later(conn, _note("the change's notification"))
+            assert db.before_commit(conn, last_step)
+        assert seen == [1]
+        async with db.connection() as conn:  # outside a transaction there is no last step
+            assert not db.before_commit(conn, last_step)
+    finally:
+        await db.close()
+        await observer.close()
+
+
+def test_writes_go_in_front_of_any_statement_shape_they_can_ride_on():
+    from backend.db import with_writes
+
+    unit = [_note("x"), Write("INSERT INTO later_writes (note) SELECT 'after ' || id FROM {note} WHERE $1", (True,))]
+    plain, args = with_writes([unit], "SELECT $1::int", (7,))
+    own, _ = with_writes([unit], "with a AS (SELECT 1) SELECT * FROM a", ())
+    recursive, _ = with_writes([unit], "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) "
+                                       "SELECT sum(n) FROM r", ())
+
+    assert plain == ("WITH tongban_w0_note AS (INSERT INTO later_writes (note) VALUES ($2) RETURNING id), "
+                     "tongban_w0_1 AS (INSERT INTO later_writes (note) SELECT 'after ' || id FROM tongban_w0_note "
+                     "WHERE $3) SELECT $1::int")
+    assert args == [7, "x", True]
+    assert own.startswith("WITH tongban_w0_note AS (") and own.endswith(", a AS (SELECT 1) SELECT * FROM a")
+    assert recursive.startswith("WITH RECURSIVE tongban_w0_note AS (") and ", r(n) AS (SELECT 1" in recursive
+    for shape in ("-- a comment\nSELECT 1", "/* c */ SELECT 1", "SELECT 1; SELECT 2"):
+        with pytest.raises(ValueError):
+            with_writes([unit], shape, ())
