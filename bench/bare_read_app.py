@@ -40,8 +40,8 @@ async def close() -> None:
     await state["redis"].aclose()  # type: ignore[attr-defined]
 
 
-@get("/me")
-async def me(request: Request) -> dict[str, str]:
+async def signed_in(request: Request) -> dict[str, str]:
+    """The access token's claims: the JWT checked, and the Redis revocation key looked up."""
     try:
         claims = jwt.decode(request.headers.get("authorization", "").partition(" ")[2], SECRET, algorithms=["HS256"],
                             issuer="tongban", options={"require": ["exp", "iat", "sub"]})
@@ -49,6 +49,12 @@ async def me(request: Request) -> dict[str, str]:
         raise NotAuthorizedException() from None
     if await state["redis"].get(f"{PREFIX}revoked:{claims['session_id']}"):  # type: ignore[attr-defined]
         raise NotAuthorizedException()
+    return claims
+
+
+@get("/me")
+async def me(request: Request) -> dict[str, str]:
+    claims = await signed_in(request)
     async with state["pool"].acquire() as conn, conn.transaction():  # type: ignore[attr-defined]
         row = await conn.fetchrow("SELECT * FROM citizens WHERE id = $1", uuid.UUID(claims["sub"]))
         await conn.execute(

@@ -14,24 +14,17 @@ import datetime as dt
 import json
 import uuid
 
-import jwt
 from litestar import Litestar, Request, post
-from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.exceptions import ClientException
 
-from bench.bare_read_app import PREFIX, SECRET, close, connect, state
+from bench.bare_read_app import close, connect, signed_in, state
 
 DEADLINE = dt.timedelta(days=28)
 
 
 @post("/staff/cases/{case_id:uuid}/actions", status_code=200)
 async def act(request: Request, case_id: uuid.UUID) -> dict[str, object]:
-    try:
-        claims = jwt.decode(request.headers.get("authorization", "").partition(" ")[2], SECRET, algorithms=["HS256"],
-                            issuer="tongban", options={"require": ["exp", "iat", "sub"]})
-    except jwt.PyJWTError:
-        raise NotAuthorizedException() from None
-    if await state["redis"].get(f"{PREFIX}revoked:{claims['session_id']}"):  # type: ignore[attr-defined]
-        raise NotAuthorizedException()
+    claims = await signed_in(request)
     if (await request.json()).get("action") != "accept":
         raise ClientException("only accept")
     async with state["pool"].acquire() as conn, conn.transaction():  # type: ignore[attr-defined]
