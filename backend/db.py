@@ -100,8 +100,9 @@ async def write_later(conn: asyncpg.Connection, *writes: Write) -> None:
 
     For what the use case rarely reads back in its transaction — the citizen's notification, the text
     message, the event for other systems; a read that must see them calls `send_waiting_writes` first.
-    A bulk job's writes go out `MOST_WAITING` calls at a time. They still commit or roll back with it (a savepoint rolled back
-    drops those written inside it), and a failure among them fails the statement that carries them."""
+    A bulk job's writes go out `MOST_WAITING` calls at a time. They still commit or roll back with the
+    transaction (a savepoint rolled back drops those written inside it), and a failure among them fails
+    the statement that carries them."""
     pending = _pending.get()
     if pending is None or _current.get() is not conn:
         sql, args = with_writes([writes], "SELECT 1", ())

@@ -126,13 +126,11 @@ def handover_body(*, case_number: str, seq: int, prev: bytes | None, at: dt.date
 
 def result_digest(*, case_number: str, decision: str, reasons: Sequence[str], decided_at: dt.datetime,
                   certificate: bytes | None) -> bytes:
-    """SHA-256 of the decision as canonical JSON (members sorted, no whitespace, UTF-8): the case number,
+    """SHA-256 of the decision as canonical JSON, exactly as `form_digest` takes a form's: the case number,
     the decision, its reasons, when it was made, and the SHA-256 of the e-certificate's QR text when the
     result is one (else null)."""
-    document = {"case": case_number, "decision": decision, "reasons": list(reasons),
-                "decided_at": timestamp(decided_at), "certificate": certificate.hex() if certificate else None}
-    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"),
-                                     ensure_ascii=False).encode("utf-8")).digest()
+    return form_digest({"case": case_number, "decision": decision, "reasons": list(reasons),
+                        "decided_at": timestamp(decided_at), "certificate": certificate.hex() if certificate else None})
 
 
 def result_body(*, case_number: str, seq: int, prev: bytes, at: dt.datetime, from_division: str, to_division: str,

@@ -3,11 +3,11 @@
 When a case crosses from one division to another, `record_handover` writes an entry signed with the
 sending province's case-exchange key; the receiver's accept or refuse transition calls `countersign`,
 signed with the receiving province's key. An approved result sent back to the receiving place is signed
-the same way (`record_result`), and countersigned when that place delivers it. Both run inside the caller's transaction (the case's unit
-of work, with the case row locked) and audit themselves there. A province's exchange key is a
-`certificate_keys` row of purpose `case-exchange` (`tongban certificates create-key --exchange-province
-330000`), published in the same signed trust list as certificate keys; `verify` checks a chain with
-only what is published (see `exchange_records.verify_chain`).
+the same way (`record_result`), and countersigned when that place delivers it. All run inside the
+caller's transaction (the case's unit of work, with the case row locked) and audit themselves there.
+A province's exchange key is a `certificate_keys` row of purpose `case-exchange` (`tongban certificates
+create-key --exchange-province 330000`), published in the same signed trust list as certificate keys;
+`verify` checks a chain with only what is published (see `exchange_records.verify_chain`).
 """
 
 from __future__ import annotations
@@ -172,12 +172,12 @@ class CaseExchanges:
         if action == "send_result":
             certificate = (await key_repository.certificate(conn, case["certificate_id"])
                            if case["certificate_id"] else None)
+            result = result_digest(case_number=case["number"], decision=case["decision"],
+                                   reasons=case["decision_reasons"] or [], decided_at=case["decided_at"],
+                                   certificate=material_digest(certificate["qr_text"].encode()) if certificate else None)
             await self.record_result(
                 conn, actor, case_id=case["id"], case_number=case["number"], from_division=case["handling_division"],
-                to_division=case["receiving_division"], role=role,
-                result=result_digest(case_number=case["number"], decision=case["decision"],
-                                     reasons=case["decision_reasons"] or [], decided_at=case["decided_at"],
-                                     certificate=material_digest(certificate["qr_text"].encode()) if certificate else None))
+                to_division=case["receiving_division"], role=role, result=result)
         elif action == "deliver":
             await self.countersign(conn, actor, case_id=case["id"], receiving_division=case["receiving_division"],
                                    role=role)

@@ -21,7 +21,8 @@ CaseState = Literal[
 STATE_NAMES: dict[str, str] = {
     "submitted": "已提交", "received": "已收件", "refused": "不予受理", "handed_over": "已流转至办理地",
     "accepted": "已受理", "in_review": "审查中", "supplement_requested": "待补正", "supplemented": "已补正",
-    "approved": "准予办理", "result_sent": "办理结果已寄往收件地", "rejected": "不予办理", "delivered": "已送达", "closed": "已办结", "withdrawn": "已撤回",
+    "approved": "准予办理", "result_sent": "办理结果已寄往收件地", "rejected": "不予办理", "delivered": "已送达",
+    "closed": "已办结", "withdrawn": "已撤回",
 }
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
 Reasons = Annotated[list[Reason], msgspec.Meta(min_length=1, max_length=20)]

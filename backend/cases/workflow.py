@@ -84,7 +84,8 @@ class StateTable:
 def changes_hands(action: str, from_state: str) -> bool:
     """Whether the move takes the case, or its result, from one division to another or answers such a
     hand-over: what the signed exchange records cover (in proxy and joint cases)."""
-    return action in ("hand_over", "accept", "refuse", "send_result") or (action == "deliver" and from_state == "result_sent")
+    return (action in ("hand_over", "accept", "refuse", "send_result")
+            or (action == "deliver" and from_state == "result_sent"))
 
 
 class HandOverHook(Protocol):
@@ -191,8 +192,8 @@ class Workflow:
         updated = await repository.move(conn, case["id"], action, case["state"], move.to_state, changes or {},
                                         (division, role_of(actor), who(actor), detail or {}))
         if self.hand_over is not None and case["mode"] != "online" and changes_hands(action, case["state"]):
-            await self.hand_over.on_transition(conn, updated, updated["event_id"], action, actor,
-                                               await repository.materials(conn, case["id"]) if action == "hand_over" else [])
+            materials = await repository.materials(conn, case["id"]) if action == "hand_over" else []
+            await self.hand_over.on_transition(conn, updated, updated["event_id"], action, actor, materials)
         if before_audit is not None:
             await before_audit(updated, updated["event_id"])
         await self._notify(conn, updated, action, notice or {})
