@@ -9,8 +9,6 @@ from typing import Any
 
 import asyncpg
 
-from backend.db import carried
-
 # The chains are configuration: every one of 0 .. CHAINS - 1 has a head (migration 017 made them), and
 # a missing one is a broken chain, not an empty one. Changing this needs a migration adding heads.
 CHAINS = 8
@@ -56,14 +54,12 @@ async def heads(conn: asyncpg.Connection) -> dict[int, asyncpg.Record]:
 
 async def append(conn: asyncpg.Connection, entries: list[dict[str, Any]], seal: bytes) -> None:
     """Append consecutive entries of one chain (whose lock this connection holds) and move its head
-    to the last of them, in one statement (outside a transaction, it commits on its own), which carries
-    the writes waiting in the transaction (`backend.db.write_later`)."""
+    to the last of them, in one statement (outside a transaction, it commits on its own)."""
     columns = list(zip(*((e["seq"], e["at"], e["actor_kind"], e["actor_id"], e["action"], e["record_type"],
                           e["record_id"], e["division_code"], e["request_id"], json.dumps(e["detail"]),
                           e["prev_hash"], e["hash"]) for e in entries)))
     last = entries[-1]
-    moved = await carried(
-        conn, "fetchval",
+    moved = await conn.fetchval(
         """WITH appended AS (
                INSERT INTO audit_log (chain, mac_version, seq, at, actor_kind, actor_id, action, record_type,
                                       record_id, division_code, request_id, detail, prev_hash, hash)
