@@ -45,8 +45,8 @@ from backend.cases.schemas import (
     TransitionView,
     Withdrawal,
 )
-from backend.cases.exchange_records import material_digest
-from backend.cases.views import case_view, form_digest, seal_form, staff_extra, summary, task_view
+from backend.cases.exchange_records import form_digest, material_digest
+from backend.cases.views import case_view, seal_form, staff_extra, summary, task_view
 from backend.cases.workflow import HandOverHook, Workflow, seconds_between, staff_scope
 from backend.catalogue.forms import checked_form
 from backend.catalogue.schemas import MODE_NAMES, ReceiptStandard, mode_names

@@ -8,7 +8,6 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from backend.cases.exchange_records import form_digest  # noqa: F401  # the case's digest is the record's: one definition
 from backend.cases.repository import CaseDetails
 from backend.catalogue.places import Places
 from backend.catalogue.schemas import mode_views

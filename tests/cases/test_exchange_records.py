@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.cases import exchange_records as records
-from backend.cases import views
+from backend.cases import service as case_service
 from backend.certificates.qr_format import key_id
 from backend.certificates.trust_lists import TrustList, b64url, signing_key_jwk, trust_list_document
 
@@ -104,4 +104,4 @@ def test_a_case_stores_the_form_digest_its_exchange_records_document():
     documented = hashlib.sha256(json.dumps(form, sort_keys=True, separators=(",", ":"),
                                            ensure_ascii=False).encode("utf-8")).digest()
 
-    assert views.form_digest(form) == records.form_digest(form) == documented
+    assert case_service.form_digest(form) == records.form_digest(form) == documented  # what `apply` stores
