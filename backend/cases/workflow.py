@@ -185,8 +185,8 @@ class Workflow:
     ) -> asyncpg.Record:
         """Move the (locked) case along `action`: 409 when the state table has no such move from its
         state in its mode, 403 when the caller's role or side may not make it. Writes the new state, the
-        timeline event, the exchange record (hand-over, acceptance), the event for other systems, the
-        citizen's notification and the audit entry, all in the caller's transaction."""
+        timeline event, the exchange record (for the moves `changes_hands` names), the event for other
+        systems, the citizen's notification and the audit entry, all in the caller's transaction."""
         move = await self.check(conn, case, action, actor)
         division = self.acting_division(actor, case)
         updated = await repository.move(conn, case["id"], action, case["state"], move.to_state, changes or {},
