@@ -1,5 +1,8 @@
 """HTTP benchmark of cross-province cases against `GET /me` (the baseline) in the same run and server.
 
+Requests come from 64 citizens in turn (one per client), each with cases of their own, as real traffic
+spreads over many: with one citizen, every notification's foreign-key check would share-lock the same row.
+
 - `POST /me/cases`: a citizen applies online for 婚姻登记记录证明 (MZ-20-001-00, handled in 成都锦江) from
   杭州, the 居民身份证 replaced by their own e-certificate: catalogue resolution (mode offered there
   today), the form checked against the item's schema, the certificate checked, the case written with its
@@ -34,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.harness import (  # noqa: E402
     LoadResult,
     bench_citizen,
+    combined,
     free_port,
     http_arguments,
     report,
@@ -44,24 +48,23 @@ from bench.harness import (  # noqa: E402
     wrk,
 )
 
-RESIDENT_ID = "330106198806120025"
-PHONE = "13912345678"
+CITIZENS = 64  # one per client, as real traffic spreads over many citizens rather than locking one row
 OFFICER, PASSWORD = "bench.handling.510000", "bench password 0123456789"
 PREFIX = f"bench-cases-{os.getpid()}:"
 ROUNDS = 5
 
 
-def application(certificate_id: str) -> dict:
+def application(resident_id: str, phone: str, certificate_id: str) -> dict:
     return {"item_code": "MZ-20-001-00", "receiving_division": "330106", "handling_division": "510104",
             "mode": "online",
-            "form": {"applicant_name": "陈静", "resident_id": RESIDENT_ID, "phone": PHONE, "purpose": "购房"},
+            "form": {"applicant_name": "陈静", "resident_id": resident_id, "phone": phone, "purpose": "购房"},
             "materials": [{"name": "居民身份证", "certificate_id": certificate_id}]}
 
 
-async def prepare(database_url: str, redis_url: str, cases: int) -> tuple[str, dict, list[str]]:
-    """Migrate a scratch database with the sample catalogue; one applicant holding an ID-card
-    e-certificate, one handling officer, and `cases` submitted online cases waiting for acceptance.
-    Answers the applicant's token, the application body and the case ids."""
+async def prepare(database_url: str, redis_url: str, cases: int) -> tuple[list[tuple[str, dict]], list[str]]:
+    """Migrate a scratch database with the sample catalogue; `CITIZENS` applicants each holding an ID-card
+    e-certificate, one handling officer, and `cases` submitted online cases, spread over the applicants,
+    waiting for acceptance. Answers each applicant's token and application body, and the case ids."""
     import msgspec
 
     from backend.actors import Actor
@@ -69,6 +72,7 @@ async def prepare(database_url: str, redis_url: str, cases: int) -> tuple[str, d
     from backend.certificates.schemas import AuthorityCreate, CertificateIssue
     from backend.config import load_settings
     from backend.container import Services
+    from backend.identity.resident_id import check_character
     from backend.identity.schemas import StaffCreate
     from backend.migrate import apply_migrations
 
@@ -79,30 +83,36 @@ async def prepare(database_url: str, redis_url: str, cases: int) -> tuple[str, d
     try:
         system = Actor.system()
         await services.catalogue.load_catalogue(system, progress=lambda _: None)
-        token = await bench_citizen(services, PHONE, RESIDENT_ID, "陈静", "330106")
-        citizen_id = await services.db.pool.fetchval("SELECT id FROM citizens")
         await services.certificates.authorities.create_authority(msgspec.convert(
             {"id": "330000-gat", "name": "浙江省公安厅", "certificate_types": ["id_card"]}, AuthorityCreate), system)
         await services.certificates.authorities.create_key("330000-gat", system)
         await services.certificates.authorities.create_key(None, system)
-        certificate = await services.certificates.issue(msgspec.convert(
-            {"authority_id": "330000-gat", "certificate_type": "id_card",
-             "holder": {"kind": "citizen", "citizen_id": str(citizen_id)},
-             "fields": {"ethnicity": "汉", "address": "杭州市西湖区文三路 90 号"}}, CertificateIssue), system)
         await services.identity.create_staff(msgspec.convert(
             {"username": OFFICER, "display_name": "bench", "password": PASSWORD, "role": "handling_officer",
              "division_code": "510000"}, StaffCreate), system)
-        body = application(str(certificate.id))
-        applicant = Actor(kind="citizen", id=str(citizen_id), role="citizen")
-        form = msgspec.convert(body, CaseApplication)
+        applicants: list[tuple[str, dict, Actor]] = []
+        for n in range(CITIZENS):
+            first17 = f"33010619880612{2 * n:03d}"
+            resident_id, phone = first17 + check_character(first17), f"139123{n:05d}"
+            token = await bench_citizen(services, phone, resident_id, "陈静", "330106")
+            citizen_id = await services.db.pool.fetchval("SELECT id FROM citizens WHERE resident_id_hash = $1",
+                                                         services.cipher.lookup_hash(resident_id, purpose="resident_id"))
+            certificate = await services.certificates.issue(msgspec.convert(
+                {"authority_id": "330000-gat", "certificate_type": "id_card",
+                 "holder": {"kind": "citizen", "citizen_id": str(citizen_id)},
+                 "fields": {"ethnicity": "汉", "address": "杭州市西湖区文三路 90 号"}}, CertificateIssue), system)
+            applicants.append((token, application(resident_id, phone, str(certificate.id)),
+                               Actor(kind="citizen", id=str(citizen_id), role="citizen")))
         made: list[str] = []
 
-        async def apply_some(n: int) -> None:
-            for _ in range(n):
-                made.append(str((await services.cases.apply(form, applicant)).id))
+        async def apply_some(start: int, n: int) -> None:
+            for k in range(start, start + n):
+                _, body, applicant = applicants[k % CITIZENS]
+                made.append(str((await services.cases.apply(msgspec.convert(body, CaseApplication), applicant)).id))
 
-        await asyncio.gather(*(apply_some(cases // 8 + 1) for _ in range(8)))
-        return token, body, made
+        share = cases // 8 + 1
+        await asyncio.gather(*(apply_some(k * share, share) for k in range(8)))
+        return [(token, body) for token, body, _ in applicants], made
     finally:
         await services.close()
 
@@ -118,11 +128,34 @@ response = function(status, headers, body)
 end
 """
 
-POST_SCRIPT = """
-wrk.method = "POST"
-wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
-""" + REPORT_REFUSAL
+# Each request is the next applicant's: their token, and their application when there is a body to send.
+CITIZENS_SCRIPT = """
+local people = {{}}
+for line in io.lines("{people}") do
+  local token, body = line:match("^([^\t]*)\t(.*)$")
+  people[#people + 1] = {{token = token, body = body}}
+end
+local turn = 0
+request = function()
+  turn = turn + 1
+  local person = people[(turn - 1) % #people + 1]
+  local headers = {{Authorization = "Bearer " .. person.token}}
+  if person.body == "" then return wrk.format("GET", nil, headers) end
+  headers["Content-Type"] = "application/json"
+  return wrk.format("POST", nil, headers, person.body)
+end
+""" + REPORT_REFUSAL.replace("{", "{{").replace("}", "}}")
+
+
+def _citizens_script(scratch: str, name: str, people: list[tuple[str, dict | None]]) -> str:
+    """A wrk script sending each request as the next of `people` (token, and body if it is a POST)."""
+    people_file, script = os.path.join(scratch, f"{name}.people"), os.path.join(scratch, f"{name}.lua")
+    with open(people_file, "w") as f:
+        f.writelines(f"{token}\t{json.dumps(body, ensure_ascii=False) if body else ''}\n" for token, body in people)
+    with open(script, "w") as f:
+        f.write(CITIZENS_SCRIPT.format(people=people_file))
+    return script
+
 
 # Each request accepts the next prepared case; the offset carries on from the previous round.
 ACCEPT_SCRIPT = """
@@ -149,12 +182,6 @@ def _accept_script(scratch: str, name: str, case_ids: list[str]) -> str:
     return script
 
 
-def _combined(name: str, runs: list[LoadResult]) -> LoadResult:
-    return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
-                      statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
-                      sum(r.errors for r in runs), sum(r.requests for r in runs))
-
-
 def main() -> None:
     import httpx
 
@@ -162,17 +189,15 @@ def main() -> None:
     round_seconds = max(1, load["seconds"] // ROUNDS)
     # Enough cases for every acceptance of all rounds at a generous rate (more would only slow the set-up),
     # for Tongban and as many again for the bare transition.
-    cases = 900 * load["seconds"] + 2 * args.connections * ROUNDS
+    cases = 1300 * load["seconds"] + 2 * args.connections * ROUNDS
     with servers() as (admin_url, redis_url), tempfile.TemporaryDirectory() as scratch:
         database_url = run_async(scratch_database(admin_url, "tongban_bench_cases"))
-        token, body, case_ids = run_async(prepare(database_url, redis_url, 2 * cases))
+        applicants, case_ids = run_async(prepare(database_url, redis_url, 2 * cases))
         case_ids, bare_ids = case_ids[:cases], case_ids[cases:]
-        create_script = os.path.join(scratch, "create.lua")
-        with open(create_script, "w") as f:
-            f.write(POST_SCRIPT.format(body=json.dumps(json.dumps(body, ensure_ascii=False), ensure_ascii=False)))
+        me_script = _citizens_script(scratch, "me", [(token, None) for token, _ in applicants])
+        create_script = _citizens_script(scratch, "create", applicants)
         accept_script, bare_script = (_accept_script(scratch, name, ids) for name, ids in (("accept", case_ids),
                                                                                             ("bare", bare_ids)))
-        citizen = {"Authorization": f"Bearer {token}"}
         port, bare_port = free_port(), free_port()
         env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "TONGBAN_REDIS_PREFIX": PREFIX,
                "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_DB_POOL_MAX": "20"}
@@ -185,15 +210,14 @@ def main() -> None:
         with running(command, port, env, "/health/ready") as base, running(bare_command, bare_port, bare_env) as bare:
             signed_in = httpx.post(base + "/auth/staff/sign-in", json={"username": OFFICER, "password": PASSWORD})
             officer = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
-            wrk("warm-up", base + "/me", headers=citizen, seconds=2, connections=args.connections)
-            wrk("warm-up", base + "/me/cases", headers=citizen, seconds=2, connections=args.connections,
-                script=create_script)
+            wrk("warm-up", base + "/me", seconds=2, connections=args.connections, script=me_script)
+            wrk("warm-up", base + "/me/cases", seconds=2, connections=args.connections, script=create_script)
             runs: dict[str, list[LoadResult]] = {"me": [], "create": [], "accept": [], "bare": []}
             offset = bare_offset = 0
             for _ in range(ROUNDS):
-                runs["me"].append(wrk("me", base + "/me", headers=citizen, seconds=round_seconds,
-                                      connections=args.connections))
-                runs["create"].append(wrk("create", base + "/me/cases", headers=citizen, seconds=round_seconds,
+                runs["me"].append(wrk("me", base + "/me", seconds=round_seconds, connections=args.connections,
+                                      script=me_script))
+                runs["create"].append(wrk("create", base + "/me/cases", seconds=round_seconds,
                                           connections=args.connections, script=create_script))
                 os.environ["CASE_OFFSET"] = str(offset)
                 runs["accept"].append(wrk("accept", base + "/staff/cases", headers=officer, seconds=round_seconds,
@@ -206,10 +230,10 @@ def main() -> None:
                 bare_offset += runs["bare"][-1].requests + 2 * args.connections
     if max(offset, bare_offset) > cases:
         print(f"warning: {max(offset, bare_offset)} acceptances asked of {cases} prepared cases; the rest answered 409")
-    baseline = _combined("GET /me (baseline: JWT, revocation check, SELECT, audit append)", runs["me"])
-    results = [_combined("POST /me/cases (apply online, e-certificate as material)", runs["create"]),
-               _combined("POST /staff/cases/{id}/actions accept (state table, row lock, deadline)", runs["accept"]),
-               _combined("bare transition: the same rows, plain Litestar + asyncpg", runs["bare"])]
+    baseline = combined("GET /me (baseline: JWT, revocation check, SELECT, audit append)", runs["me"])
+    results = [combined("POST /me/cases (apply online, e-certificate as material)", runs["create"]),
+               combined("POST /staff/cases/{id}/actions accept (state table, row lock, deadline)", runs["accept"]),
+               combined("bare transition: the same rows, plain Litestar + asyncpg", runs["bare"])]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"wrk -t1 -c{args.connections}, {ROUNDS} alternating rounds of {round_seconds} s per target over "
           f"loopback; server workers: {args.workers}")

@@ -111,7 +111,7 @@ def combined(name: str, runs: list[LoadResult]) -> LoadResult:
     """Several runs of one target as one row: mean throughput, median latencies, all errors."""
     return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
                       statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
-                      sum(r.errors for r in runs))
+                      sum(r.errors for r in runs), sum(r.requests for r in runs))
 
 
 def _ms(value: str) -> float:
@@ -138,7 +138,7 @@ async def bench_citizen(services, phone: str, resident_id: str, name: str, divis
     from backend.actors import Actor
     from backend.identity.schemas import CitizenRegistration
 
-    await services.identity.request_code(phone, "bench", Actor(kind="anonymous"))
+    await services.identity.request_code(phone, f"bench:{phone}", Actor(kind="anonymous"))
     body = await services.db.pool.fetchval("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
     tokens = await services.identity.register_citizen(CitizenRegistration(
         phone=phone, code=re.search(r"\d{6}", body)[0], resident_id=resident_id, name=name, home_division=division),
