@@ -5,9 +5,9 @@ exported file, runs `verify_chain` as it is. The format is specified byte for by
 
 A chain alternates a hand-over (of the case, or of its result on the way back), signed by the sending
 province's case-exchange key, and its countersign (acceptance or refusal), signed by the receiving
-province's key. Each entry names the
-SHA-256 of the previous entry's bytes (`prev`), so an entry cannot be altered, dropped or moved
-without the next one showing it.
+province's key. In 多地联办, the place holding the accepted case also signs a share of it with each
+coordinating division, which signs its task done. Each entry names the SHA-256 of the previous entry's
+bytes (`prev`), so an entry cannot be altered, dropped or moved without the next one showing it.
 """
 
 from __future__ import annotations
@@ -61,11 +61,15 @@ class _Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field
     kid: Kid
 
 
-class _Transfer(_Record):
-    """Something of the case leaves `from` for `to`, signed by `from`'s province; `to` countersigns next."""
+class _Sent(_Record):
+    """Something of the case goes from `from` to `to`, signed by `from`'s province."""
 
     from_: DivisionCode = msgspec.field(name="from")
     to: DivisionCode
+
+
+class _Transfer(_Sent):
+    """The case, or its result, leaves `from` for `to`; `to` countersigns next."""
 
 
 class Handover(_Transfer, tag="handover"):
@@ -90,7 +94,22 @@ class Countersign(_Record, tag="acceptance"):
     outcome: Literal["accepted", "refused"]
 
 
-Entry = Handover | ResultHandover | Countersign
+class Share(_Sent, tag="share"):
+    """多地联办: the handling place `from`, holding the accepted case, shares exactly this form and these
+    materials with the coordinating division `to` for its coordination task. The case stays with `from`."""
+
+    form: Digest
+    materials: list[Digest]
+
+
+class TaskDone(_Record, tag="task-done"):
+    """The coordinating `division` reports its task done: the answer to the share at position `share`."""
+
+    division: DivisionCode
+    share: Seq
+
+
+Entry = Handover | ResultHandover | Countersign | Share | TaskDone
 
 
 def canonical(body: dict[str, Any]) -> bytes:
@@ -118,8 +137,10 @@ def timestamp(at: dt.datetime) -> str:
 
 
 def handover_body(*, case_number: str, seq: int, prev: bytes | None, at: dt.datetime, from_division: str,
-                  to_division: str, role: str, form: bytes, materials: Sequence[bytes], kid: bytes) -> dict[str, Any]:
-    return {"type": RECORD_TYPE, "v": FORMAT_VERSION, "kind": "handover", "case": case_number, "seq": seq,
+                  to_division: str, role: str, form: bytes, materials: Sequence[bytes], kid: bytes,
+                  kind: Literal["handover", "share"] = "handover") -> dict[str, Any]:
+    """A hand-over of the case, or (`kind="share"`) its sharing with a coordinating division: the same members."""
+    return {"type": RECORD_TYPE, "v": FORMAT_VERSION, "kind": kind, "case": case_number, "seq": seq,
             "prev": prev.hex() if prev else GENESIS, "at": timestamp(at), "from": from_division, "to": to_division,
             "role": role, "form": form.hex(), "materials": sorted(m.hex() for m in materials), "kid": b64url(kid)}
 
@@ -147,6 +168,13 @@ def countersign_body(*, case_number: str, seq: int, prev: bytes, at: dt.datetime
             "kid": b64url(kid)}
 
 
+def task_done_body(*, case_number: str, seq: int, prev: bytes, at: dt.datetime, division: str, role: str, share: int,
+                   kid: bytes) -> dict[str, Any]:
+    return {"type": RECORD_TYPE, "v": FORMAT_VERSION, "kind": "task-done", "case": case_number, "seq": seq,
+            "prev": prev.hex(), "at": timestamp(at), "division": division, "role": role, "share": share,
+            "kid": b64url(kid)}
+
+
 def parse(body: bytes) -> Entry:
     """A record's body, checked for shape and for being exactly canonical; `ValueError` otherwise."""
     try:
@@ -155,7 +183,7 @@ def parse(body: bytes) -> Entry:
         raise ValueError(f"not an exchange record: {exc}") from None
     if canonical(json.loads(body)) != body:
         raise ValueError("not in canonical form (member order, whitespace or escaping differs)")
-    if isinstance(entry, Handover) and entry.materials != sorted(entry.materials):
+    if isinstance(entry, Handover | Share) and entry.materials != sorted(entry.materials):
         raise ValueError("material digests are not in ascending order")
     return entry
 
@@ -190,7 +218,9 @@ class ChainVerdict:
     warnings: list[str] = field(default_factory=list)
 
 
-class _Refused(Exception):
+class ChainRuleBroken(Exception):
+    """An entry does not fit the chain before it: `reason` is the machine-readable name (docs/cases.md)."""
+
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason, self.detail = reason, detail
@@ -202,87 +232,144 @@ def _epoch(text: str) -> int:
 
 def _signer(entry: Entry, signed: SignedEntry, trust: TrustList) -> TrustedKey:
     """The trusted key of the right province that made this signature, or why there is none."""
-    province = province_of(entry.from_ if isinstance(entry, _Transfer) else entry.division)
+    province = province_of(entry.from_ if isinstance(entry, _Sent) else entry.division)
     try:
         kid = from_b64url(entry.kid)
     except (binascii.Error, ValueError):
-        raise _Refused("unknown-key", f"kid {entry.kid!r} is not base64url") from None
+        raise ChainRuleBroken("unknown-key", f"kid {entry.kid!r} is not base64url") from None
     keys = [k for k in trust.candidates(kid) if k.jwk.purpose == "case-exchange"]
     if not keys:
-        raise _Refused("unknown-key", f"no case-exchange key {entry.kid} in the trust list (never published, or "
-                       "withdrawn)")
+        raise ChainRuleBroken("unknown-key", f"no case-exchange key {entry.kid} in the trust list (never published, "
+                              "or withdrawn)")
     allowed = [k for k in keys if k.jwk.division == province]
     if not allowed:
         owners = ", ".join(sorted({k.jwk.division for k in keys}))
-        if isinstance(entry, _Transfer):
-            raise _Refused("key-not-allowed", f"the hand-over from {entry.from_} is signed with a key of province "
-                           f"{owners}; only a case-exchange key of {province} may sign it")
-        raise _Refused("wrong-countersigner", f"the countersign for {entry.division} is signed with a key of "
-                       f"province {owners}; the receiving province {province} must countersign")
+        if isinstance(entry, _Sent):
+            what = "share" if isinstance(entry, Share) else "hand-over"
+            raise ChainRuleBroken("key-not-allowed", f"the {what} from {entry.from_} is signed with a key of province "
+                                  f"{owners}; only a case-exchange key of {province} may sign it")
+        raise ChainRuleBroken("wrong-countersigner", f"the answer of {entry.division} is signed with a key of province "
+                              f"{owners}; its own province {province} must countersign it")
     for key in allowed:
         try:
             key.public_key.verify(signed.signature, signed.body)
         except InvalidSignature:
             continue
         return key
-    raise _Refused("bad-signature", f"the signature does not verify with {province}'s key {entry.kid}: the record "
-                   "was altered after it was signed")
+    raise ChainRuleBroken("bad-signature", f"the signature does not verify with {province}'s key {entry.kid}: the "
+                          "record was altered after it was signed")
 
 
-def _check(position: int, entry: Entry, earlier: Sequence[Entry], previous_digest: bytes | None,
-           holder: str | None, case_number: str) -> None:
-    """The chain rules an entry must satisfy with respect to the ones before it."""
-    previous = earlier[-1] if earlier else None
+def check_link(position: int, entry: Entry, previous_digest: bytes | None, case_number: str) -> None:
+    """The entry belongs to this case, at this position, after the entry whose digest is given."""
     if entry.case != case_number:
-        raise _Refused("wrong-case", f"the entry belongs to case {entry.case}, not {case_number}")
+        raise ChainRuleBroken("wrong-case", f"the entry belongs to case {entry.case}, not {case_number}")
     if entry.seq != position:
         what = (f"entry {position} is missing" if entry.seq > position
                 else "entries are out of order or repeated")
-        raise _Refused("out-of-order", f"entry at position {position} says it is entry {entry.seq}: {what}")
+        raise ChainRuleBroken("out-of-order", f"entry at position {position} says it is entry {entry.seq}: {what}")
     expected = previous_digest.hex() if previous_digest else GENESIS
     if entry.prev != expected:
-        raise _Refused("broken-link", f"prev is {entry.prev[:16]}…, but the entry before hashes to {expected[:16]}…")
-    if any(isinstance(e, ResultHandover) for e in earlier[:-1]):
-        raise _Refused("after-result", "nothing follows the countersign of the case's result")
-    if isinstance(entry, _Transfer):
-        if isinstance(previous, _Transfer):
-            raise _Refused("missing-countersign", "a second hand-over follows a hand-over that was never countersigned")
-        if entry.from_ == entry.to:
-            raise _Refused("wrong-sender", f"a hand-over from {entry.from_} to itself")
-        if holder is not None and entry.from_ != holder:
-            raise _Refused("wrong-sender", f"handed over by {entry.from_}, but the case was held by {holder}")
-        if isinstance(entry, ResultHandover) and not _answers_the_accepted_hand_over(entry, earlier):
-            raise _Refused("unexpected-result", "a result goes back only from the handling place that accepted the "
-                           "case's hand-over, to the division that handed it over")
-    else:
-        if not isinstance(previous, _Transfer):
-            raise _Refused("unexpected-countersign", "a countersign that follows no hand-over")
-        if entry.division != previous.to:
-            raise _Refused("wrong-countersigner", f"countersigned for {entry.division}, but the case was handed to "
-                           f"{previous.to}")
-    if previous is not None and _epoch(entry.at) < _epoch(previous.at) - CLOCK_SKEW_SECONDS:
-        raise _Refused("time-reversed", f"dated {entry.at}, before the entry it follows ({previous.at})")
+        raise ChainRuleBroken("broken-link", f"prev is {entry.prev[:16]}…, but the entry before hashes to "
+                              f"{expected[:16]}…")
 
 
-def _answers_the_accepted_hand_over(entry: ResultHandover, earlier: Sequence[Entry]) -> bool:
-    """A result follows the accepted countersign of a hand-over of the case itself, and goes back to the
-    division that handed the case over."""
-    if len(earlier) < 2:
-        return False
-    handover, answer = earlier[-2], earlier[-1]
-    return (isinstance(handover, Handover) and isinstance(answer, Countersign) and answer.outcome == "accepted"
-            and entry.to == handover.from_)
+@dataclass
+class Standing:
+    """Where a case's chain stands after its entries so far, and the rules the next entry must keep
+    (`admit`): who holds the case, the hand-over awaiting its countersign, the last countersigned one with
+    its outcome, and the 多地联办 shares, with those whose task is done. The offline check and the
+    service that writes entries apply the same rules: `check` the next entry, then `take` it."""
 
+    holder: str | None = None            # the receiver of the last accepted hand-over (the first sender before)
+    awaiting: _Transfer | None = None    # a hand-over (or result) not yet countersigned
+    answered: tuple[_Transfer, str] | None = None   # the last countersigned one and its outcome
+    shares: dict[int, Share] = field(default_factory=dict)   # by position
+    done: set[int] = field(default_factory=set)             # positions of shares whose task is done
+    ended: bool = False                  # the result's countersign is in: nothing follows
+    last: Entry | None = None
 
-def holder_after(entry: Entry, previous: Entry | None) -> str:
-    """Who holds the case after `entry`: a hand-over's sender until the receiver accepts; after a
-    refusal, the sender still."""
-    if isinstance(entry, _Transfer):
-        return entry.from_
-    if entry.outcome == "accepted":
-        return entry.division
-    assert isinstance(previous, _Transfer)
-    return previous.from_
+    @classmethod
+    def of(cls, entries: Sequence[Entry]) -> Standing:
+        """The standing after `entries`, taken as they are (a stored chain the service wrote)."""
+        standing = cls()
+        for entry in entries:
+            standing.take(entry)
+        return standing
+
+    def open_shares(self) -> list[Share]:
+        return [share for seq, share in self.shares.items() if seq not in self.done]
+
+    def check(self, entry: Entry) -> None:
+        """`ChainRuleBroken` unless `entry` may follow the chain so far."""
+        if self.ended:
+            raise ChainRuleBroken("after-result", "nothing follows the countersign of the case's result")
+        if isinstance(entry, Countersign):
+            if self.awaiting is None:
+                raise ChainRuleBroken("unexpected-countersign", "a countersign that follows no hand-over")
+            if entry.division != self.awaiting.to:
+                raise ChainRuleBroken("wrong-countersigner", f"countersigned for {entry.division}, but the case was "
+                                      f"handed to {self.awaiting.to}")
+        else:
+            if self.awaiting is not None:
+                raise ChainRuleBroken("missing-countersign", f"the hand-over to {self.awaiting.to} awaits its "
+                                      "countersign")
+            if isinstance(entry, _Sent):
+                if entry.from_ == entry.to:
+                    raise ChainRuleBroken("wrong-sender", f"from {entry.from_} to itself")
+                if self.holder is not None and entry.from_ != self.holder:
+                    raise ChainRuleBroken("wrong-sender", f"handed over by {entry.from_}, but the case is held by "
+                                          f"{self.holder}")
+            if isinstance(entry, ResultHandover):
+                self._check_result(entry)
+            elif isinstance(entry, Share):
+                self._check_share(entry)
+            elif isinstance(entry, TaskDone):
+                share = self.shares.get(entry.share)
+                if share is None or share.to != entry.division or entry.share in self.done:
+                    raise ChainRuleBroken("unexpected-task-done", f"{entry.division} reports a task done for entry "
+                                          f"{entry.share}, which is no open share with it")
+        if self.last is not None and _epoch(entry.at) < _epoch(self.last.at) - CLOCK_SKEW_SECONDS:
+            raise ChainRuleBroken("time-reversed", f"dated {entry.at}, before the entry it follows ({self.last.at})")
+
+    def _accepted_hand_over(self) -> Handover | None:
+        """The hand-over of the case itself that its holder accepted, when that is the last countersigned."""
+        if self.answered is None:
+            return None
+        transfer, outcome = self.answered
+        return transfer if isinstance(transfer, Handover) and outcome == "accepted" else None
+
+    def _check_result(self, entry: ResultHandover) -> None:
+        handover = self._accepted_hand_over()
+        if handover is None or entry.to != handover.from_:
+            raise ChainRuleBroken("unexpected-result", "a result goes back only from the handling place that accepted "
+                                  "the case's hand-over, to the division that handed it over")
+        if pending := self.open_shares():
+            raise ChainRuleBroken("unexpected-result", "the coordination task of "
+                                  + ", ".join(f"{s.to} (entry {s.seq})" for s in pending) + " is not done")
+
+    def _check_share(self, entry: Share) -> None:
+        if self._accepted_hand_over() is None:
+            raise ChainRuleBroken("unexpected-share", "a case is shared for coordination only by the place holding "
+                                  "its accepted hand-over")
+        if any(share.to == entry.to for share in self.shares.values()):
+            raise ChainRuleBroken("unexpected-share", f"the case is shared with {entry.to} already")
+
+    def take(self, entry: Entry) -> None:
+        """The standing after `entry` (checked, or read from a chain the service wrote)."""
+        if isinstance(entry, _Transfer):
+            self.awaiting = entry
+            self.holder = self.holder or entry.from_
+        elif isinstance(entry, Countersign) and self.awaiting is not None:
+            self.answered = (self.awaiting, entry.outcome)
+            self.holder = entry.division if entry.outcome == "accepted" else self.holder
+            self.ended = isinstance(self.awaiting, ResultHandover)
+            self.awaiting = None
+        elif isinstance(entry, Share):
+            self.shares[entry.seq] = entry
+        elif isinstance(entry, TaskDone):
+            self.done.add(entry.share)
+        self.last = entry
 
 
 def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustList,
@@ -293,29 +380,29 @@ def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustL
     now = at.timestamp() if isinstance(at, dt.datetime) else (dt.datetime.now(dt.UTC).timestamp() if at is None
                                                                   else at)
     warnings = ["trust-list-outdated"] if now > trust.document.next_update else []
-    earlier: list[Entry] = []
+    standing = Standing()
     previous_digest: bytes | None = None
-    holder: str | None = None
     for position, signed in enumerate(entries, start=1):
         try:
             try:
                 entry = parse(signed.body)
             except ValueError as exc:
-                raise _Refused("malformed", str(exc)) from None
-            _check(position, entry, earlier, previous_digest, holder, case_number)
+                raise ChainRuleBroken("malformed", str(exc)) from None
+            check_link(position, entry, previous_digest, case_number)
+            standing.check(entry)
             key = _signer(entry, signed, trust)
             signed_at = _epoch(entry.at)
             jwk = key.jwk
             if signed_at < jwk.valid_from - CLOCK_SKEW_SECONDS or (
                     jwk.signing_until is not None and signed_at > jwk.signing_until + CLOCK_SKEW_SECONDS):
-                raise _Refused("key-not-in-service", f"dated {entry.at}, when key {entry.kid} was not in service")
-        except _Refused as refusal:
+                raise ChainRuleBroken("key-not-in-service", f"dated {entry.at}, when key {entry.kid} was not in "
+                                      "service")
+        except ChainRuleBroken as refusal:
             return ChainVerdict(False, case_number, position - 1, refusal.reason, refusal.detail, position,
-                                holder, warnings)
-        holder = holder_after(entry, earlier[-1] if earlier else None)
-        earlier.append(entry)
+                                standing.holder, warnings)
+        standing.take(entry)
         previous_digest = digest(signed.body)
-    return ChainVerdict(True, case_number, len(entries), holder=holder, warnings=warnings)
+    return ChainVerdict(True, case_number, len(entries), holder=standing.holder, warnings=warnings)
 
 
 # -- the export file ------------------------------------------------------------------------------

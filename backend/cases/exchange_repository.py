@@ -13,12 +13,6 @@ async def chain(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Re
     return await conn.fetch(f"SELECT {COLUMNS} FROM case_exchanges WHERE case_id = $1 ORDER BY seq", case_id)
 
 
-async def last_entries(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
-    """The last two entries of a case's chain, newest first: all a new entry is checked against."""
-    return await conn.fetch(
-        f"SELECT {COLUMNS} FROM case_exchanges WHERE case_id = $1 ORDER BY seq DESC LIMIT 2", case_id)
-
-
 async def chain_by_number(conn: asyncpg.Connection, case_number: str) -> list[asyncpg.Record]:
     return await conn.fetch(f"SELECT {COLUMNS} FROM case_exchanges WHERE case_number = $1 ORDER BY seq",
                             case_number)

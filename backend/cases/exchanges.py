@@ -3,8 +3,11 @@
 When a case crosses from one division to another, `record_handover` writes an entry signed with the
 sending province's case-exchange key; the receiver's accept or refuse transition calls `countersign`,
 signed with the receiving province's key. An approved result sent back to the receiving place is signed
-the same way (`record_result`), and countersigned when that place delivers it. All run inside the
-caller's transaction (the case's unit of work, with the case row locked) and audit themselves there.
+the same way (`record_result`), and countersigned when that place delivers it. In 多地联办, the
+handling place signs the sharing of the accepted case with each coordinating division when their task
+opens (`record_handover(kind="share")`), and that division signs its task done (`record_task_done`).
+All run inside the caller's transaction (the case's unit of work, with the case row locked) and audit
+themselves there.
 A province's exchange key is a `certificate_keys` row of purpose `case-exchange` (`tongban certificates
 create-key --exchange-province 330000`), published in the same signed trust list as certificate keys;
 `verify` checks a chain with only what is published (see `exchange_records.verify_chain`).
@@ -25,22 +28,22 @@ from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.cases import exchange_repository as repository
 from backend.cases.exchange_records import (
+    ChainRuleBroken,
     ChainVerdict,
-    Countersign,
-    Handover,
-    ResultHandover,
+    Entry,
     SignedEntry,
+    Standing,
     canonical,
     countersign_body,
     digest,
     encode_bundle,
     handover_body,
-    holder_after,
     material_digest,
     parse,
     result_body,
     result_digest,
     sign,
+    task_done_body,
     verify_chain,
 )
 from backend.certificates import repository as key_repository
@@ -60,7 +63,7 @@ class ExchangeEntry:
     case_id: uuid.UUID
     case_number: str
     seq: int
-    kind: Literal["handover", "result", "acceptance"]
+    kind: Literal["handover", "result", "acceptance", "share", "task-done"]
     body: bytes
     digest: bytes
     signature: bytes
@@ -72,7 +75,7 @@ class ExchangeEntry:
                    row["digest"], row["signature"], row["created_at"])
 
     @property
-    def record(self) -> Handover | ResultHandover | Countersign:
+    def record(self) -> Entry:
         return parse(self.body)
 
 
@@ -82,21 +85,26 @@ class CaseExchanges:
 
     async def record_handover(self, conn: asyncpg.Connection, actor: Actor, *, case_id: uuid.UUID,
                               case_number: str, from_division: str, to_division: str, role: str,
-                              form_digest: bytes, material_digests: Sequence[bytes]) -> ExchangeEntry:
-        """Sign and store the hand-over of a case from `from_division` to `to_division`.
+                              form_digest: bytes, material_digests: Sequence[bytes],
+                              kind: Literal["handover", "share"] = "handover") -> ExchangeEntry:
+        """Sign and store the hand-over of a case from `from_division` to `to_division` — or, with
+        `kind="share"`, its sharing for a 多地联办 coordination task (the case stays with `from_division`).
 
         `from_division` must hold the case (the receiver of its last accepted hand-over; anyone for the
-        first), and the last hand-over must have been countersigned; else `Conflict`.
+        first), and the last hand-over must have been countersigned; else `Conflict` (the chain rules,
+        `exchange_records.Standing`).
         """
         if len(form_digest) != 32 or any(len(m) != 32 for m in material_digests):
             raise ValidationFailed.field("material_digests", "digests are 32-byte SHA-256 values")
-        last, key, kid = await self._sender(conn, case_id, case_number, from_division, to_division)
-        body = handover_body(case_number=case_number, seq=last[0].seq + 1 if last else 1,
-                             prev=last[0].digest if last else None, at=dt.datetime.now(dt.UTC),
+        last, standing = await self._sender(conn, case_id, from_division, to_division)
+        key, kid = await self._key(conn, divisions.province_of(from_division))
+        body = handover_body(case_number=case_number, seq=last.seq + 1 if last else 1,
+                             prev=last.digest if last else None, at=dt.datetime.now(dt.UTC),
                              from_division=from_division, to_division=to_division, role=role, form=form_digest,
-                             materials=material_digests, kid=kid)
-        entry = await self._append(conn, case_id, case_number, "handover", body, key)
-        await self.audit.record(conn, actor, "case_exchange.handed_over", "case", str(case_id), division=from_division,
+                             materials=material_digests, kid=kid, kind=kind)
+        entry = await self._append(conn, case_id, case_number, body, key, standing)
+        await self.audit.record(conn, actor, "case_exchange.shared" if kind == "share" else "case_exchange.handed_over",
+                                "case", str(case_id), division=from_division,
                                 detail={"seq": entry.seq, "to": to_division, "digest": entry.digest.hex()})
         return entry
 
@@ -107,36 +115,26 @@ class CaseExchanges:
         `result` is `exchange_records.result_digest` of the decision; else as `record_handover`."""
         if len(result) != 32:
             raise ValidationFailed.field("result", "a digest is a 32-byte SHA-256 value")
-        last, key, kid = await self._sender(conn, case_id, case_number, from_division, to_division)
-        if not last:
+        last, standing = await self._sender(conn, case_id, from_division, to_division)
+        if last is None:
             raise Conflict(f"case {case_number} was never handed over; its result has no way back")
-        body = result_body(case_number=case_number, seq=last[0].seq + 1, prev=last[0].digest,
+        key, kid = await self._key(conn, divisions.province_of(from_division))
+        body = result_body(case_number=case_number, seq=last.seq + 1, prev=last.digest,
                            at=dt.datetime.now(dt.UTC), from_division=from_division, to_division=to_division,
                            role=role, decision="approved", result=result, kid=kid)
-        entry = await self._append(conn, case_id, case_number, "result", body, key)
+        entry = await self._append(conn, case_id, case_number, body, key, standing)
         await self.audit.record(conn, actor, "case_exchange.result_sent", "case", str(case_id), division=from_division,
                                 detail={"seq": entry.seq, "to": to_division, "digest": entry.digest.hex()})
         return entry
 
-    async def _sender(self, conn: asyncpg.Connection, case_id: uuid.UUID, case_number: str, from_division: str,
-                      to_division: str) -> tuple[list[ExchangeEntry], asyncpg.Record, bytes]:
-        """(the chain's last entries, newest first; the key and kid to sign with) for a hand-over from
-        `from_division`, which must hold the case (anyone, for the first) with nothing awaiting a
-        countersign; else `Conflict`."""
+    async def _sender(self, conn: asyncpg.Connection, case_id: uuid.UUID, from_division: str,
+                      to_division: str) -> tuple[ExchangeEntry | None, Standing]:
+        """The chain's last entry and its standing, for something sent from `from_division` to `to_division`."""
         for name, code in (("from_division", from_division), ("to_division", to_division)):
             _division(name, code)
         if from_division == to_division:
             raise ValidationFailed.field("to_division", "a case is handed over to another division")
-        last = [ExchangeEntry.of(r) for r in await repository.last_entries(conn, case_id)]
-        if last:
-            record = last[0].record
-            if not isinstance(record, Countersign):
-                raise Conflict(f"case {case_number}: the hand-over to {record.to} awaits its countersign")
-            holder = holder_after(record, last[1].record)
-            if from_division != holder:
-                raise Conflict(f"case {case_number} is held by {holder}, not {from_division}")
-        key, kid = await self._key(conn, divisions.province_of(from_division))
-        return last, key, kid
+        return await self._standing(conn, case_id)
 
     async def countersign(self, conn: asyncpg.Connection, actor: Actor, *, case_id: uuid.UUID,
                           receiving_division: str, role: str,
@@ -144,22 +142,40 @@ class CaseExchanges:
         """Countersign the case's pending hand-over as its receiver: accepted, or refused (the case
         then stays with the sender). `Conflict` when no hand-over awaits `receiving_division`."""
         _division("receiving_division", receiving_division)
-        last = await repository.last_entries(conn, case_id)
-        pending = ExchangeEntry.of(last[0]) if last else None
-        record = pending.record if pending else None
-        if pending is None or isinstance(record, Countersign) or record is None:
+        last, standing = await self._standing(conn, case_id)
+        if last is None or standing.awaiting is None:
             raise Conflict("no hand-over of this case awaits a countersign")
-        if record.to != receiving_division:
-            raise Conflict(f"case {pending.case_number} was handed to {record.to}, not {receiving_division}")
         key, kid = await self._key(conn, divisions.province_of(receiving_division))
-        body = countersign_body(case_number=pending.case_number, seq=pending.seq + 1, prev=pending.digest,
+        body = countersign_body(case_number=last.case_number, seq=last.seq + 1, prev=last.digest,
                                 at=dt.datetime.now(dt.UTC), division=receiving_division, role=role, outcome=outcome,
                                 kid=kid)
-        entry = await self._append(conn, case_id, pending.case_number, "acceptance", body, key)
+        entry = await self._append(conn, case_id, last.case_number, body, key, standing)
         await self.audit.record(conn, actor, "case_exchange.countersigned", "case", str(case_id),
                                 division=receiving_division,
                                 detail={"seq": entry.seq, "outcome": outcome, "digest": entry.digest.hex()})
         return entry
+
+    async def record_task_done(self, conn: asyncpg.Connection, actor: Actor, *, case_id: uuid.UUID, division: str,
+                               role: str) -> ExchangeEntry:
+        """多地联办: the coordinating `division` signs its task done, answering the share of the case with it.
+        `Conflict` when no share awaits that division's task."""
+        _division("division", division)
+        last, standing = await self._standing(conn, case_id)
+        share = next((s for s in standing.open_shares() if s.to == division), None)
+        if last is None or share is None:
+            raise Conflict(f"no share of this case awaits the task of {division}")
+        key, kid = await self._key(conn, divisions.province_of(division))
+        body = task_done_body(case_number=last.case_number, seq=last.seq + 1, prev=last.digest,
+                              at=dt.datetime.now(dt.UTC), division=division, role=role, share=share.seq, kid=kid)
+        entry = await self._append(conn, case_id, last.case_number, body, key, standing)
+        await self.audit.record(conn, actor, "case_exchange.task_done", "case", str(case_id), division=division,
+                                detail={"seq": entry.seq, "share": share.seq, "digest": entry.digest.hex()})
+        return entry
+
+    async def _standing(self, conn: asyncpg.Connection, case_id: uuid.UUID) -> tuple[ExchangeEntry | None, Standing]:
+        """The case's last entry (None for an empty chain) and where its chain stands."""
+        entries = [ExchangeEntry.of(r) for r in await repository.chain(conn, case_id)]
+        return (entries[-1] if entries else None), Standing.of([e.record for e in entries])
 
     async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
                             actor: Actor, materials: Sequence[asyncpg.Record]) -> None:
@@ -186,10 +202,30 @@ class CaseExchanges:
                 conn, actor, case_id=case["id"], case_number=case["number"],
                 from_division=case["receiving_division"], to_division=case["handling_division"], role=role,
                 form_digest=bytes(case["form_digest"]),
-                material_digests=[bytes(m["digest"]) for m in materials if m["digest"] is not None])
+                material_digests=_digests(materials))
         elif action in ("accept", "refuse"):
             await self.countersign(conn, actor, case_id=case["id"], receiving_division=case["handling_division"],
                                    role=role, outcome="accepted" if action == "accept" else "refused")
+
+    async def on_tasks_opened(self, conn: asyncpg.Connection, case: asyncpg.Record, task_divisions: Sequence[str],
+                              actor: Actor, materials: Sequence[asyncpg.Record]) -> None:
+        """The hook for a 多地联办 acceptance opening coordination tasks: the handling place shares the case's
+        form and every material's digest with each task's division. Each division's province must hold a
+        case-exchange key to sign its task done later: `NoSigningKey` now, rather than then."""
+        for division in task_divisions:
+            await self._key(conn, divisions.province_of(division))
+        for division in task_divisions:
+            await self.record_handover(
+                conn, actor, case_id=case["id"], case_number=case["number"], from_division=case["handling_division"],
+                to_division=division, role=actor.role or actor.kind, form_digest=bytes(case["form_digest"]),
+                material_digests=_digests(materials), kind="share")
+
+    async def on_task_done(self, conn: asyncpg.Connection, case: asyncpg.Record, division: str, actor: Actor) -> None:
+        """The hook for a coordinating division reporting its task done: it signs the answer to its share.
+        A case whose tasks opened before shares were signed (migration 030) has none to answer."""
+        if not (await self._standing(conn, case["id"]))[1].shares:
+            return
+        await self.record_task_done(conn, actor, case_id=case["id"], division=division, role=actor.role or actor.kind)
 
     async def _key(self, conn: asyncpg.Connection, province: str) -> tuple[asyncpg.Record, bytes]:
         key = await key_repository.active_key(conn, "case-exchange", None, province)
@@ -198,16 +234,21 @@ class CaseExchanges:
                                f"`tongban certificates create-key --exchange-province {province}`")
         return key, bytes(key["kid"])
 
-    async def _append(self, conn: asyncpg.Connection, case_id: uuid.UUID, case_number: str, kind: str,
-                      body: dict, key: asyncpg.Record) -> ExchangeEntry:
+    async def _append(self, conn: asyncpg.Connection, case_id: uuid.UUID, case_number: str, body: dict,
+                      key: asyncpg.Record, standing: Standing) -> ExchangeEntry:
+        """Check `body` against the chain rules as they stand, sign it and store it."""
         try:
-            parse(canonical(body))  # a value outside the record's alphabet (a case number, a role)
+            record = parse(canonical(body))  # a value outside the record's alphabet (a case number, a role)
         except ValueError as exc:
             raise ValidationFailed.field("case", f"cannot be written into an exchange record: {exc}") from None
+        try:
+            standing.check(record)
+        except ChainRuleBroken as broken:
+            raise Conflict(f"case {case_number}: {broken.detail}") from None
         signed = sign(body, self.vault.unwrap(key["public_key"], key["private_key_wrapped"]))
-        row = await repository.insert(conn, case_id=case_id, case_number=case_number, seq=body["seq"], kind=kind,
-                                      body=signed.body, digest=digest(signed.body), signature=signed.signature,
-                                      signing_key_id=key["id"])
+        row = await repository.insert(conn, case_id=case_id, case_number=case_number, seq=body["seq"],
+                                      kind=body["kind"], body=signed.body, digest=digest(signed.body),
+                                      signature=signed.signature, signing_key_id=key["id"])
         if row is None:
             raise Conflict(f"case {case_number} changed hands concurrently; try again")
         return ExchangeEntry.of(row)
@@ -236,6 +277,11 @@ class CaseExchanges:
         entries = await self.chain(case_number)
         token, _trust = await self.published_trust()
         return encode_bundle(case_number, [SignedEntry(e.body, e.signature) for e in entries], token)
+
+
+def _digests(materials: Sequence[asyncpg.Record]) -> list[bytes]:
+    """The digests of a case's materials (an e-certificate given as one: SHA-256 of its QR text)."""
+    return [bytes(m["digest"]) for m in materials if m["digest"] is not None]
 
 
 def _division(name: str, code: str) -> None:

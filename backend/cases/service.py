@@ -380,6 +380,9 @@ class CaseService:
 
         async def open_tasks(updated: asyncpg.Record, _: int) -> None:
             await repository.insert_tasks(conn, updated["id"], coordinating, action.coordination_request)
+            if self.workflow.hand_over is not None:
+                await self.workflow.hand_over.on_tasks_opened(conn, updated, coordinating, actor,
+                                                              await repository.materials(conn, updated["id"]))
 
         due = (await self.calendar.current()).add(self.today(), case["time_limit_days"])
         return await self.workflow.transit(conn, case, "accept", actor,
@@ -528,6 +531,8 @@ class CaseService:
                 raise Conflict("the task is done already")
             await repository.insert_event(conn, case_id, "coordination_done", case["state"], case["state"],
                                           task["division_code"], actor.role or "", who(actor), {"task": str(task_id)})
+            if self.workflow.hand_over is not None:
+                await self.workflow.hand_over.on_task_done(conn, case, task["division_code"], actor)
             await self.audit.record(conn, actor, "case.task_done", "case", str(case_id), division=task["division_code"],
                                     detail={"number": case["number"], "task": str(task_id)})
         return task_view(row)

@@ -30,6 +30,10 @@ async def test_demo_cases_show_a_working_desk(client, services):
     exchanges = await services.cases.workflow.hand_over.verify(
         await services.db.pool.fetchval("SELECT number FROM cases WHERE state = 'delivered'"))
     assert exchanges.ok and exchanges.holder == "510107"
+    joint = await services.db.pool.fetchval("SELECT number FROM cases WHERE mode = 'joint'")
+    shared = await services.cases.workflow.hand_over.verify(joint)
+    kinds = [e.kind for e in await services.cases.workflow.hand_over.chain(joint)]
+    assert shared.ok and kinds == ["handover", "acceptance", "share"], (shared, kinds)
     linked = await services.db.pool.fetch(
         "SELECT d.id, c.number, c.state FROM data_requests d JOIN cases c ON c.id = d.case_id")
     assert [r["state"] for r in linked] == ["supplement_requested"]

@@ -24,6 +24,7 @@ from backend.cases.exchange_records import (
     material_digest,
     result_body,
     sign,
+    task_done_body,
     verify_chain,
 )
 from backend.cases import exchange_repository
@@ -386,3 +387,82 @@ async def test_a_result_is_sent_back_only_by_the_handling_place_holding_the_acce
     assert (third.ok, third.reason, third.position) == (False, "unexpected-result", 3), third
     assert (done.ok, done.entries, done.holder) == (True, 4, "330106")
     assert (after.ok, after.reason, after.position) == (False, "after-result", 5), after
+
+
+async def test_a_joint_case_is_shared_only_by_its_holder_and_each_share_is_answered_once(client, services, exchanges):
+    await exchange_keys(services, ("330000", "510000", "110000"))
+    case_id, number = await new_case(client, services)
+    await hand_over(services, exchanges, case_id, number, "330106", "510107")
+
+    async def share(source: str, target: str) -> None:
+        async with services.db.transaction() as conn:
+            await exchanges.record_handover(conn, OFFICER, case_id=case_id, case_number=number, from_division=source,
+                                            to_division=target, role="handling_officer", form_digest=FORM,
+                                            material_digests=MATERIALS, kind="share")
+
+    async def task_done(division: str) -> None:
+        async with services.db.transaction() as conn:
+            await exchanges.record_task_done(conn, OFFICER, case_id=case_id, division=division, role="handling_officer")
+
+    with pytest.raises(Conflict, match="held by 510107"):
+        await share("330106", "110105")  # the receiving place no longer holds the case
+    await share("510107", "110105")
+    with pytest.raises(Conflict, match="shared with 110105 already"):
+        await share("510107", "110105")
+    with pytest.raises(Conflict, match="awaits the task of 330106"):
+        await task_done("330106")
+    with pytest.raises(Conflict, match="110105 .entry 3. is not done"):
+        async with services.db.transaction() as conn:
+            await exchanges.record_result(conn, OFFICER, case_id=case_id, case_number=number, from_division="510107",
+                                          to_division="330106", role="handling_officer", result=b"\x02" * 32)
+    await task_done("110105")
+    with pytest.raises(Conflict, match="awaits the task of 110105"):
+        await task_done("110105")
+    entries = await signed_entries(exchanges, number)
+    verdict = await exchanges.verify(number)
+    assert (verdict.ok, verdict.entries, verdict.holder) == (True, 4, "510107"), verdict
+    assert [json.loads(e.body)["kind"] for e in entries] == ["handover", "acceptance", "share", "task-done"]
+    audited = await services.db.pool.fetch(
+        r"SELECT action, division_code FROM audit_log WHERE record_id = $1 AND action LIKE 'case\_exchange.%'", str(case_id))
+    assert sorted((r["action"], r["division_code"]) for r in audited) == [
+        ("case_exchange.countersigned", "510107"), ("case_exchange.handed_over", "330106"),
+        ("case_exchange.shared", "510107"), ("case_exchange.task_done", "110105")]
+
+    # Forged past the service, each signed by the right province all the same.
+    _token, trust = await exchanges.published_trust()
+    sichuan, sichuan_kid = await _private_key(services, "510000")
+    beijing, beijing_kid = await _private_key(services, "110000")
+    now = dt.datetime.now(dt.UTC)
+
+    def shared(seq: int, prev: SignedEntry, target: str = "110105") -> SignedEntry:
+        return sign(handover_body(case_number=number, seq=seq, prev=digest(prev.body), at=now, from_division="510107",
+                                  to_division=target, role="handling_officer", form=FORM, materials=MATERIALS,
+                                  kid=sichuan_kid, kind="share"), sichuan)
+
+    def answered(seq: int, prev: SignedEntry, share_at: int, key=beijing, kid=beijing_kid) -> SignedEntry:
+        return sign(task_done_body(case_number=number, seq=seq, prev=digest(prev.body), at=now, division="110105",
+                                   role="handling_officer", share=share_at, kid=kid), key)
+
+    early = shared(2, entries[0])                               # before the hand-over is countersigned
+    twice = shared(5, entries[3])                               # a second share with the same division
+    wrong_answer = answered(4, entries[2], share_at=2)          # names the countersign, not the share
+    in_sichuans_name = answered(4, entries[2], share_at=3, key=sichuan, kid=sichuan_kid)
+    second_share = shared(3, entries[1], target="110101")
+    result_too_soon = sign(result_body(case_number=number, seq=4, prev=digest(second_share.body), at=now,
+                                       from_division="510107", to_division="330106", role="handling_officer",
+                                       decision="approved", result=b"\x02" * 32, kid=sichuan_kid), sichuan)
+    verdicts = {
+        "early": verify_chain(number, [entries[0], early], trust),
+        "twice": verify_chain(number, [*entries, twice], trust),
+        "wrong answer": verify_chain(number, [*entries[:3], wrong_answer], trust),
+        "in Sichuan's name": verify_chain(number, [*entries[:3], in_sichuans_name], trust),
+        "result too soon": verify_chain(number, [*entries[:2], second_share, result_too_soon], trust),
+    }
+
+    assert {name: (v.ok, v.reason, v.position) for name, v in verdicts.items()} == {
+        "early": (False, "missing-countersign", 2),
+        "twice": (False, "unexpected-share", 5),
+        "wrong answer": (False, "unexpected-task-done", 4),
+        "in Sichuan's name": (False, "wrong-countersigner", 4),
+        "result too soon": (False, "unexpected-result", 4),
+    }

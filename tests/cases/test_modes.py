@@ -1,20 +1,24 @@
-"""多地联办 with uploaded materials shared with a coordinating division, and deadlines counted in
+"""多地联办 with uploaded materials shared with a coordinating division (the share and the task's answer
+signed in the case's exchange chain), and deadlines counted in
 working days on the Chinese calendar: the clock stops while a 补正 is open across the National Day
 holidays, and a year without a holiday table is estimated."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
+from backend.cases.exchanges import CaseExchanges
 from tests.cases.conftest import act, applicant, marriage_application, record_application
-from tests.factories import bearer, staff_token
+from tests.factories import bearer, exchange_keys, staff_token
 
 CST = dt.timezone(dt.timedelta(hours=8))
 MARRIAGE_FIELDS = {"spouse_name": "王小明", "registered_on": "2026-12-01", "registration_office": "成都市锦江区民政局"}
 
 
 async def test_a_joint_case_is_decided_only_when_every_coordination_task_is_done(client, services):
+    await exchange_keys(services, ("330000", "510000", "110000"))
     person = await applicant(client, services, "id_card")
     receiving = await staff_token(client, services, "receiving_officer", "330000")
     handling = await staff_token(client, services, "handling_officer", "510000")
@@ -27,8 +31,14 @@ async def test_a_joint_case_is_decided_only_when_every_coordination_task_is_done
 
     before = await client.get(f"/staff/cases/{case['id']}/materials/{uploads[0]['id']}", headers=bearer(beijing))
     assert before.status_code == 404
-    for token, action, body in [(receiving, "receive", {}), (receiving, "hand_over", {}),
-                                (handling, "accept", {"coordinating_divisions": ["110105"],
+    for token, action, body in [(receiving, "receive", {}), (receiving, "hand_over", {})]:
+        moved = await act(client, token, case["id"], action, **body)
+        assert moved.status_code == 200, (action, moved.text)
+    # 广东 has no case-exchange key: its division could never sign its task done, so the acceptance is refused.
+    keyless = await act(client, handling, case["id"], "accept", coordinating_divisions=["440106"])
+    assert keyless.status_code == 409 and keyless.json()["type"] == "/problems/no-signing-key", keyless.text
+    assert "440000" in keyless.json()["detail"]
+    for token, action, body in [(handling, "accept", {"coordinating_divisions": ["110105"],
                                                       "coordination_request": "请核验对方婚姻登记记录"}),
                                 (handling, "start_review", {})]:
         moved = await act(client, token, case["id"], action, **body)
@@ -45,12 +55,21 @@ async def test_a_joint_case_is_decided_only_when_every_coordination_task_is_done
     assert not_theirs.status_code == 403
     done = await client.post(f"/staff/cases/{case['id']}/tasks/{task['id']}/completion", headers=bearer(beijing),
                              json={"note": "对方无婚姻登记记录"})
-    assert done.status_code == 200 and done.json()["state"] == "done"
+    assert done.status_code == 200 and done.json()["state"] == "done", done.text
 
     approved = await act(client, handling, case["id"], "approve", certificate_fields=MARRIAGE_FIELDS)
     assert approved.status_code == 200, approved.text
     delivered = await act(client, handling, case["id"], "deliver", delivery={"method": "e_certificate"})
     assert delivered.status_code == 200, delivered.text
+    exchanges = CaseExchanges(services.db, services.audit, services.certificates.vault, services.certificates.lists)
+    chain = [json.loads(e.body) for e in await exchanges.chain(case["number"])]
+    assert [e["kind"] for e in chain] == ["handover", "acceptance", "share", "task-done"]
+    share, answer = chain[2], chain[3]
+    assert (share["from"], share["to"], share["form"]) == (chain[0]["to"], "110105", chain[0]["form"])
+    assert share["materials"] == chain[0]["materials"] and len(share["materials"]) == 3
+    assert (answer["division"], answer["share"]) == ("110105", 3)
+    verdict = await exchanges.verify(case["number"])
+    assert verdict.ok and verdict.entries == 4, verdict
     mine = await client.get(f"/me/cases/{case['id']}", headers=person["headers"])
     own_copy = await client.get(f"/me/cases/{case['id']}/materials/{uploads[1]['id']}", headers=person["headers"])
     assert mine.json()["certificate_id"] == approved.json()["certificate_id"]
