@@ -494,7 +494,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
         exchanges = CaseExchanges(services.db, services.audit, certificates.vault, certificates.lists)
         try:
             if args.cases_command == "export-exchanges":
-                sys.stdout.buffer.write(await exchanges.export(args.case) + b"\n")
+                sys.stdout.buffer.write(msgspec.json.encode(await exchanges.export(args.case)) + b"\n")
                 return 0
             return _print_verdict(await exchanges.verify(args.case))
         except (DomainError, ListRefused) as exc:

@@ -36,6 +36,7 @@ from backend.cases.schemas import (
     TransitionView,
     Withdrawal,
 )
+from backend.cases.exchange_records import Bundle
 from backend.cases.workflow import CASE_READERS
 from backend.container import Services
 from mobile_api.context import citizen_guard, staff_guard
@@ -195,6 +196,16 @@ class StaffCaseController(Controller):
     async def download(self, case_id: FromPath[uuid.UUID], material_id: FromPath[uuid.UUID],
                        services: NamedDependency[Services], actor: NamedDependency[Actor]) -> Response[bytes]:
         return await _download(services, case_id, material_id, actor)
+
+    @get("/{case_id:uuid}/exchanges", operation_id="staffExportCaseExchanges", summary="The case's signed exchange chain",
+         description="Every signed exchange record of the case (hand-overs, countersigns, 多地联办 shares and tasks done, "
+                     "the result's way back) with the signed trust list: the file `tongban cases export-exchanges` "
+                     "writes, which `tongban cases verify-exchanges CASE --file F --anchors A` or any verifier "
+                     "following docs/cases.md checks offline. Empty `entries` for a case that never changed hands. "
+                     "Staff whose division the case's receiving, handling or coordination division lies in. Audited.")
+    async def exchanges(self, case_id: FromPath[uuid.UUID], services: NamedDependency[Services],
+                        actor: NamedDependency[Actor]) -> Bundle:
+        return await services.cases.exchange_chain(case_id, actor)
 
     @post("/{case_id:uuid}/messages", operation_id="postCaseMessage", summary="Liaison message",
           description="Between the staff of the places on the case; never shown to the applicant. Audited; send an "

@@ -422,9 +422,9 @@ class Bundle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     trust_list: str
 
 
-def encode_bundle(case_number: str, entries: Sequence[SignedEntry], trust_list: str) -> bytes:
-    return msgspec.json.encode(Bundle(BUNDLE_TYPE, case_number, [
-        BundleEntry(e.body.decode("ascii"), b64url(e.signature)) for e in entries], trust_list))
+def bundle(case_number: str, entries: Sequence[SignedEntry], trust_list: str) -> Bundle:
+    return Bundle(BUNDLE_TYPE, case_number, [BundleEntry(e.body.decode("ascii"), b64url(e.signature)) for e in entries],
+                  trust_list)
 
 
 def decode_bundle(data: bytes) -> tuple[str, list[SignedEntry], str]:

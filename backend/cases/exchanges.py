@@ -28,6 +28,7 @@ from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.cases import exchange_repository as repository
 from backend.cases.exchange_records import (
+    Bundle,
     ChainRuleBroken,
     ChainVerdict,
     Entry,
@@ -36,7 +37,7 @@ from backend.cases.exchange_records import (
     canonical,
     countersign_body,
     digest,
-    encode_bundle,
+    bundle,
     handover_body,
     material_digest,
     parse,
@@ -272,11 +273,11 @@ class CaseExchanges:
         _token, trust = await self.published_trust()
         return verify_chain(case_number, [SignedEntry(e.body, e.signature) for e in entries], trust)
 
-    async def export(self, case_number: str) -> bytes:
+    async def export(self, case_number: str) -> Bundle:
         """The export file: the case's chain and the signed trust list (`tongban cases export-exchanges`)."""
         entries = await self.chain(case_number)
         token, _trust = await self.published_trust()
-        return encode_bundle(case_number, [SignedEntry(e.body, e.signature) for e in entries], token)
+        return bundle(case_number, [SignedEntry(e.body, e.signature) for e in entries], token)
 
 
 def _digests(materials: Sequence[asyncpg.Record]) -> list[bytes]:

@@ -45,9 +45,10 @@ from backend.cases.schemas import (
     TransitionView,
     Withdrawal,
 )
-from backend.cases.exchange_records import form_digest, material_digest
+from backend.cases.exchange_records import Bundle, form_digest, material_digest
+from backend.cases.exchanges import CaseExchanges
 from backend.cases.views import case_view, seal_form, staff_extra, summary, task_view
-from backend.cases.workflow import HandOverHook, Workflow, seconds_between, staff_scope
+from backend.cases.workflow import Workflow, seconds_between, staff_scope
 from backend.catalogue.forms import checked_form
 from backend.catalogue.schemas import MODE_NAMES, ReceiptStandard, mode_names
 from backend.catalogue.service import CatalogueService
@@ -85,11 +86,12 @@ DELIVERY_TEXT = {"e_certificate": "电子证照已发放至您的证照夹", "po
 class CaseService:
     def __init__(self, db: Database, audit: AuditLog, cipher: PiiCipher, catalogue: CatalogueService,
                  certificates: CertificateService, notifications: NotificationService, events: EventService,
-                 calendar: CalendarService, materials: MaterialStore, hand_over: HandOverHook | None = None) -> None:
+                 calendar: CalendarService, materials: MaterialStore, exchanges: CaseExchanges) -> None:
         self.db, self.audit, self.cipher = db, audit, cipher
         self.catalogue, self.certificates, self.calendar, self.materials = catalogue, certificates, calendar, materials
         self.places = catalogue.places
-        self.workflow = Workflow(db, audit, notifications, events, hand_over)
+        self.exchanges = exchanges
+        self.workflow = Workflow(db, audit, notifications, events, exchanges)
         # The clock deadlines are counted on (tests move it).
         self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
@@ -334,6 +336,16 @@ class CaseService:
         await self.audit.record_read(actor, "case.read", "case", str(case_id), division=actor.division)
         return view
 
+    async def exchange_chain(self, case_id: uuid.UUID, actor: Actor) -> Bundle:
+        """The case's signed exchange chain with the signed trust list, as `tongban cases export-exchanges`
+        writes it (empty for a case that never changed hands), for staff in scope. Audited."""
+        async with self.db.connection() as conn:
+            case = await self.workflow.staff_case(conn, case_id, actor, refusal="case.exchanges_refused")
+        chain = await self.exchanges.export(case["number"])
+        await self.audit.record_read(actor, "case.exchanges_exported", "case", str(case_id), division=actor.division,
+                                     detail={"number": case["number"]})
+        return chain
+
     async def act(self, case_id: uuid.UUID, action: StaffAction, actor: Actor) -> StaffCaseView:
         """A staff action on the case, under its row lock: of two at once, one wins and the other finds
         the state moved on (409)."""
@@ -380,9 +392,8 @@ class CaseService:
 
         async def open_tasks(updated: asyncpg.Record, _: int) -> None:
             await repository.insert_tasks(conn, updated["id"], coordinating, action.coordination_request)
-            if self.workflow.hand_over is not None:
-                await self.workflow.hand_over.on_tasks_opened(conn, updated, coordinating, actor,
-                                                              await repository.materials(conn, updated["id"]))
+            await self.exchanges.on_tasks_opened(conn, updated, coordinating, actor,
+                                                 await repository.materials(conn, updated["id"]))
 
         due = (await self.calendar.current()).add(self.today(), case["time_limit_days"])
         return await self.workflow.transit(conn, case, "accept", actor,
@@ -531,8 +542,7 @@ class CaseService:
                 raise Conflict("the task is done already")
             await repository.insert_event(conn, case_id, "coordination_done", case["state"], case["state"],
                                           task["division_code"], actor.role or "", who(actor), {"task": str(task_id)})
-            if self.workflow.hand_over is not None:
-                await self.workflow.hand_over.on_task_done(conn, case, task["division_code"], actor)
+            await self.exchanges.on_task_done(conn, case, task["division_code"], actor)
             await self.audit.record(conn, actor, "case.task_done", "case", str(case_id), division=task["division_code"],
                                     detail={"number": case["number"], "task": str(task_id)})
         return task_view(row)
