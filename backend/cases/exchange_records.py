@@ -245,7 +245,7 @@ def _signer(entry: Entry, signed: SignedEntry, trust: TrustList) -> TrustedKey:
     if not allowed:
         owners = ", ".join(sorted({k.jwk.division for k in keys}))
         if isinstance(entry, _Sent):
-            what = "share" if isinstance(entry, Share) else "hand-over"
+            what = {Share: "share", ResultHandover: "result hand-over"}.get(type(entry), "hand-over")
             raise ChainRuleBroken("key-not-allowed", f"the {what} from {entry.from_} is signed with a key of province "
                                   f"{owners}; only a case-exchange key of {province} may sign it")
         raise ChainRuleBroken("wrong-countersigner", f"the answer of {entry.division} is signed with a key of province "
@@ -276,12 +276,13 @@ def check_link(position: int, entry: Entry, previous_digest: bytes | None, case_
 
 @dataclass
 class Standing:
-    """Where a case's chain stands after its entries so far, and the rules the next entry must keep
-    (`admit`): who holds the case, the hand-over awaiting its countersign, the last countersigned one with
-    its outcome, and the 多地联办 shares, with those whose task is done. The offline check and the
-    service that writes entries apply the same rules: `check` the next entry, then `take` it."""
+    """Where a case's chain stands after its entries so far, and the rules the next entry must keep: who
+    holds the case and through which hand-over, the hand-over awaiting its countersign, the last
+    countersigned one with its outcome, and the 多地联办 shares, with those whose task is done. The offline
+    check and the service that writes entries apply the same rules: `check` the next entry, then `take` it."""
 
     holder: str | None = None            # the receiver of the last accepted hand-over (the first sender before)
+    received: Handover | None = None     # the accepted hand-over through which the holder has the case
     awaiting: _Transfer | None = None    # a hand-over (or result) not yet countersigned
     answered: tuple[_Transfer, str] | None = None   # the last countersigned one and its outcome
     shares: dict[int, Share] = field(default_factory=dict)   # by position
@@ -290,11 +291,15 @@ class Standing:
     last: Entry | None = None
 
     @classmethod
-    def of(cls, entries: Sequence[Entry]) -> Standing:
-        """The standing after `entries`, taken as they are (a stored chain the service wrote)."""
-        standing = cls()
-        for entry in entries:
+    def of(cls, case_number: str, entries: Sequence[tuple[Entry, bytes]]) -> Standing:
+        """The standing after a stored chain's `entries` (each with its digest), checked entry by entry as
+        the offline check does, signatures aside: `ChainRuleBroken` names the first that does not fit."""
+        standing, previous_digest = cls(), None
+        for position, (entry, entry_digest) in enumerate(entries, start=1):
+            check_link(position, entry, previous_digest, case_number)
+            standing.check(entry)
             standing.take(entry)
+            previous_digest = entry_digest
         return standing
 
     def open_shares(self) -> list[Share]:
@@ -318,8 +323,11 @@ class Standing:
                 if entry.from_ == entry.to:
                     raise ChainRuleBroken("wrong-sender", f"from {entry.from_} to itself")
                 if self.holder is not None and entry.from_ != self.holder:
-                    raise ChainRuleBroken("wrong-sender", f"handed over by {entry.from_}, but the case is held by "
+                    raise ChainRuleBroken("wrong-sender", f"sent by {entry.from_}, but the case is held by "
                                           f"{self.holder}")
+            if isinstance(entry, _Transfer) and (pending := self.open_shares()):
+                raise ChainRuleBroken("open-share", "the case or its result moves on while the coordination task of "
+                                      + ", ".join(f"{s.to} (entry {s.seq})" for s in pending) + " is not done")
             if isinstance(entry, ResultHandover):
                 self._check_result(entry)
             elif isinstance(entry, Share):
@@ -344,14 +352,14 @@ class Standing:
         if handover is None or entry.to != handover.from_:
             raise ChainRuleBroken("unexpected-result", "a result goes back only from the handling place that accepted "
                                   "the case's hand-over, to the division that handed it over")
-        if pending := self.open_shares():
-            raise ChainRuleBroken("unexpected-result", "the coordination task of "
-                                  + ", ".join(f"{s.to} (entry {s.seq})" for s in pending) + " is not done")
 
     def _check_share(self, entry: Share) -> None:
-        if self._accepted_hand_over() is None:
+        if self.received is None:
             raise ChainRuleBroken("unexpected-share", "a case is shared for coordination only by the place holding "
-                                  "its accepted hand-over")
+                                  "it through an accepted hand-over")
+        if (entry.form, entry.materials) != (self.received.form, self.received.materials):
+            raise ChainRuleBroken("unexpected-share", "the share names another form or other materials than the "
+                                  "hand-over its sender accepted")
         if any(share.to == entry.to for share in self.shares.values()):
             raise ChainRuleBroken("unexpected-share", f"the case is shared with {entry.to} already")
 
@@ -362,7 +370,9 @@ class Standing:
             self.holder = self.holder or entry.from_
         elif isinstance(entry, Countersign) and self.awaiting is not None:
             self.answered = (self.awaiting, entry.outcome)
-            self.holder = entry.division if entry.outcome == "accepted" else self.holder
+            if entry.outcome == "accepted":
+                self.holder = entry.division
+                self.received = self.awaiting if isinstance(self.awaiting, Handover) else None
             self.ended = isinstance(self.awaiting, ResultHandover)
             self.awaiting = None
         elif isinstance(entry, Share):
@@ -422,7 +432,7 @@ class Bundle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     trust_list: str
 
 
-def bundle(case_number: str, entries: Sequence[SignedEntry], trust_list: str) -> Bundle:
+def bundle_of(case_number: str, entries: Sequence[SignedEntry], trust_list: str) -> Bundle:
     return Bundle(BUNDLE_TYPE, case_number, [BundleEntry(e.body.decode("ascii"), b64url(e.signature)) for e in entries],
                   trust_list)
 

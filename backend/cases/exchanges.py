@@ -34,10 +34,10 @@ from backend.cases.exchange_records import (
     Entry,
     SignedEntry,
     Standing,
+    bundle_of,
     canonical,
     countersign_body,
     digest,
-    bundle,
     handover_body,
     material_digest,
     parse,
@@ -174,9 +174,17 @@ class CaseExchanges:
         return entry
 
     async def _standing(self, conn: asyncpg.Connection, case_id: uuid.UUID) -> tuple[ExchangeEntry | None, Standing]:
-        """The case's last entry (None for an empty chain) and where its chain stands."""
+        """The case's last entry (None for an empty chain) and where its chain stands. A stored chain that
+        breaks the rules is not signed on: `Conflict`, naming the entry."""
         entries = [ExchangeEntry.of(r) for r in await repository.chain(conn, case_id)]
-        return (entries[-1] if entries else None), Standing.of([e.record for e in entries])
+        if not entries:
+            return None, Standing()
+        try:
+            standing = Standing.of(entries[0].case_number, [(e.record, e.digest) for e in entries])
+        except ChainRuleBroken as broken:
+            raise Conflict(f"the stored exchange chain of case {entries[0].case_number} is broken ({broken.reason}: "
+                           f"{broken.detail}); check it with `tongban cases verify-exchanges`") from None
+        return entries[-1], standing
 
     async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
                             actor: Actor, materials: Sequence[asyncpg.Record]) -> None:
@@ -210,9 +218,10 @@ class CaseExchanges:
 
     async def on_tasks_opened(self, conn: asyncpg.Connection, case: asyncpg.Record, task_divisions: Sequence[str],
                               actor: Actor, materials: Sequence[asyncpg.Record]) -> None:
-        """The hook for a 多地联办 acceptance opening coordination tasks: the handling place shares the case's
-        form and every material's digest with each task's division. Each division's province must hold a
-        case-exchange key to sign its task done later: `NoSigningKey` now, rather than then."""
+        """Called by the cases service when a 多地联办 acceptance opens coordination tasks, in its transaction:
+        the handling place shares the case's form and every material's digest with each task's division.
+        Each division's province must hold a case-exchange key to sign its task done later: `NoSigningKey`
+        now, rather than then."""
         for division in task_divisions:
             await self._key(conn, divisions.province_of(division))
         for division in task_divisions:
@@ -222,8 +231,9 @@ class CaseExchanges:
                 material_digests=_digests(materials), kind="share")
 
     async def on_task_done(self, conn: asyncpg.Connection, case: asyncpg.Record, division: str, actor: Actor) -> None:
-        """The hook for a coordinating division reporting its task done: it signs the answer to its share.
-        A case whose tasks opened before shares were signed (migration 030) has none to answer."""
+        """Called by the cases service when a coordinating division reports its task done, in its transaction:
+        the division signs the answer to its share. A case whose tasks opened before shares were signed
+        (migration 030) has none to answer."""
         if not (await self._standing(conn, case["id"]))[1].shares:
             return
         await self.record_task_done(conn, actor, case_id=case["id"], division=division, role=actor.role or actor.kind)
@@ -277,7 +287,7 @@ class CaseExchanges:
         """The export file: the case's chain and the signed trust list (`tongban cases export-exchanges`)."""
         entries = await self.chain(case_number)
         token, _trust = await self.published_trust()
-        return bundle(case_number, [SignedEntry(e.body, e.signature) for e in entries], token)
+        return bundle_of(case_number, [SignedEntry(e.body, e.signature) for e in entries], token)
 
 
 def _digests(materials: Sequence[asyncpg.Record]) -> list[bytes]:

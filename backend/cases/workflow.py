@@ -91,17 +91,10 @@ def changes_hands(action: str, from_state: str) -> bool:
 class HandOverHook(Protocol):
     """Where the signed exchange records are written (`backend/cases/exchanges.py`): called for the moves
     that `changes_hands` names in proxy and joint cases, inside the transition's transaction, with the
-    case as moved (and its materials, for `hand_over`); and, in joint cases, when coordination tasks open
-    (the case shared with their divisions) and when one is done."""
+    case as moved (and its materials, for `hand_over`)."""
 
     async def on_transition(self, conn: asyncpg.Connection, case: asyncpg.Record, event_id: int, action: str,
                             actor: Actor, materials: list[asyncpg.Record]) -> None: ...
-
-    async def on_tasks_opened(self, conn: asyncpg.Connection, case: asyncpg.Record, task_divisions: Sequence[str],
-                              actor: Actor, materials: Sequence[asyncpg.Record]) -> None: ...
-
-    async def on_task_done(self, conn: asyncpg.Connection, case: asyncpg.Record, division: str,
-                           actor: Actor) -> None: ...
 
 
 def role_of(actor: Actor) -> str:

@@ -434,10 +434,10 @@ async def test_a_joint_case_is_shared_only_by_its_holder_and_each_share_is_answe
     beijing, beijing_kid = await _private_key(services, "110000")
     now = dt.datetime.now(dt.UTC)
 
-    def shared(seq: int, prev: SignedEntry, target: str = "110105") -> SignedEntry:
+    def shared(seq: int, prev: SignedEntry, target: str = "110105", materials=MATERIALS, kind="share") -> SignedEntry:
         return sign(handover_body(case_number=number, seq=seq, prev=digest(prev.body), at=now, from_division="510107",
-                                  to_division=target, role="handling_officer", form=FORM, materials=MATERIALS,
-                                  kid=sichuan_kid, kind="share"), sichuan)
+                                  to_division=target, role="handling_officer", form=FORM, materials=materials,
+                                  kid=sichuan_kid, kind=kind), sichuan)
 
     def answered(seq: int, prev: SignedEntry, share_at: int, key=beijing, kid=beijing_kid) -> SignedEntry:
         return sign(task_done_body(case_number=number, seq=seq, prev=digest(prev.body), at=now, division="110105",
@@ -451,8 +451,12 @@ async def test_a_joint_case_is_shared_only_by_its_holder_and_each_share_is_answe
     result_too_soon = sign(result_body(case_number=number, seq=4, prev=digest(second_share.body), at=now,
                                        from_division="510107", to_division="330106", role="handling_officer",
                                        decision="approved", result=b"\x02" * 32, kid=sichuan_kid), sichuan)
+    less = shared(3, entries[1], materials=MATERIALS[:1])     # not what was handed over
+    onwards = shared(4, entries[2], target="330106", kind="handover")  # the case moves on, the task still open
     verdicts = {
         "early": verify_chain(number, [entries[0], early], trust),
+        "less": verify_chain(number, [*entries[:2], less], trust),
+        "onwards": verify_chain(number, [*entries[:3], onwards], trust),
         "twice": verify_chain(number, [*entries, twice], trust),
         "wrong answer": verify_chain(number, [*entries[:3], wrong_answer], trust),
         "in Sichuan's name": verify_chain(number, [*entries[:3], in_sichuans_name], trust),
@@ -461,8 +465,31 @@ async def test_a_joint_case_is_shared_only_by_its_holder_and_each_share_is_answe
 
     assert {name: (v.ok, v.reason, v.position) for name, v in verdicts.items()} == {
         "early": (False, "missing-countersign", 2),
+        "less": (False, "unexpected-share", 3),
+        "onwards": (False, "open-share", 4),
         "twice": (False, "unexpected-share", 5),
         "wrong answer": (False, "unexpected-task-done", 4),
         "in Sichuan's name": (False, "wrong-countersigner", 4),
-        "result too soon": (False, "unexpected-result", 4),
+        "result too soon": (False, "open-share", 4),
     }
+
+
+async def test_nothing_is_signed_on_top_of_a_stored_chain_that_breaks_the_rules(client, services, exchanges):
+    case_id, number = await new_case(client, services)
+    sichuan, kid = await _private_key(services, "510000")
+    # A countersign stored with no hand-over before it (written past the service).
+    stray = sign(countersign_body(case_number=number, seq=1, prev=bytes(32), at=dt.datetime.now(dt.UTC),
+                                  division="510107", role="handling_officer", outcome="accepted", kid=kid), sichuan)
+    async with services.db.connection() as conn:
+        key = await key_repository.active_key(conn, "case-exchange", None, "510000")
+    async with services.db.transaction() as conn:
+        await exchange_repository.insert(conn, case_id=case_id, case_number=number, seq=1, kind="acceptance",
+                                         body=stray.body, digest=digest(stray.body), signature=stray.signature,
+                                         signing_key_id=key["id"])
+
+    with pytest.raises(Conflict, match="is broken .unexpected-countersign"):
+        async with services.db.transaction() as conn:
+            await exchanges.record_handover(conn, OFFICER, case_id=case_id, case_number=number, from_division="330106",
+                                            to_division="510107", role="receiving_officer", form_digest=FORM,
+                                            material_digests=MATERIALS)
+    assert len(await exchanges.chain(number)) == 1
