@@ -32,6 +32,7 @@ MATERIAL_FIELDS = ("id", "name", "material_id", "certificate_id", "digest", "sta
 REQUEST_FIELDS = ("id", "round", "items", "requested_at", "answered_at")
 MESSAGE_FIELDS = ("id", "division_code", "actor_role", "body", "created_at")
 TASK_FIELDS = ("id", "division_code", "state", "request", "note", "opened_at", "done_at")
+DATA_REQUEST_FIELDS = ("id", "provider_id", "purpose", "state", "requester_division", "created_at")
 _JSON_FIELDS = frozenset({"detail", "items"})
 
 
@@ -56,6 +57,7 @@ class CaseDetails(NamedTuple):
     supplement_requests: list[dict[str, Any]]
     messages: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
+    data_requests: list[dict[str, Any]] = []
     applicant: dict[str, Any] | None = None
 
 
@@ -182,16 +184,19 @@ async def insert_event(conn: asyncpg.Connection, case_id: uuid.UUID, action: str
         case_id, action, from_state, to_state, division, role, actor_ref, detail)
 
 
-async def details(conn: asyncpg.Connection, case_id: uuid.UUID, *, staff: bool) -> CaseDetails:
-    """The case's timeline, materials and 补正 requests (and for staff its liaison messages, coordination
-    tasks and applicant), in one round trip, which carries the writes waiting in the transaction (the
-    change's notification, text message and event: nothing this view shows)."""
+async def details(conn: asyncpg.Connection, case_id: uuid.UUID, *, staff_prefix: str | None = None) -> CaseDetails:
+    """The case's timeline, materials and 补正 requests — and, for staff (`staff_prefix`: the division-code
+    prefix of their scope, `divisions.scope_prefix`), its liaison messages, coordination tasks, applicant and
+    the data requests divisions in their scope made for it — in one round trip, which carries the writes
+    waiting in the transaction (the change's notification, text message and event: nothing this view shows)."""
     staff_parts = f""",
         ARRAY(SELECT {_record(MESSAGE_FIELDS)} FROM case_messages WHERE case_id = $1 ORDER BY created_at, id) AS messages,
         ARRAY(SELECT {_record(TASK_FIELDS)} FROM case_coordination_tasks WHERE case_id = $1
               ORDER BY opened_at, division_code) AS tasks,
+        ARRAY(SELECT {_record(DATA_REQUEST_FIELDS)} FROM data_requests
+              WHERE case_id = $1 AND starts_with(requester_division, $2) ORDER BY created_at, id) AS data_requests,
         (SELECT (name, resident_id_masked) FROM citizens WHERE id = (SELECT citizen_id FROM cases WHERE id = $1))
-            AS applicant""" if staff else ""
+            AS applicant""" if staff_prefix is not None else ""
     row = await carried(
         conn, "fetchrow",
         f"""SELECT
@@ -199,13 +204,14 @@ async def details(conn: asyncpg.Connection, case_id: uuid.UUID, *, staff: bool) 
             ARRAY(SELECT {_record(MATERIAL_FIELDS)} FROM case_materials WHERE case_id = $1 ORDER BY created_at, name)
                 AS materials,
             ARRAY(SELECT {_record(REQUEST_FIELDS)} FROM case_supplement_requests WHERE case_id = $1 ORDER BY round)
-                AS supplement_requests{staff_parts}""", case_id)
+                AS supplement_requests{staff_parts}""", case_id, *([staff_prefix] if staff_prefix is not None else []))
     found = CaseDetails(_rows(EVENT_FIELDS, row["events"]), _rows(MATERIAL_FIELDS, row["materials"]),
                         _rows(REQUEST_FIELDS, row["supplement_requests"]))
-    if not staff:
+    if staff_prefix is None:
         return found
     applicant = row["applicant"]
     return found._replace(messages=_rows(MESSAGE_FIELDS, row["messages"]), tasks=_rows(TASK_FIELDS, row["tasks"]),
+                          data_requests=_rows(DATA_REQUEST_FIELDS, row["data_requests"]),
                           applicant={"name": applicant[0], "resident_id_masked": applicant[1]} if applicant else None)
 
 

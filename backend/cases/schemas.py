@@ -12,6 +12,7 @@ import msgspec
 
 from backend.catalogue.schemas import DivisionCode, DivisionView, ItemCode, Mode, ModeView
 from backend.certificates.schemas import AuthorityId
+from backend.sharing.schemas import RequestState
 
 CaseState = Literal[
     "submitted", "received", "refused", "handed_over", "accepted", "in_review", "supplement_requested",
@@ -178,12 +179,26 @@ class Applicant(msgspec.Struct):
     resident_id_masked: str
 
 
+class CaseDataRequest(msgspec.Struct):
+    """A data request made for the case through the data-sharing gateway by a division within yours. The
+    request whole, with the evidence once the citizen accepted, is at `GET /staff/data-requests/{id}`."""
+
+    id: uuid.UUID
+    provider: str
+    purpose: str
+    state: RequestState
+    division: Annotated[str, msgspec.Meta(description="the requesting division")]
+    created_at: dt.datetime
+
+
 class StaffCaseView(CaseView, kw_only=True):
-    """A case as staff in scope see it: the applicant (masked), liaison messages and coordination tasks."""
+    """A case as staff in scope see it: the applicant (masked), liaison messages, coordination tasks, and
+    the data requests your divisions made for it."""
 
     applicant: Applicant
     messages: list[MessageView]
     tasks: list[TaskView]
+    data_requests: list[CaseDataRequest]
     version: int
 
 

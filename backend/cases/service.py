@@ -283,7 +283,7 @@ class CaseService:
 
     async def _citizen_view(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor,
                             details: repository.CaseDetails | None = None) -> CaseView:
-        details = details or await repository.details(conn, case["id"], staff=False)
+        details = details or await repository.details(conn, case["id"])
         return case_view(self.places, self.cipher, case, details, await self.workflow.allowed_actions(conn, case, actor))
 
     # -- materials ----------------------------------------------------------------------------------------
@@ -487,7 +487,7 @@ class CaseService:
             detail={"method": delivery.method}, notice={"delivery": text})
 
     async def _staff_view(self, conn: asyncpg.Connection, case: asyncpg.Record, actor: Actor) -> StaffCaseView:
-        details = await repository.details(conn, case["id"], staff=True)
+        details = await repository.details(conn, case["id"], staff_prefix=divisions.scope_prefix(staff_scope(actor)))
         return case_view(self.places, self.cipher, case, details, await self.workflow.allowed_actions(conn, case, actor),
                          cls=StaffCaseView, **staff_extra(details, case["version"]))
 

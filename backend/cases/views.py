@@ -15,6 +15,7 @@ from backend.cases.schemas import (
     STATE_NAMES,
     Applicant,
     AskedNow,
+    CaseDataRequest,
     CaseMaterialView,
     CaseSummary,
     CaseView,
@@ -102,6 +103,8 @@ def staff_extra(details: CaseDetails, version: int) -> dict[str, Any]:
         "messages": [MessageView(m["id"], m["division_code"], m["actor_role"], m["body"], m["created_at"])
                      for m in details.messages],
         "tasks": [task_view(t) for t in details.tasks],
+        "data_requests": [CaseDataRequest(r["id"], r["provider_id"], r["purpose"], r["state"], r["requester_division"],
+                                          r["created_at"]) for r in details.data_requests],
         "version": version,
     }
 

@@ -1,6 +1,7 @@
 """A staff data request made for a case names the case by its national number: the case must exist and
 be in the officer's divisions — a missing case and one outside them get the same answer — and the
-request is linked to it, for the agency, the citizen's log and the audit."""
+request is linked to it, for the agency, the citizen's log, the audit and the requesting divisions'
+view of the case."""
 
 from __future__ import annotations
 
@@ -53,6 +54,24 @@ async def test_a_request_for_a_case_in_the_officers_divisions_is_linked_to_it(cl
         "SELECT detail FROM audit_log WHERE action = 'data_request.created' AND detail->>'request_id' = $1",
         created.json()["id"])
     assert (audited["detail"]["case_number"], audited["detail"]["case_id"]) == (case["number"], case["id"])
+
+
+async def test_the_case_view_lists_the_requests_the_readers_divisions_made_for_it(client, services, providers):
+    person, case = await case_of_someone_with_records(client, services)
+    officer = await staff_token(client, services, "handling_officer", "510000")
+    created = (await ask(client, officer, person, case["number"])).json()
+    zhejiang = await staff_token(client, services, "receiving_officer", "330000")
+
+    handling_view = await client.get(f"/staff/cases/{case['id']}", headers=bearer(officer))
+    accepted = await client.post(f"/staff/cases/{case['id']}/actions", headers=bearer(officer), json={"action": "accept"})
+    receiving_view = await client.get(f"/staff/cases/{case['id']}", headers=bearer(zhejiang))
+
+    listed = [{"id": created["id"], "provider": "demo.housing-fund", "purpose": "case-handling",
+               "state": "awaiting-citizen", "division": "510000", "created_at": created["created_at"]}]
+    assert handling_view.json()["data_requests"] == listed
+    assert accepted.status_code == 200 and accepted.json()["data_requests"] == listed
+    # 浙江's officers read the case (it was received there) but made no request for it: they see none.
+    assert receiving_view.status_code == 200 and receiving_view.json()["data_requests"] == []
 
 
 async def test_a_case_outside_the_officers_divisions_answers_as_a_missing_one_and_nothing_is_asked(
