@@ -12,6 +12,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,28 +62,37 @@ async def scratch_database(admin_url: str, name: str) -> str:
 
 @contextmanager
 def running(command: list[str], port: int, env: dict[str, str], ready_path: str = "/") -> Iterator[str]:
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    """The server started by `command`, answering on `port`. Its log goes to a file, so that an error it
+    logged during the run (the cause of a 5xx wrk only counts) is printed when the server stops."""
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=log, text=True)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + ready_path, timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                log.seek(0)
+                raise RuntimeError("server did not start: " + log.read()[-2000:])
+            time.sleep(0.2)
         try:
-            if httpx.get(base + ready_path, timeout=1).status_code < 500:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("server did not start: " + (process.stderr.read() or "")[-2000:])
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            yield base
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.seek(0)
+            if (first := log.read().find("Traceback")) >= 0:
+                log.seek(0)
+                print(f"the server on port {port} logged an error during the run:\n"
+                      + log.read()[first:first + 4000], file=sys.stderr)
 
 
 def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None,
