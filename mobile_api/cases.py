@@ -36,7 +36,7 @@ from backend.cases.schemas import (
     TransitionView,
     Withdrawal,
 )
-from backend.cases.exchange_records import Bundle
+from backend.cases.exchange_records import ExchangeBundle
 from backend.cases.workflow import CASE_READERS
 from backend.container import Services
 from mobile_api.context import citizen_guard, staff_guard
@@ -204,7 +204,7 @@ class StaffCaseController(Controller):
                      "following docs/cases.md checks offline. Empty `entries` for a case that never changed hands. "
                      "Staff whose division the case's receiving, handling or coordination division lies in. Audited.")
     async def exchanges(self, case_id: FromPath[uuid.UUID], services: NamedDependency[Services],
-                        actor: NamedDependency[Actor]) -> Bundle:
+                        actor: NamedDependency[Actor]) -> ExchangeBundle:
         return await services.cases.exchange_chain(case_id, actor)
 
     @post("/{case_id:uuid}/messages", operation_id="postCaseMessage", summary="Liaison message",

@@ -417,30 +417,30 @@ def verify_chain(case_number: str, entries: Sequence[SignedEntry], trust: TrustL
 
 # -- the export file ------------------------------------------------------------------------------
 
-class BundleEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ExchangeBundleEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     body: str        # the record's canonical JSON, as text
     signature: str   # base64url of the 64-byte Ed25519 signature
 
 
-class Bundle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ExchangeBundle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What `tongban cases export-exchanges` writes: the chain and the signed trust list it verifies
     against (a verifier still checks the list with anchors it pinned itself)."""
 
     type: Literal["tongban-case-exchanges"]
     case: str
-    entries: list[BundleEntry]
+    entries: list[ExchangeBundleEntry]
     trust_list: str
 
 
-def bundle_of(case_number: str, entries: Sequence[SignedEntry], trust_list: str) -> Bundle:
-    return Bundle(BUNDLE_TYPE, case_number, [BundleEntry(e.body.decode("ascii"), b64url(e.signature)) for e in entries],
-                  trust_list)
+def bundle_of(case_number: str, entries: Sequence[SignedEntry], trust_list: str) -> ExchangeBundle:
+    return ExchangeBundle(BUNDLE_TYPE, case_number,
+                          [ExchangeBundleEntry(e.body.decode("ascii"), b64url(e.signature)) for e in entries], trust_list)
 
 
 def decode_bundle(data: bytes) -> tuple[str, list[SignedEntry], str]:
     """(case number, entries, signed trust list) from an export file; `ValueError` if it is not one."""
     try:
-        bundle = msgspec.json.decode(data, type=Bundle)
+        bundle = msgspec.json.decode(data, type=ExchangeBundle)
         entries = [SignedEntry(e.body.encode("ascii"), from_b64url(e.signature)) for e in bundle.entries]
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError, binascii.Error) as exc:
         raise ValueError(f"not an exchange export: {exc}") from None

@@ -28,10 +28,10 @@ from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.cases import exchange_repository as repository
 from backend.cases.exchange_records import (
-    Bundle,
     ChainRuleBroken,
     ChainVerdict,
     Entry,
+    ExchangeBundle,
     SignedEntry,
     Standing,
     bundle_of,
@@ -283,7 +283,7 @@ class CaseExchanges:
         _token, trust = await self.published_trust()
         return verify_chain(case_number, [SignedEntry(e.body, e.signature) for e in entries], trust)
 
-    async def export(self, case_number: str) -> Bundle:
+    async def export(self, case_number: str) -> ExchangeBundle:
         """The export file: the case's chain and the signed trust list (`tongban cases export-exchanges`)."""
         entries = await self.chain(case_number)
         token, _trust = await self.published_trust()

@@ -45,7 +45,7 @@ from backend.cases.schemas import (
     TransitionView,
     Withdrawal,
 )
-from backend.cases.exchange_records import Bundle, form_digest, material_digest
+from backend.cases.exchange_records import ExchangeBundle, form_digest, material_digest
 from backend.cases.exchanges import CaseExchanges
 from backend.cases.views import case_view, seal_form, staff_extra, summary, task_view
 from backend.cases.workflow import Workflow, seconds_between, staff_scope
@@ -336,7 +336,7 @@ class CaseService:
         await self.audit.record_read(actor, "case.read", "case", str(case_id), division=actor.division)
         return view
 
-    async def exchange_chain(self, case_id: uuid.UUID, actor: Actor) -> Bundle:
+    async def exchange_chain(self, case_id: uuid.UUID, actor: Actor) -> ExchangeBundle:
         """The case's signed exchange chain with the signed trust list, as `tongban cases export-exchanges`
         writes it (empty for a case that never changed hands), for staff in scope. Audited."""
         async with self.db.connection() as conn:

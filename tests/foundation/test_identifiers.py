@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from backend import identifiers
-from backend.cases.exchange_records import Bundle, Entry
+from backend.cases.exchange_records import Entry, ExchangeBundle
 from backend.config import load_settings
 from backend.identity.credit_code import InvalidCreditCode, normalise_credit_code
 from backend.identity.divisions import InvalidDivision, check_division
@@ -111,7 +111,7 @@ def test_every_pattern_of_the_identifiers_module_is_whole_and_refuses_look_alike
 
 def test_signed_exchange_records_take_their_patterns_from_the_identifiers_module():
     """The records are not in the API document: their own JSON Schema is checked instead."""
-    _, components = msgspec.json.schema_components([Entry, Bundle])
+    _, components = msgspec.json.schema_components([Entry, ExchangeBundle])
     found = patterns_of(components)
     known = {value for name, value in vars(identifiers).items() if name.isupper() and isinstance(value, str)}
 
