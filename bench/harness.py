@@ -63,10 +63,11 @@ async def scratch_database(admin_url: str, name: str) -> str:
 @contextmanager
 def running(command: list[str], port: int, env: dict[str, str], ready_path: str = "/") -> Iterator[str]:
     """The server started by `command`, answering on `port`. Its log goes to a file, so that an error it
-    logged during the run (the cause of a 5xx wrk only counts) is printed when the server stops."""
-    with tempfile.TemporaryFile("w+") as log:
+    logged during the run (the cause of a 5xx wrk only counts) is printed when the server stops; what it
+    logs while stopping (requests cut off by the stop) is not."""
+    with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=log, text=True)
+                                   stdout=subprocess.DEVNULL, stderr=log)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -78,21 +79,23 @@ def running(command: list[str], port: int, env: dict[str, str], ready_path: str 
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 log.seek(0)
-                raise RuntimeError("server did not start: " + log.read()[-2000:])
+                raise RuntimeError("server did not start: " + log.read().decode(errors="replace")[-2000:])
             time.sleep(0.2)
         try:
             yield base
         finally:
+            during_run = os.fstat(log.fileno()).st_size
             process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
             log.seek(0)
-            if (first := log.read().find("Traceback")) >= 0:
-                log.seek(0)
-                print(f"the server on port {port} logged an error during the run:\n"
-                      + log.read()[first:first + 4000], file=sys.stderr)
+            errors = [line for line in log.read(during_run).decode(errors="replace").splitlines()
+                      if '"level": "error"' in line or line.startswith("Traceback")]
+            if errors:
+                print(f"the server on port {port} logged {len(errors)} error(s) during the run; the first:\n"
+                      + errors[0][:4000], file=sys.stderr)
 
 
 def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None,
