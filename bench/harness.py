@@ -67,7 +67,7 @@ def running(command: list[str], port: int, env: dict[str, str], ready_path: str 
     logs while stopping (requests cut off by the stop) is not."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+                                   stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
