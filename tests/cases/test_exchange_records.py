@@ -21,6 +21,7 @@ from backend.certificates.trust_lists import TrustList, b64url, signing_key_jwk,
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cases.md"
 ZHEJIANG = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"tongban exchange example 330000").digest())
 SICHUAN = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"tongban exchange example 510000").digest())
+BEIJING = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"tongban exchange example 110000").digest())
 AT = dt.datetime(2027, 1, 4, 1, 30, tzinfo=dt.UTC)
 
 
@@ -36,12 +37,27 @@ def worked_example() -> list[records.SignedEntry]:
     return [handover, acceptance]
 
 
+def joint_example() -> list[records.SignedEntry]:
+    """The worked example as a 多地联办 case: 四川 shares it with 北京东城区, which reports its task done."""
+    handover, acceptance = worked_example()
+    share = records.sign(records.handover_body(
+        case_number="ZJ-20270104-000123", seq=3, prev=records.digest(acceptance.body), at=AT + dt.timedelta(hours=2),
+        from_division="510107", to_division="110105", role="handling_officer",
+        form=records.form_digest({"name": "王建国", "reason": "异地就医备案"}),
+        materials=[records.material_digest(b"material one"), records.material_digest(b"material two")],
+        kid=key_id(SICHUAN.public_key()), kind="share"), SICHUAN)
+    done = records.sign(records.task_done_body(
+        case_number="ZJ-20270104-000123", seq=4, prev=records.digest(share.body), at=AT + dt.timedelta(days=1),
+        division="110105", role="handling_officer", share=3, kid=key_id(BEIJING.public_key())), BEIJING)
+    return [handover, acceptance, share, done]
+
+
 def published_trust() -> TrustList:
-    """A trust list publishing the example's two province keys."""
+    """A trust list publishing the example's three province keys."""
     return TrustList.of(trust_list_document([
         signing_key_jwk(k.public_key(), purpose="case-exchange", issuer=p, issuer_name=p, division=p,
                         status="active", valid_from=0, certificate_types=[])
-        for k, p in ((ZHEJIANG, "330000"), (SICHUAN, "510000"))], 0, 2_000_000_000))
+        for k, p in ((ZHEJIANG, "330000"), (SICHUAN, "510000"), (BEIJING, "110000"))], 0, 2_000_000_000))
 
 
 def _section() -> str:
@@ -51,20 +67,20 @@ def _section() -> str:
 
 def test_the_documented_example_is_what_the_code_produces():
     section = _section()
-    for entry in worked_example():
+    for entry in joint_example():
         assert entry.body.decode() in section
         assert hashlib.sha256(entry.body).hexdigest() in section
         assert b64url(entry.signature) in section
-    for key in (ZHEJIANG, SICHUAN):
+    for key in (ZHEJIANG, SICHUAN, BEIJING):
         assert b64url(key_id(key.public_key())) in section
         assert b64url(key.public_key().public_bytes_raw()) in section
 
 
 def test_the_example_verifies_by_following_the_document_alone():
     """Section steps: parse, re-encode canonically, check `prev`, verify Ed25519 over the body bytes."""
-    publics = {b64url(key_id(k.public_key())): k.public_key() for k in (ZHEJIANG, SICHUAN)}
+    publics = {b64url(key_id(k.public_key())): k.public_key() for k in (ZHEJIANG, SICHUAN, BEIJING)}
     previous = "0" * 64
-    for entry in worked_example():
+    for entry in joint_example():
         body = json.loads(entry.body)
         assert json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode() == entry.body
         assert body["prev"] == previous
@@ -72,7 +88,9 @@ def test_the_example_verifies_by_following_the_document_alone():
         previous = hashlib.sha256(entry.body).hexdigest()
     trust = published_trust()
     verdict = records.verify_chain("ZJ-20270104-000123", worked_example(), trust, at=AT)
+    joint = records.verify_chain("ZJ-20270104-000123", joint_example(), trust, at=AT + dt.timedelta(days=1))
     assert verdict.ok and verdict.holder == "510107", verdict
+    assert joint.ok and (joint.entries, joint.holder) == (4, "510107"), joint
     # Whitespace or member order other than canonical is refused, even with a valid signature.
     pretty = json.dumps(json.loads(worked_example()[0].body), indent=1).encode()
     resigned = records.SignedEntry(pretty, ZHEJIANG.sign(pretty))
