@@ -173,8 +173,9 @@ class StaffCaseController(Controller):
         return await services.cases.due(actor, division=division, days=days)
 
     @get("/{case_id:uuid}", operation_id="staffGetCase", summary="Read a case",
-         description="With the applicant (masked), liaison messages, coordination tasks and the actions you may take "
-                     "now. A case outside your divisions answers 404 as a missing one does. Audited.")
+         description="With the applicant (masked), liaison messages, coordination tasks, the data requests your "
+                     "divisions made for it and the actions you may take now. A case outside your divisions answers "
+                     "404 as a missing one does. Audited.")
     async def get_case(self, case_id: FromPath[uuid.UUID], services: NamedDependency[Services],
                        actor: NamedDependency[Actor]) -> StaffCaseView:
         return await services.cases.staff_case(case_id, actor)
@@ -183,8 +184,10 @@ class StaffCaseController(Controller):
           description="One move of the state table (`GET /case-states`), named by `action`: receive, refuse_receipt, "
                       "hand_over (receiving officers of the receiving division); accept, refuse, start_review, "
                       "request_supplement, approve, reject, send_result (handling officers of the handling division); "
-                      "deliver, close (a result sent back is delivered by the receiving place). `409 invalid-transition` when the case's state does not allow it (of two actions at "
-                      "once, one wins). Approving an item whose result is an e-certificate issues it. Audited.",
+                      "deliver, close (a result sent back is delivered by the receiving place). `409 invalid-transition` "
+                      "when the case's state does not allow it (of two actions at once, one wins). Approving an item "
+                      "whose result is an e-certificate issues it. Audited; the view answered lists the data requests "
+                      "your divisions made for the case.",
           status_code=200)
     async def act(self, case_id: FromPath[uuid.UUID], data: JSONBody[StaffAction],
                   services: NamedDependency[Services], actor: NamedDependency[Actor]) -> StaffCaseView:

@@ -13,6 +13,7 @@ from backend.cases.exchange_records import decode_bundle, verify_chain
 from backend.cases.exchanges import CaseExchanges
 from backend.certificates.trust_lists import anchors_from_jwks, read_trust_list
 from tests.cases.conftest import act, applicant, marriage_application, record_application
+from tests.concurrency import at_once
 from tests.factories import bearer, exchange_keys, staff_token
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -72,19 +73,28 @@ async def test_a_joint_case_is_decided_only_when_every_coordination_task_is_done
     assert (answer["division"], answer["share"]) == ("110105", 3)
     verdict = await exchanges.verify(case["number"])
     assert verdict.ok and verdict.entries == 4, verdict
-    # The coordinating division downloads the chain and checks it offline, with the anchors it pinned.
-    exported = await client.get(f"/staff/cases/{case['id']}/exchanges", headers=bearer(beijing))
-    assert exported.status_code == 200, exported.text
-    number, entries, trust_list = decode_bundle(exported.content)
+    # The coordinating division downloads the chain (twice at once) and checks it offline, with the anchors
+    # it pinned: both answers hold the same entries, each verifies, and each download is audited.
+    exports = await at_once(services, *(client.get(f"/staff/cases/{case['id']}/exchanges", headers=bearer(beijing))
+                                        for _ in range(2)))
+    assert [e.status_code for e in exports] == [200, 200], [e.text for e in exports]
     anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
-    offline = verify_chain(number, entries, read_trust_list(trust_list, anchors))
-    assert (number, offline.ok, offline.entries, offline.holder) == (case["number"], True, 4, share["from"]), offline
+    bundles = [decode_bundle(e.content) for e in exports]
+    assert bundles[0][1] == bundles[1][1]
+    for number, entries, trust_list in bundles:
+        offline = verify_chain(number, entries, read_trust_list(trust_list, anchors))
+        assert (number, offline.ok, offline.entries, offline.holder) == (case["number"], True, 4, share["from"]), offline
     guangdong = await staff_token(client, services, "handling_officer", "440000")
     outside = await client.get(f"/staff/cases/{case['id']}/exchanges", headers=bearer(guangdong))
-    assert outside.status_code == 404
-    exports = await services.db.pool.fetch(
-        "SELECT division_code FROM audit_log WHERE action = 'case.exchanges_exported' AND record_id = $1", case["id"])
-    assert [r["division_code"] for r in exports] == ["110000"]
+    missing = await client.get(f"/staff/cases/{uuid.uuid4()}/exchanges", headers=bearer(guangdong))
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json()["detail"] == missing.json()["detail"]  # it learns nothing of the case
+    audited_exports = await services.db.pool.fetch(
+        "SELECT action, division_code FROM audit_log WHERE action LIKE 'case.exchanges%' AND record_id = $1",
+        case["id"])
+    assert sorted((r["action"], r["division_code"]) for r in audited_exports) == [
+        ("case.exchanges_exported", "110000"), ("case.exchanges_exported", "110000"),
+        ("case.exchanges_refused", "440000")]
     mine = await client.get(f"/me/cases/{case['id']}", headers=person["headers"])
     own_copy = await client.get(f"/me/cases/{case['id']}/materials/{uploads[1]['id']}", headers=person["headers"])
     assert mine.json()["certificate_id"] == approved.json()["certificate_id"]
