@@ -38,6 +38,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = "var"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Asked to stop, a worker lets the requests it is answering finish, this long at most, before it
+    # closes the pools they use (a rolling restart loses none of them).
+    stop_grace_seconds: float = 20.0
     jwt_secret: str = DEV_SECRETS["jwt_secret"]
     pii_key: str = DEV_SECRETS["pii_key"]
     pii_hash_key: str = DEV_SECRETS["pii_hash_key"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ import openapi_ui_bundles.swagger_ui
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
@@ -29,6 +31,7 @@ from mobile_api.cases import case_controllers
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import (
+    InFlight,
     AllowHeaderMiddleware,
     RequestContextMiddleware,
     StrictJsonRequest,
@@ -49,6 +52,7 @@ from mobile_api.problems import EXCEPTION_HANDLERS
 from mobile_api.system import SYSTEM_CONTROLLERS
 
 API_VERSION = "0.1.0"
+log = logging.getLogger("tongban.server")
 TAGS = [
     Tag(name="identity", description="Citizens: sign-in with phone and code, tokens, profile"),
     Tag(name="staff", description="Staff at receiving and handling places, scoped to a division"),
@@ -121,6 +125,7 @@ def create_app(
 ) -> Litestar:
     """Build the app. With `services` given (tests), the caller owns their lifetime."""
     settings = settings or (services.settings if services else load_settings())
+    in_flight = InFlight()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -140,6 +145,10 @@ def create_app(
         try:
             async with running_demo_device(app, started):
                 yield
+                # Asked to stop: the server takes no new request; those being answered finish first.
+                if left := await in_flight.drained(settings.stop_grace_seconds):
+                    log.warning("stopping with %d request(s) still being answered after %s s", left,
+                                settings.stop_grace_seconds)
         finally:
             await started.close()
 
@@ -159,7 +168,7 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
                       "actor": Provide(provide_actor)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[RequestContextMiddleware, AllowHeaderMiddleware, metrics.middleware],
+        middleware=[DefineMiddleware(RequestContextMiddleware, in_flight=in_flight), AllowHeaderMiddleware, metrics.middleware],
         openapi_config=_openapi(),
         plugins=[ClosedStructSchemaPlugin()],
         request_class=StrictJsonRequest,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -29,11 +30,41 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ACTOR_KEY = "tongban.actor"
 
 
-class RequestContextMiddleware:
-    """Assign (or accept) a request id, echo it as `X-Request-ID`, and log one line per request."""
+class InFlight:
+    """The HTTP requests a worker is answering. Asked to stop, the server takes no new ones but goes on
+    with these while the app shuts down: the app waits for them (`drained`) before it closes the pools
+    they use, or they would fail half-way, their client's connection then closed without an answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def started(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def finished(self) -> None:
+        self.count -= 1
+        if not self.count:
+            self._idle.set()
+
+    async def drained(self, within: float) -> int:
+        """Wait until no request is being answered, `within` seconds at most; answer how many still are."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            pass
+        return self.count
+
+
+class RequestContextMiddleware:
+    """Assign (or accept) a request id, echo it as `X-Request-ID`, log one line per request and count
+    the requests being answered (`InFlight`)."""
+
+    def __init__(self, app: ASGIApp, in_flight: InFlight) -> None:
         self.app = app
+        self.in_flight = in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,9 +83,11 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
+        self.in_flight.started()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            self.in_flight.finished()
             access_log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
                 extra={"method": scope["method"], "path": scope["path"],
