@@ -41,6 +41,8 @@ HTTP_PROBLEMS = {
     413: ("body-too-large", "The request body is too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     429: ("rate-limited", "Too many requests"),
+    # Not sent to anyone: the access log's and the metrics' name (nginx's) for a client that left.
+    499: ("client-closed-request", "The client closed the connection before its request was read"),
     500: ("internal-error", "Internal error"),
     503: ("service-busy", "The service is busy; retry shortly"),
 }
@@ -94,8 +96,12 @@ def handle_validation(request: Request, exc: ValidationException) -> Response:
                    detail or str(exc.detail), errors=errors)
 
 
+# Litestar's only sign that the client hung up while its body was being read: a 500 with this detail.
+_CLIENT_LEFT = "client disconnected prematurely"
+
+
 def handle_http(request: Request, exc: HTTPException) -> Response:
-    status = exc.status_code
+    status = 499 if exc.status_code == 500 and exc.detail == _CLIENT_LEFT else exc.status_code
     slug, title = HTTP_PROBLEMS.get(status, ("http-error", "Request failed"))
     detail = str(exc.detail)
     if isinstance(exc, NotFoundException) and detail == "Not Found":

@@ -60,10 +60,10 @@ async def test_a_stopped_server_finishes_every_application_it_began(client, serv
     assert not [line for line in output.splitlines() if line.startswith("Traceback")]
     troubles = [entry for entry in logged if entry["level"] in ("warning", "error")]
     assert not troubles, troubles[:2]
-    # Every application the server began it finished, each answered 201 (to whoever still listened), and
-    # every case written is one of them: none failed half-way because the pools closed under it.
-    finished = [entry["status"] for entry in logged if entry["logger"] == "tongban.access" and
-                entry["path"] == "/me/cases"]
-    assert set(finished) == {201}
+    # Every application the server began it finished, answered 201 (to whoever still listened), and every
+    # case written is one of them: none failed half-way because the pools closed under it.
+    finished = [entry for entry in logged if entry["logger"] == "tongban.access" and entry["path"] == "/me/cases"]
+    # 499: a citizen who gave up before the server had read the application; nothing was written for it.
+    assert {entry["status"] for entry in finished} <= {201, 499}
     kept = await services.db.pool.fetchval("SELECT count(*) FROM cases WHERE citizen_id = $1", uuid.UUID(person["id"]))
-    assert kept == len(finished)
+    assert kept == [entry["status"] for entry in finished].count(201)

@@ -1,5 +1,7 @@
 """Every kind of bad input becomes an RFC 9457 problem, never a 500."""
 
+import logging
+
 import httpx
 import pytest
 from litestar import Controller, get, post
@@ -99,3 +101,25 @@ async def test_options_and_405_name_every_method_of_the_resource(services):
     assert options.status_code == 204 and options.headers["allow"] == "GET, OPTIONS, POST"
     assert_problem(wrong, 405, "method-not-allowed")
     assert set(wrong.headers["allow"].replace(" ", "").split(",")) == {"GET", "OPTIONS", "POST"}
+
+
+async def test_a_client_that_hangs_up_before_its_body_is_read_is_not_a_service_failure(services, caplog):
+    app = create_app(services=services)  # configures logging anew, which drops caplog's handler: add it back
+    logging.getLogger().addHandler(caplog.handler)
+    caplog.set_level(logging.INFO)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/auth/code", "raw_path": b"/auth/code", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"t"), (b"content-type", b"application/json"), (b"content-length", b"30")],
+             "client": ("127.0.0.1", 5000), "server": ("t", 80)}
+    sent = []
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert any(r.name == "tongban.access" and r.status == 499 for r in caplog.records)
