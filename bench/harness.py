@@ -34,6 +34,14 @@ class LoadResult:
     p99_ms: float
     errors: int
     requests: int = 0
+    server_cpu_seconds: float | None = None  # used by the server (all its processes) during the run
+
+    @property
+    def server_cpu_ms(self) -> float | None:
+        """The server's CPU time per request: what bounds throughput when its worker's core is the limit."""
+        if self.server_cpu_seconds is None or not self.requests:
+            return None
+        return 1000 * self.server_cpu_seconds / self.requests
 
 
 def free_port() -> int:
@@ -60,6 +68,30 @@ async def scratch_database(admin_url: str, name: str) -> str:
     return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
 
 
+# The servers `running` started, by base URL: `wrk` measures the CPU time of the one it drives.
+_started: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time used so far by process `pid` and its living descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        process = int(stat.parent.name)
+        parents[process] = int(fields[1])
+        times[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    family, look = set(), [pid]
+    while look:
+        process = look.pop()
+        family.add(process)
+        look += [child for child, parent in parents.items() if parent == process and child not in family]
+    return sum(times.get(process, 0.0) for process in family)
+
+
 @contextmanager
 def running(command: list[str], port: int, env: dict[str, str], ready_path: str = "/") -> Iterator[str]:
     """The server started by `command`, answering on `port`. Its log goes to a file, so that an error it
@@ -81,9 +113,11 @@ def running(command: list[str], port: int, env: dict[str, str], ready_path: str 
                 log.seek(0)
                 raise RuntimeError("server did not start: " + log.read().decode(errors="replace")[-2000:])
             time.sleep(0.2)
+        _started[base] = process.pid
         try:
             yield base
         finally:
+            del _started[base]
             during_run = os.fstat(log.fileno()).st_size
             process.send_signal(signal.SIGINT)
             try:
@@ -109,7 +143,10 @@ def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[st
         command += ["-s", script]
     for key, value in (headers or {}).items():
         command += ["-H", f"{key}: {value}"]
+    server = next((pid for base, pid in _started.items() if url.startswith(base + "/")), None)
+    used = cpu_seconds(server) if server is not None else 0.0
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    used = cpu_seconds(server) - used if server is not None else None
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out)[1])
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out)[1])
@@ -117,14 +154,17 @@ def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[st
     requests = int(re.search(r"(\d+) requests in", out)[1])
     if (refusal := re.search(r"first non-2xx answer: .*", out)) is not None:
         print(f"{name}: {refusal[0][:300]}", file=sys.stderr)
-    return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0, requests)
+    return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0, requests, used)
 
 
 def combined(name: str, runs: list[LoadResult]) -> LoadResult:
-    """Several runs of one target as one row: mean throughput, median latencies, all errors."""
+    """Several runs of one target as one row: mean throughput, median latencies, all errors and requests,
+    the server's CPU time in all."""
+    cpu = [r.server_cpu_seconds for r in runs]
     return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
                       statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
-                      sum(r.errors for r in runs), sum(r.requests for r in runs))
+                      sum(r.errors for r in runs), sum(r.requests for r in runs),
+                      None if None in cpu else sum(cpu))  # type: ignore[arg-type]
 
 
 def _ms(value: str) -> float:
@@ -133,11 +173,17 @@ def _ms(value: str) -> float:
 
 
 def report(title: str, results: list[LoadResult], baseline: LoadResult) -> str:
-    lines = [f"## {title}", "", "| target | req/s | p50 ms | p99 ms | non-2xx | req/s vs baseline |",
-             "|---|---:|---:|---:|---:|---:|"]
+    """A table of `results` against `baseline`; with the server's CPU time per request where it was measured
+    (the table's last two columns: ms, and the baseline's ms ÷ the target's, which the req/s ratio
+    approaches when the server's worker core is the bound)."""
+    lines = [f"## {title}", "", "| target | req/s | p50 ms | p99 ms | non-2xx | req/s vs baseline | server CPU ms/req "
+             "| CPU vs baseline |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in [baseline, *results]:
+        cpu = "–" if r.server_cpu_ms is None else f"{r.server_cpu_ms:.2f}"
+        share = "–" if None in (r.server_cpu_ms, baseline.server_cpu_ms) else \
+            f"{baseline.server_cpu_ms / r.server_cpu_ms:.2f}"  # type: ignore[operator]
         lines.append(f"| {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
-                     f"{r.errors} | {r.requests_per_second / baseline.requests_per_second:.2f} |")
+                     f"{r.errors} | {r.requests_per_second / baseline.requests_per_second:.2f} | {cpu} | {share} |")
     return "\n".join(lines)
 
 
