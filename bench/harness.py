@@ -35,6 +35,7 @@ class LoadResult:
     errors: int
     requests: int = 0
     server_cpu_seconds: float | None = None  # used by the server (all its processes) during the run
+    database_cpu_seconds: float | None = None  # used by PostgreSQL meanwhile (any of its work on the machine)
 
     @property
     def server_cpu_ms(self) -> float | None:
@@ -42,6 +43,13 @@ class LoadResult:
         if self.server_cpu_seconds is None or not self.requests:
             return None
         return 1000 * self.server_cpu_seconds / self.requests
+
+    @property
+    def database_cpu_ms(self) -> float | None:
+        """PostgreSQL's CPU time per request."""
+        if self.database_cpu_seconds is None or not self.requests:
+            return None
+        return 1000 * self.database_cpu_seconds / self.requests
 
 
 def free_port() -> int:
@@ -72,24 +80,36 @@ async def scratch_database(admin_url: str, name: str) -> str:
 _started: dict[str, int] = {}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time used so far by process `pid` and its living descendants (Linux /proc)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        process = int(stat.parent.name)
-        parents[process] = int(fields[1])
-        times[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    family, look = set(), [pid]
-    while look:
-        process = look.pop()
-        family.add(process)
-        look += [child for child, parent in parents.items() if parent == process and child not in family]
-    return sum(times.get(process, 0.0) for process in family)
+class Processes:
+    """A snapshot of the machine's processes (Linux /proc): parent, name and CPU time (user + system)."""
+
+    def __init__(self) -> None:
+        self.parents: dict[int, int] = {}
+        self.names: dict[int, str] = {}
+        self.seconds: dict[int, float] = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                name, _, rest = stat.read_text().partition(" (")[2].rpartition(")")
+            except OSError:  # the process ended meanwhile
+                continue
+            fields = rest.split()
+            process = int(stat.parent.name)
+            self.parents[process], self.names[process] = int(fields[1]), name
+            self.seconds[process] = (int(fields[11]) + int(fields[12])) / tick
+
+    def family_seconds(self, pid: int) -> float:
+        """CPU time of process `pid` and its living descendants."""
+        family, look = set(), [pid]
+        while look:
+            process = look.pop()
+            family.add(process)
+            look += [child for child, parent in self.parents.items() if parent == process and child not in family]
+        return sum(self.seconds.get(process, 0.0) for process in family)
+
+    def postgres_seconds(self) -> float:
+        """CPU time of every PostgreSQL process on the machine (the server's and the embedded one's alike)."""
+        return sum(t for process, t in self.seconds.items() if self.names[process] == "postgres")
 
 
 @contextmanager
@@ -144,9 +164,10 @@ def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[st
     for key, value in (headers or {}).items():
         command += ["-H", f"{key}: {value}"]
     server = next((pid for base, pid in _started.items() if url.startswith(base + "/")), None)
-    used = cpu_seconds(server) if server is not None else 0.0
+    before = Processes()
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    used = cpu_seconds(server) - used if server is not None else None
+    after = Processes()
+    used = after.family_seconds(server) - before.family_seconds(server) if server is not None else None
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out)[1])
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out)[1])
@@ -154,17 +175,20 @@ def wrk(name: str, url: str, *, seconds: int, connections: int, headers: dict[st
     requests = int(re.search(r"(\d+) requests in", out)[1])
     if (refusal := re.search(r"first non-2xx answer: .*", out)) is not None:
         print(f"{name}: {refusal[0][:300]}", file=sys.stderr)
-    return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0, requests, used)
+    return LoadResult(name, rps, p50, p99, int(errors[1]) if errors else 0, requests, used,
+                      after.postgres_seconds() - before.postgres_seconds())
 
 
 def combined(name: str, runs: list[LoadResult]) -> LoadResult:
     """Several runs of one target as one row: mean throughput, median latencies, all errors and requests,
     the server's CPU time in all."""
     cpu = [r.server_cpu_seconds for r in runs]
+    database = [r.database_cpu_seconds for r in runs]
     return LoadResult(name, statistics.mean(r.requests_per_second for r in runs),
                       statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
                       sum(r.errors for r in runs), sum(r.requests for r in runs),
-                      None if None in cpu else sum(cpu))  # type: ignore[arg-type]
+                      None if None in cpu else sum(cpu),  # type: ignore[arg-type]
+                      None if None in database else sum(database))  # type: ignore[arg-type]
 
 
 def _ms(value: str) -> float:
@@ -173,17 +197,19 @@ def _ms(value: str) -> float:
 
 
 def report(title: str, results: list[LoadResult], baseline: LoadResult) -> str:
-    """A table of `results` against `baseline`; with the server's CPU time per request where it was measured
-    (the table's last two columns: ms, and the baseline's ms ÷ the target's, which the req/s ratio
-    approaches when the server's worker core is the bound)."""
+    """A table of `results` against `baseline`, with CPU time per request where it was measured: the
+    server's (all its processes), the baseline's ÷ the target's (which the req/s ratio approaches when the
+    server's worker core is the bound), and PostgreSQL's (everything it did meanwhile, on this machine)."""
     lines = [f"## {title}", "", "| target | req/s | p50 ms | p99 ms | non-2xx | req/s vs baseline | server CPU ms/req "
-             "| CPU vs baseline |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| server CPU vs baseline | PostgreSQL CPU ms/req |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in [baseline, *results]:
         cpu = "–" if r.server_cpu_ms is None else f"{r.server_cpu_ms:.2f}"
         share = "–" if None in (r.server_cpu_ms, baseline.server_cpu_ms) else \
             f"{baseline.server_cpu_ms / r.server_cpu_ms:.2f}"  # type: ignore[operator]
+        database = "–" if r.database_cpu_ms is None else f"{r.database_cpu_ms:.2f}"
         lines.append(f"| {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
-                     f"{r.errors} | {r.requests_per_second / baseline.requests_per_second:.2f} | {cpu} | {share} |")
+                     f"{r.errors} | {r.requests_per_second / baseline.requests_per_second:.2f} | {cpu} | {share} | "
+                     f"{database} |")
     return "\n".join(lines)
 
 
