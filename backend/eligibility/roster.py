@@ -105,6 +105,8 @@ class Rosters:
         """Create or change a paying agency's settings (its window, when recognition opens, silent signals)."""
         known_division(division, "division")
         if actor.kind == "staff" and (actor.role not in AGENCY_ROLES or not divisions.within(actor.division or "", division)):
+            await self.audit.record_refusal(self.db, actor, "pension_agency.set_refused", "pension_agency", division,
+                                            division=actor.division, detail={"reason": "out-of-reach"})
             raise Forbidden("only a pension officer or admin of this division sets its agency")
         async with self.db.transaction() as conn:
             if form.authority_id is not None:
@@ -136,6 +138,9 @@ class Rosters:
         """Put a pensioner on the agency's roster (pension officers of the agency's division)."""
         if actor.kind == "staff" and (actor.role not in ROSTER_ROLES or
                                       not divisions.within(actor.division or "", agency_division)):
+            # The answer a missing agency gets, asked before anything is looked up.
+            await self.audit.record_refusal(self.db, actor, "pension_roster.add_refused", "pension_agency",
+                                            agency_division, division=actor.division, detail={"reason": "out-of-reach"})
             raise NotFound(f"no paying agency at {agency_division}")
         try:
             resident_id = normalise_resident_id(form.resident_id)
@@ -143,10 +148,18 @@ class Rosters:
             raise ValidationFailed.field("resident_id", str(exc)) from None
         known_division(form.residence_division, "residence_division")
         today = china_today()
+        if form.last_recognised_on is not None and form.last_recognised_on > today:
+            raise ValidationFailed.field("last_recognised_on", f"{form.last_recognised_on} is after today ({today}): "
+                                                               "give the day of a recognition that took place")
         async with self.db.transaction() as conn:
             agency = await repository.agency(conn, agency_division)
             if agency is None:
                 raise NotFound(f"no paying agency at {agency_division}")
+            # Never later than a recognition today would make it: a date beyond hides the pensioner for years.
+            latest = rules.next_due_after(today, agency["window_months"])
+            if form.next_due is not None and form.next_due > latest:
+                raise ValidationFailed.field("next_due", f"{form.next_due} is later than a recognition today would "
+                                                         f"make it due ({latest})")
             citizen = await repository.citizen_by_resident_hash(
                 conn, self.cipher.lookup_hash(resident_id, purpose="resident_id"))
             if citizen is None:

@@ -106,6 +106,9 @@ class ObligationService:
             problems.append(FieldError("#/division_code", "give the receiving authority's division"))
         if problems:
             raise ValidationFailed(problems)
+        if form.division_code is not None:
+            # Before anyone is looked up: a registrar learns nothing of subjects outside their division.
+            await self._check_receiving(actor, scope, form.division_code)
         async with self.db.transaction() as conn:
             organisation_id = citizen_id = None
             if form.credit_code is not None:
@@ -114,15 +117,10 @@ class ObligationService:
                 if organisation is None:
                     raise ValidationFailed.field("credit_code", "no registered organisation has this code; register it")
                 organisation_id, division = organisation["id"], form.division_code or organisation["division_code"]
+                await self._check_receiving(actor, scope, division)
             else:
                 citizen_id = (await citizen_by_resident_id(conn, self.cipher, form.resident_id or "", "#/resident_id"))["id"]
                 division = form.division_code or ""
-            try:
-                divisions.check_division(division)
-            except divisions.InvalidDivision as exc:
-                raise ValidationFailed.field("division_code", str(exc)) from None
-            if not divisions.within(scope, division):
-                raise OutsideDivision("the receiving division is outside your division")
             obligation_id = await repository.insert_obligation(
                 conn, kind=kind.code, organisation_id=organisation_id, citizen_id=citizen_id, division=division,
                 reference=form.reference, anchor_date=form.anchor_date if kind.window.needs_anchor else None,
@@ -135,6 +133,18 @@ class ObligationService:
                                     str(obligation_id), division=division,
                                     detail={"kind": kind.code, "first_period": form.first_period})
         return obligation_view(row)
+
+    async def _check_receiving(self, actor: Actor, scope: str, division: str) -> None:
+        """The receiving division is a real one within the registrar's scope; an attempt outside is audited."""
+        try:
+            divisions.check_division(division)
+        except divisions.InvalidDivision as exc:
+            raise ValidationFailed.field("division_code", str(exc)) from None
+        if not divisions.within(scope, division):
+            await self.audit.record_refusal(self.db, actor, "filing_obligation.register_refused", "filing_obligation",
+                                            None, division=actor.division,
+                                            detail={"reason": "out-of-reach", "division": division})
+            raise OutsideDivision("the receiving division is outside your division")
 
     async def overview(self, actor: Actor, *, kind: str, period: int, status: PeriodStatus | None = None,
                        division: str | None = None, after: uuid.UUID | None = None, limit: int = 100) -> Overview:

@@ -46,6 +46,11 @@ async def test_only_the_paying_agency_runs_its_roster_and_only_residence_staff_s
     residence_window = await client.get(entry, headers=bearer(hangzhou_window))
     window_suspends = await client.post(f"{entry}/suspension", json={"reason": "x"}, headers=bearer(hangzhou_window))
     not_theirs = await client.get("/staff/pension/roster", headers=bearer(zhejiang_officer))
+    other_roster = await client.post(f"/staff/pension/agencies/{AGENCY}/roster", headers=bearer(zhejiang_officer),
+                                     json={"resident_id": citizen["resident_id"], "residence_division": "330106",
+                                           "scheme": "employee"})
+    other_settings = await client.put(f"/staff/pension/agencies/{AGENCY}", headers=bearer(zhejiang_officer),
+                                      json={"name": "x"})
 
     assert other_agency.status_code == 404 and home_province_window.status_code == 404
     strip = lambda r: {k: v for k, v in r.json().items() if k not in ("instance", "request_id")}  # noqa: E731
@@ -53,6 +58,12 @@ async def test_only_the_paying_agency_runs_its_roster_and_only_residence_staff_s
     assert residence_window.status_code == 200
     assert window_suspends.status_code == 403
     assert not_theirs.json() == []
+    assert other_roster.status_code == 404 and other_settings.status_code == 403
+    tried = await services.db.pool.fetch(
+        "SELECT action, record_id FROM audit_log WHERE action IN ('pension_roster.add_refused', "
+        "'pension_agency.set_refused') ORDER BY action")
+    assert [(r["action"], r["record_id"]) for r in tried] == [("pension_agency.set_refused", AGENCY),
+                                                             ("pension_roster.add_refused", AGENCY)]
     refusals = await services.db.pool.fetch(
         "SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'pension_roster.refused'")
     # Found or not, each is audited (seq counts within a chain, so no order is asserted).
@@ -98,6 +109,11 @@ async def test_roster_input_is_checked_field_by_field(client, services):
         "#/residence_division": {"resident_id": "510107195203150010", "residence_division": "990000",
                                  "scheme": "employee"},
         "#/scheme": {"resident_id": "510107195203150010", "residence_division": "330106", "scheme": "gold"},
+        # A recognition that has not happened yet, and a due date no recognition today would give.
+        "#/last_recognised_on": {"resident_id": "510107195203150010", "residence_division": "330106",
+                                 "scheme": "employee", "last_recognised_on": "9999-06-01"},
+        "#/next_due": {"resident_id": "510107195203150010", "residence_division": "330106", "scheme": "employee",
+                       "next_due": (today() + dt.timedelta(days=400)).isoformat()},
     }
     for pointer, body in bad.items():
         response = await client.post(url, json=body, headers=bearer(officer))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.factories import bearer, register_citizen, staff_token
+from tests.factories import bearer, register_citizen, resident_id, staff_token
 from tests.filings.conftest import on, organisation, submitted
 
 
@@ -121,3 +121,23 @@ def test_every_kind_has_a_usable_form_schema_and_its_bound_fields_exist_in_it():
         schema = kind.form_schema or items[kind.item_code]["form_schema"]
         assert schema_problems(schema) == [], kind.code
         assert set(kind.bound) <= set(schema["properties"]), kind.code
+
+
+async def test_a_registrar_outside_the_receiving_division_learns_nothing_of_the_person_named(client, services):
+    """Refused before anyone is looked up: a registered and an unregistered resident ID get the same answer,
+    and the attempt is audited."""
+    someone = await register_citizen(client, services, division="510107", name="李四")
+    registrar = await staff_token(client, services, "handling_officer", "330000")  # 浙江, naming a 四川 division
+    body = {"kind": "benefit_annual_declaration", "first_period": 2025, "reference": "B-1", "division_code": "510100"}
+
+    known = await client.post("/staff/filing-obligations", headers=bearer(registrar),
+                              json=body | {"resident_id": someone["resident_id"]})
+    unknown = await client.post("/staff/filing-obligations", headers=bearer(registrar),
+                                json=body | {"resident_id": resident_id("510107", sequence=777)})
+
+    strip = lambda r: {k: v for k, v in r.json().items() if k not in ("instance", "request_id")}  # noqa: E731
+    assert known.status_code == unknown.status_code == 403 and strip(known) == strip(unknown)
+    assert known.json()["type"] == "/problems/outside-division"
+    refused = await services.db.pool.fetch(
+        "SELECT detail->>'division' AS division FROM audit_log WHERE action = 'filing_obligation.register_refused'")
+    assert [r["division"] for r in refused] == ["510100", "510100"]
