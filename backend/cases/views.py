@@ -28,8 +28,7 @@ from backend.cases.schemas import (
     TaskView,
     TimelineStep,
 )
-from backend.filings.forms import masked
-from backend.security.pii import PiiCipher
+from backend.security.pii import PiiCipher, masked_form
 
 _FORM_PURPOSE = "case.form"
 
@@ -80,7 +79,7 @@ def case_view(places: Places, cipher: PiiCipher, case: asyncpg.Record, details: 
         mode=mode_views([case["mode"]])[0], state=case["state"], state_name=STATE_NAMES[case["state"]],
         receiving_division=places.check(case["receiving_division"]),
         handling_division=places.check(case["handling_division"]),
-        form=masked(unseal_form(cipher, case["form_enc"])),
+        form=masked_form(unseal_form(cipher, case["form_enc"])),
         materials=[CaseMaterialView(
             id=m["id"], name=m["name"], source="upload" if m["material_id"] else "certificate",
             material_id=m["material_id"], certificate_id=m["certificate_id"], state=m["state"],

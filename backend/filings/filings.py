@@ -39,7 +39,7 @@ from backend.filings.receipt import ReceiptContent, receipt_pdf
 from backend.filings.schemas import AmendmentCreate, DraftChange, DraftCreate, FilingSummary, FilingView
 from backend.identity import divisions
 from backend.identity import repository as identity_repository
-from backend.security.pii import PiiCipher
+from backend.security.pii import PiiCipher, masked_form
 
 # The filing state machine: (state, action) → the state it leads to. Discarding deletes a draft; an
 # amendment opens a new draft and leaves the filing current until that draft is submitted, which
@@ -126,7 +126,7 @@ class FilingService:
         return FilingView(
             id=row["id"], obligation_id=row["obligation_id"], kind=kind.code, kind_name=kind.name,
             subject=subject_view(obligation), period=row["period"], state=row["state"], window_opens=window.opens,
-            window_closes=window.closes, form=forms.masked(form), bound=forms.masked(bound),
+            window_closes=window.closes, form=masked_form(form), bound=masked_form(bound),
             created_at=row["created_at"], updated_at=row["updated_at"], amends=row["amends"],
             amended_by=row["amended_by"], receipt_number=row["receipt_number"], late=row["late"],
             submitted_at=row["submitted_at"], amended_at=row["amended_at"],
@@ -331,7 +331,7 @@ class FilingService:
                 period=row["period"], window_opens=window.opens, window_closes=window.closes,
                 submitted_at=row["submitted_at"], submitted_by=submitter["name"], late=row["late"],
                 amends_receipt=amended["receipt_number"] if amended else None, amended=row["state"] == "amended",
-                form=forms.masked(forms.unseal(self.cipher, row["form_enc"])),
+                form=masked_form(forms.unseal(self.cipher, row["form_enc"])),
                 schema=await self.obligations.form_schema(kind, obligation["division_code"]),
                 digest_hex=row["form_digest"].hex(), division_code=obligation["division_code"])
             await self.audit.record(conn, actor, "filing.receipt_printed", "filing", str(filing_id),

@@ -5,7 +5,6 @@ shown masked and fingerprinted for the receipt."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -13,13 +12,9 @@ import msgspec
 from backend.catalogue.forms import form_shape_problems
 from backend.errors import FieldError
 from backend.filings.kinds import ObligationKind
-from backend.identity.resident_id import mask_resident_id
-from backend.security.pii import PiiCipher, mask_phone
+from backend.security.pii import PiiCipher
 
 _PURPOSE = "filing.form"
-# Form fields holding a resident ID or a phone, shown masked in every answer (the catalogue's forms
-# name them so).
-MASKED_FIELDS: dict[str, Callable[[str], str]] = {"resident_id": mask_resident_id, "phone": mask_phone}
 
 
 def seal(cipher: PiiCipher, form: dict[str, Any]) -> bytes:
@@ -28,11 +23,6 @@ def seal(cipher: PiiCipher, form: dict[str, Any]) -> bytes:
 
 def unseal(cipher: PiiCipher, blob: bytes) -> dict[str, Any]:
     return msgspec.json.decode(cipher.decrypt(blob, purpose=_PURPOSE))
-
-
-def masked(form: dict[str, Any]) -> dict[str, Any]:
-    return {name: MASKED_FIELDS[name](value) if name in MASKED_FIELDS and isinstance(value, str) else value
-            for name, value in form.items()}
 
 
 def digest(form: dict[str, Any]) -> bytes:

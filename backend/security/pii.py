@@ -9,8 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from backend.identity.resident_id import mask_resident_id
 
 _KEY_VERSION = 1
 
@@ -46,6 +50,28 @@ class PiiCipher:
 def mask_phone(phone: str) -> str:
     """`13812345678` → `138****5678`."""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
+
+
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9Xx]")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def masked_form(value: Any, name: str = "") -> Any:
+    """A form (any JSON value) as answers show it: every resident ID and phone number in it masked, at any
+    depth — a member named so (`resident_id`, `partner_resident_id`, `phone`, `contact_phone`, …) or a
+    value shaped so, whatever its name (the forms of the catalogue and its local variants name them as
+    they please)."""
+    if isinstance(value, dict):
+        return {key: masked_form(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked_form(item, name) for item in value]
+    if not isinstance(value, str):
+        return value
+    if name.endswith("resident_id") or _RESIDENT_ID.fullmatch(value):
+        return mask_resident_id(value)
+    if name.endswith("phone") or _MOBILE.fullmatch(value):
+        return mask_phone(value)
+    return value
 
 
 def mask_middle(value: str, keep_start: int, keep_end: int) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from tests.cases.conftest import applicant, record_application
+from tests.cases.conftest import applicant, household_application, marriage_application, record_application
 from tests.cases.test_ratings_and_figures import rejected_case
-from tests.factories import staff_token
+from tests.factories import bearer, staff_token
 from tests.foundation.test_audited_reads import reads_are_group_committed
 
 
@@ -45,3 +45,24 @@ async def test_reading_my_rating_is_audited_and_someone_elses_looks_missing(clie
                 WHERE record_id = $1 AND action IN ('case.rating_read', 'case.access_refused')""", case_id)
     assert [r["rated"] for r in rows if r["action"] == "case.rating_read"].count("false") == 1
     assert [r["reason"] for r in rows if r["action"] == "case.access_refused"] == ["out-of-reach"]
+
+
+async def test_every_resident_id_and_phone_in_a_form_is_masked_at_any_depth(client, services):
+    """The applicant's own, a partner's (`partner_resident_id`) and a household member's (`members[]`),
+    in the applicant's answers and the staff view alike; the stored form keeps them whole."""
+    person = await applicant(client, services, "id_card", "household_register", "real_estate_certificate")
+    member, partner = "330106201001010016", "510104199001010011"
+    application = household_application(person)
+    application["form"]["members"] = [{"name": "陈小静", "resident_id": member, "relation": "子女"}]
+    applied = await client.post("/me/cases", headers=person["headers"], json=application)
+    joint = await client.post("/me/cases", headers=person["headers"], json=await marriage_application(client, person))
+    officer = await staff_token(client, services, "handling_officer", "510000")
+    staff = await client.get(f"/staff/cases/{joint.json()['id']}", headers=bearer(officer))
+
+    assert applied.status_code == 201 and joint.status_code == 201, applied.text + joint.text
+    for answer in (applied, joint, staff):
+        for whole in (person["resident_id"], person["phone"], member, partner):
+            assert whole not in answer.text
+    assert applied.json()["form"]["members"][0]["resident_id"] == "3301**********0016"
+    assert staff.json()["form"]["partner_resident_id"] == "5101**********0011"
+    assert staff.json()["form"]["phone"] == person["phone"][:3] + "****" + person["phone"][-4:]
