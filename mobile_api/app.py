@@ -35,6 +35,7 @@ from mobile_api.context import (
     AllowHeaderMiddleware,
     RequestContextMiddleware,
     StrictJsonRequest,
+    refuse_nul_parameters,
     provide_actor,
     provide_services,
 )
@@ -172,6 +173,7 @@ def create_app(
         openapi_config=_openapi(),
         plugins=[ClosedStructSchemaPlugin()],
         request_class=StrictJsonRequest,
+        before_request=refuse_nul_parameters,
         lifespan=[lifespan],
         state=State({"services": services} if services is not None else {}),
         request_max_body_size=settings.max_body_bytes,

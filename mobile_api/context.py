@@ -21,7 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.actors import Actor
 from backend.container import Services
-from backend.errors import Forbidden, StepUpRequired, Unauthenticated
+from backend.errors import Forbidden, StepUpRequired, Unauthenticated, ValidationFailed
 from backend.logs import request_id_var
 from backend.security.tokens import InvalidToken, level_at_least
 
@@ -105,10 +105,15 @@ class StrictJsonRequest(Request[Any, Any, Any]):
     which path and query strings need), so `0` passed for `false` and `"3"` for `3` although the
     schema says boolean and integer. The body is converted strictly here first; what fails is a 422.
     JSON Schema counts `3.0` as an integer, so a whole float is taken as one.
+
+    A string holding the NUL character (`\u0000`) is refused too, naming it: PostgreSQL's text cannot hold
+    one, so it would fail at the first write.
     """
 
     async def json(self) -> Any:
         value = await super().json()
+        if b"\\u0000" in await self.body() and (pointer := _nul_at(value, "#")) is not None:
+            raise ValidationFailed.field(pointer[2:], "must not contain the NUL character (\\u0000)")
         data = self.route_handler.parsed_fn_signature.parameters.get("data")
         if data is not None and value is not None:
             try:
@@ -117,6 +122,38 @@ class StrictJsonRequest(Request[Any, Any, Any]):
                 raise ValidationException(detail=str(exc), extra=[{"message": str(exc), "key": "data",
                                                                    "source": "body"}]) from None
         return value
+
+
+async def refuse_nul_parameters(request: Request) -> None:
+    """A path or query parameter holding the NUL character is refused, naming it (as a body's field is,
+    see `StrictJsonRequest`): PostgreSQL's text cannot hold one."""
+    scope = request.scope
+    if "\x00" not in scope["path"] and b"%00" not in scope.get("query_string", b""):
+        return
+    given = [("path", name, value) for name, value in request.path_params.items()]
+    given += [("query", name, value) for name, value in request.query_params.multi_items()]
+    bad = [{"key": name, "source": source, "message": "must not contain the NUL character (\\u0000)"}
+           for source, name, value in given if isinstance(value, str) and "\x00" in value]
+    raise ValidationException(detail="a parameter holds the NUL character",
+                              extra=bad or [{"key": "path", "source": "path",
+                                             "message": "must not contain the NUL character (\\u0000)"}])
+
+
+def _nul_at(value: Any, at: str) -> str | None:
+    """The JSON pointer of the first string (value or member name) in `value` holding a NUL character."""
+    if isinstance(value, str):
+        return at if "\x00" in value else None
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if "\x00" in name:
+                return f"{at}/{name.replace('~', '~0').replace('/', '~1')}"
+            if (found := _nul_at(item, f"{at}/{name.replace('~', '~0').replace('/', '~1')}")) is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := _nul_at(item, f"{at}/{i}")) is not None:
+                return found
+    return None
 
 
 def _whole_floats_as_ints(value: Any) -> Any:

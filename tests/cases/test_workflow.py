@@ -200,6 +200,28 @@ async def test_bad_applications_and_withdrawal(client, services):
             "roles": ["citizen"], "modes": ["online", "proxy", "joint"]} in table
 
 
+async def test_a_nul_character_anywhere_in_a_body_is_refused_at_its_field_and_nothing_is_written(client, services):
+    """PostgreSQL's text cannot hold NUL: refused when the body is read, naming the field, never a 500."""
+    person = await applicant(client, services, "id_card")
+    officer = await staff_token(client, services, "handling_officer", "510000")
+    bad_form = record_application(person)
+    bad_form["form"]["purpose"] = "购\u0000房"
+    applied = await client.post("/me/cases", headers=person["headers"], json=bad_form)
+    case = (await client.post("/me/cases", headers=person["headers"], json=record_application(person))).json()
+    message = await client.post(f"/staff/cases/{case['id']}/messages", headers=bearer(officer), json={"body": "a\u0000"})
+    refusal = await act(client, officer, case["id"], "refuse", reasons=["材料齐全", "\u0000"])
+    withdrawal = await client.post(f"/me/cases/{case['id']}/withdrawal", headers=person["headers"],
+                                   json={"reason": "\u0000"})
+
+    for answer, pointer in ((applied, "#/form/purpose"), (message, "#/body"), (refusal, "#/reasons/1"),
+                            (withdrawal, "#/reason")):
+        assert answer.status_code == 422, answer.text
+        assert [e["pointer"] for e in answer.json()["errors"]] == [pointer]
+    after = (await client.get(f"/staff/cases/{case['id']}", headers=bearer(officer))).json()
+    assert after["state"] == "submitted" and after["messages"] == []
+    assert (await client.get("/me/cases", headers=person["headers"])).json()["total"] == 1
+
+
 async def test_retries_of_one_application_at_once_make_one_case_and_all_answer_it(client, services):
     person = await applicant(client, services, "id_card")
     key = {**person["headers"], "Idempotency-Key": f"apply-{uuid.uuid4()}"}

@@ -65,6 +65,24 @@ async def test_oversized_body(client, services):
     assert_problem(response, 413, "body-too-large")
 
 
+@pytest.mark.parametrize(("url", "parameter", "where"), [
+    ("/catalogue/items/GA%00", "code", "path"),
+    ("/catalogue/search?q=%E6%88%B7%00", "q", "query"),
+    ("/problems/not%00found", "slug", "path"),
+])
+async def test_a_nul_character_in_a_parameter_is_refused_naming_it(client, url, parameter, where):
+    """PostgreSQL's text cannot hold NUL: refused before any handler runs, never a 500."""
+    body = assert_problem(await client.get(url), 422, "validation-error")
+    assert body["errors"] == [{"parameter": parameter, "in": where,
+                               "detail": "must not contain the NUL character (\\u0000)"}]
+
+
+async def test_a_nul_character_in_a_body_is_refused_at_its_field(client):
+    response = await client.post("/auth/code", content=b'{"phone": "1380000\\u00000000"}',
+                                 headers={"content-type": "application/json"})
+    assert assert_problem(response, 422, "validation-error")["errors"][0]["pointer"] == "#/phone"
+
+
 async def test_wrong_query_parameter_type(client):
     response = await client.get("/staff/citizens/not-a-uuid")
     assert response.status_code in (401, 404)
