@@ -404,8 +404,9 @@ class CaseService:
 
     async def _request_supplement(self, conn: asyncpg.Connection, case: asyncpg.Record, action: RequestSupplement,
                                   actor: Actor) -> asyncpg.Record:
-        """补正 once and complete: every material not named is accepted now; a material accepted before
-        cannot be asked for again; the clock stops until the answer."""
+        """补正 once and complete: every material not named is accepted now; a later request asks only about
+        what the last answer re-submitted (never about one accepted, nor one never given); the clock stops
+        until the answer."""
         names = {m.name for m in (await self._standard_of(case)).materials}
         states = {m["name"]: m["state"] for m in await repository.materials(conn, case["id"])
                   if m["state"] in ("submitted", "accepted")}
@@ -418,6 +419,10 @@ class CaseService:
             elif states.get(item.material) == "accepted":
                 errors.append(FieldError(f"#/items/{i}/material",
                                          f"{item.material!r} was accepted with an earlier 补正 request and cannot be asked for again"))
+            elif case["supplement_count"] and item.material not in states:
+                # Never given and not asked for in the first request, which had to name everything missing.
+                errors.append(FieldError(f"#/items/{i}/material", f"{item.material!r} was not re-submitted: a later "
+                                                                  "补正 request asks only about what was"))
             seen.add(item.material)
         if errors:
             raise ValidationFailed(errors)

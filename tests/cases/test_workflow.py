@@ -7,9 +7,18 @@ import json
 import re
 import uuid
 
-from tests.cases.conftest import HOUSEHOLD_FIELDS, act, applicant, household_application, record_application
+from tests.cases.conftest import (
+    HOUSEHOLD_FIELDS,
+    act,
+    applicant,
+    household_application,
+    marriage_application,
+    record_application,
+    upload,
+)
 from tests.concurrency import at_once
 from tests.factories import bearer, staff_token
+from tests.materials.test_store import png
 
 
 async def test_a_proxy_case_from_application_to_closing_with_one_complete_supplement_round(client, services):
@@ -290,3 +299,35 @@ async def test_an_approved_result_sent_back_to_the_receiving_place_is_signed_bot
         table = await services.cases.workflow.table(conn)
     assert table.move("approved", "send_result", "online") is None
     assert table.move("approved", "send_result", "joint") is not None
+
+
+async def test_a_later_supplement_request_asks_only_about_what_the_last_answer_re_submitted(client, services):
+    """补正 once and complete: the first request names everything missing or wrong; a second may ask again
+    about a re-submitted material, never about one accepted or one never given (居住证, optional here)."""
+    person = await applicant(client, services, "id_card")
+    receiving = await staff_token(client, services, "receiving_officer", "330000")
+    handling = await staff_token(client, services, "handling_officer", "510000")
+    case = (await client.post("/me/cases", headers=person["headers"],
+                              json=await marriage_application(client, person))).json()
+    for token, action in [(receiving, "receive"), (receiving, "hand_over"), (handling, "accept"),
+                          (handling, "start_review")]:
+        assert (await act(client, token, case["id"], action)).status_code == 200, action
+    first = await act(client, handling, case["id"], "request_supplement",
+                      items=[{"material": "双方合影2寸照片", "reason": "照片不清晰"}])
+    assert first.status_code == 200, first.text
+    photo = await upload(client, person, png(), "新合影.png", "image/png")
+    answered = await client.post(f"/me/cases/{case['id']}/supplement", headers=person["headers"],
+                                 json={"materials": [{"name": "双方合影2寸照片", "material_id": photo}]})
+    assert answered.status_code == 200, answered.text
+
+    never_given = await act(client, handling, case["id"], "request_supplement",
+                            items=[{"material": "居住证", "reason": "请补充居住证"}])
+    accepted = await act(client, handling, case["id"], "request_supplement",
+                         items=[{"material": "双方居民身份证", "reason": "看不清"}])
+    again = await act(client, handling, case["id"], "request_supplement",
+                      items=[{"material": "双方合影2寸照片", "reason": "仍不清晰"}])
+
+    assert never_given.status_code == 422 and never_given.json()["errors"][0]["pointer"] == "#/items/0/material"
+    assert "re-submitted" in never_given.json()["errors"][0]["detail"]
+    assert accepted.status_code == 422 and "accepted" in accepted.json()["errors"][0]["detail"]
+    assert again.status_code == 200 and again.json()["supplement_count"] == 2
