@@ -118,6 +118,11 @@ class CaseService:
             offered = mode_names(m.code for m in item.modes) or "none"
             raise ModeNotOffered(f"{MODE_NAMES[form.mode]} ({form.mode}) is not offered for {item.name} at "
                                  f"{receiving.code} on {as_of}; offered: {offered}", offered=[m.code for m in item.modes])
+        if form.mode != "online" and form.receiving_division == form.handling_division:
+            # Nothing would cross: the case could be received but never handed over.
+            raise ModeNotOffered(f"{MODE_NAMES[form.mode]} ({form.mode}) takes the case from a receiving division "
+                                 f"to another that handles it; at {receiving.code} itself apply online",
+                                 offered=[m.code for m in item.modes if m.code == "online"])
         # The standard governing the handling place decides the form, the materials and the result.
         if problems := await checked_form(standard.form_schema, form.form):
             raise ValidationFailed(problems)

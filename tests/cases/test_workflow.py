@@ -184,6 +184,11 @@ async def test_bad_applications_and_withdrawal(client, services):
     stranger = await applicant(client, services, "id_card", name="王建国")
     joint = await client.post("/me/cases", headers=person["headers"], json=record_application(person, mode="joint"))
     assert joint.status_code == 422 and joint.json()["type"] == "/problems/mode-not-offered"
+    in_place = {**record_application(person, mode="proxy"), "receiving_division": "510104"}  # 成都锦江 itself
+    here = await client.post("/me/cases", headers=person["headers"], json=in_place)
+    assert here.status_code == 422 and here.json()["type"] == "/problems/mode-not-offered", here.text
+    assert here.json()["errors"][0]["pointer"] == "#/mode" and here.json()["offered"] == ["online"]
+    assert "apply online" in here.json()["detail"]
     bad_form = record_application(person)
     bad_form["form"]["phone"] = "12"
     invalid = await client.post("/me/cases", headers=person["headers"], json=bad_form)
