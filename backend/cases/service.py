@@ -256,8 +256,9 @@ class CaseService:
             standard = await self._standard_of(case)
             rows, uploads = await self._given_materials(conn, case["citizen_id"], answer.materials, {
                 m.name: [c.code for c in m.replaceable_by] for m in standard.materials}, "#/materials")
-            await self._check_case_size(conn, case_id, uploads)
+            # What the answer replaces no longer counts towards the case's limits (a refusal rolls this back).
             await repository.set_material_states(conn, case_id, sorted(asked), "replaced", among="refused")
+            await self._check_case_size(conn, case_id, uploads)
             await repository.insert_materials(conn, case_id, rows, open_request["id"])
             await repository.answer_supplement_request(conn, open_request["id"])
             changes, paused_days = await self._resumed_clock(case)
