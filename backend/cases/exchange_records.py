@@ -183,6 +183,10 @@ def parse(body: bytes) -> Entry:
         raise ValueError(f"not an exchange record: {exc}") from None
     if canonical(json.loads(body)) != body:
         raise ValueError("not in canonical form (member order, whitespace or escaping differs)")
+    try:
+        _epoch(entry.at)
+    except ValueError:  # the pattern lets through a 30 February or a thirteenth month
+        raise ValueError(f"{entry.at} is no time on the calendar") from None
     if isinstance(entry, Handover | Share) and entry.materials != sorted(entry.materials):
         raise ValueError("material digests are not in ascending order")
     return entry

@@ -115,6 +115,23 @@ def test_a_signed_record_naming_a_look_alike_case_or_division_is_malformed():
         assert (verdict.ok, verdict.reason, verdict.position) == (False, "malformed", 1), (member, verdict)
 
 
+def test_a_record_dated_on_no_calendar_day_is_malformed_not_a_crash():
+    """The time's pattern lets through 30 February or a thirteenth month: such a record, signed or a
+    forger's unsigned second entry, is refused as `malformed` and the check goes on answering."""
+    handover, acceptance = worked_example()
+    first = records.canonical({**json.loads(handover.body), "at": "2027-13-01T00:00:00Z"})
+    second = records.canonical({**json.loads(acceptance.body), "at": "2027-02-30T00:00:00Z"})
+
+    signed = records.verify_chain("ZJ-20270104-000123", [records.SignedEntry(first, ZHEJIANG.sign(first))],
+                                  published_trust(), at=AT)
+    forged = records.verify_chain("ZJ-20270104-000123", [handover, records.SignedEntry(second, b"\0" * 64)],
+                                  published_trust(), at=AT)
+
+    assert (signed.ok, signed.reason, signed.position) == (False, "malformed", 1)
+    assert (forged.ok, forged.reason, forged.position) == (False, "malformed", 2)
+    assert "calendar" in forged.detail
+
+
 def test_a_case_stores_the_form_digest_its_exchange_records_document():
     """The digest kept with the case (and signed into its hand-over) is the documented one, whatever
     numbers the form holds: one who recomputes it from the form by the document gets the same bytes."""
