@@ -9,6 +9,7 @@ the event for other systems and the audit entry.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -478,7 +479,11 @@ class CaseService:
         updated = await self.workflow.transit(conn, case, name, actor, changes=changes,
                                               detail={"reasons": list(action.reasons)})
         if issue is not None:
-            certificate = await self.certificates.issue(issue, actor)
+            try:
+                certificate = await self.certificates.issue(issue, actor)
+            except ValidationFailed as exc:  # the order's `fields` are this request's `certificate_fields`
+                raise ValidationFailed([FieldError(re.sub(r"^#/fields(?=/|$)", "#/certificate_fields", e.pointer),
+                                                   e.detail) for e in exc.errors]) from None
             updated = await repository.set_certificate(conn, case["id"], certificate.id)
         return updated
 

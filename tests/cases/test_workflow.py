@@ -76,6 +76,10 @@ async def test_a_proxy_case_from_application_to_closing_with_one_complete_supple
         {"material": "居民身份证", "reason": "再看一次"}])
     assert again.status_code == 422 and "cannot be asked for again" in again.text
 
+    wrong_fields = await act(client, handling, case_id, "approve", reasons=["符合购房落户条件"],
+                             certificate_fields={**HOUSEHOLD_FIELDS, "household_type": 5})
+    assert wrong_fields.status_code == 422, wrong_fields.text
+    assert [e["pointer"] for e in wrong_fields.json()["errors"]] == ["#/certificate_fields/household_type"]
     approved = await act(client, handling, case_id, "approve", reasons=["符合购房落户条件"],
                          certificate_fields=HOUSEHOLD_FIELDS)
     assert approved.status_code == 200, approved.text
