@@ -31,13 +31,13 @@ from mobile_api.cases import case_controllers
 from mobile_api.catalogue import CATALOGUE_CONTROLLERS
 from mobile_api.certificates import CERTIFICATE_CONTROLLERS
 from mobile_api.context import (
-    InFlight,
     AllowHeaderMiddleware,
+    InFlight,
     RequestContextMiddleware,
     StrictJsonRequest,
-    refuse_nul_parameters,
     provide_actor,
     provide_services,
+    refuse_nul_parameters,
 )
 from mobile_api.events import EVENT_CONTROLLERS
 from mobile_api.face import FACE_CONTROLLERS
@@ -169,7 +169,8 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
                       "actor": Provide(provide_actor)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[DefineMiddleware(RequestContextMiddleware, in_flight=in_flight), AllowHeaderMiddleware, metrics.middleware],
+        middleware=[DefineMiddleware(RequestContextMiddleware, in_flight=in_flight), AllowHeaderMiddleware,
+                    metrics.middleware],
         openapi_config=_openapi(),
         plugins=[ClosedStructSchemaPlugin()],
         request_class=StrictJsonRequest,

@@ -21,13 +21,15 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.actors import Actor
 from backend.container import Services
-from backend.errors import Forbidden, StepUpRequired, Unauthenticated, ValidationFailed
+from backend.errors import FieldError, Forbidden, StepUpRequired, Unauthenticated, ValidationFailed
 from backend.logs import request_id_var
 from backend.security.tokens import InvalidToken, level_at_least
 
 access_log = logging.getLogger("tongban.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ACTOR_KEY = "tongban.actor"
+# PostgreSQL's text cannot hold NUL: a body's string or a parameter holding one is refused, naming it.
+_NUL = "must not contain the NUL character (\\u0000)"
 
 
 class InFlight:
@@ -106,14 +108,14 @@ class StrictJsonRequest(Request[Any, Any, Any]):
     schema says boolean and integer. The body is converted strictly here first; what fails is a 422.
     JSON Schema counts `3.0` as an integer, so a whole float is taken as one.
 
-    A string holding the NUL character (`\u0000`) is refused too, naming it: PostgreSQL's text cannot hold
+    A string holding the NUL character (`\\u0000`) is refused too, naming it: PostgreSQL's text cannot hold
     one, so it would fail at the first write.
     """
 
     async def json(self) -> Any:
         value = await super().json()
         if b"\\u0000" in await self.body() and (pointer := _nul_at(value, "#")) is not None:
-            raise ValidationFailed.field(pointer[2:], "must not contain the NUL character (\\u0000)")
+            raise ValidationFailed([FieldError(pointer, _NUL)])
         data = self.route_handler.parsed_fn_signature.parameters.get("data")
         if data is not None and value is not None:
             try:
@@ -132,11 +134,10 @@ async def refuse_nul_parameters(request: Request) -> None:
         return
     given = [("path", name, value) for name, value in request.path_params.items()]
     given += [("query", name, value) for name, value in request.query_params.multi_items()]
-    bad = [{"key": name, "source": source, "message": "must not contain the NUL character (\\u0000)"}
+    bad = [{"key": name, "source": source, "message": _NUL}
            for source, name, value in given if isinstance(value, str) and "\x00" in value]
     raise ValidationException(detail="a parameter holds the NUL character",
-                              extra=bad or [{"key": "path", "source": "path",
-                                             "message": "must not contain the NUL character (\\u0000)"}])
+                              extra=bad or [{"key": "path", "source": "path", "message": _NUL}])
 
 
 def _nul_at(value: Any, at: str) -> str | None:
@@ -145,9 +146,10 @@ def _nul_at(value: Any, at: str) -> str | None:
         return at if "\x00" in value else None
     if isinstance(value, dict):
         for name, item in value.items():
+            member = f"{at}/{name.replace('~', '~0').replace('/', '~1')}"
             if "\x00" in name:
-                return f"{at}/{name.replace('~', '~0').replace('/', '~1')}"
-            if (found := _nul_at(item, f"{at}/{name.replace('~', '~0').replace('/', '~1')}")) is not None:
+                return member
+            if (found := _nul_at(item, member)) is not None:
                 return found
     if isinstance(value, list):
         for i, item in enumerate(value):
