@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from backend.config import Settings
 from backend.errors import MaterialRefused, MaterialTooLarge
@@ -139,18 +140,38 @@ def _check_pdf(data: bytes, limits: MaterialLimits) -> CheckedFile:
     return CheckedFile(data, "application/pdf", pages=pages)
 
 
+# What runs or carries a file: actions of these kinds, and dictionaries with these members (a script,
+# additional actions of the document, a page, an annotation or a field, an embedded file, rich media).
+_ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/RichMediaExecute"})
+_ACTIVE_MEMBERS = frozenset({"/JS", "/JavaScript", "/AA", "/EF", "/EmbeddedFiles", "/RichMedia"})
+# More objects than any scan of 200 pages holds: a document built to make the walk long is refused.
+_MAX_PDF_OBJECTS = 500_000
+
+
 def _active_content(reader: PdfReader) -> bool:
-    root = reader.trailer["/Root"].get_object()
-    names = root.get("/Names")
-    if names is not None and ({"/JavaScript", "/EmbeddedFiles"} & set(names.get_object().keys())):
-        return True
-    if "/AA" in root:
-        return True
-    action = root.get("/OpenAction")
-    if action is not None:
-        action = action.get_object()
-        if hasattr(action, "get") and action.get("/S") in ("/JavaScript", "/Launch"):
-            return True
+    """Whether anything in the document runs or carries a file. Every object reachable from the catalogue
+    is looked at — pages, annotations, form fields, outlines, each action's `/Next` — not only the
+    catalogue's own entries, where such content is only most often found."""
+    seen: set[tuple[int, int]] = set()
+    todo: list[object] = [reader.trailer["/Root"]]
+    walked = 0
+    while todo:
+        item = todo.pop()
+        if isinstance(item, IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                continue
+            seen.add((item.idnum, item.generation))
+            item = item.get_object()
+        walked += 1
+        if walked > _MAX_PDF_OBJECTS:
+            raise MaterialRefused("corrupt", "the PDF holds more objects than a document of its pages can")
+        if isinstance(item, DictionaryObject):
+            if (_ACTIVE_MEMBERS.intersection(item.keys()) or item.get("/S") in _ACTIVE_ACTIONS
+                    or item.get("/Type") == "/EmbeddedFile"):
+                return True
+            todo.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            todo.extend(item)
     return False
 
 
@@ -197,6 +218,10 @@ def _clean_png(data: bytes) -> bytes:
         at = end
 
 
+# "Adobe", the DCTEncode version, two flag words and the colour transform: 12 bytes (Adobe TN 5116).
+_ADOBE_LENGTH = 12
+
+
 def _clean_jpeg(data: bytes) -> bytes:
     """The JPEG's segments without metadata, up to its EOI marker (anything appended is dropped).
 
@@ -228,9 +253,12 @@ def _clean_jpeg(data: bytes) -> bytes:
         if marker == 0xE1 and body.startswith(b"Exif\x00\x00"):
             orientation = _exif_orientation(body)
         metadata = (0xE0 <= marker <= 0xEF or marker == 0xFE) and not (
-            (marker == 0xE0 and body.startswith(b"JFIF\x00")) or marker == 0xEE
+            (marker == 0xE0 and body.startswith(b"JFIF\x00"))
             or (marker == 0xE2 and body.startswith(b"ICC_PROFILE\x00")))
-        if not metadata:
+        if marker == 0xEE and body.startswith(b"Adobe") and len(body) >= _ADOBE_LENGTH:
+            # Adobe's segment as the standard writes it, ending in the colour-transform flag; nothing after.
+            kept.append(b"\xff\xee" + (2 + _ADOBE_LENGTH).to_bytes(2, "big") + body[:_ADOBE_LENGTH])
+        elif not metadata:
             kept.append(data[at:end])
         at = end
         if marker == 0xDA:  # entropy-coded data up to the next marker other than a restart or stuffed 0xFF

@@ -9,10 +9,10 @@ import zlib
 import pytest
 from PIL import Image
 from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, StreamObject, TextStringObject
 
 from backend.errors import MaterialRefused, MaterialTooLarge
-from backend.materials.checks import MaterialLimits
+from backend.materials.checks import MaterialLimits, check_file
 from tests.factories import register_citizen
 
 
@@ -41,6 +41,47 @@ def pdf(pages: int = 2, password: str | None = None, script: str | None = None) 
         writer.root_object[NameObject("/OpenAction")] = writer._add_object(action)
     if password:
         writer.encrypt(password, algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _script(code: str) -> DictionaryObject:
+    return DictionaryObject({NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject(code)})
+
+
+def pdf_carrying(where: str) -> bytes:
+    """A one-page PDF with active content away from the catalogue's own entries (`where`), or a plain web
+    link (`"uri-link"`), which is not active content."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    rect = ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(20)])
+
+    def annotation(subtype: str, **members: object) -> None:
+        annot = DictionaryObject({NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject(subtype),
+                                  NameObject("/Rect"): rect, **{NameObject(f"/{k}"): v for k, v in members.items()}})
+        page[NameObject("/Annots")] = ArrayObject([writer._add_object(annot)])
+
+    if where == "page-open-script":
+        page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): writer._add_object(_script("app.alert(1)"))})
+    elif where == "link-launch":
+        annotation("/Link", A=DictionaryObject({NameObject("/S"): NameObject("/Launch"),
+                                                NameObject("/F"): TextStringObject("cmd.exe")}))
+    elif where == "attached-file":
+        payload = StreamObject()
+        payload.set_data(b"MZ")
+        payload[NameObject("/Type")] = NameObject("/EmbeddedFile")
+        annotation("/FileAttachment", FS=writer._add_object(DictionaryObject({
+            NameObject("/Type"): NameObject("/Filespec"), NameObject("/F"): TextStringObject("x.exe"),
+            NameObject("/EF"): DictionaryObject({NameObject("/F"): writer._add_object(payload)})})))
+    elif where == "chained-script":  # opening goes to the page, then runs the next action
+        writer.root_object[NameObject("/OpenAction")] = writer._add_object(DictionaryObject({
+            NameObject("/S"): NameObject("/GoTo"), NameObject("/D"): ArrayObject([page.indirect_reference,
+                                                                                NameObject("/Fit")]),
+            NameObject("/Next"): writer._add_object(_script("app.alert(2)"))}))
+    elif where == "uri-link":
+        annotation("/Link", A=DictionaryObject({NameObject("/S"): NameObject("/URI"),
+                                                NameObject("/URI"): TextStringObject("https://www.gov.cn/")}))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -93,6 +134,23 @@ async def test_a_photo_is_kept_encrypted_without_its_metadata_but_with_its_orien
     assert kept[100:164] not in sealed
 
 
+def test_adobes_segment_keeps_its_colour_flag_and_nothing_after_it():
+    adobe = b"Adobe" + bytes([0, 100, 0, 0, 0, 0, 1])  # version 100, no flags, transform 1 (YCbCr)
+    hidden = b"GPS 30.25N 120.16E; serial SC-0042; 13800000001"
+    segment = b"\xff\xee" + (2 + len(adobe + hidden)).to_bytes(2, "big") + adobe + hidden
+    plain = jpeg_with_metadata()
+    upload = plain[:2] + segment + plain[2:]
+
+    kept = check_file(upload, "scan.jpg", "image/jpeg", MaterialLimits()).data
+
+    assert hidden not in kept and b"\xff\xee\x00\x0e" + adobe in kept
+    assert Image.open(io.BytesIO(kept)).tobytes() == Image.open(io.BytesIO(plain)).tobytes()
+
+
+def test_a_pdf_with_a_web_link_is_no_active_content():
+    assert check_file(pdf_carrying("uri-link"), "scan.pdf", None, MaterialLimits()).pages == 1
+
+
 async def test_one_citizen_uploading_a_file_twice_gets_one_material_two_citizens_unrelated_rows(services, citizens):
     upload = pdf()
     async with services.db.transaction() as conn:
@@ -119,6 +177,8 @@ BAD_FILES = {  # name: (data, declared name, declared type, reason)
     "pixel-bomb": (pixel_bomb(), "scan.png", None, "image-too-many-pixels"),
     "encrypted-pdf": (pdf(password="secret"), "scan.pdf", None, "pdf-encrypted"),
     "pdf-with-script": (pdf(script="app.alert(1)"), "scan.pdf", None, "pdf-active-content"),
+    **{f"pdf-{where}": (pdf_carrying(where), "scan.pdf", None, "pdf-active-content")
+       for where in ("page-open-script", "link-launch", "attached-file", "chained-script")},
     "broken-pdf": (b"%PDF-1.7\nnot a pdf at all\n%%EOF\n", "scan.pdf", None, "corrupt"),
 }
 
