@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ClientException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +30,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ACTOR_KEY = "tongban.actor"
 # PostgreSQL's text cannot hold NUL: a body's string or a parameter holding one is refused, naming it.
 _NUL = "must not contain the NUL character (\\u0000)"
+# No body of this API nests deeper; a deeper one is refused (400) before the walks below recurse further.
+MAX_BODY_DEPTH = 64
 
 
 class InFlight:
@@ -140,8 +142,14 @@ async def refuse_nul_parameters(request: Request) -> None:
                               extra=bad or [{"key": "path", "source": "path", "message": _NUL}])
 
 
-def _nul_at(value: Any, at: str) -> str | None:
+def _too_deep(depth: int) -> None:
+    if depth > MAX_BODY_DEPTH:
+        raise ClientException(f"the JSON body is nested deeper than {MAX_BODY_DEPTH} levels")
+
+
+def _nul_at(value: Any, at: str, depth: int = 0) -> str | None:
     """The JSON pointer of the first string (value or member name) in `value` holding a NUL character."""
+    _too_deep(depth)
     if isinstance(value, str):
         return at if "\x00" in value else None
     if isinstance(value, dict):
@@ -149,22 +157,23 @@ def _nul_at(value: Any, at: str) -> str | None:
             member = f"{at}/{name.replace('~', '~0').replace('/', '~1')}"
             if "\x00" in name:
                 return member
-            if (found := _nul_at(item, member)) is not None:
+            if (found := _nul_at(item, member, depth + 1)) is not None:
                 return found
     if isinstance(value, list):
         for i, item in enumerate(value):
-            if (found := _nul_at(item, f"{at}/{i}")) is not None:
+            if (found := _nul_at(item, f"{at}/{i}", depth + 1)) is not None:
                 return found
     return None
 
 
-def _whole_floats_as_ints(value: Any) -> Any:
+def _whole_floats_as_ints(value: Any, depth: int = 0) -> Any:
+    _too_deep(depth)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+        return {k: _whole_floats_as_ints(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_whole_floats_as_ints(v) for v in value]
+        return [_whole_floats_as_ints(v, depth + 1) for v in value]
     return value
 
 
