@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -14,6 +15,7 @@ from backend.actors import Actor
 from backend.certificates.registry import CERTIFICATE_READERS, ISSUERS
 from backend.certificates.schemas import (
     CertificateIssue,
+    CertificateOrder,
     CertificateSummary,
     CertificateTypeView,
     CertificateView,
@@ -187,11 +189,12 @@ class StaffCertificateController(Controller):
                       "organisation by GB 32100 code. Audited; send an `Idempotency-Key` for safe retries.",
           guards=[staff_guard(*ISSUERS)])
     async def issue(
-        self, request: Request[Any, Any, Any], data: JSONBody[CertificateIssue], services: NamedDependency[Services],
+        self, request: Request[Any, Any, Any], data: JSONBody[CertificateOrder], services: NamedDependency[Services],
         actor: NamedDependency[Actor], idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None,
     ) -> Response[CertificateView]:
+        order = CertificateIssue(**msgspec.structs.asdict(data))  # with no case: a case's decision issues its own
         return await idempotent_create(request, services, actor,
-                                       lambda: services.certificates.registry.issue(data, actor))
+                                       lambda: services.certificates.registry.issue(order, actor))
 
     @get("/{certificate_id:uuid}", operation_id="staffGetCertificate", summary="Read a certificate",
          description="Staff whose division covers the issuing authority. Audited.")

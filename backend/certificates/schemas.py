@@ -40,8 +40,15 @@ class OrganisationHolder(msgspec.Struct, tag_field="kind", tag="organisation", f
                                       examples=["杭州示例科技有限公司"])]
 
 
-class CertificateIssue(msgspec.Struct, forbid_unknown_fields=True):
-    """What to issue. `reference` makes issuing idempotent for callers such as a case's decision."""
+# References the service gives the certificates it issues for its own use cases (a case's decision
+# `case:<number>`, a pension recognition `pension-recognition:<id>`): staff ordering over HTTP cannot
+# take them.
+RESERVED_REFERENCE = r"^(?!(?:case|pension-recognition):)"
+
+
+class CertificateOrder(msgspec.Struct, forbid_unknown_fields=True):
+    """What staff order over HTTP. `reference` makes issuing idempotent (the same reference answers the
+    certificate issued the first time)."""
 
     authority_id: AuthorityId
     certificate_type: TypeCode
@@ -50,6 +57,14 @@ class CertificateIssue(msgspec.Struct, forbid_unknown_fields=True):
     valid_from: dt.date | None = None
     expires_on: Annotated[dt.date | None, msgspec.Meta(
         description="Last day of validity (China Standard Time); defaults to the type's usual validity")] = None
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=RESERVED_REFERENCE, description=(
+        "Not beginning `case:` or `pension-recognition:`, the references of what the service issues itself"))] | None = None
+
+
+class CertificateIssue(CertificateOrder, forbid_unknown_fields=True):
+    """What to issue, from inside the service: also for a case (its decision), with the references the
+    service keeps for itself."""
+
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
     case_id: uuid.UUID | None = None
 

@@ -110,6 +110,28 @@ async def test_a_case_reference_issues_once(services, client):
     assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 1
 
 
+async def test_staff_cannot_order_a_certificate_for_a_case_nor_with_the_services_own_references(client, services):
+    """A case's decision issues its own certificate (linked to the case, `case:<number>`): over HTTP a
+    staff order naming a case, or taking such a reference first, is refused at the field."""
+    await certificate_authority(services, "330100-ga")
+    citizen = await register_citizen(client, services)
+    officer = await staff_token(client, services, "handling_officer", "330100")
+    holder = {"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])}
+
+    with_case = await client.post("/staff/certificates", headers=bearer(officer),
+                                  json={**residence_order(holder), "case_id": "00000000-0000-0000-0000-000000000001"})
+    answers = {reference: await client.post("/staff/certificates", headers=bearer(officer),
+                                             json=residence_order(holder, reference=reference))
+               for reference in ("case:330106-20261201-000001", "pension-recognition:1", "户籍窗口-0001")}
+
+    assert with_case.status_code == 422 and with_case.json()["errors"][0]["pointer"] == "#/case_id"
+    for reference in ("case:330106-20261201-000001", "pension-recognition:1"):
+        assert answers[reference].status_code == 422, answers[reference].text
+        assert answers[reference].json()["errors"][0]["pointer"] == "#/reference"
+    assert answers["户籍窗口-0001"].status_code == 201, answers["户籍窗口-0001"].text
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 1
+
+
 async def test_fields_must_satisfy_the_type_schema(client, services):
     await certificate_authority(services, "330100-ga")
     citizen = await register_citizen(client, services)
