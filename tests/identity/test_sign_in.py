@@ -40,6 +40,18 @@ async def test_an_invalid_resident_id_is_refused_with_the_reason(client, service
     assert await services.db.pool.fetchval("SELECT count(*) FROM citizens") == 0
 
 
+async def test_a_blank_name_is_refused_at_the_field_and_leaves_the_code_usable(client, services):
+    phone = new_phone()
+    code = await send_code(client, services, phone)
+    body = {"phone": phone, "code": code, "resident_id": resident_id(), "home_division": "330106"}
+
+    blank = await client.post("/citizens", json={**body, "name": " \u3000 "})
+    named = await client.post("/citizens", json={**body, "name": "王五"})
+
+    assert blank.status_code == 422 and blank.json()["errors"][0]["pointer"] == "#/name", blank.text
+    assert named.status_code == 201, named.text
+
+
 async def test_sign_in_with_a_code_and_the_code_works_only_once(client, services):
     citizen = await register_citizen(client, services)
     code = await send_code(client, services, citizen["phone"])
