@@ -129,7 +129,7 @@ class Deliverer:
             return Outcome(False, None, f"refused: {exc}", self._ms(started))
         except (TimeoutError, httpx.TimeoutException):
             return Outcome(False, None, "timeout", self._ms(started))
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a URL stored before it was checked
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:300], self._ms(started))
         delivered = 200 <= status_code < 300
         error = None if delivered else f"HTTP {status_code}"

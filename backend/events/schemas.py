@@ -20,8 +20,12 @@ KindPattern = Annotated[str, msgspec.Meta(
     pattern=r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)(?!\n)$", max_length=100,
     description="An event kind (`pension.recognised`), every kind under a prefix (`pension.*`), or `*`",
     examples=["pension.*"])]
-WebhookUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[!-~]+(?!\n)$", max_length=2000,
-                                         examples=["https://agency.example/tongban-events"])]
+# A host name of ASCII labels (or IPv4 digits; a name resolving to IPv6 addresses is fine), a port if any,
+# then path, query and fragment: the URLs the worker's client can send to. No user information.
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+WebhookUrl = Annotated[str, msgspec.Meta(
+    pattern=rf"^https?://(?:[A-Za-z0-9-]{{1,63}}\.)*[A-Za-z0-9-]{{1,63}}(?::{_PORT})?(?:[/?#][!-~]*)?(?!\n)$",
+    max_length=2000, examples=["https://agency.example/tongban-events"])]
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 import msgspec
 
 from backend.actors import Actor
@@ -120,8 +121,13 @@ def _delivery_view(row: asyncpg.Record, log: list[DeliveryAttemptView] | None = 
 
 
 def _check_url(url: str, *, production: bool) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:  # as the worker's client will read it, and as the address check splits it
+        parts, host = urlsplit(url), httpx.URL(url).host
+        _ = parts.port
+        (parts.hostname or "").encode("idna")  # as the resolver will: no empty label, none over 63 characters
+    except (ValueError, httpx.InvalidURL) as exc:  # a port out of range, a bracket unclosed, an empty label
+        raise ValidationFailed.field("url", f"not a URL a request can be sent to: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not host:
         raise ValidationFailed.field("url", "an http(s) URL with a host")
     if production and parts.scheme != "https":
         raise ValidationFailed.field("url", "production mode sends events over https only")

@@ -33,13 +33,30 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 def refusal(address: str, allowed: Iterable[Network]) -> str | None:
     """Why webhooks may not go to `address`, or None when it is public or in an allowed network."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope id names no other address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and (inside := _carried_ipv4(ip)) is not None:
+        ip = inside
     if any(ip in network for network in allowed):
         return None
     if ip.is_global and not ip.is_multicast:
         return None
     return f"{ip} is not a public address"
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one reaches through a translator or tunnel: IPv4-mapped or -compatible,
+    NAT64, 6to4, or Teredo's client. Judged by that address, `64:ff9b::a9fe:a9fe` is the metadata service."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64 or (int(ip) >> 32 == 0 and int(ip) > 1):  # NAT64, or IPv4-compatible (::a.b.c.d, not ::1)
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
 
 
 async def addresses(url: str) -> list[str]:
@@ -56,7 +73,7 @@ async def allowed_addresses(url: str, allowed: Iterable[Network]) -> list[str]:
     allowed = tuple(allowed)
     try:
         resolved = await addresses(url)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a port out of range, a label the resolver cannot encode
         raise TargetRefused(f"{urlsplit(url).hostname} does not resolve ({exc})") from None
     for address in resolved:
         if (reason := refusal(address, allowed)) is not None:
