@@ -40,7 +40,7 @@ from backend.errors import (
 )
 from backend.identity import divisions
 from backend.identity import repository as identity_repository
-from backend.identity.resident_id import InvalidResidentId, normalise_resident_id
+from backend.identity.resident_id import InvalidResidentId, mask_resident_id, normalise_resident_id
 from backend.notifications.schemas import Subject, Text
 from backend.notifications.service import NotificationService
 from backend.security.pii import PiiCipher
@@ -161,11 +161,16 @@ class Gateway:
             case = await self._case(conn, form.case_number, actor) if form.case_number is not None else None
             citizen = await identity_repository.citizen_by(
                 conn, "resident_id_hash", self.cipher.lookup_hash(number, purpose="resident_id"))
+            if form.consent_id is not None:
+                # First: a consent names a registered citizen, so a made-up one is refused alike for a
+                # registered and an unregistered ID — the answer tells nothing of who is registered.
+                await self._check_consent(conn, form, citizen["id"] if citizen else None, actor)
             if citizen is None:
+                await self.audit.record_refusal(self.db, actor, "data_request.refused", "citizen", None,
+                                                detail={"reason": "not-registered",
+                                                        "resident_id": mask_resident_id(number)})
                 raise ValidationFailed.field("resident_id", "no registered citizen has this resident ID; the "
                                                             "gateway shares only with the person's preview")
-            if form.consent_id is not None:
-                await self._check_consent(conn, form, citizen["id"], actor)
             person = await repository.person_and_provider(conn, citizen["id"], provider.id)
         basis = "legal" if form.legal_reference else "consent"
         values = {"citizen_id": citizen["id"], "provider_id": provider.id, "fields": chosen, "purpose": form.purpose,
@@ -213,9 +218,10 @@ class Gateway:
         except NotFound:
             raise ValidationFailed.field("case_number", NO_SUCH_CASE) from None
 
-    async def _check_consent(self, conn: asyncpg.Connection, form: AgencyRequest, citizen_id: uuid.UUID,
+    async def _check_consent(self, conn: asyncpg.Connection, form: AgencyRequest, citizen_id: uuid.UUID | None,
                              actor: Actor) -> None:
-        """The citizen's consent must be theirs, in force, for this agency, purpose and provider."""
+        """The citizen's consent must be theirs (none is, for an ID no one registered), in force, for this
+        agency, purpose and provider."""
         consent = await repository.consent(conn, form.consent_id) if form.consent_id else None
         now = await conn.fetchval("SELECT now()")
         reasons = []
@@ -231,7 +237,8 @@ class Gateway:
             if form.provider not in consent["providers"]:
                 reasons.append(f"it covers the providers {', '.join(consent['providers'])}, not {form.provider}")
         if reasons:
-            await self.audit.record_refusal(self.db, actor, "data_request.refused", "citizen", str(citizen_id),
+            await self.audit.record_refusal(self.db, actor, "data_request.refused", "citizen",
+                                            str(citizen_id) if citizen_id else None,
                                             detail={"reason": "consent", "consent_id": str(form.consent_id)})
             raise ConsentNotCovering("the consent does not cover this request: " + "; ".join(reasons))
 

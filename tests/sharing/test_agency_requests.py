@@ -4,7 +4,7 @@ request."""
 
 from __future__ import annotations
 
-from tests.factories import bearer, staff_token
+from tests.factories import bearer, resident_id, staff_token
 from tests.sharing.conftest import agency_request, handling_officer, person_with_records
 
 
@@ -114,3 +114,26 @@ async def test_purposes_and_consents_bound_every_request(client, services, provi
     assert await services.db.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'data_request.refused'") == 3
 
+
+
+async def test_a_request_tells_nothing_of_who_is_registered_and_every_miss_is_audited(client, services, providers):
+    """With a made-up consent, a registered and an unregistered ID get the same refusal; under a legal basis
+    an unregistered ID is refused at the field (the registered person would be told in their inbox), and
+    each refusal is audited with the ID masked."""
+    person = await person_with_records(client, services)
+    officer = await handling_officer(client, services, "510000")
+    nobody = {**person, "resident_id": resident_id("330106", sequence=901)}
+    made_up = {"legal_reference": None, "consent_id": "00000000-0000-0000-0000-00000000c0de"}
+
+    registered = await agency_request(client, officer, person, **made_up)
+    unregistered = await agency_request(client, officer, nobody, **made_up)
+    legal = await agency_request(client, officer, nobody)
+
+    strip = lambda r: {k: v for k, v in r.json().items() if k not in ("instance", "request_id")}  # noqa: E731
+    assert registered.status_code == unregistered.status_code == 403 and strip(registered) == strip(unregistered)
+    assert legal.status_code == 422 and legal.json()["errors"][0]["pointer"] == "#/resident_id"
+    refused = await services.db.pool.fetch(
+        "SELECT detail FROM audit_log WHERE action = 'data_request.refused'")
+    reasons = sorted(r["detail"]["reason"] for r in refused)
+    assert reasons == ["consent", "consent", "not-registered"]
+    assert nobody["resident_id"] not in str([r["detail"] for r in refused])
