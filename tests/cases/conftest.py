@@ -26,6 +26,7 @@ from tests.factories import (
     exchange_keys,
     issue_certificate,
     register_citizen,
+    staff_token,
 )
 
 # The applicant's own e-certificates are issued by a 浙江 authority; results by 四川 ones.
@@ -144,3 +145,15 @@ async def marriage_application(client: httpx.AsyncClient, person: dict[str, Any]
             {"name": "本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明", "material_id": declaration},
             {"name": "双方合影2寸照片", "material_id": photo}],
     }
+
+
+async def in_review(client: httpx.AsyncClient, services: Services, case: dict[str, Any]) -> str:
+    """Move a proxy or joint case received in 杭州 and handled in 成都锦江 to review; return the 成都
+    handling officer's token."""
+    receiving = await staff_token(client, services, "receiving_officer", "330000")
+    handling = await staff_token(client, services, "handling_officer", "510000")
+    for token, action in [(receiving, "receive"), (receiving, "hand_over"), (handling, "accept"),
+                          (handling, "start_review")]:
+        moved = await act(client, token, case["id"], action)
+        assert moved.status_code == 200, (action, moved.text)
+    return handling

@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 
 from backend.config import Settings, load_settings
-from tests.cases.conftest import act, applicant, marriage_application, upload
-from tests.factories import staff_token
+from tests.cases.conftest import act, applicant, in_review, marriage_application, upload
 
 
 def picture(colour: tuple[int, int, int]) -> bytes:
@@ -30,8 +29,6 @@ def settings(database_url: str, server_urls: tuple[str, str]) -> Settings:
 
 async def test_a_supplement_answer_at_the_file_limit_replaces_the_refused_file(client, services):
     person = await applicant(client, services, "id_card")
-    receiving = await staff_token(client, services, "receiving_officer", "330000")
-    handling = await staff_token(client, services, "handling_officer", "510000")
     over = await marriage_application(client, person)
     residence = await upload(client, person, picture((0, 160, 60)), "居住证.png", "image/png")
     over["materials"].append({"name": "居住证", "material_id": residence})
@@ -40,9 +37,7 @@ async def test_a_supplement_answer_at_the_file_limit_replaces_the_refused_file(c
     assert refused.status_code == 413, refused.text  # three files: over the limit
     assert applied.status_code == 201, applied.text  # two: at it
     case = applied.json()
-    for token, action in [(receiving, "receive"), (receiving, "hand_over"), (handling, "accept"),
-                          (handling, "start_review")]:
-        assert (await act(client, token, case["id"], action)).status_code == 200, action
+    handling = await in_review(client, services, case)
     asked = await act(client, handling, case["id"], "request_supplement",
                       items=[{"material": "双方合影2寸照片", "reason": "照片不清晰"}])
     assert asked.status_code == 200, asked.text

@@ -12,6 +12,7 @@ from tests.cases.conftest import (
     act,
     applicant,
     household_application,
+    in_review,
     marriage_application,
     record_application,
     upload,
@@ -314,13 +315,9 @@ async def test_a_later_supplement_request_asks_only_about_what_the_last_answer_r
     """补正 once and complete: the first request names everything missing or wrong; a second may ask again
     about a re-submitted material, never about one accepted or one never given (居住证, optional here)."""
     person = await applicant(client, services, "id_card")
-    receiving = await staff_token(client, services, "receiving_officer", "330000")
-    handling = await staff_token(client, services, "handling_officer", "510000")
     case = (await client.post("/me/cases", headers=person["headers"],
                               json=await marriage_application(client, person))).json()
-    for token, action in [(receiving, "receive"), (receiving, "hand_over"), (handling, "accept"),
-                          (handling, "start_review")]:
-        assert (await act(client, token, case["id"], action)).status_code == 200, action
+    handling = await in_review(client, services, case)
     first = await act(client, handling, case["id"], "request_supplement",
                       items=[{"material": "双方合影2寸照片", "reason": "照片不清晰"}])
     assert first.status_code == 200, first.text
