@@ -98,7 +98,7 @@ def _openapi() -> OpenAPIConfig:
         description="Cross-province government services (跨省通办). Errors are RFC 9457 problem details; "
                     "see `/problems` for every problem type. Throughout the API, no string (a body's value or "
                     "member name, a path or query parameter) may hold the NUL character U+0000, and no JSON "
-                    "body nests deeper than 64 levels: such a request is refused (422 naming the field, 400).",
+                    "body nests deeper than 256 levels: such a request is refused (422 naming the field, 400).",
         tags=TAGS,
         path="/docs",
         render_plugins=[SwaggerRenderPlugin(

@@ -30,8 +30,9 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ACTOR_KEY = "tongban.actor"
 # PostgreSQL's text cannot hold NUL: a body's string or a parameter holding one is refused, naming it.
 _NUL = "must not contain the NUL character (\\u0000)"
-# No body of this API nests deeper; a deeper one is refused (400) before the walks below recurse further.
-MAX_BODY_DEPTH = 64
+# No body of this API nests deeper (a form schema is refused past 32 levels, at its field): a deeper one is
+# refused (400) before the walks below recurse further, well within Python's recursion limit.
+MAX_BODY_DEPTH = 256
 
 
 class InFlight:
