@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -39,7 +40,8 @@ async def _reset(conn: asyncpg.Connection) -> None:
 # idempotent request, a test) joins it instead of committing on its own.
 _current: ContextVar[asyncpg.Connection | None] = ContextVar("tongban_transaction", default=None)
 # What to do once that transaction has committed (`Database.after_commit`).
-_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("tongban_after_commit", default=None)
+AfterCommit = Callable[[], Awaitable[None] | None]
+_after_commit: ContextVar[list[AfterCommit] | None] = ContextVar("tongban_after_commit", default=None)
 # Writes that transaction sends with its next statement (`write_later`), and where the innermost open
 # savepoint's own begin: a statement inside a savepoint carries only those, so that rolling it back cannot
 # take writes made before it with it.
@@ -136,7 +138,7 @@ async def send_waiting_writes(conn: asyncpg.Connection) -> None:
 @asynccontextmanager
 async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a connection from `pool`, which nested calls in this task join."""
-    callbacks: list[Callable[[], None]] = []
+    callbacks: list[AfterCommit] = []
     last: list[Callable[[asyncpg.Connection], Awaitable[None]]] = []
     async with pool.acquire() as conn:
         async with conn.transaction():
@@ -158,7 +160,8 @@ async def _own_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connecti
                 _savepoint_floor.reset(floor)
                 _before_commit.reset(before)
         for callback in callbacks:
-            callback()
+            if inspect.isawaitable(done := callback()):
+                await done
 
 
 # Connections for `separate_transaction` and the audit group commit. They come from a pool of their own:
@@ -197,8 +200,9 @@ class Database:
         """
         outer = _current.get()
         if outer is not None:
-            pending, last = _pending.get(), _before_commit.get()
+            pending, last, after = _pending.get(), _before_commit.get(), _after_commit.get()
             mark, last_mark = len(pending) if pending is not None else 0, len(last) if last is not None else 0
+            after_mark = len(after) if after is not None else 0
             floor = _savepoint_floor.set(mark)
             try:
                 async with outer.transaction():
@@ -208,6 +212,8 @@ class Database:
                     del pending[mark:]  # written inside the savepoint that rolled back
                 if last is not None:
                     del last[last_mark:]
+                if after is not None:
+                    del after[after_mark:]
                 raise
             finally:
                 _savepoint_floor.reset(floor)
@@ -227,14 +233,17 @@ class Database:
         return True
 
     @staticmethod
-    def after_commit(callback: Callable[[], None]) -> None:
-        """Call `callback` once the transaction this task is in has committed (never if it rolls back);
-        at once outside a transaction. For what must not happen inside it, such as waking other processes."""
+    async def after_commit(callback: AfterCommit) -> None:
+        """Call `callback` (and await what it returns, if anything) once the transaction this task is in
+        has committed — never if it, or the savepoint this was asked in, rolls back; at once outside a
+        transaction. For what must not happen before others can see the change: waking other processes,
+        telling caches and published lists that what they hold is stale (rebuilt from the database
+        before the commit, they would keep the old state under the new version)."""
         callbacks = _after_commit.get()
-        if callbacks is None:
-            callback()
-        else:
+        if callbacks is not None:
             callbacks.append(callback)
+        elif inspect.isawaitable(done := callback()):
+            await done
 
     @asynccontextmanager
     async def separate_transaction(self) -> AsyncIterator[asyncpg.Connection]:

@@ -115,7 +115,7 @@ class ItemService:
             await self.audit.record(conn, actor, "catalogue.item.created", "catalogue_item", form.code,
                                     division=actor.division, detail={"name": form.name})
             view = _item_view(await item_row(conn, form.code))
-        self.changed()
+        await self.db.after_commit(self.changed)
         return view
 
     async def revise(self, code: str, form: ItemStandard, actor: Actor) -> ItemView:
@@ -132,5 +132,5 @@ class ItemService:
             await self.audit.record(conn, actor, "catalogue.item.revised", "catalogue_item", code,
                                     division=actor.division, detail={"revision": revision})
             view = _item_view(await item_row(conn, code))
-        self.changed()
+        await self.db.after_commit(self.changed)
         return view

@@ -329,7 +329,7 @@ class ListService:
                                     detail={"version": number, "effective_date": form.effective_date.isoformat(),
                                             "members": list(row["members"])})
             view = await self._view_in(conn, code, number)
-        self.changed()
+        await self.db.after_commit(self.changed)
         return view
 
     async def _place(
@@ -380,7 +380,7 @@ class ListService:
                                     division=actor.division,
                                     detail={"version": number, "effective_until": until.isoformat()})
             view = await self._view_in(conn, code, number)
-        self.changed()
+        await self.db.after_commit(self.changed)
         return view
 
     async def _reopen_predecessor(self, conn: asyncpg.Connection, code: str, row: asyncpg.Record, actor: Actor) -> None:

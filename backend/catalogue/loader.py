@@ -59,7 +59,7 @@ class CatalogueLoader:
                 await self.audit.record(conn, actor, "catalogue.loaded", "catalogue", None,
                                         detail={**counts, "sample": sample})
         if any(counts.values()):
-            self.changed()
+            await self.db.after_commit(self.changed)
         return counts
 
     @staticmethod

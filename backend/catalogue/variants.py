@@ -88,7 +88,7 @@ class VariantService:
                                     f"{item_code}/{province}", division=province,
                                     detail={"version": number, "effective_date": form.effective_date.isoformat()})
             row = await repository.variant_version(conn, item_code, province, number)
-        self.changed()
+        await self.db.after_commit(self.changed)
         return self._view(national, row)
 
     def _view(self, national: dict[str, Any], row: asyncpg.Record) -> VariantView:

@@ -112,7 +112,7 @@ class AuthorityService:
                                     division=authority_id[:6] if authority_id else province,
                                     detail={"kid": b64url(row["kid"]), "purpose": purpose, "status": row["status"],
                                             "activated": b64url(activated["kid"]) if activated else None})
-        await self.lists.changed()
+        await self.db.after_commit(self.lists.changed)
         return _key_view(row)
 
     async def _new_key(self, conn: asyncpg.Connection, purpose: str, authority_id: str | None,
@@ -155,7 +155,7 @@ class AuthorityService:
                                     detail={"purpose": purpose, "activated": b64url(standby["kid"]),
                                             "retired": [b64url(k["kid"]) for k in changed[:-1]],
                                             "immediately": immediately})
-        await self.lists.changed()
+        await self.db.after_commit(self.lists.changed)
         return [_key_view(k) for k in changed]
 
     def _not_yet_held(self, waiting: list[asyncpg.Record]) -> str:
@@ -177,7 +177,7 @@ class AuthorityService:
             await self.audit.record(conn, actor, "certificate_key.withdrawn", "certificate_key", str(key_id_),
                                     division=row["authority_id"][:6] if row["authority_id"] else row["province"],
                                     detail={"kid": b64url(updated["kid"])})
-        await self.lists.changed()
+        await self.db.after_commit(self.lists.changed)
         return _key_view(updated)
 
     async def list_keys(self, authority_id: str | None = None) -> list[SigningKeyView]:

@@ -339,7 +339,7 @@ class CertificateRegistry:
                                     division=row["division_code"],
                                     detail={"number": row["number"], "reason": request.reason})
             row = await repository.certificate(conn, certificate_id)
-        await self.lists.changed()
+            await self.db.after_commit(self.lists.changed)
         return certificate_view(row)
 
     async def staff_certificate(self, certificate_id: uuid.UUID, actor: Actor) -> CertificateView:

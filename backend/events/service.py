@@ -194,7 +194,7 @@ class EventService:
         event_id = uuid.uuid4()
         await write_later(conn, *repository.insert_event(event_id, kind, subject_type, subject_id, division,
                                                          _payload(payload if payload is not None else {})))
-        self.db.after_commit(self.wake_up.soon)
+        await self.db.after_commit(self.wake_up.soon)
         return event_id
 
     async def publish_many(self, conn: asyncpg.Connection, events: Sequence[Event]) -> list[uuid.UUID]:
@@ -206,7 +206,7 @@ class EventService:
             (event_id, e.kind, e.subject_type, e.subject_id, e.division,
              _payload(e.payload if e.payload is not None else {})) for event_id, e in zip(ids, events, strict=True)])
         if ids:
-            self.db.after_commit(self.wake_up.soon)
+            await self.db.after_commit(self.wake_up.soon)
         return ids
 
     async def delivery_log(self, conn: asyncpg.Connection, subject_type: str, subject_id: str) -> list[EventView]:

@@ -3,6 +3,9 @@ the signed revocation list."""
 
 from __future__ import annotations
 
+import asyncio
+from contextvars import Context
+
 import msgspec
 
 from backend.certificates.trust_lists import anchors_from_jwks, read_revocation_list, read_trust_list
@@ -57,6 +60,39 @@ async def test_revoking_twice_conflicts_and_a_retry_with_the_key_replays(client,
 
     assert first.status_code == replay.status_code == 200 and replay.json() == first.json()
     assert again.status_code == 409
+
+
+async def test_the_published_list_learns_of_a_revocation_only_once_it_is_committed(client, services):
+    """Behind an Idempotency-Key the revocation is a savepoint of the request's transaction: the lists'
+    version moves on only after the commit, or a list built meanwhile — without the revocation — would be
+    kept under the new version and served to verifiers. Observed at the moment the version moves."""
+    await certificate_authority(services, "330100-ga")
+    holder = await citizen_id(client, (await register_citizen(client, services))["access_token"])
+    officer = await staff_token(client, services, "admin", "330100")
+    certificate = await issue_certificate(services, holder)
+    lists, seen = services.certificates.registry.lists, []
+    bump = lists.changed
+    anchors = anchors_from_jwks((await client.get("/.well-known/tongban/trust-anchors")).content)
+
+    async def bump_and_look() -> None:
+        await bump()
+        seen.append(await services.db.separate_pool.fetchval(  # what any other reader now sees
+            "SELECT revoked_at IS NOT NULL FROM certificates WHERE id = $1", certificate.id))
+        # A verifier's request for the list arriving now (a task of its own, outside this request's transaction).
+        listed = await asyncio.get_running_loop().create_task(lists.signed_revocation_list(), context=Context())
+        seen.append(certificate.number in [e.number for e in read_revocation_list(listed, anchors).document.revoked])
+
+    lists.changed = bump_and_look
+    try:
+        revoked = await client.post(f"/staff/certificates/{certificate.id}/revocation", json=REVOCATION,
+                                    headers={**bearer(officer), "Idempotency-Key": "revoke-once"})
+    finally:
+        lists.changed = bump
+
+    assert revoked.status_code == 200, revoked.text
+    assert seen == [True, True]
+    published = (await client.get("/.well-known/tongban/revocation-list")).text
+    assert certificate.number in [e.number for e in read_revocation_list(published, anchors).document.revoked]
 
 
 async def test_only_staff_of_the_issuing_division_revoke(client, services):

@@ -16,18 +16,30 @@ async def test_after_commit_runs_once_the_outermost_transaction_commits_and_neve
     try:
         async with db.transaction():
             async with db.transaction():  # a nested use case joins the outer transaction
-                db.after_commit(lambda: calls.append("nested"))
+                await db.after_commit(lambda: calls.append("nested"))
             assert calls == []
-            db.after_commit(lambda: calls.append("outer"))
+            await db.after_commit(lambda: calls.append("outer"))
             assert calls == []
         assert calls == ["nested", "outer"]
 
         with pytest.raises(RuntimeError):
             async with db.transaction():
-                db.after_commit(lambda: calls.append("rolled back"))
+                await db.after_commit(lambda: calls.append("rolled back"))
                 raise RuntimeError("the use case fails")
-        db.after_commit(lambda: calls.append("outside"))
+        await db.after_commit(lambda: calls.append("outside"))
         assert calls == ["nested", "outer", "outside"]
+
+        async def told() -> None:  # awaited, as a published list's version bump is
+            calls.append("told")
+
+        async with db.transaction():
+            with pytest.raises(RuntimeError):
+                async with db.transaction():  # a refusal inside a savepoint: its step goes with it
+                    await db.after_commit(lambda: calls.append("savepoint rolled back"))
+                    raise RuntimeError("refused")
+            await db.after_commit(told)
+            assert calls[-1] == "outside"
+        assert calls == ["nested", "outer", "outside", "told"]
     finally:
         await db.close()
 
