@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -14,7 +13,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from backend.actors import Actor
 from backend.certificates.registry import CERTIFICATE_READERS, ISSUERS
 from backend.certificates.schemas import (
-    CertificateIssue,
     CertificateOrder,
     CertificateSummary,
     CertificateTypeView,
@@ -192,9 +190,8 @@ class StaffCertificateController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[CertificateOrder], services: NamedDependency[Services],
         actor: NamedDependency[Actor], idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None,
     ) -> Response[CertificateView]:
-        order = CertificateIssue(**msgspec.structs.asdict(data))  # with no case: a case's decision issues its own
         return await idempotent_create(request, services, actor,
-                                       lambda: services.certificates.registry.issue(order, actor))
+                                       lambda: services.certificates.registry.issue(data.issue(), actor))
 
     @get("/{certificate_id:uuid}", operation_id="staffGetCertificate", summary="Read a certificate",
          description="Staff whose division covers the issuing authority. Audited.")

@@ -40,12 +40,6 @@ class OrganisationHolder(msgspec.Struct, tag_field="kind", tag="organisation", f
                                       examples=["杭州示例科技有限公司"])]
 
 
-# References the service gives the certificates it issues for its own use cases (a case's decision
-# `case:<number>`, a pension recognition `pension-recognition:<id>`): staff ordering over HTTP cannot
-# take them.
-RESERVED_REFERENCE = r"^(?!(?:case|pension-recognition):)"
-
-
 class CertificateOrder(msgspec.Struct, forbid_unknown_fields=True):
     """What staff order over HTTP. `reference` makes issuing idempotent (the same reference answers the
     certificate issued the first time)."""
@@ -57,15 +51,18 @@ class CertificateOrder(msgspec.Struct, forbid_unknown_fields=True):
     valid_from: dt.date | None = None
     expires_on: Annotated[dt.date | None, msgspec.Meta(
         description="Last day of validity (China Standard Time); defaults to the type's usual validity")] = None
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=RESERVED_REFERENCE, description=(
-        "Not beginning `case:` or `pension-recognition:`, the references of what the service issues itself"))] | None = None
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+
+    def issue(self) -> CertificateIssue:
+        """The order as the registry takes it: the staff's reference kept apart from those the service gives
+        what it issues itself (`case:<number>`, `pension-recognition:<id>`), which it can then never take."""
+        fields = msgspec.structs.asdict(self)
+        return CertificateIssue(**fields | {"reference": f"staff:{self.reference}" if self.reference else None})
 
 
 class CertificateIssue(CertificateOrder, forbid_unknown_fields=True):
-    """What to issue, from inside the service: also for a case (its decision), with the references the
-    service keeps for itself."""
+    """What to issue, from inside the service: also for a case (its decision)."""
 
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
     case_id: uuid.UUID | None = None
 
 

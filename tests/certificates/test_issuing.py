@@ -16,6 +16,7 @@ from tests.factories import (
     bearer,
     certificate_authority,
     citizen_id,
+    issue_certificate,
     register_citizen,
     resident_id,
     staff_token,
@@ -97,8 +98,6 @@ async def test_a_retried_issue_with_the_same_key_returns_the_first_certificate(c
 
 
 async def test_a_case_reference_issues_once(services, client):
-    from tests.factories import issue_certificate
-
     await certificate_authority(services, "330100-ga")
     citizen = await register_citizen(client, services)
     holder = await citizen_id(client, citizen["access_token"])
@@ -110,26 +109,24 @@ async def test_a_case_reference_issues_once(services, client):
     assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 1
 
 
-async def test_staff_cannot_order_a_certificate_for_a_case_nor_with_the_services_own_references(client, services):
-    """A case's decision issues its own certificate (linked to the case, `case:<number>`): over HTTP a
-    staff order naming a case, or taking such a reference first, is refused at the field."""
+async def test_a_staff_order_names_no_case_and_its_reference_never_takes_a_decisions_certificate(client, services):
+    """A case's decision issues its own certificate (linked to the case, reference `case:<number>`): over
+    HTTP an order cannot name a case, and a staff reference spelt like a decision's is the staff's own."""
     await certificate_authority(services, "330100-ga")
-    citizen = await register_citizen(client, services)
+    holder_id = await citizen_id(client, (await register_citizen(client, services))["access_token"])
     officer = await staff_token(client, services, "handling_officer", "330100")
-    holder = {"kind": "citizen", "citizen_id": await citizen_id(client, citizen["access_token"])}
+    holder = {"kind": "citizen", "citizen_id": holder_id}
 
     with_case = await client.post("/staff/certificates", headers=bearer(officer),
                                   json={**residence_order(holder), "case_id": "00000000-0000-0000-0000-000000000001"})
-    answers = {reference: await client.post("/staff/certificates", headers=bearer(officer),
-                                             json=residence_order(holder, reference=reference))
-               for reference in ("case:330106-20261201-000001", "pension-recognition:1", "户籍窗口-0001")}
+    by_staff = await client.post("/staff/certificates", headers=bearer(officer),
+                                 json=residence_order(holder, reference="case:330106-20261201-000001"))
+    by_decision = await issue_certificate(services, holder_id, reference="case:330106-20261201-000001")
 
     assert with_case.status_code == 422 and with_case.json()["errors"][0]["pointer"] == "#/case_id"
-    for reference in ("case:330106-20261201-000001", "pension-recognition:1"):
-        assert answers[reference].status_code == 422, answers[reference].text
-        assert answers[reference].json()["errors"][0]["pointer"] == "#/reference"
-    assert answers["户籍窗口-0001"].status_code == 201, answers["户籍窗口-0001"].text
-    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 1
+    assert by_staff.status_code == 201, by_staff.text
+    assert str(by_decision.id) != by_staff.json()["id"]  # the decision gets a certificate of its own
+    assert await services.db.pool.fetchval("SELECT count(*) FROM certificates") == 2
 
 
 async def test_fields_must_satisfy_the_type_schema(client, services):
