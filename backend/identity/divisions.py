@@ -57,8 +57,9 @@ def scope_prefix(scope: str) -> str:
 
 
 def within(scope: str, code: str) -> bool:
-    """Whether `code` lies inside the division `scope` (a scope contains itself)."""
-    return code.startswith(scope_prefix(scope))
+    """Whether `code` lies inside the division `scope` (a scope contains itself). Only a 6-digit code lies
+    anywhere: `51010800` must not pass for a division of 510108's (its prefix would then be 5101's)."""
+    return _CODE.fullmatch(code) is not None and code.startswith(scope_prefix(scope))
 
 
 def province_of(code: str) -> str:

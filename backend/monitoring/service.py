@@ -16,6 +16,9 @@ from backend.monitoring.schemas import CaseReport, Count, OnTime, RatingFigures,
 
 MONITOR_ROLES = frozenset({"supervisor", "admin"})
 MAX_DAYS = 366
+# Cases exist from the service's start; a range far outside it is a mistake, not a question (and year 1 or
+# 9999 cannot be counted in).
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2200, 12, 31)
 OPEN_STATES = ("accepted", "in_review", "supplement_requested", "supplemented")
 _DIMENSIONS = {"item": "item_code", "mode": "mode", "receiving_division": "receiving_division",
                "handling_division": "handling_division", "state": "state"}
@@ -35,8 +38,15 @@ class MonitoringService:
         if actor.kind != "staff" or actor.role not in MONITOR_ROLES:
             raise Forbidden("only supervisors and admins read case figures")
         scope = division or actor.division or ""
+        try:  # the query parameter's pattern is not applied to an optional one
+            divisions.check_division(scope, allow_national=True)
+        except divisions.InvalidDivision as exc:
+            raise ValidationFailed.field("division", str(exc)) from None
         if not divisions.within(actor.division or "", scope):
             raise OutsideDivision(f"{scope} is outside your division {actor.division}")
+        for name, day in (("from", date_from), ("to", date_to)):
+            if not EARLIEST <= day <= LATEST:
+                raise ValidationFailed.field(name, f"a day from {EARLIEST} to {LATEST}")
         if date_to < date_from:
             raise ValidationFailed.field("to", "the range ends before it starts")
         if (date_to - date_from).days >= MAX_DAYS:

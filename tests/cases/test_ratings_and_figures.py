@@ -112,6 +112,13 @@ async def test_supervisors_read_their_divisions_figures_and_metrics_stay_unscope
     backwards = await client.get("/staff/monitoring/cases", headers=bearer(sichuan),
                                  params={"from": day, "to": "2020-01-01"})
     officer = await client.get("/staff/monitoring/cases", headers=bearer(handling), params={"from": day, "to": day})
+    # A county's supervisor asking with a longer code (whose prefix would be the city's or the province's),
+    # or for days no case can fall on, is refused at the field.
+    county_supervisor = await staff_token(client, services, "supervisor", "510108")
+    longer = [await client.get("/staff/monitoring/cases", headers=bearer(county_supervisor),
+                               params={"from": day, "to": day, "division": code}) for code in ("51010800", "5101080000")]
+    extreme = [await client.get("/staff/monitoring/cases", headers=bearer(sichuan), params=dates)
+               for dates in ({"from": day, "to": "9999-12-31"}, {"from": "0001-01-01", "to": day})]
 
     def count(report, dimension, key):
         return next((c["count"] for c in report[dimension] if c["key"] == key), 0)
@@ -131,6 +138,10 @@ async def test_supervisors_read_their_divisions_figures_and_metrics_stay_unscope
     assert after["ratings"]["distribution"]["4"] - before["ratings"]["distribution"]["4"] == 1
     assert other["cases"] == 0 and other["ratings"]["count"] == 0
     assert outside.status_code == 403 and backwards.status_code == 422 and officer.status_code == 403
+    for answer in longer:
+        assert answer.status_code == 422 and answer.json()["errors"][0]["pointer"] == "#/division", answer.text
+    assert [a.status_code for a in extreme] == [422, 422]
+    assert [a.json()["errors"][0]["pointer"] for a in extreme] == ["#/to", "#/from"]
 
     metrics = (await client.get("/metrics")).text
     case_lines = [line for line in metrics.splitlines() if line.startswith("tongban_case")]
