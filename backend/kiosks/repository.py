@@ -66,7 +66,9 @@ async def pending_print_jobs(conn: asyncpg.Connection, kiosk_id: uuid.UUID) -> i
 
 
 async def end_sessions_of_kiosk(conn: asyncpg.Connection, kiosk_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
-    """End every open resident session at the kiosk (and its auth session); return their ids."""
+    """End every open resident session at the kiosk (and its auth session); return their ids. The kiosk's
+    row is locked first, so a sign-in at the kiosk meanwhile waits and then ends this one's session."""
+    await conn.execute("SELECT 1 FROM kiosks WHERE id = $1 FOR NO KEY UPDATE", kiosk_id)
     rows = await conn.fetch(
         """UPDATE kiosk_sessions SET ended_at = now(), end_reason = $2
            WHERE kiosk_id = $1 AND ended_at IS NULL RETURNING session_id""", kiosk_id, reason)

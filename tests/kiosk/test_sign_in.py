@@ -1,6 +1,9 @@
 """Residents sign in at a kiosk with their ID card: the live face against the chip photo, a session
 only that kiosk can use, ended by removing the card or by idling."""
 
+import uuid
+
+from tests.concurrency import at_once
 from tests.factories import bearer, register_citizen, resident_id, staff_token
 from tests.kiosk.conftest import id_card, session, sign_in
 
@@ -27,6 +30,22 @@ async def test_a_registered_citizen_signs_in_with_card_and_face(client, services
     assert check["detail"]["card_quality"]["face_pixels"] < 80 <= check["detail"]["quality"]["face_pixels"]
     opened = await services.db.pool.fetchrow("SELECT * FROM audit_log WHERE action = 'kiosk.session_opened'")
     assert opened["detail"]["kiosk"] == device.id and opened["detail"]["method"] == "id-card+face"
+
+
+async def test_two_residents_signing_in_at_one_kiosk_at_once_leave_one_session_open(client, services,
+                                                                                 register_kiosk):
+    """Each sign-in ends the kiosk's open session; at the same moment, the second waits for the first and
+    ends it, so the kiosk never holds two (three rounds)."""
+    device = await register_kiosk()
+    cards = [id_card(resident_id("330106"), name) for name in ("甲", "乙")]
+    for _ in range(3):
+        answers = await at_once(services, *(sign_in(device, card) for card in cards))
+        assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+        still = [(await device.client.get("/kiosk/v1/session", headers=session(a))).status_code for a in answers]
+        assert sorted(still) == [200, 401], still
+        assert await services.db.pool.fetchval(
+            "SELECT count(*) FROM kiosk_sessions WHERE kiosk_id = $1 AND ended_at IS NULL",
+            uuid.UUID(device.id)) == 1
 
 
 async def test_a_face_that_does_not_match_the_chip_photo_is_refused(client, services, register_kiosk):
