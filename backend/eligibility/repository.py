@@ -214,8 +214,10 @@ async def insert_relative(conn: asyncpg.Connection, citizen_id: uuid.UUID, relat
 
 
 async def active_relatives(conn: asyncpg.Connection, citizen_id: uuid.UUID, *, lock: bool = False) -> list[asyncpg.Record]:
-    if lock:  # serialise authorisations of one citizen, so the cap holds under concurrency
-        await conn.execute("SELECT 1 FROM citizens WHERE id = $1 FOR UPDATE", citizen_id)
+    if lock:  # serialise authorisations of one citizen, so the cap holds under concurrency; NO KEY, as a
+        # relative's own authorisation at the same moment takes KEY SHARE on this row (the foreign key) and
+        # FOR UPDATE would deadlock with it
+        await conn.execute("SELECT 1 FROM citizens WHERE id = $1 FOR NO KEY UPDATE", citizen_id)
     return await conn.fetch(
         f"""SELECT {RELATIVE_COLUMNS} FROM {_RELATIVE_FROM} WHERE ar.citizen_id = $1 AND ar.revoked_at IS NULL
             ORDER BY ar.authorised_at""", citizen_id)

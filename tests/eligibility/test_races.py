@@ -2,12 +2,15 @@
 runs. Whatever wins, a pensioner is recognised once — one record, one certificate, one event."""
 
 import datetime as dt
+import uuid
 
+from backend.actors import Actor
 from backend.china_time import today
 from backend.eligibility import repository
+from backend.eligibility.schemas import RelativeAuthorise
 from tests.concurrency import at_once
 from tests.eligibility.helpers import agency, pensioner, step_up
-from tests.factories import bearer
+from tests.factories import bearer, citizen_id, register_citizen
 
 
 async def once_each(services, entries: list[dict]) -> None:
@@ -58,3 +61,19 @@ async def test_a_silent_run_racing_a_phone_recognition_and_another_run_recognise
     assert phone.status_code in (201, 409), phone.text
     assert sum(run.recognised for run in runs) + (phone.status_code == 201) == 2
     await once_each(services, [citizen, quiet])
+
+
+async def test_two_citizens_authorising_each_other_at_once_both_succeed(client, services):
+    """Each authorisation locks its own citizen's row (the cap of relatives) while its insert takes a key
+    share on the other's row: with FOR UPDATE the two waited on each other and one died in a deadlock."""
+    relatives = services.eligibility.relatives
+    for _ in range(5):
+        a, b = [await register_citizen(client, services) for _ in range(2)]
+        ids = [uuid.UUID(await citizen_id(client, person["access_token"])) for person in (a, b)]
+        actors = [Actor(kind="citizen", id=str(i), assurance_level="L3") for i in ids]
+        answers = await at_once(services,
+                                relatives.authorise(actors[0], ids[0], RelativeAuthorise(b["resident_id"], "spouse")),
+                                relatives.authorise(actors[1], ids[1], RelativeAuthorise(a["resident_id"], "spouse")))
+        assert len(answers) == 2
+    assert await services.db.pool.fetchval(
+        "SELECT count(*) FROM authorised_relatives WHERE revoked_at IS NULL") == 10
