@@ -29,8 +29,11 @@ class StoredAnswer:
     body: bytes
 
 
-def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
-    return hashlib.sha256(b"\x00".join((method.encode(), path.encode(), body))).digest()
+def request_fingerprint(method: str, path: str, query: str, body: bytes) -> bytes:
+    """What one Idempotency-Key names: the method, the path, the query's parameters (in any order) and the
+    body — a request differing in any of them is another request, refused under the same key."""
+    parameters = "&".join(sorted(query.split("&"))) if query else ""
+    return hashlib.sha256(b"\x00".join((method.encode(), path.encode(), parameters.encode(), body))).digest()
 
 
 # Visible ASCII: what a UUID, a ULID or any client-made token is written in, and safe in a header.

@@ -47,7 +47,7 @@ async def idempotent_create(
         # Nothing tells two anonymous clients apart: a shared key would hand one the other's answer.
         raise ValidationFailed.field(IDEMPOTENCY_HEADER, "only a signed-in caller can use an Idempotency-Key; "
                                                          "send the request without one")
-    fingerprint = request_fingerprint(request.method, request.url.path,
+    fingerprint = request_fingerprint(request.method, request.url.path, request.url.query,
                                       content if content is not None else await request.body())
     principal = f"{actor.kind}:{actor.id or '-'}"
     async with services.db.transaction() as conn:

@@ -336,7 +336,7 @@ class ResidenceStaffController(Controller):
         frames = [await frame.read() for frame in data.frames]
         return await idempotent_create(request, services, actor, lambda: services.eligibility.staff_recognise(
             actor, entry_id, method, face=(challenge_id, frames, client_of(request, device_id)), booking_id=booking_id),
-            content=request.url.query.encode() + _burst_content(frames))
+            content=_burst_content(frames))
 
     @post("/pension/roster/{entry_id:uuid}/declarations", operation_id="recordDeclaredRecognition",
           summary="Record an assisted or home-visit recognition (signed declaration)",

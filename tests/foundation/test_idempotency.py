@@ -1,5 +1,6 @@
 """A create retried with the same Idempotency-Key returns the first answer and creates nothing new."""
 
+from backend.idempotency import request_fingerprint
 from backend.jobs import purge_idempotency
 from tests.concurrency import at_once
 from tests.factories import bearer, new_phone, resident_id, send_code, staff_token
@@ -17,6 +18,17 @@ async def test_reusing_a_key_for_a_different_request_is_refused(client, services
     assert first.status_code == 201
     assert other.status_code == 422 and other.json()["type"] == "/problems/idempotency-key-reused"
     assert await services.db.pool.fetchval("SELECT count(*) FROM staff WHERE username LIKE 'zj.%'") == 1
+
+
+def test_a_key_names_the_query_too_in_any_order():
+    """`POST …/declarations?method=assisted-counter` and `?method=home-visit&booking_id=…` with one body are
+    two requests: a key reused for the second is refused, not answered with the first's recognition."""
+    path, body = "/staff/pension/roster/1/declarations", b'{"statement": "x"}'
+    counter = request_fingerprint("POST", path, "method=assisted-counter", body)
+    visit = request_fingerprint("POST", path, "method=home-visit&booking_id=7", body)
+    assert counter != visit
+    assert visit == request_fingerprint("POST", path, "booking_id=7&method=home-visit", body)
+    assert request_fingerprint("POST", path, "", body) != counter
 
 
 async def test_a_failed_create_does_not_burn_the_key(client, services):
