@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -124,6 +125,14 @@ def handle_recursion(request: Request, exc: RecursionError) -> Response:
     return handle_unexpected(request, exc)
 
 
+def handle_contention(request: Request, exc: Exception) -> Response:
+    """PostgreSQL undid this request's transaction to break a deadlock or keep transactions serial:
+    nothing was written, and the same request sent again goes through."""
+    log.warning("%s on %s %s: answered 503, to be sent again", type(exc).__name__, request.method, request.url.path)
+    return problem(request, 503, *HTTP_PROBLEMS[503], "the request met another at the same moment and was "
+                   "undone; nothing was written: send it again", {"Retry-After": "1"})
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
@@ -135,5 +144,7 @@ EXCEPTION_HANDLERS = {
     ValidationException: handle_validation,
     HTTPException: handle_http,
     RecursionError: handle_recursion,
+    asyncpg.exceptions.DeadlockDetectedError: handle_contention,
+    asyncpg.exceptions.SerializationError: handle_contention,
     Exception: handle_unexpected,
 }

@@ -2,6 +2,7 @@
 
 import logging
 
+import asyncpg
 import httpx
 import pytest
 from litestar import Controller, get, post
@@ -108,6 +109,22 @@ async def test_problem_types_are_documented_at_their_uri(client):
         p["type"] for p in listed}
     one = await client.get("/problems/step-up-required")
     assert one.status_code == 200 and one.json()["status"] == 403
+
+
+class Contended(Controller):
+    path = "/contended"
+
+    @post("/", operation_id="contended", summary="x", description="x")
+    async def deadlock(self) -> None:
+        raise asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+
+
+async def test_a_transaction_undone_by_a_deadlock_is_a_busy_service_to_ask_again(services):
+    app = create_app(services=services, extra_routes=[Contended])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.post("/contended")
+    assert "send it again" in assert_problem(response, 503, "service-busy")["detail"]
+    assert response.headers["retry-after"] == "1"
 
 
 class TwoMethods(Controller):
