@@ -71,7 +71,7 @@ class Services:
                          [Ed25519PublicKey.from_public_bytes(k) for k in settings.retired_checkpoint_keys()])
         cipher = PiiCipher(settings.secret_bytes("pii_key"), settings.secret_bytes("pii_hash_key"))
         tokens = TokenCodec(settings.jwt_secret, settings.access_token_seconds)
-        sms = OutboxGateway()
+        sms = OutboxGateway(log_texts=not settings.is_production)
         identity = IdentityService(
             db, ephemeral, cipher, tokens, audit, sms,
             refresh_seconds=settings.refresh_token_seconds, otp_seconds=settings.otp_seconds,

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from backend.config import ConfigError, load_settings
@@ -57,3 +59,25 @@ def test_retired_checkpoint_keys_must_be_public_keys_and_never_the_development_o
     other = public_keys(Ed25519PrivateKey.generate().public_key(), []).keys[0].x
     assert len(load_settings({"TONGBAN_AUDIT_CHECKPOINT_RETIRED_KEYS": f"{dev_x}, {other}"})
                .retired_checkpoint_keys()) == 2
+
+
+async def test_production_never_writes_a_sign_in_code_to_the_log(settings, caplog):
+    """The outbox keeps the text for the operator's gateway; the log says only that one was queued."""
+    import logging
+
+    from backend.actors import Actor
+    from backend.container import Services
+
+    production = load_settings({**SECRETS, "TONGBAN_MODE": "production", "DATABASE_URL": settings.database_url,
+                                "REDIS_URL": settings.redis_url, "TONGBAN_REDIS_PREFIX": settings.redis_prefix})
+    caplog.set_level(logging.INFO, logger="tongban.sms")
+    services = await Services.start(production)
+    try:
+        await services.identity.request_code("13912345678", "127.0.0.1", Actor.system())
+        queued = await services.db.pool.fetchval("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
+    finally:
+        await services.close()
+
+    code = re.search(r"\d{6}", queued)[0]
+    assert [r.getMessage() for r in caplog.records if r.name == "tongban.sms"] == ["sms to 139****5678 queued"]
+    assert code not in caplog.text
