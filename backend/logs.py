@@ -20,7 +20,7 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Standing alone, not inside a longer run of letters and digits (a request id, a hash, a token).
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d)\d{4}(\d{4})(?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z])((?:\+?86|0086)[- ]?)?(1[3-9]\d)\d{4}(\d{4})(?![0-9A-Za-z])")  # +86 too
 
 # What every record has; the rest are fields the caller added with `extra=`.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -28,7 +28,7 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 
 def scrub(text: str) -> str:
     """Mask resident ID numbers and mobile numbers in free text."""
-    return _PHONE.sub(r"\1****\2", _RESIDENT_ID.sub(r"\1**********\2", text))
+    return _PHONE.sub(r"\1\2****\3", _RESIDENT_ID.sub(r"\1**********\2", text))
 
 
 def _masked(value: Any) -> Any:

@@ -92,7 +92,7 @@ def tongban_server(
 
 # Anything shaped like a resident ID number (or an 18-character unified credit code) or a mobile
 # number, standing alone: not inside a longer run of letters and digits such as a request id.
-_PERSONAL_DATA = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|1[3-9]\d{9})(?![0-9A-Za-z])")
+_PERSONAL_DATA = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|(?:\+?86|0086)?[- ]?1[3-9]\d{9})(?![0-9A-Za-z])")
 
 
 def personal_data_in(output: str) -> list[str]:

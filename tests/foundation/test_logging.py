@@ -6,7 +6,7 @@ import logging
 import httpx
 import pytest
 
-from backend.logs import JsonFormatter, PersonalDataFilter
+from backend.logs import JsonFormatter, PersonalDataFilter, scrub
 from tests.server import personal_data_in, tongban_server
 
 NUMBER, PHONE = "11010519491231002X", "13812345678"
@@ -61,3 +61,9 @@ def test_every_field_of_a_record_is_masked_exceptions_and_extras_included():
     assert entry["path"] == "/x/1101**********002X"
     assert entry["form"] == {"phones": ["138****5678"], "1101**********002X": 1}
     assert "ValueError: no citizen 1101**********002X" in entry["exception"]
+
+
+def test_a_phone_number_written_with_the_country_code_is_masked_too():
+    for written in ("+8613812345678", "8613812345678", "0086-13812345678", "+86 13812345678"):
+        assert "1234" not in scrub(f"GET /catalogue/search?q={written} 200"), written
+    assert scrub("request 9f13812345678ab") == "request 9f13812345678ab"  # inside a longer token: not a phone
