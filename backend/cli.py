@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import asyncpg
 import msgspec
 
 from backend.config import ConfigError, Settings, load_settings
@@ -541,13 +542,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tongban", description="Cross-province government services")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate and run the API")
     serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--port", type=_port)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--demo-data", action="store_true", help="load demonstration data first")
     serve.add_argument("--no-worker", dest="worker", action="store_false",
@@ -705,6 +712,11 @@ def main(argv: list[str] | None = None) -> int:
     except (DomainError, msgspec.ValidationError) as exc:
         print(f"tongban: {exc}", file=sys.stderr)
         return 1
+    except (OSError, EOFError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # What the operator gave or set up (a file, an id, a closed input, the database's address or state):
+        # said in one line, not traced like a defect.
+        print(f"tongban: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

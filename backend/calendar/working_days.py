@@ -30,6 +30,7 @@ DayKind = Literal["holiday", "working"]
 _ONE_DAY = dt.timedelta(days=1)
 # A time limit longer than ten years of working days is a typing error, not a deadline.
 MAX_WORKING_DAYS = 2_500
+FIRST_YEAR, LAST_YEAR = 1949, 2200  # as the calendar_years table holds them (migration 020)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,7 @@ def _json_year(value: Any, at: str, source: str | None, errors: list[FieldError]
         errors.append(FieldError(f"{at}/year", "expected a year as an integer"))
         return None
     named_source = value.get("source") if isinstance(value.get("source"), str) else None
-    if not (source or named_source or "").strip():
+    if not (source or named_source or "").strip() or "\x00" in (source or named_source or ""):
         errors.append(FieldError(f"{at}/source", "say where the schedule comes from"))
     if not isinstance(days, list):
         errors.append(FieldError(f"{at}/days", "expected a list of days"))
@@ -181,6 +182,8 @@ def _json_year(value: Any, at: str, source: str | None, errors: list[FieldError]
 
 def _csv_years(text: str, source: str) -> tuple[list[YearTable | None], list[FieldError]]:
     errors: list[FieldError] = []
+    if not source.strip() or "\x00" in source:
+        errors.append(FieldError("#/source", "say where the schedule comes from"))
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or not {"date", "kind"} <= {f.strip() for f in reader.fieldnames}:
         return [], [FieldError("#", "expected a CSV header with date, kind and name")]
@@ -202,6 +205,9 @@ def _year_from_rows(year: int, rows: list[tuple[str, Any, Any, Any]], source: st
     holidays: dict[dt.date, str] = {}
     working: dict[dt.date, str] = {}
     errors_before = len(errors)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        errors.append(FieldError(rows[0][0] if rows else "#", f"{year} is not a year from {FIRST_YEAR} to {LAST_YEAR}"))
+        return None
     for at, date_text, kind, name in rows:
         try:
             day = dt.date.fromisoformat(date_text) if isinstance(date_text, str) else None
@@ -219,7 +225,7 @@ def _year_from_rows(year: int, rows: list[tuple[str, Any, Any, Any]], source: st
         elif kind == "working" and day.weekday() < 5:
             errors.append(FieldError(f"{at}/kind", f"{day} is a {day:%A}: an adjusted working day (调休) "
                                                    "is a Saturday or Sunday"))
-        elif not isinstance(name, str) or len(name) > 40:
+        elif not isinstance(name, str) or len(name) > 40 or "\x00" in name:
             errors.append(FieldError(f"{at}/name", "expected a name of at most 40 characters"))
         else:
             (holidays if kind == "holiday" else working)[day] = name

@@ -27,6 +27,7 @@ import msgspec
 from backend.actors import Actor
 from backend.audit.service import AuditLog
 from backend.cases import exchange_repository as repository
+from backend.cases import repository as case_repository
 from backend.cases.exchange_records import (
     ChainRuleBroken,
     ChainVerdict,
@@ -52,7 +53,7 @@ from backend.certificates.keys import KeyVault
 from backend.certificates.published import PublishedLists
 from backend.certificates.trust_lists import TrustList, anchors_from_jwks, read_trust_list
 from backend.db import Database
-from backend.errors import Conflict, NoSigningKey, ValidationFailed
+from backend.errors import Conflict, NoSigningKey, NotFound, ValidationFailed
 from backend.identity import divisions
 
 
@@ -267,7 +268,10 @@ class CaseExchanges:
     # -- reading and checking -----------------------------------------------------------------------
 
     async def chain(self, case_number: str) -> list[ExchangeEntry]:
+        """The case's stored chain; a number no case has is not an empty chain (which would verify)."""
         async with self.db.connection() as conn:
+            if await case_repository.case_id_by_number(conn, case_number) is None:
+                raise NotFound(f"no case is numbered {case_number}")
             return [ExchangeEntry.of(r) for r in await repository.chain_by_number(conn, case_number)]
 
     async def published_trust(self) -> tuple[str, TrustList]:

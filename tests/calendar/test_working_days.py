@@ -66,6 +66,12 @@ def test_csv_tables_name_their_years_by_the_dates():
         (2028, 1, 1, "test.csv"), (2029, 1, 0, "test.csv")]
 
 
+def test_a_csv_table_needs_a_source_that_says_something():
+    with pytest.raises(ValidationFailed) as refused:
+        parse_year_tables("date,kind,name\n2028-01-01,holiday,元旦\n", file_format="csv", source="   ")
+    assert [e.pointer for e in refused.value.errors] == ["#/source"]
+
+
 @pytest.mark.parametrize(("document", "pointer", "words"), [
     ({"year": 2028, "source": "x", "days": [{"date": "2028-01-03", "kind": "working"}]}, "#/days/0/kind",
      "a Monday"),
@@ -76,6 +82,13 @@ def test_csv_tables_name_their_years_by_the_dates():
     ({"year": 2028, "days": [{"date": "2028-01-01", "kind": "holiday"}]}, "#/source", "comes from"),
     ({"year": 2028, "source": "x", "days": [{"date": "2028-01-01", "kind": "holiday"},
                                              {"date": "2028-01-01", "kind": "holiday"}]}, "#/days/1/date", "twice"),
+    # What the calendar table cannot hold: a year past 2200, a NUL in a source or a name
+    ({"year": 2300, "source": "x", "days": [{"date": "2300-01-01", "kind": "holiday"}]}, "#/days/0",
+     "from 1949 to 2200"),
+    ({"year": 2028, "source": "国务院\u0000", "days": [{"date": "2028-01-01", "kind": "holiday"}]}, "#/source",
+     "comes from"),
+    ({"year": 2028, "source": "x", "days": [{"date": "2028-01-01", "kind": "holiday", "name": "元\u0000旦"}]},
+     "#/days/0/name", "40 characters"),
 ])
 def test_a_malformed_table_is_refused_with_where(document, pointer, words):
     with pytest.raises(ValidationFailed) as refused:

@@ -55,3 +55,29 @@ def test_create_staff_refuses_what_the_api_refuses(settings):
     assert bad_division.returncode == 1 and "does not belong to any province" in bad_division.stderr
     assert first.returncode == 0
     assert again.returncode == 1 and "x.twice is taken" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_bad_input_and_a_missing_file_or_database_are_one_line_not_a_traceback(settings, tmp_path):
+    """What the operator gave — a file that is a folder, an id that is no uuid, no password on a closed
+    input, a port out of range, an unreachable database — is said in one line with a non-zero exit."""
+    unreachable = settings.database_url.rsplit("/", 1)[0].replace("127.0.0.1:5432", "127.0.0.1:9") + "/nowhere"
+    answers = {
+        "folder": tongban(settings, "calendar", "load", str(tmp_path)),
+        "uuid": tongban(settings, "certificates", "withdraw-key", "--id", "not-a-uuid"),
+        "stdin": tongban(settings, "create-staff", "--username", "x.nopass", "--role", "admin", "--division", "330000"),
+        "port": tongban(settings, "serve", "--port", "70000"),
+        "database": subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], capture_output=True, text=True,
+                                   timeout=60, env={"DATABASE_URL": unreachable, "REDIS_URL": settings.redis_url,
+                                                    "PATH": ""}),
+    }
+    for name, answer in answers.items():
+        assert answer.returncode == 2, (name, answer.stderr)
+        assert "Traceback" not in answer.stderr and answer.stderr.strip(), (name, answer.stderr)
+
+
+def test_a_case_number_no_case_has_is_not_an_intact_chain(settings):
+    verified = tongban(settings, "cases", "verify-exchanges", "NO-SUCH-000001")
+    exported = tongban(settings, "cases", "export-exchanges", "NO-SUCH-000001")
+    for answer in (verified, exported):
+        assert answer.returncode == 2 and "no case is numbered NO-SUCH-000001" in answer.stderr, answer.stderr
+    assert "intact" not in verified.stdout
