@@ -61,6 +61,9 @@ TOKEN_32 = r"^[A-Za-z0-9_-]{32}(?!\n)$"
 
 Phone = Annotated[str, msgspec.Meta(pattern=PHONE, description="Mainland mobile number", examples=["13812345678"])]
 OneTimeCode = Annotated[str, msgspec.Meta(pattern=ONE_TIME_CODE, examples=["123456"])]
+# Somewhere in a free text, a character one can see: not only blanks, nor zero-width spaces and joiners.
+VISIBLE = r"[^\s\u200b-\u200d\u2060\ufeff]"
+
 DivisionCode = Annotated[str, msgspec.Meta(pattern=DIVISION, description="GB/T 2260 division code",
                                            examples=["330106"])]
 ProvinceCode = Annotated[str, msgspec.Meta(pattern=PROVINCE, description="GB/T 2260 province code",

@@ -12,6 +12,7 @@ import msgspec
 
 from backend.catalogue.schemas import DivisionCode, DivisionView, ItemCode, Mode, ModeView
 from backend.certificates.schemas import AuthorityId
+from backend.identifiers import VISIBLE
 from backend.sharing.schemas import RequestState
 
 CaseState = Literal[
@@ -25,7 +26,7 @@ STATE_NAMES: dict[str, str] = {
     "approved": "准予办理", "result_sent": "办理结果已寄往收件地", "rejected": "不予办理", "delivered": "已送达",
     "closed": "已办结", "withdrawn": "已撤回",
 }
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=VISIBLE)]
 Reasons = Annotated[list[Reason], msgspec.Meta(min_length=1, max_length=20)]
 MaterialName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -287,7 +288,7 @@ class Withdrawal(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"\S")]
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=VISIBLE)]
 
 
 class TaskCompletion(msgspec.Struct, forbid_unknown_fields=True):

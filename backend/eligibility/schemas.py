@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.eligibility.methods import Method
-from backend.identifiers import PROVIDER_ID, TYPE_CODE, DivisionCode
+from backend.identifiers import PROVIDER_ID, TYPE_CODE, VISIBLE, DivisionCode
 
 ResidentIdInput = Annotated[str, msgspec.Meta(min_length=1, max_length=32, description="GB 11643 resident ID",
                                               examples=["510107195203150010"])]
@@ -23,7 +23,7 @@ VisitKind = Literal["assisted-counter", "home-visit"]
 ProviderId = Annotated[str, msgspec.Meta(pattern=PROVIDER_ID, examples=["hz-medical"])]
 SignalKind = Annotated[str, msgspec.Meta(pattern=TYPE_CODE,
                                          examples=["medical_settlement"])]
-Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
+Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=VISIBLE)]
 
 
 class Advice(msgspec.Struct):
@@ -39,7 +39,7 @@ class Advice(msgspec.Struct):
 # -- agencies and rosters ---------------------------------------------------------------------------
 
 class AgencySettings(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"\S", examples=["四川省社会保险事业管理局"])]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=VISIBLE, examples=["四川省社会保险事业管理局"])]
     authority_id: Annotated[str | None, msgspec.Meta(
         description="Issuing authority that signs the pension-eligibility certificates (e.g. `510000-rst`)")] = None
     window_months: Annotated[int, msgspec.Meta(ge=1, le=24, description="A recognition stays valid this long")] = 12
@@ -195,7 +195,7 @@ class DeclarationForm(msgspec.Struct, forbid_unknown_fields=True):
     """A signed declaration recorded by staff when a face check is impossible."""
 
     statement: Text500
-    signed_by: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S",
+    signed_by: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=VISIBLE,
                                            description="Who signed: the pensioner, or their mark witnessed")]
     reason_no_face: Text500
     witness: Annotated[str, msgspec.Meta(max_length=64)] | None = None
@@ -233,7 +233,7 @@ class FaceConsentView(msgspec.Struct):
 
 class ProviderCreate(msgspec.Struct, forbid_unknown_fields=True):
     id: ProviderId
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"\S")]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=VISIBLE)]
     division: DivisionCode
     # Empty for a provider that only answers the data-sharing gateway's queries (backend/sharing).
     signal_kinds: Annotated[list[SignalKind], msgspec.Meta(max_length=20)]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from backend.identifiers import TOKEN_43, whole
+from backend.identifiers import TOKEN_43, VISIBLE, whole
 from backend.identity.schemas import Level, TokenPair
 from ml_models.liveness import Action
 
@@ -170,5 +170,5 @@ class InstallationView(msgspec.Struct):
 
 
 class InstallationRevocation(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=r"\S",
+    reason: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=VISIBLE,
                                         examples=["phone reported lost"])]

@@ -12,7 +12,7 @@ import msgspec
 from backend.catalogue.schemas import FormProblem
 from backend.events.schemas import Delivery
 from backend.identity.schemas import PersonName, ResidentIdInput
-from backend.identifiers import TYPE_CODE, DivisionCode
+from backend.identifiers import TYPE_CODE, VISIBLE, DivisionCode
 
 CreditCodeInput = Annotated[str, msgspec.Meta(
     min_length=1, max_length=32, description="GB 32100 unified social credit code (18 characters)",
@@ -21,7 +21,7 @@ KindCode = Annotated[str, msgspec.Meta(pattern=TYPE_CODE, examples=["enterprise_
 Period = Annotated[int, msgspec.Meta(ge=2000, le=2100, description="The year the filing is for", examples=[2025])]
 Reference = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z-]{1,32}(?!\n)$",
                                         description="The licence's or benefit's own number", examples=["330100123456"])]
-OrganisationName = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"\S",
+OrganisationName = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=VISIBLE,
                                                examples=["成都示例科技有限公司"])]
 Form = Annotated[dict[str, Any], msgspec.Meta(
     description="The filer's part of the form: every field of the kind's form schema except the bound ones, "

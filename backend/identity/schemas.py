@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from backend.identifiers import USERNAME, DivisionCode, OneTimeCode, Phone
+from backend.identifiers import USERNAME, VISIBLE, DivisionCode, OneTimeCode, Phone
 
 ResidentIdInput = Annotated[str, msgspec.Meta(
     min_length=1, max_length=32, description="GB 11643 resident ID number (18 characters)",
     examples=["11010519491231002X"])]
-PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S", examples=["张三"])]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=VISIBLE, examples=["张三"])]
 Role = Literal["receiving_officer", "handling_officer", "supervisor", "admin", "pension_officer"]
 Level = Literal["L1", "L2", "L3"]
 

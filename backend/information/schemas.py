@@ -11,7 +11,7 @@ import msgspec
 
 from backend.events.schemas import Delivery
 from backend.identity.schemas import PersonName
-from backend.identifiers import DivisionCode, Phone
+from backend.identifiers import VISIBLE, DivisionCode, Phone
 
 ChangeKind = Literal["address", "emergency_contact", "bank_account"]
 Level = Literal["L1", "L2", "L3"]
@@ -19,7 +19,7 @@ Level = Literal["L1", "L2", "L3"]
 
 class AddressChange(msgspec.Struct, forbid_unknown_fields=True):
     division_code: DivisionCode
-    detail: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S",
+    detail: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE,
                                         examples=["文三路 90 号 3 幢 201 室"], description="street, building and room")]
 
 
@@ -35,7 +35,7 @@ class EmergencyContactChange(msgspec.Struct, forbid_unknown_fields=True):
 class BankAccountChange(msgspec.Struct, forbid_unknown_fields=True):
     """The account benefits are paid into; it must be held in the citizen's own name."""
 
-    bank_name: Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"\S", examples=["中国工商银行"])]
+    bank_name: Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=VISIBLE, examples=["中国工商银行"])]
     account_number: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12,30}(?!\n)$", examples=["6222021234567890123"],
                                                 description="12–30 digits, without spaces")]
     holder_name: Annotated[PersonName, msgspec.Meta(description="as the bank has it; must be the citizen's own name")]

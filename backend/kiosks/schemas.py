@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from backend.identifiers import RESIDENT_ID, TOKEN_43, DivisionCode, whole
+from backend.identifiers import RESIDENT_ID, TOKEN_43, VISIBLE, DivisionCode, whole
 
 Capability = Literal["reader", "camera", "printer", "scanner"]
 CAPABILITIES: tuple[Capability, ...] = ("reader", "camera", "printer", "scanner")
@@ -37,7 +37,7 @@ class KioskConfiguration(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
 
 class KioskRegistration(msgspec.Struct, forbid_unknown_fields=True):
     division_code: DivisionCode
-    address: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S",
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE,
                                          examples=["杭州市西湖区转塘街道便民服务中心一楼"])]
     capabilities: Annotated[list[Capability], msgspec.Meta(min_length=1, max_length=4)]
     public_key: PublicKey
@@ -45,7 +45,7 @@ class KioskRegistration(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class KioskRevocation(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S", examples=["device stolen"])]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE, examples=["device stolen"])]
 
 
 class KioskRekey(msgspec.Struct, forbid_unknown_fields=True):
@@ -112,7 +112,7 @@ class CardRead(msgspec.Struct, forbid_unknown_fields=True):
     """What the ID-card reader read from the chip (the photo travels beside it as a file)."""
 
     resident_id: ResidentIdInput
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S", examples=["李秀英"])]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=VISIBLE, examples=["李秀英"])]
     valid_until: Annotated[dt.date | None, msgspec.Meta(description="The card's last day; None: long-term (长期)")]
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.identifiers import VISIBLE
+
 Score = Annotated[int, msgspec.Meta(ge=1, le=5, description="1 (很不满意) to 5 (非常满意)")]
 FollowUpState = Literal["open", "closed"]
 
@@ -27,7 +29,7 @@ class RatingView(msgspec.Struct):
 
 
 class FollowUpClosure(msgspec.Struct, forbid_unknown_fields=True):
-    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"\S")]
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=VISIBLE)]
 
 
 class FollowUpView(msgspec.Struct):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.identifiers import FIELD_NAME, PROVIDER_ID, CaseNumber, DivisionCode
+from backend.identifiers import FIELD_NAME, PROVIDER_ID, VISIBLE, CaseNumber, DivisionCode
 from backend.identity.schemas import ResidentIdInput
 
 ProviderId = Annotated[str, msgspec.Meta(pattern=PROVIDER_ID, examples=["demo.housing-fund"])]
@@ -64,7 +64,7 @@ class AgencyRequest(msgspec.Struct, forbid_unknown_fields=True):
     provider: ProviderId
     purpose: PurposeCode
     fields: Annotated[list[FieldName], msgspec.Meta(min_length=1, max_length=30)] | None = None
-    legal_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S",
+    legal_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE,
                                                  examples=["《住房公积金管理条例》第二十四条"])] | None = None
     consent_id: uuid.UUID | None = None
     case_number: Annotated[CaseNumber, msgspec.Meta(

@@ -45,10 +45,11 @@ async def test_a_blank_name_is_refused_at_the_field_and_leaves_the_code_usable(c
     code = await send_code(client, services, phone)
     body = {"phone": phone, "code": code, "resident_id": resident_id(), "home_division": "330106"}
 
-    blank = await client.post("/citizens", json={**body, "name": " \u3000 "})
+    blanks = [await client.post("/citizens", json={**body, "name": name}) for name in (" \u3000 ", "\u200b\u200d")]
     named = await client.post("/citizens", json={**body, "name": "王五"})
 
-    assert blank.status_code == 422 and blank.json()["errors"][0]["pointer"] == "#/name", blank.text
+    for blank in blanks:  # spaces, or zero-width characters only
+        assert blank.status_code == 422 and blank.json()["errors"][0]["pointer"] == "#/name", blank.text
     assert named.status_code == 201, named.text
 
 
