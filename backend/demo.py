@@ -203,6 +203,18 @@ async def load_demo_pension(services: Services, progress: Callable[[str], None] 
     progress(f"silent recognition: {run.recognised} recognised")
 
 
+async def load_demo_calendar(services: Services, progress: Callable[[str], None] = print) -> None:
+    """The DEMO 2027 working-day table, unless a table of another source (the official one) holds 2027:
+    demo data never moves the deadlines an operator's table sets."""
+    tables = read_year_tables(DEMO_2027)
+    others = {y.year for y in await services.calendar.loaded_years() if y.source != tables[0].source}
+    if others & {t.year for t in tables}:
+        progress("demo data: working-day calendar — 2027 has a table of its own already, kept")
+        return
+    progress("demo data: working-day calendar (a DEMO 2027 table, not the official one)")
+    await services.calendar.load(Actor.system(), tables)
+
+
 async def load_demo_data(services: Services, progress: Callable[[str], None] = print) -> None:
     """Every domain's demonstration data, in dependency order."""
     progress("demo data: identity")
@@ -217,8 +229,7 @@ async def load_demo_data(services: Services, progress: Callable[[str], None] = p
     await load_demo_information(services, progress)
     progress("demo data: data-sharing providers (sample data)")
     await load_demo_sharing(services, progress)
-    progress("demo data: working-day calendar (a DEMO 2027 table, not the official one)")
-    await services.calendar.load(Actor.system(), read_year_tables(DEMO_2027))
+    await load_demo_calendar(services, progress)
     progress("demo data: pension recognition")
     await load_demo_pension(services, progress)
     progress("demo data: cross-province cases (sample data)")

@@ -44,3 +44,18 @@ async def test_a_load_replaces_the_year_and_refreshes_the_cached_calendar(servic
     assert not first.is_working_day(day)
     assert second.is_working_day(day) and not second.is_working_day(dt.date(2028, 3, 2))
     assert [(y.year, y.source, y.holidays) for y in await services.calendar.loaded_years()] == [(2028, "second", 1)]
+
+
+async def test_demo_data_loads_its_2027_table_only_where_no_other_holds_the_year(services):
+    from backend.demo import load_demo_calendar
+
+    told: list[str] = []
+    await load_demo_calendar(services, told.append)  # nothing loaded: the demo's table
+    demo = {y.year: y.source for y in await services.calendar.loaded_years()}
+    official = YearTable(2027, {dt.date(2027, 1, 1): "元旦"}, {}, "国务院办公厅通知（2027）")
+    await services.calendar.load(Actor.system(), [official])
+    await load_demo_calendar(services, told.append)  # again, as every `serve --demo-data` does
+
+    assert "DEMO" in demo[2027]
+    assert [(y.year, y.source) for y in await services.calendar.loaded_years()] == [(2027, official.source)]
+    assert "kept" in told[-1]
