@@ -57,11 +57,14 @@ async def mark_verified(conn: asyncpg.Connection, citizen_id: uuid.UUID, level: 
 
 async def retain_photos(conn: asyncpg.Connection, citizen_id: uuid.UUID, request_id: str | None, kind: str,
                         photos_enc: list[bytes], retain_until: dt.datetime) -> None:
-    await conn.executemany(
+    """Keep the photos, only while the citizen is enrolled (their consent stands): none of someone who
+    never enrolled or has withdrawn — the enrolment row is locked against a withdrawal meanwhile."""
+    await conn.execute(
         """INSERT INTO face_retained_photos (citizen_id, request_id, check_kind, frame, photo_enc, retain_until)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
-        [(citizen_id, request_id, kind, frame, photo, retain_until) for frame, photo in enumerate(photos_enc)],
-    )
+           SELECT $1, $2, $3, p.frame - 1, p.photo, $5
+           FROM (SELECT 1 FROM face_enrolments WHERE citizen_id = $1 FOR KEY SHARE) AS enrolled,
+                unnest($4::bytea[]) WITH ORDINALITY AS p (photo, frame)""",
+        citizen_id, request_id, kind, photos_enc, retain_until)
 
 
 async def purge_retained_photos(conn: asyncpg.Connection) -> int:

@@ -180,6 +180,21 @@ async def test_photos_are_kept_encrypted_only_when_dispute_retention_is_configur
     assert await services.db.pool.fetchval("SELECT count(*) FROM face_retained_photos") == 0
 
 
+async def test_no_photo_is_kept_of_someone_not_enrolled_or_who_withdrew(client_with):
+    """Retention serves disputes about a face check of an enrolled person, on their consent; without an
+    enrolment (never made, or withdrawn) nothing of the attempt is kept."""
+    client, services = await client_with(face_dispute_retention_days=30)
+    never = await register_citizen(client, services)
+    withdrawn = await enrolled_citizen(client, services)
+    assert (await client.delete("/face/enrolment", headers=bearer(withdrawn["access_token"]))).status_code == 204
+
+    answers = [await client.post("/face/verifications", files=photo_file(face_samples.photo("obama.jpg")),
+                                 headers=bearer(person["access_token"])) for person in (never, withdrawn)]
+
+    assert [a.status_code for a in answers] == [409, 409]
+    assert await services.db.pool.fetchval("SELECT count(*) FROM face_retained_photos") == 0
+
+
 async def test_without_a_device_id_people_behind_one_address_do_not_share_a_device_limit(client_with):
     client, services = await client_with(face_attempts_per_device_hour=2)
     people = [await enrolled_citizen(client, services) for _ in range(3)]
