@@ -76,6 +76,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_attempts_per_citizen_hour: int = 10
     face_attempts_per_citizen_day: int = 20  # the daily cap beside the hourly limits
     face_attempts_per_device_hour: int = 30  # only when the client names a device (a hint)
+    face_attempts_per_kiosk_hour: int = 600  # a registered kiosk serves a queue of residents (per-person limits stand)
     face_attempts_per_session_hour: int = 5
     face_attempts_per_address_hour: int = 300  # high: many people share one address behind a NAT
     face_dispute_retention_days: int = 0  # 0: photos are never kept

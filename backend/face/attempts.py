@@ -16,7 +16,7 @@ from backend.ephemeral import Ephemeral
 from backend.errors import DomainError, FaceAttemptsExhausted, RateLimited
 from backend.face import repository
 from backend.face.analysis import FaceAnalyser
-from backend.face.capture import FaceClient
+from backend.face.capture import FaceClient, capture_class
 from backend.face.policy import TEMPLATE_MODEL, FacePolicy
 from backend.face.reasons import ALTERNATIVES, with_reasons
 from backend.face.retention import PhotoRetention
@@ -55,7 +55,12 @@ class FaceAttempts:
         if actor.session_id:
             limits.insert(0, ("face-session", actor.session_id, self.policy.attempts_per_session_hour, 3600,
                               "face checks in this session"))
-        if client.device is not None:
+        if capture_class(client.capture) == "kiosk":
+            # A registered kiosk (its credential checked) serves one resident after another: a phone's limit
+            # would lock a township's kiosk for an hour after thirty checks, anyone's.
+            limits.append(("face-kiosk", client.device or client.capture, self.policy.attempts_per_kiosk_hour, 3600,
+                           "face checks at this kiosk"))
+        elif client.device is not None:
             limits.append(("face-device", client.device, self.policy.attempts_per_device_hour, 3600,
                            "face checks from this device"))
         try:

@@ -32,6 +32,7 @@ class FacePolicy:
     attempts_per_citizen_day: int = 20
     attempts_per_session_hour: int = 5
     attempts_per_device_hour: int = 30
+    attempts_per_kiosk_hour: int = 600
     attempts_per_address_hour: int = 300
     retention_days: int = 0
     pipeline: PipelineConfig = PipelineConfig()
@@ -53,6 +54,7 @@ class FacePolicy:
             attempts_per_citizen_day=settings.face_attempts_per_citizen_day,
             attempts_per_session_hour=settings.face_attempts_per_session_hour,
             attempts_per_device_hour=settings.face_attempts_per_device_hour,
+            attempts_per_kiosk_hour=settings.face_attempts_per_kiosk_hour,
             attempts_per_address_hour=settings.face_attempts_per_address_hour,
             retention_days=settings.face_dispute_retention_days,
             card_threshold=settings.face_card_threshold,
