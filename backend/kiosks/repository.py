@@ -73,10 +73,7 @@ async def end_sessions_of_kiosk(conn: asyncpg.Connection, kiosk_id: uuid.UUID, r
         """UPDATE kiosk_sessions SET ended_at = now(), end_reason = $2
            WHERE kiosk_id = $1 AND ended_at IS NULL RETURNING session_id""", kiosk_id, reason)
     ids = [r["session_id"] for r in rows]
-    if ids:
-        await conn.execute(
-            """UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
-               WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL""", ids, f"kiosk session ended: {reason}")
+    await _sessions_ended(conn, ids, reason)
     return ids
 
 
@@ -111,9 +108,20 @@ async def end_kiosk_session(conn: asyncpg.Connection, session_id: uuid.UUID, rea
            WHERE session_id = $1 AND ended_at IS NULL RETURNING session_id""", session_id, reason)
     if ended is None:
         return False
-    await conn.execute("UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 "
-                       "WHERE id = $1 AND revoked_at IS NULL", session_id, f"kiosk session ended: {reason}")
+    await _sessions_ended(conn, [session_id], reason)
     return True
+
+
+async def _sessions_ended(conn: asyncpg.Connection, session_ids: list[uuid.UUID], reason: str) -> None:
+    """What ends with resident sessions: their auth sessions, and their print jobs not yet printed — a page
+    waiting for paper must not come out for the next resident."""
+    if not session_ids:
+        return
+    await conn.execute("""UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+                          WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL""",
+                       session_ids, f"kiosk session ended: {reason}")
+    await conn.execute("""UPDATE kiosk_print_jobs SET status = 'cancelled', waiting_reason = NULL, updated_at = now()
+                          WHERE session_id = ANY($1::uuid[]) AND status IN ('queued', 'waiting')""", session_ids)
 
 
 async def set_assistant(conn: asyncpg.Connection, session_id: uuid.UUID, kind: str, assistant_id: uuid.UUID) -> None:
@@ -162,12 +170,15 @@ async def print_job(conn: asyncpg.Connection, kiosk_id: uuid.UUID, job_id: uuid.
 
 
 async def take_print_job(conn: asyncpg.Connection, kiosk_id: uuid.UUID) -> asyncpg.Record | None:
-    """The oldest job waiting for this kiosk's printer, marked printing (one taker wins)."""
+    """The oldest job waiting for this kiosk's printer whose resident is still signed in there, marked
+    printing (one taker wins)."""
     return await conn.fetchrow(
         f"""UPDATE kiosk_print_jobs SET status = 'printing', waiting_reason = NULL, attempts = attempts + 1,
                                         updated_at = now()
-            WHERE id = (SELECT id FROM kiosk_print_jobs WHERE kiosk_id = $1 AND status IN ('queued', 'waiting')
-                        ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            WHERE id = (SELECT j.id FROM kiosk_print_jobs j
+                        JOIN kiosk_sessions s ON s.session_id = j.session_id AND s.ended_at IS NULL
+                        WHERE j.kiosk_id = $1 AND j.status IN ('queued', 'waiting')
+                        ORDER BY j.created_at LIMIT 1 FOR UPDATE OF j SKIP LOCKED)
             RETURNING {PRINT_COLUMNS}""", kiosk_id)
 
 

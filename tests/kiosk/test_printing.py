@@ -9,7 +9,7 @@ from PIL import Image
 from kiosk.device.printer import FilePrinter
 from kiosk.device.reader import SimulatedCardReader
 from kiosk.device.runtime import KioskDevice
-from tests.factories import certificate_authority, issue_certificate, register_citizen
+from tests.factories import certificate_authority, issue_certificate, register_citizen, resident_id
 from tests.kiosk.conftest import id_card, session, sign_in
 
 
@@ -96,3 +96,23 @@ async def test_a_job_is_taken_by_its_own_kiosk_only_and_a_printed_one_never_agai
     assert taken.status_code == 200 and taken.json()["id"] == job["id"]
     assert done.json()["status"] == "printed" and repeated.status_code == 200
     assert (await device.client.post("/kiosk/v1/printer/take")).status_code == 204
+
+
+async def test_a_job_waiting_for_paper_is_cancelled_with_its_session_and_never_prints_for_the_next(
+        client, services, register_kiosk, tmp_path):
+    device, resident, certificate_id = await signed_in_holder(client, services, register_kiosk)
+    printer = FilePrinter(tmp_path / "printed", sheets=0)
+    kiosk = KioskDevice(device.key, device.client, SimulatedCardReader({}), printer)
+    job = (await device.client.post("/kiosk/v1/print-jobs", json={"document_kind": "certificate",
+                                                                 "document_id": certificate_id},
+                                    headers={**resident, "Idempotency-Key": "print-gone"})).json()
+    assert await kiosk.print_waiting() == 0  # out of paper: the job waits
+
+    await device.client.delete("/kiosk/v1/session", params={"reason": "card-removed"}, headers=resident)
+    next_resident = await sign_in(device, id_card(resident_id("330106"), "下一位"))
+    printer.load_paper(10)
+
+    assert next_resident.status_code == 201
+    assert await kiosk.print_waiting() == 0 and printer.printed() == []
+    assert await services.db.pool.fetchval("SELECT status FROM kiosk_print_jobs WHERE id = $1",
+                                           uuid.UUID(job["id"])) == "cancelled"
