@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, delete, get, post, route
 from litestar.datastructures import UploadFile
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -133,9 +133,17 @@ async def sign_out(request: Request[Any, Any, Any], reason: FromQuery[str] = "si
     await device_of(request).end_session("card-removed" if reason == "card-removed" else "signed-out")
 
 
+# What the page may ask for on the resident's session. The device's own calls — taking print jobs and
+# their pages, heartbeats, signing residents in — carry the kiosk's whole authority and are not the page's.
+RESIDENT_ROUTES = frozenset({"apply", "me", "pension", "print-jobs", "session"})
+
+
 @route("/device/api/{path:path}", http_method=["GET", "POST", "DELETE"], include_in_schema=False)
 async def forward(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     """A call on the resident's session, signed by the device and forwarded to the server."""
+    segments = path.strip("/").split("/")
+    if segments[0] not in RESIDENT_ROUTES or any(s in (".", "..") for s in segments):
+        raise NotFoundException(f"the page cannot ask for {path}")
     device = device_of(request)
     headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "idempotency-key")}
     response = await device.call(request.method, path, content=await request.body(), headers=headers,

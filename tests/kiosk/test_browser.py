@@ -526,3 +526,16 @@ async def test_pension_recognition_with_the_liveness_challenge(kiosk_server, bro
     await page.click("#print")
     await page.wait_for_selector("[data-print-status=printed]")
     await context.close()
+
+
+async def test_the_page_reaches_only_the_residents_routes_not_the_devices_own(kiosk_server):
+    """Taking print jobs and their pages, heartbeats: the device's own calls, with the kiosk's whole
+    authority; a script in the page asking for them through the device is refused."""
+    base_url, _ = kiosk_server
+    async with httpx.AsyncClient(base_url=base_url) as page:
+        taken = await page.post("/kiosk/device/api/printer/take")
+        beat = await page.post("/kiosk/device/api/heartbeat", json={})
+        resident = await page.get("/kiosk/device/api/session")  # forwarded: the server answers (no session)
+
+    assert taken.status_code == beat.status_code == 404
+    assert resident.status_code not in (404, 500) and resident.headers["content-type"].startswith("application/")
