@@ -88,9 +88,11 @@ class KioskApplication(msgspec.Struct, forbid_unknown_fields=True):
     materials: list[GivenMaterial] = []
 
 
-def _mode(modes: list[Any]) -> Mode | None:
+def _mode(modes: list[Any], *, at_home: bool) -> Mode | None:
+    """The mode the kiosk applies in: received here and handled at home — online only when home is the
+    kiosk's own division (nothing would be handed over, and such an application is refused)."""
     offered = {m.code for m in modes}
-    return next((m for m in KIOSK_MODES if m in offered), None)
+    return next((m for m in KIOSK_MODES if m in offered and (m == "online" or not at_home)), None)
 
 
 class KioskCases:
@@ -141,7 +143,7 @@ class KioskCases:
         resolution = await self.catalogue.resolution.resolve(home, kiosk.division_code)
         offered = []
         for item in resolution.items:
-            mode = _mode(item.modes)
+            mode = _mode(item.modes, at_home=home == kiosk.division_code)
             if mode is None or only not in (None, item.code):
                 continue
             schema = await self.catalogue.form_schema(item.code, handling_division=home)

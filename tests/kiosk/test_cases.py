@@ -128,3 +128,16 @@ async def test_a_resident_without_a_phone_types_one_on_the_keypad_and_only_that(
     assert applied.status_code == 201, applied.text
     form = applied.json()["form"]
     assert form["applicant_name"] == "赵秀兰" and form["phone"] != "13912345678" and "*" in form["phone"]
+
+
+async def test_at_a_kiosk_of_the_residents_own_division_every_item_offered_is_online_and_can_be_applied_for(
+        client, services, register_kiosk):
+    """Received and handled in one place, nothing would be handed over: 代收代办 is no choice there."""
+    resident = await register_citizen(client, services, division="330106", name="陈静")
+    device = await register_kiosk(division="330106")
+    signed_in = await sign_in(device, id_card(resident["resident_id"], "陈静", photo="obama.jpg"), "obama2.jpg")
+    assert signed_in.status_code == 201, signed_in.text
+
+    offered = (await device.client.get("/kiosk/v1/apply/items", headers=session(signed_in))).json()
+
+    assert offered and {item["mode"] for item in offered} == {"online"}
