@@ -496,6 +496,11 @@ class CaseService:
             raise ValidationFailed([FieldError("#/delivery/tracking_number", "a posted result needs its tracking number")])
         if delivery.method == "window" and not delivery.window:
             raise ValidationFailed([FieldError("#/delivery/window", "name the window where the result is collected")])
+        if delivery.method == "window" and case["state"] == "approved" and case["mode"] != "online":
+            # The handling place hands out directly only what needs no counter; a result collected at the
+            # receiving place's window goes there first, signed (`send_result`).
+            raise ValidationFailed([FieldError("#/delivery/method", "a result collected at a window is sent to the "
+                                                                    "receiving place first (send_result)")])
         text = DELIVERY_TEXT[delivery.method].format(tracking_number=delivery.tracking_number, window=delivery.window)
         return await self.workflow.transit(
             conn, case, "deliver", actor,

@@ -274,6 +274,9 @@ async def test_an_approved_result_sent_back_to_the_receiving_place_is_signed_bot
 
     not_theirs = await act(client, receiving, case["id"], "send_result")
     assert not_theirs.status_code == 403
+    # A window's collection is the receiving place's, after the signed way back: not straight from approved.
+    at_a_window = await act(client, handling, case["id"], "deliver", delivery={"method": "window", "window": "杭州西湖 3 号窗口"})
+    assert at_a_window.status_code == 422 and at_a_window.json()["errors"][0]["pointer"] == "#/delivery/method"
     # Sent twice at once: one wins under the case's row lock, the other finds it sent (one signed record).
     answers = await at_once(services, act(client, handling, case["id"], "send_result", note="纸质凭证已寄往杭州窗口"),
                             act(client, handling, case["id"], "send_result"))
