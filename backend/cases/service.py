@@ -392,8 +392,10 @@ class CaseService:
             coordinating = list(dict.fromkeys(action.coordinating_divisions or [case["receiving_division"]]))
             for i, code in enumerate(coordinating):
                 self.places.lookup(code, f"coordinating_divisions/{i}")
-                if code == case["handling_division"]:
-                    raise ValidationFailed.field(f"coordinating_divisions/{i}", "the accepting place needs no task of its own")
+                handling = case["handling_division"]
+                if divisions.within(code, handling) or divisions.within(handling, code):  # itself, above or below
+                    raise ValidationFailed.field(f"coordinating_divisions/{i}", "the accepting place needs no task of "
+                                                 f"its own: {code} contains or lies within {handling}")
         elif action.coordinating_divisions:
             raise ValidationFailed.field("coordinating_divisions", "only a 多地联办 (joint) case has coordination tasks")
 

@@ -41,6 +41,10 @@ async def test_a_joint_case_is_decided_only_when_every_coordination_task_is_done
     keyless = await act(client, handling, case["id"], "accept", coordinating_divisions=["440106"])
     assert keyless.status_code == 409 and keyless.json()["type"] == "/problems/no-signing-key", keyless.text
     assert "440000" in keyless.json()["detail"]
+    # The accepting place (成都锦江) coordinating with 四川 or 成都, which contain it, would do its own task.
+    for own in ("510000", "510100", "510104"):
+        itself = await act(client, handling, case["id"], "accept", coordinating_divisions=[own])
+        assert itself.status_code == 422 and "no task of its own" in itself.text, itself.text
     for token, action, body in [(handling, "accept", {"coordinating_divisions": ["110105"],
                                                       "coordination_request": "请核验对方婚姻登记记录"}),
                                 (handling, "start_review", {})]:
