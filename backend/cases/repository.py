@@ -300,6 +300,12 @@ async def complete_task(conn: asyncpg.Connection, case_id: uuid.UUID, task_id: u
            RETURNING id, division_code, state, request, note, opened_at, done_at""", case_id, task_id, note)
 
 
+async def cancel_open_tasks(conn: asyncpg.Connection, case_id: uuid.UUID) -> None:
+    """The case ended before its decision: its open coordination tasks end with it."""
+    await conn.execute("""UPDATE case_coordination_tasks SET state = 'cancelled', done_at = now()
+                          WHERE case_id = $1 AND state = 'open'""", case_id)
+
+
 # -- result authorities --------------------------------------------------------------------------------
 
 async def result_authority(conn: asyncpg.Connection, item_code: str, handling_division: str) -> str | None:

@@ -168,7 +168,8 @@ class MessageView(msgspec.Struct):
 class TaskView(msgspec.Struct):
     id: uuid.UUID
     division: str
-    state: Literal["open", "done"]
+    state: Annotated[Literal["open", "done", "cancelled"], msgspec.Meta(
+        description="`cancelled`: the case was withdrawn before the task was done")]
     request: str | None
     note: str | None
     opened_at: dt.datetime

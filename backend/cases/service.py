@@ -235,6 +235,7 @@ class CaseService:
             case = await self.workflow.citizen_case(conn, case_id, actor, for_update=True)
             updated = await self.workflow.transit(conn, case, "withdraw", actor, changes={"paused_since": None},
                                                   detail={"reason": form.reason} if form.reason else {})
+            await repository.cancel_open_tasks(conn, case_id)
             return await self._citizen_view(conn, updated, actor)
 
     async def supplement(self, case_id: uuid.UUID, answer: SupplementAnswer, actor: Actor) -> CaseView:

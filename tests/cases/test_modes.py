@@ -12,7 +12,7 @@ import uuid
 from backend.cases.exchange_records import decode_bundle, verify_chain
 from backend.cases.exchanges import CaseExchanges
 from backend.certificates.trust_lists import anchors_from_jwks, read_trust_list
-from tests.cases.conftest import act, applicant, marriage_application, record_application
+from tests.cases.conftest import act, applicant, in_review, marriage_application, record_application
 from tests.concurrency import at_once
 from tests.factories import bearer, exchange_keys, staff_token
 
@@ -162,3 +162,20 @@ async def test_the_clock_stops_while_a_supplement_request_is_open_across_the_nat
         services.cases.now = clock
     stored = await services.db.pool.fetchval("SELECT deadline FROM cases WHERE id = $1", uuid.UUID(case["id"]))
     assert stored == dt.date(2026, 10, 9)
+
+
+async def test_a_joint_case_withdrawn_while_a_task_is_open_cancels_the_task(client, services):
+    person = await applicant(client, services, "id_card")
+    case = (await client.post("/me/cases", headers=person["headers"],
+                              json=await marriage_application(client, person))).json()
+    handling = await in_review(client, services, case)  # accepted: a task for 杭州西湖 (the receiving place)
+
+    withdrawn = await client.post(f"/me/cases/{case['id']}/withdrawal", headers=person["headers"], json={})
+    view = (await client.get(f"/staff/cases/{case['id']}", headers=bearer(handling))).json()
+    hangzhou = await staff_token(client, services, "receiving_officer", "330000")
+    late = await client.post(f"/staff/cases/{case['id']}/tasks/{view['tasks'][0]['id']}/completion",
+                             headers=bearer(hangzhou), json={"note": "已核验"})
+
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert [(t["division"], t["state"]) for t in view["tasks"]] == [("330106", "cancelled")]
+    assert late.status_code == 409
