@@ -155,7 +155,8 @@ class StaffCaseController(Controller):
     security = BEARER
 
     @get("/", operation_id="staffListCases", summary="Cases in my divisions",
-         description="Cases whose receiving or handling division, or a coordination task's division, is within yours. "
+         description="Cases whose receiving or handling division, or a coordination task's division, is within yours, "
+                     "newest first (by when each was made, so acting on a case does not move it between pages). "
                      "Audited.")
     async def list_cases(self, services: NamedDependency[Services], actor: NamedDependency[Actor],
                          states: Annotated[list[CaseState] | None, QueryParameter(name="state")] = None,

@@ -156,7 +156,8 @@ async def staff_cases(conn: asyncpg.Connection, prefix: str, states: Sequence[st
                            WHERE t.case_id = c.id AND t.division_code LIKE $1 || '%'))
                AND ($2::text[] IS NULL OR c.state = ANY ($2))"""
     rows = await conn.fetch(
-        f"SELECT {CASE_COLUMNS} FROM cases c WHERE {where} ORDER BY c.updated_at DESC, c.id LIMIT $3 OFFSET $4",
+        # Newest first, by when the case was made: a case acted on meanwhile does not move between pages.
+        f"SELECT {CASE_COLUMNS} FROM cases c WHERE {where} ORDER BY c.created_at DESC, c.id LIMIT $3 OFFSET $4",
         prefix, list(states) if states else None, limit, offset)
     total = await conn.fetchval(f"SELECT count(*) FROM cases c WHERE {where}", prefix,
                                 list(states) if states else None)

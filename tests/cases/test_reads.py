@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.cases.conftest import applicant, household_application, marriage_application, record_application
+from tests.cases.conftest import act, applicant, household_application, marriage_application, record_application
 from tests.cases.test_ratings_and_figures import rejected_case
 from tests.factories import bearer, staff_token
 from tests.foundation.test_audited_reads import reads_are_group_committed
@@ -66,3 +66,20 @@ async def test_every_resident_id_and_phone_in_a_form_is_masked_at_any_depth(clie
     assert applied.json()["form"]["members"][0]["resident_id"] == "3301**********0016"
     assert staff.json()["form"]["partner_resident_id"] == "5101**********0011"
     assert staff.json()["form"]["phone"] == person["phone"][:3] + "****" + person["phone"][-4:]
+
+
+async def test_acting_on_a_case_does_not_move_it_between_pages_of_the_staff_list(client, services):
+    person = await applicant(client, services, "id_card")
+    made = [(await client.post("/me/cases", headers=person["headers"], json=record_application(person))).json()["id"]
+            for _ in range(4)]
+    officer = await staff_token(client, services, "handling_officer", "510000")
+
+    async def page(offset: int) -> list[str]:
+        listed = await client.get("/staff/cases", headers=bearer(officer), params={"limit": 2, "offset": offset})
+        return [c["id"] for c in listed.json()["items"]]
+
+    first = await page(0)
+    assert (await act(client, officer, made[0], "accept")).status_code == 200  # the oldest, on the next page
+    second = await page(2)
+
+    assert set(made) <= set(first + second) and len(first + second) == len(set(first + second))
