@@ -31,7 +31,7 @@ from backend.information.schemas import (
     FieldInfo,
     MyInformation,
 )
-from backend.security.pii import PiiCipher, mask_middle, mask_phone
+from backend.security.pii import PiiCipher, mask_middle, mask_name, mask_phone
 from backend.security.tokens import level_at_least
 
 # The assurance level each kind of change needs: where benefits are paid is worth a liveness check.
@@ -44,11 +44,6 @@ SUBJECT_TYPE = "citizen_information_change"
 
 def event_kind(kind: str) -> str:
     return f"citizen.{kind}_changed"
-
-
-def mask_name(name: str) -> str:
-    """`陈静` → `陈*`: the family name and a star per other character."""
-    return name[:1] + "*" * (len(name) - 1)
 
 
 class InformationService:

@@ -117,7 +117,7 @@ class CardRead(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class KioskResident(msgspec.Struct):
-    name: str
+    name: Annotated[str, msgspec.Meta(description="masked (`陈*`): a kiosk's screen and speaker are in a public room")]
     resident_id_masked: str
     has_phone: bool
     face_enrolled: bool

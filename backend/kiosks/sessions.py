@@ -36,14 +36,14 @@ from backend.kiosks.schemas import (
     KioskSignIn,
     StaffAssistance,
 )
-from backend.security.pii import PiiCipher
+from backend.security.pii import PiiCipher, mask_name
 
 # Staff who may operate a kiosk for a resident: those who serve residents at a window, in the kiosk's division.
 ASSISTING_ROLES = frozenset({"receiving_officer", "handling_officer"})
 
 
 def _resident(row: asyncpg.Record, enrolled: bool) -> KioskResident:
-    return KioskResident(name=row["name"], resident_id_masked=row["resident_id_masked"],
+    return KioskResident(name=mask_name(row["name"]), resident_id_masked=row["resident_id_masked"],
                          has_phone=row["phone_masked"] is not None, face_enrolled=enrolled)
 
 

@@ -52,6 +52,11 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
 
 
+def mask_name(name: str) -> str:
+    """`陈静` → `陈*`: the family name and a star per other character."""
+    return name[:1] + "*" * (len(name) - 1)
+
+
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9Xx]")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 

@@ -132,7 +132,9 @@ const TEXT = {
   },
 };
 
-const state = { lang: "zh", large: false, session: null, device: null, screen: null, lastTouch: Date.now(),
+// lastActive: when the server last heard from the session (a request it answered); it measures the idle
+// timeout from there, so the screen's countdown does too.
+const state = { lang: "zh", large: false, session: null, device: null, screen: null, lastActive: Date.now(),
                 lastPing: 0, stream: null, job: null, idleShown: false, assistChanges: 0 };
 const $ = (id) => document.getElementById(id);
 const t = (key, ...args) => { const v = TEXT[state.lang][key]; return typeof v === "function" ? v(...args) : v; };
@@ -141,11 +143,13 @@ class Offline extends Error {}
 
 async function call(path, options = {}) {
   let response;
+  const sent = Date.now();
   try {
     response = await fetch("/kiosk/device/" + path, options);
   } catch (error) {
     throw new Offline(String(error));
   }
+  if ((path.startsWith("api/") || path === "sign-in") && response.ok) state.lastActive = Math.max(state.lastActive, sent);
   const type = response.headers.get("content-type") || "";
   const body = type.includes("json") ? await response.json() : null;
   return { status: response.status, ok: response.ok, body };
@@ -295,7 +299,7 @@ async function menu() {
   show("menu", "", el("h1", {}, t("menuTitle", name)), el("p", {}, t("menuHint")),
        el("ul", { class: "choices" }, tasks.map(([key, title, hint, go]) =>
          el("li", {}, button([title && t(title), el("small", {}, t(hint))], go, "primary", { "data-task": key })))));
-  say(t("menuTitle", state.session.resident.name) + "。" + t("menuHint"));
+  say(t("menuTitle", name) + "。" + t("menuHint"));
 }
 
 async function certificates() {
@@ -792,10 +796,11 @@ async function poll() {
 }
 
 function touch(force = false) {
-  state.lastTouch = Date.now();
+  const warned = state.idleShown;
   if (state.idleShown) { state.idleShown = false; $("idle").hidden = true; }
-  // The server counts activity on each request: tell it, at most every 10 s, that someone is here.
-  if (state.session && (force || Date.now() - state.lastPing > 10000)) {
+  // The server counts activity on each request: tell it, at most every 10 s, that someone is here — at
+  // once while the screen warns, so that the time it promises is the server's too.
+  if (state.session && (force || warned || Date.now() - state.lastPing > 10000)) {
     state.lastPing = Date.now();
     const changes = state.assistChanges;  // an answer overtaken by a start or end of assistance is stale
     call("api/session").then((answer) => {
@@ -810,7 +815,7 @@ function touch(force = false) {
 function watchIdle() {
   if (!state.session) return;
   const config = state.device.configuration;
-  const idle = (Date.now() - state.lastTouch) / 1000;
+  const idle = (Date.now() - state.lastActive) / 1000;
   const left = Math.ceil((config.idle_timeout_seconds || 120) - idle);
   if (left <= 0) {
     call("session", { method: "DELETE" }).catch(() => {});
