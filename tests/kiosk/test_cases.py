@@ -36,13 +36,18 @@ async def scan(device, headers, scanner: SimulatedScanner, document: str, kind: 
     return kept.json()["id"]
 
 
+async def resident_at_kiosk(client, services, register_kiosk, home: str, name: str):
+    """A citizen whose home is `home`, signed in at a kiosk of 杭州西湖 (330106): (citizen, device, headers)."""
+    resident = await register_citizen(client, services, division=home, name=name)
+    device = await register_kiosk(division="330106")
+    signed_in = await sign_in(device, id_card(resident["resident_id"], name, photo="obama.jpg"), "obama2.jpg")
+    assert signed_in.status_code == 201, signed_in.text
+    return resident, device, session(signed_in)
+
+
 async def test_an_application_with_scanned_materials_a_receipt_and_a_supplement_answered_at_the_kiosk(
         client, services, register_kiosk):
-    resident = await register_citizen(client, services, division="110105", name="李秀英")
-    device = await register_kiosk(division="330106")
-    signed_in = await sign_in(device, id_card(resident["resident_id"], "李秀英", photo="obama.jpg"), "obama2.jpg")
-    assert signed_in.status_code == 201, signed_in.text
-    headers = session(signed_in)
+    resident, device, headers = await resident_at_kiosk(client, services, register_kiosk, "110105", "李秀英")
     own_page = SamplePaper("own-page", "居民户口簿（本人页）", [["姓名：样本", "与户主关系：本人"]])
     scanner = SimulatedScanner([*DEMO_DOCUMENTS, own_page])
 
@@ -133,11 +138,8 @@ async def test_a_resident_without_a_phone_types_one_on_the_keypad_and_only_that(
 async def test_at_a_kiosk_of_the_residents_own_division_every_item_offered_is_online_and_can_be_applied_for(
         client, services, register_kiosk):
     """Received and handled in one place, nothing would be handed over: 代收代办 is no choice there."""
-    resident = await register_citizen(client, services, division="330106", name="陈静")
-    device = await register_kiosk(division="330106")
-    signed_in = await sign_in(device, id_card(resident["resident_id"], "陈静", photo="obama.jpg"), "obama2.jpg")
-    assert signed_in.status_code == 201, signed_in.text
+    _, device, headers = await resident_at_kiosk(client, services, register_kiosk, "330106", "陈静")
 
-    offered = (await device.client.get("/kiosk/v1/apply/items", headers=session(signed_in))).json()
+    offered = (await device.client.get("/kiosk/v1/apply/items", headers=headers)).json()
 
     assert offered and {item["mode"] for item in offered} == {"online"}
