@@ -129,7 +129,11 @@ class Deliverer:
             return Outcome(False, None, f"refused: {exc}", self._ms(started))
         except (TimeoutError, httpx.TimeoutException):
             return Outcome(False, None, "timeout", self._ms(started))
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a URL stored before it was checked
+        except Exception as exc:  # noqa: BLE001 - whatever else stopped the request (HTTP errors; a URL stored
+            # before URLs were checked, which the client cannot send to) is a failed attempt, logged and
+            # retried until the delivery is dead, not a task that fails and comes round again with the lease
+            while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # the connection's task group's
+                exc = exc.exceptions[0]
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:300], self._ms(started))
         delivered = 200 <= status_code < 300
         error = None if delivered else f"HTTP {status_code}"

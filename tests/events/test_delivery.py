@@ -101,6 +101,23 @@ async def test_a_receiver_that_is_down_leaves_the_event_dead_until_it_is_redeliv
     assert [a["status_code"] for a in delivery["log"]] == [None, None, None, 200]
 
 
+async def test_a_url_stored_before_it_was_checked_fails_each_attempt_until_the_delivery_is_dead(services, receiver):
+    """A subscriber's URL no request can be sent to (its port out of range, written before URLs were
+    checked as the client reads them): each attempt fails with the reason logged, and the delivery goes
+    dead after the last, instead of the worker's task failing and the lease coming round for ever."""
+    subscriber, _ = await subscribe(services, receiver.url)
+    await services.db.pool.execute("UPDATE webhook_subscribers SET url = $2 WHERE id = $1::uuid", subscriber,
+                                   receiver.url.replace("http://127.0.0.1:", "http://127.0.0.1:9") + "9999")
+    await publish(services)
+
+    async with running_worker(services):
+        await eventually(lambda: _status_is(services, "dead"), what="the dead letter")
+
+    errors = await services.db.pool.fetch("SELECT error FROM event_delivery_attempts ORDER BY id")
+    assert len(errors) == 3 and all("Port" in e["error"] or "port" in e["error"] for e in errors), errors
+    assert receiver.event_ids() == []
+
+
 async def test_a_slow_receiver_times_out_and_is_retried_without_holding_up_others(services, receiver):
     from tests.events.conftest import Receiver
     from tests.server import free_port
