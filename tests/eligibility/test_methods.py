@@ -214,3 +214,26 @@ async def test_an_agencys_later_check_after_unattested_phone_recognitions(client
     methods = [r["method"] for r in await services.db.pool.fetch("SELECT method FROM pension_recognitions "
                                                                  "ORDER BY recognised_at")]
     assert methods == ["face-phone", "kiosk"]
+
+
+async def test_a_key_used_for_an_assisted_declaration_is_refused_for_a_home_visit_with_the_same_body(client, services):
+    """One Idempotency-Key names the query too: the home visit is another request, refused (422), not
+    answered with the assisted recognition, and its booking is left as it was."""
+    officer = await agency(client, services)
+    citizen = await pensioner(client, services, officer, enrol=False, consent=False)
+    booked = await client.post("/me/pension/bookings", headers=bearer(citizen["access_token"]),
+                               json={"kind": "home-visit", "slot_date": (today() + dt.timedelta(days=3)).isoformat(),
+                                     "slot_part": "morning", "note": "卧床，请上门"})
+    hangzhou = await window_staff(client, services, "330106", "handling_officer")
+    url = f"/staff/pension/roster/{citizen['entry']['id']}/declarations"
+    body = {"statement": "本人确认仍健在并符合领取条件", "signed_by": "王建国", "witness": "社区工作人员",
+            "reason_no_face": "卧床且未登记人像"}
+    headers = {**bearer(hangzhou), "Idempotency-Key": "declaration-1"}
+
+    assisted = await client.post(url, params={"method": "assisted-counter"}, headers=headers, json=body)
+    visit = await client.post(url, params={"method": "home-visit", "booking_id": booked.json()["id"]},
+                              headers=headers, json=body)
+
+    assert assisted.status_code == 201, assisted.text
+    assert visit.status_code == 422 and visit.json()["type"] == "/problems/idempotency-key-reused", visit.text
+    assert await services.db.pool.fetchval("SELECT status FROM visit_bookings") == "booked"
