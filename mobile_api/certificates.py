@@ -27,6 +27,7 @@ from backend.certificates.schemas import (
     RevocationRequest,
     Verification,
     VerifyRequest,
+    staff_order,
 )
 from backend.certificates.trust_lists import AnchorSet
 from backend.container import Services
@@ -191,7 +192,7 @@ class StaffCertificateController(Controller):
         actor: NamedDependency[Actor], idempotency_key: Annotated[str | None, IDEMPOTENCY_PARAM] = None,
     ) -> Response[CertificateView]:
         return await idempotent_create(request, services, actor,
-                                       lambda: services.certificates.registry.issue(data.issue(), actor))
+                                       lambda: services.certificates.registry.issue(staff_order(data), actor))
 
     @get("/{certificate_id:uuid}", operation_id="staffGetCertificate", summary="Read a certificate",
          description="Staff whose division covers the issuing authority. Audited.")

@@ -53,17 +53,18 @@ class CertificateOrder(msgspec.Struct, forbid_unknown_fields=True):
         description="Last day of validity (China Standard Time); defaults to the type's usual validity")] = None
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
 
-    def issue(self) -> CertificateIssue:
-        """The order as the registry takes it: the staff's reference kept apart from those the service gives
-        what it issues itself (`case:<number>`, `pension-recognition:<id>`), which it can then never take."""
-        fields = msgspec.structs.asdict(self)
-        return CertificateIssue(**fields | {"reference": f"staff:{self.reference}" if self.reference else None})
-
 
 class CertificateIssue(CertificateOrder, forbid_unknown_fields=True):
     """What to issue, from inside the service: also for a case (its decision)."""
 
     case_id: uuid.UUID | None = None
+
+
+def staff_order(order: CertificateOrder) -> CertificateIssue:
+    """A staff order as the registry takes it: the staff's reference kept apart from those the service gives
+    what it issues itself (`case:<number>`, `pension-recognition:<id>`), which it can then never take."""
+    fields = msgspec.structs.asdict(order)
+    return CertificateIssue(**fields | {"reference": f"staff:{order.reference}" if order.reference else None})
 
 
 class HolderView(msgspec.Struct):
