@@ -117,7 +117,8 @@ class ObligationService:
                 if organisation is None:
                     raise ValidationFailed.field("credit_code", "no registered organisation has this code; register it")
                 organisation_id, division = organisation["id"], form.division_code or organisation["division_code"]
-                await self._check_receiving(actor, scope, division)
+                if form.division_code is None:  # the registration's division, checked now it is known
+                    await self._check_receiving(actor, scope, division)
             else:
                 citizen_id = (await citizen_by_resident_id(conn, self.cipher, form.resident_id or "", "#/resident_id"))["id"]
                 division = form.division_code or ""
