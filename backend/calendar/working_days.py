@@ -154,6 +154,11 @@ def parse_year_tables(text: str, *, file_format: Literal["json", "csv"], source:
     return [t for t in tables if t is not None]
 
 
+def _says_nothing(source: str) -> bool:
+    """A table's source must say where the schedule comes from, in text the calendar table can hold."""
+    return not source.strip() or "\x00" in source
+
+
 def _json_year(value: Any, at: str, source: str | None, errors: list[FieldError]) -> YearTable | None:
     if not isinstance(value, dict):
         errors.append(FieldError(at, "expected an object with year, source and days"))
@@ -166,7 +171,7 @@ def _json_year(value: Any, at: str, source: str | None, errors: list[FieldError]
         errors.append(FieldError(f"{at}/year", "expected a year as an integer"))
         return None
     named_source = value.get("source") if isinstance(value.get("source"), str) else None
-    if not (source or named_source or "").strip() or "\x00" in (source or named_source or ""):
+    if _says_nothing(source or named_source or ""):
         errors.append(FieldError(f"{at}/source", "say where the schedule comes from"))
     if not isinstance(days, list):
         errors.append(FieldError(f"{at}/days", "expected a list of days"))
@@ -182,7 +187,7 @@ def _json_year(value: Any, at: str, source: str | None, errors: list[FieldError]
 
 def _csv_years(text: str, source: str) -> tuple[list[YearTable | None], list[FieldError]]:
     errors: list[FieldError] = []
-    if not source.strip() or "\x00" in source:
+    if _says_nothing(source):
         errors.append(FieldError("#/source", "say where the schedule comes from"))
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or not {"date", "kind"} <= {f.strip() for f in reader.fieldnames}:
