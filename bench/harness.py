@@ -40,16 +40,15 @@ class LoadResult:
     @property
     def server_cpu_ms(self) -> float | None:
         """The server's CPU time per request: what bounds throughput when its worker's core is the limit."""
-        if self.server_cpu_seconds is None or not self.requests:
-            return None
-        return 1000 * self.server_cpu_seconds / self.requests
+        return self._per_request_ms(self.server_cpu_seconds)
 
     @property
     def database_cpu_ms(self) -> float | None:
         """PostgreSQL's CPU time per request."""
-        if self.database_cpu_seconds is None or not self.requests:
-            return None
-        return 1000 * self.database_cpu_seconds / self.requests
+        return self._per_request_ms(self.database_cpu_seconds)
+
+    def _per_request_ms(self, seconds: float | None) -> float | None:
+        return None if seconds is None or not self.requests else 1000 * seconds / self.requests
 
 
 def free_port() -> int:
